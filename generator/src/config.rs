@@ -1,0 +1,747 @@
+//! The raw, spanned config: the only layer that knows YAML input.
+//!
+//! `parse` turns `flowform.yaml` text into [`RawConfig`], where every value keeps its position.
+//! It checks shapes only (types, unknown keys, ranges of single values) and collects every
+//! problem; cross-references and AWS rules live in `validate`.
+
+use crate::diag::{did_you_mean, Diagnostic, Span};
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
+use marked_yaml::{LoaderOptions, Node};
+use serde_json::Value as Json;
+
+/// A value with the place it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sp<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Sp<T> {
+    pub fn new(value: T, span: Span) -> Self {
+        Sp { value, span }
+    }
+}
+
+pub type Name = Sp<String>;
+
+#[derive(Clone, Debug, Default)]
+pub struct RawConfig {
+    pub version: Option<Sp<u64>>,
+    pub system: Option<Name>,
+    pub description: Option<Sp<String>>,
+    pub defaults: RawDefaults,
+    pub parameters: Vec<(Name, RawParameter)>,
+    pub stages: Vec<(Name, RawStage)>,
+    pub http: RawHttp,
+    pub topics: Vec<(Name, RawTopic)>,
+    pub queues: Vec<(Name, RawQueue)>,
+    pub functions: Vec<(Name, RawFunction)>,
+    pub email: Vec<(Name, RawEmail)>,
+    pub databases: Vec<(Name, RawDatabase)>,
+    pub endpoints: Vec<(Name, RawEndpoint)>,
+    pub secrets: Vec<(Name, RawSecret)>,
+    /// Span of the whole document's first line, for file-level problems.
+    pub top: Span,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawDefaults {
+    pub timeout: Option<Sp<u64>>,
+    pub memory: Option<Sp<u64>>,
+    pub architecture: Option<Sp<String>>,
+    pub log_retention_days: Option<Sp<u64>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawParameter {
+    pub kind: Option<Sp<String>>,
+    pub description: Option<Sp<String>>,
+    pub default: Option<Sp<String>>,
+    pub allowed_values: Vec<Sp<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawStage {
+    pub log_retention_days: Option<Sp<u64>>,
+    pub http: RawHttp,
+    pub functions: Vec<(Name, RawFunctionOverride)>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawFunctionOverride {
+    pub timeout: Option<Sp<u64>>,
+    pub memory: Option<Sp<u64>>,
+    pub reserved_concurrency: Option<Sp<u64>>,
+    pub env: Vec<(Name, Sp<String>)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawHttp {
+    pub throttle_rate: Option<Sp<u64>>,
+    pub throttle_burst: Option<Sp<u64>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawTopic {
+    pub fifo: Option<Sp<bool>>,
+    pub content_based_dedup: Option<Sp<bool>>,
+    pub description: Option<Sp<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawQueue {
+    pub fifo: Option<Sp<bool>>,
+    pub content_based_dedup: Option<Sp<bool>>,
+    pub retention_days: Option<Sp<u64>>,
+    /// `None` = default DLQ; `Some(None)` = `dlq: false`.
+    pub dlq: Option<Sp<Option<RawDlq>>>,
+    pub subscribe: Vec<RawSubscription>,
+    pub description: Option<Sp<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawDlq {
+    pub max_receives: Option<Sp<u64>>,
+    pub retention_days: Option<Sp<u64>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RawSubscription {
+    pub topic: Name,
+    pub raw: Option<Sp<bool>>,
+    pub filter_scope: Option<Sp<String>>,
+    pub filter: Option<Sp<Json>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawFunction {
+    pub handler: Option<Name>,
+    pub description: Option<Sp<String>>,
+    pub timeout: Option<Sp<u64>>,
+    pub memory: Option<Sp<u64>>,
+    pub architecture: Option<Sp<String>>,
+    pub reserved_concurrency: Option<Sp<u64>>,
+    pub trigger: Option<Sp<RawTrigger>>,
+    pub publishes: Vec<Name>,
+    pub databases: Vec<Name>,
+    pub emails: Vec<Name>,
+    pub endpoints: Vec<Name>,
+    pub secrets: Vec<Name>,
+    pub callbacks: Vec<Sp<String>>,
+    pub env: Vec<(Name, Sp<String>)>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum RawTrigger {
+    Queue {
+        queue: Name,
+        batch_size: Option<Sp<u64>>,
+        batch_window: Option<Sp<u64>>,
+        max_concurrency: Option<Sp<u64>>,
+    },
+    Http {
+        auth: Option<Sp<String>>,
+        routes: Vec<Sp<String>>,
+    },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawEmail {
+    pub identity: Option<Sp<String>>,
+    pub configuration_set: Option<Sp<String>>,
+    pub senders: Vec<Sp<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawDatabase {
+    pub engine: Option<Sp<String>>,
+    pub port: Option<Sp<u64>>,
+    pub name: Option<Sp<String>>,
+    pub iam_user: Option<Sp<String>>,
+    pub description: Option<Sp<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawEndpoint {
+    pub default: Option<Sp<String>>,
+    pub description: Option<Sp<String>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawSecret {
+    pub length: Option<Sp<u64>>,
+    pub description: Option<Sp<String>>,
+}
+
+/// Parses config text. Returns the raw config (as far as it could be read) and every shape
+/// problem found. Never panics, whatever the input.
+pub fn parse(text: &str) -> (RawConfig, Vec<Diagnostic>) {
+    let mut p = Parser { diags: Vec::new() };
+    let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
+    // marked-yaml reaches `unreachable!()` on some malformed alias input; a config must never
+    // crash flowform, so a panic inside the YAML loader is turned into a syntax error.
+    let loaded = std::panic::catch_unwind(|| marked_yaml::parse_yaml_with_options(0, text, options));
+    let root = match loaded {
+        Ok(Ok(node)) => node,
+        Ok(Err(e)) => {
+            p.diags.push(load_error(&e));
+            return (RawConfig::default(), p.diags);
+        }
+        Err(_) => {
+            p.diags.push(
+                Diagnostic::error("E001", Span::NONE, "the file is not YAML that flowform can read")
+                    .with_help("remove YAML anchors and aliases (`&name`, `*name`); flowform configs do not use them"),
+            );
+            return (RawConfig::default(), p.diags);
+        }
+    };
+    let cfg = p.config(&root);
+    (cfg, p.diags)
+}
+
+fn load_error(e: &marked_yaml::LoadError) -> Diagnostic {
+    use marked_yaml::LoadError::*;
+    let at = |m: &marked_yaml::Marker| Span::new(m.line(), m.column(), 1);
+    match e {
+        TopLevelMustBeMapping(m) => Diagnostic::error("E001", at(m), "the config must be a mapping of sections")
+            .with_help("start with `version: 1` and `system: <name>`"),
+        TopLevelMustBeSequence(m) => Diagnostic::error("E001", at(m), "unexpected top-level sequence"),
+        UnexpectedAnchor(m) => Diagnostic::error("E001", at(m), "YAML anchors are not supported")
+            .with_help("write the value out in full; flowform configs do not use anchors or aliases"),
+        MappingKeyMustBeScalar(m) => Diagnostic::error("E001", at(m), "mapping keys must be plain names"),
+        UnexpectedTag(m) => Diagnostic::error("E001", at(m), "YAML tags (`!tag`) are not supported in the config")
+            .with_help("CloudFormation intrinsics are generated by flowform; write plain values"),
+        ScanError(m, err) => {
+            let msg = err.to_string();
+            let msg = msg.split(" at line").next().unwrap_or(&msg).to_string();
+            Diagnostic::error("E001", at(m), format!("invalid YAML: {msg}"))
+                .with_help("check indentation and quoting around this place")
+        }
+        DuplicateKey(inner) => {
+            let k = &inner.key;
+            let prev = inner.prev_key.span().start().map(|m| m.line()).unwrap_or(0);
+            Diagnostic::error("E006", scalar_span(k), format!("`{}` is defined twice", k.as_str()))
+                .with_help(format!("the first definition is on line {prev}; keep one"))
+        }
+    }
+}
+
+fn scalar_span(s: &MarkedScalarNode) -> Span {
+    match s.span().start() {
+        Some(m) => Span::new(m.line(), m.column(), s.as_str().chars().count().max(1)),
+        None => Span::NONE,
+    }
+}
+
+fn node_span(n: &Node) -> Span {
+    match n {
+        Node::Scalar(s) => scalar_span(s),
+        other => match other.span().start() {
+            Some(m) => Span::new(m.line(), m.column(), 1),
+            None => Span::NONE,
+        },
+    }
+}
+
+fn kind_name(n: &Node) -> &'static str {
+    match n {
+        Node::Scalar(_) => "a single value",
+        Node::Mapping(_) => "a mapping",
+        Node::Sequence(_) => "a list",
+    }
+}
+
+struct Parser {
+    diags: Vec<Diagnostic>,
+}
+
+/// Fields of one YAML mapping, checked against the allowed keys.
+struct Fields<'n> {
+    map: &'n MarkedMappingNode,
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.map.get_node(key)
+    }
+}
+
+impl Parser {
+    fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn wrong_type(&mut self, n: &Node, what: &str, expected: &str) {
+        self.err(
+            Diagnostic::error("E002", node_span(n), format!("{what} must be {expected}, found {}", kind_name(n)))
+                .with_help(format!("write {what} as {expected}")),
+        );
+    }
+
+    /// Reads a mapping whose keys must be among `allowed`; reports every other key.
+    fn fields<'n>(&mut self, n: &'n Node, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+        let Some(map) = n.as_mapping() else {
+            // An empty value (`key:`) reads as an empty scalar: treat it as an empty mapping.
+            if let Node::Scalar(s) = n {
+                if s.as_str().is_empty() && s.may_coerce() {
+                    return None;
+                }
+            }
+            self.wrong_type(n, what, "a mapping");
+            return None;
+        };
+        for (k, _) in map.iter() {
+            if !allowed.contains(&k.as_str()) {
+                let help = did_you_mean(k.as_str(), allowed.iter().copied()).unwrap_or_else(|| {
+                    format!("{what} takes: {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
+                });
+                self.err(
+                    Diagnostic::error("E003", scalar_span(k), format!("unknown key `{}` in {what}", k.as_str()))
+                        .with_help(help),
+                );
+            }
+        }
+        Some(Fields { map })
+    }
+
+    /// Reads a mapping of user-chosen names to values, in document order.
+    fn named<'n>(&mut self, n: Option<&'n Node>, what: &str) -> Vec<(Name, &'n Node)> {
+        let Some(n) = n else { return Vec::new() };
+        let Some(map) = n.as_mapping() else {
+            if let Node::Scalar(s) = n {
+                if s.as_str().is_empty() && s.may_coerce() {
+                    return Vec::new();
+                }
+            }
+            self.wrong_type(n, what, "a mapping of names");
+            return Vec::new();
+        };
+        map.iter().map(|(k, v)| (Sp::new(k.as_str().to_string(), scalar_span(k)), v)).collect()
+    }
+
+    fn string(&mut self, n: Option<&Node>, what: &str) -> Option<Sp<String>> {
+        let n = n?;
+        match n {
+            Node::Scalar(s) => Some(Sp::new(s.as_str().to_string(), scalar_span(s))),
+            _ => {
+                self.wrong_type(n, what, "a string");
+                None
+            }
+        }
+    }
+
+    fn uint(&mut self, n: Option<&Node>, what: &str, min: u64, max: u64) -> Option<Sp<u64>> {
+        let n = n?;
+        let Node::Scalar(s) = n else {
+            self.wrong_type(n, what, "a whole number");
+            return None;
+        };
+        let parsed = if s.may_coerce() { s.as_str().parse::<u64>().ok() } else { None };
+        match parsed {
+            Some(v) if (min..=max).contains(&v) => Some(Sp::new(v, scalar_span(s))),
+            Some(v) => {
+                self.err(
+                    Diagnostic::error("E012", scalar_span(s), format!("{what} is {v}, outside {min}..={max}"))
+                        .with_help(format!("use a value from {min} to {max}")),
+                );
+                None
+            }
+            None => {
+                self.err(
+                    Diagnostic::error("E002", scalar_span(s), format!("{what} must be a whole number, found `{}`", s.as_str()))
+                        .with_help(format!("write a number from {min} to {max}, without quotes")),
+                );
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, n: Option<&Node>, what: &str) -> Option<Sp<bool>> {
+        let n = n?;
+        let Node::Scalar(s) = n else {
+            self.wrong_type(n, what, "`true` or `false`");
+            return None;
+        };
+        match s.as_bool() {
+            Some(b) => Some(Sp::new(b, scalar_span(s))),
+            None => {
+                self.err(
+                    Diagnostic::error("E002", scalar_span(s), format!("{what} must be `true` or `false`, found `{}`", s.as_str()))
+                        .with_help("write `true` or `false`, without quotes"),
+                );
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, n: Option<&Node>, what: &str) -> Vec<Sp<String>> {
+        let Some(n) = n else { return Vec::new() };
+        let Some(seq) = n.as_sequence() else {
+            self.wrong_type(n, what, "a list");
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in seq.iter() {
+            if let Some(s) = self.string(Some(item), &format!("each entry of {what}")) {
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    fn env(&mut self, n: Option<&Node>, what: &str) -> Vec<(Name, Sp<String>)> {
+        let mut out = Vec::new();
+        for (k, v) in self.named(n, what) {
+            if let Some(s) = self.string(Some(v), &format!("env var `{}`", k.value)) {
+                out.push((k, s));
+            }
+        }
+        out
+    }
+
+    fn config(&mut self, root: &Node) -> RawConfig {
+        let mut cfg = RawConfig { top: Span::new(1, 1, 1), ..RawConfig::default() };
+        let Some(f) = self.fields(
+            root,
+            "the config",
+            &[
+                "version", "system", "description", "defaults", "parameters", "stages", "http", "topics", "queues",
+                "functions", "email", "databases", "endpoints", "secrets",
+            ],
+        ) else {
+            return cfg;
+        };
+        cfg.version = self.uint(f.get("version"), "`version`", 0, u64::MAX);
+        cfg.system = self.string(f.get("system"), "`system`");
+        cfg.description = self.string(f.get("description"), "`description`");
+        if let Some(n) = f.get("defaults") {
+            if let Some(d) = self.fields(n, "`defaults`", &["timeout", "memory", "architecture", "log_retention_days"]) {
+                cfg.defaults = RawDefaults {
+                    timeout: self.uint(d.get("timeout"), "`defaults.timeout`", 1, 900),
+                    memory: self.uint(d.get("memory"), "`defaults.memory`", 128, 10240),
+                    architecture: self.string(d.get("architecture"), "`defaults.architecture`"),
+                    log_retention_days: self.uint(d.get("log_retention_days"), "`defaults.log_retention_days`", 1, 3653),
+                };
+            }
+        }
+        for (name, n) in self.named(f.get("parameters"), "`parameters`") {
+            let what = format!("parameter `{}`", name.value);
+            let p = match self.fields(n, &what, &["type", "description", "default", "allowed_values"]) {
+                Some(pf) => RawParameter {
+                    kind: self.string(pf.get("type"), &format!("`type` of {what}")),
+                    description: self.string(pf.get("description"), &format!("`description` of {what}")),
+                    default: self.string(pf.get("default"), &format!("`default` of {what}")),
+                    allowed_values: self.strings(pf.get("allowed_values"), &format!("`allowed_values` of {what}")),
+                },
+                None => RawParameter::default(),
+            };
+            cfg.parameters.push((name, p));
+        }
+        for (name, n) in self.named(f.get("stages"), "`stages`") {
+            let what = format!("stage `{}`", name.value);
+            let mut st = RawStage { span: name.span, ..RawStage::default() };
+            if let Some(sf) = self.fields(n, &what, &["log_retention_days", "http", "functions"]) {
+                st.log_retention_days = self.uint(sf.get("log_retention_days"), "`log_retention_days`", 1, 3653);
+                st.http = self.http(sf.get("http"), &format!("`http` of {what}"));
+                for (fname, fnode) in self.named(sf.get("functions"), &format!("`functions` of {what}")) {
+                    let fw = format!("override of function `{}`", fname.value);
+                    let o = match self.fields(fnode, &fw, &["timeout", "memory", "reserved_concurrency", "env"]) {
+                        Some(of) => RawFunctionOverride {
+                            timeout: self.uint(of.get("timeout"), "`timeout`", 1, 900),
+                            memory: self.uint(of.get("memory"), "`memory`", 128, 10240),
+                            reserved_concurrency: self.uint(of.get("reserved_concurrency"), "`reserved_concurrency`", 0, 1000),
+                            env: self.env(of.get("env"), "`env`"),
+                        },
+                        None => RawFunctionOverride::default(),
+                    };
+                    st.functions.push((fname, o));
+                }
+            }
+            cfg.stages.push((name, st));
+        }
+        cfg.http = self.http(f.get("http"), "`http`");
+        for (name, n) in self.named(f.get("topics"), "`topics`") {
+            let what = format!("topic `{}`", name.value);
+            let t = match self.fields(n, &what, &["fifo", "content_based_dedup", "description"]) {
+                Some(tf) => RawTopic {
+                    fifo: self.boolean(tf.get("fifo"), "`fifo`"),
+                    content_based_dedup: self.boolean(tf.get("content_based_dedup"), "`content_based_dedup`"),
+                    description: self.string(tf.get("description"), "`description`"),
+                },
+                None => RawTopic::default(),
+            };
+            cfg.topics.push((name, t));
+        }
+        for (name, n) in self.named(f.get("queues"), "`queues`") {
+            let q = self.queue(n, &name);
+            cfg.queues.push((name, q));
+        }
+        for (name, n) in self.named(f.get("functions"), "`functions`") {
+            let func = self.function(n, &name);
+            cfg.functions.push((name, func));
+        }
+        for (name, n) in self.named(f.get("email"), "`email`") {
+            let what = format!("email `{}`", name.value);
+            let e = match self.fields(n, &what, &["identity", "configuration_set", "senders"]) {
+                Some(ef) => RawEmail {
+                    identity: self.string(ef.get("identity"), "`identity`"),
+                    configuration_set: self.string(ef.get("configuration_set"), "`configuration_set`"),
+                    senders: self.strings(ef.get("senders"), "`senders`"),
+                },
+                None => RawEmail::default(),
+            };
+            cfg.email.push((name, e));
+        }
+        for (name, n) in self.named(f.get("databases"), "`databases`") {
+            let what = format!("database `{}`", name.value);
+            let d = match self.fields(n, &what, &["engine", "port", "name", "iam_user", "description"]) {
+                Some(df) => RawDatabase {
+                    engine: self.string(df.get("engine"), "`engine`"),
+                    port: self.uint(df.get("port"), "`port`", 1, 65535),
+                    name: self.string(df.get("name"), "`name`"),
+                    iam_user: self.string(df.get("iam_user"), "`iam_user`"),
+                    description: self.string(df.get("description"), "`description`"),
+                },
+                None => RawDatabase::default(),
+            };
+            cfg.databases.push((name, d));
+        }
+        for (name, n) in self.named(f.get("endpoints"), "`endpoints`") {
+            let what = format!("endpoint `{}`", name.value);
+            let e = match self.fields(n, &what, &["default", "description"]) {
+                Some(ef) => RawEndpoint {
+                    default: self.string(ef.get("default"), "`default`"),
+                    description: self.string(ef.get("description"), "`description`"),
+                },
+                None => RawEndpoint::default(),
+            };
+            cfg.endpoints.push((name, e));
+        }
+        for (name, n) in self.named(f.get("secrets"), "`secrets`") {
+            let what = format!("secret `{}`", name.value);
+            let s = match self.fields(n, &what, &["length", "description"]) {
+                Some(sf) => RawSecret {
+                    length: self.uint(sf.get("length"), "`length`", 32, 4096),
+                    description: self.string(sf.get("description"), "`description`"),
+                },
+                None => RawSecret::default(),
+            };
+            cfg.secrets.push((name, s));
+        }
+        cfg
+    }
+
+    fn http(&mut self, n: Option<&Node>, what: &str) -> RawHttp {
+        let Some(n) = n else { return RawHttp::default() };
+        let Some(hf) = self.fields(n, what, &["throttle"]) else { return RawHttp::default() };
+        let Some(t) = hf.get("throttle") else { return RawHttp::default() };
+        let Some(tf) = self.fields(t, "`throttle`", &["rate", "burst"]) else { return RawHttp::default() };
+        RawHttp {
+            throttle_rate: self.uint(tf.get("rate"), "`throttle.rate`", 1, 10000),
+            throttle_burst: self.uint(tf.get("burst"), "`throttle.burst`", 1, 5000),
+        }
+    }
+
+    fn queue(&mut self, n: &Node, name: &Name) -> RawQueue {
+        let what = format!("queue `{}`", name.value);
+        let Some(qf) = self.fields(n, &what, &["fifo", "content_based_dedup", "retention_days", "dlq", "subscribe", "description"])
+        else {
+            return RawQueue::default();
+        };
+        let mut q = RawQueue {
+            fifo: self.boolean(qf.get("fifo"), "`fifo`"),
+            content_based_dedup: self.boolean(qf.get("content_based_dedup"), "`content_based_dedup`"),
+            retention_days: self.uint(qf.get("retention_days"), "`retention_days`", 1, 14),
+            description: self.string(qf.get("description"), "`description`"),
+            ..RawQueue::default()
+        };
+        if let Some(d) = qf.get("dlq") {
+            match d {
+                Node::Scalar(s) if s.as_bool() == Some(false) => q.dlq = Some(Sp::new(None, scalar_span(s))),
+                Node::Scalar(s) if s.as_bool() == Some(true) || (s.as_str().is_empty() && s.may_coerce()) => {
+                    q.dlq = Some(Sp::new(Some(RawDlq::default()), scalar_span(s)))
+                }
+                _ => {
+                    if let Some(df) = self.fields(d, "`dlq`", &["max_receives", "retention_days"]) {
+                        q.dlq = Some(Sp::new(
+                            Some(RawDlq {
+                                max_receives: self.uint(df.get("max_receives"), "`dlq.max_receives`", 1, 1000),
+                                retention_days: self.uint(df.get("retention_days"), "`dlq.retention_days`", 1, 14),
+                            }),
+                            node_span(d),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(s) = qf.get("subscribe") {
+            let Some(seq) = s.as_sequence() else {
+                self.wrong_type(s, "`subscribe`", "a list of topics");
+                return q;
+            };
+            for item in seq.iter() {
+                match item {
+                    Node::Scalar(t) => q.subscribe.push(RawSubscription {
+                        topic: Sp::new(t.as_str().to_string(), scalar_span(t)),
+                        raw: None,
+                        filter_scope: None,
+                        filter: None,
+                    }),
+                    _ => {
+                        let Some(sf) = self.fields(item, "a subscription", &["topic", "raw", "filter_scope", "filter"]) else {
+                            continue;
+                        };
+                        let Some(topic) = self.string(sf.get("topic"), "`topic`") else {
+                            self.err(
+                                Diagnostic::error("E004", node_span(item), "subscription has no `topic`")
+                                    .with_help("add `topic: <name of a topic>`"),
+                            );
+                            continue;
+                        };
+                        let filter = sf.get("filter").map(|f| Sp::new(to_json(f), node_span(f)));
+                        q.subscribe.push(RawSubscription {
+                            topic,
+                            raw: self.boolean(sf.get("raw"), "`raw`"),
+                            filter_scope: self.string(sf.get("filter_scope"), "`filter_scope`"),
+                            filter,
+                        });
+                    }
+                }
+            }
+        }
+        q
+    }
+
+    fn function(&mut self, n: &Node, name: &Name) -> RawFunction {
+        let what = format!("function `{}`", name.value);
+        let mut func = RawFunction { span: name.span, ..RawFunction::default() };
+        let Some(ff) = self.fields(
+            n,
+            &what,
+            &[
+                "handler", "description", "timeout", "memory", "architecture", "reserved_concurrency", "trigger",
+                "publishes", "databases", "emails", "endpoints", "secrets", "callbacks", "env",
+            ],
+        ) else {
+            return func;
+        };
+        func.handler = self.string(ff.get("handler"), "`handler`");
+        func.description = self.string(ff.get("description"), "`description`");
+        func.timeout = self.uint(ff.get("timeout"), "`timeout`", 1, 900);
+        func.memory = self.uint(ff.get("memory"), "`memory`", 128, 10240);
+        func.architecture = self.string(ff.get("architecture"), "`architecture`");
+        func.reserved_concurrency = self.uint(ff.get("reserved_concurrency"), "`reserved_concurrency`", 0, 1000);
+        func.publishes = self.strings(ff.get("publishes"), "`publishes`");
+        func.databases = self.strings(ff.get("databases"), "`databases`");
+        func.emails = self.strings(ff.get("emails"), "`emails`");
+        func.endpoints = self.strings(ff.get("endpoints"), "`endpoints`");
+        func.secrets = self.strings(ff.get("secrets"), "`secrets`");
+        func.callbacks = self.strings(ff.get("callbacks"), "`callbacks`");
+        func.env = self.env(ff.get("env"), "`env`");
+        if let Some(t) = ff.get("trigger") {
+            if let Some(tf) = self.fields(t, "`trigger`", &["queue", "batch_size", "batch_window", "max_concurrency", "http"]) {
+                let span = node_span(t);
+                match (tf.get("queue"), tf.get("http")) {
+                    (Some(_), Some(h)) => self.err(
+                        Diagnostic::error("E002", node_span(h), format!("{what} has both a `queue` and an `http` trigger"))
+                            .with_help("a function has one trigger: split it into two functions"),
+                    ),
+                    (Some(q), None) => {
+                        if let Some(queue) = self.string(Some(q), "`trigger.queue`") {
+                            func.trigger = Some(Sp::new(
+                                RawTrigger::Queue {
+                                    queue,
+                                    batch_size: self.uint(tf.get("batch_size"), "`batch_size`", 1, 10000),
+                                    batch_window: self.uint(tf.get("batch_window"), "`batch_window`", 0, 300),
+                                    max_concurrency: self.uint(tf.get("max_concurrency"), "`max_concurrency`", 2, 1000),
+                                },
+                                span,
+                            ));
+                        }
+                    }
+                    (None, Some(h)) => {
+                        for k in ["batch_size", "batch_window", "max_concurrency"] {
+                            if let Some(node) = tf.get(k) {
+                                self.err(
+                                    Diagnostic::error("E002", node_span(node), format!("`{k}` applies to queue triggers only"))
+                                        .with_help("remove it, or trigger the function from a queue"),
+                                );
+                            }
+                        }
+                        if let Some(hf) = self.fields(h, "`trigger.http`", &["auth", "routes"]) {
+                            let routes = self.strings(hf.get("routes"), "`routes`");
+                            func.trigger = Some(Sp::new(
+                                RawTrigger::Http { auth: self.string(hf.get("auth"), "`auth`"), routes },
+                                span,
+                            ));
+                        }
+                    }
+                    (None, None) => self.err(
+                        Diagnostic::error("E004", span, format!("the trigger of {what} names neither `queue` nor `http`"))
+                            .with_help("write `trigger: { queue: <queue> }` or `trigger: { http: { auth: public, routes: [...] } }`"),
+                    ),
+                }
+            }
+        }
+        func
+    }
+}
+
+/// A filter policy as JSON: plain numbers and booleans keep their type, quoted text stays text.
+fn to_json(n: &Node) -> Json {
+    match n {
+        Node::Scalar(s) => {
+            let t = s.as_str();
+            if !s.may_coerce() {
+                return Json::String(t.to_string());
+            }
+            if let Some(b) = s.as_bool() {
+                return Json::Bool(b);
+            }
+            if t == "null" || t == "~" {
+                return Json::Null;
+            }
+            if let Ok(i) = t.parse::<i64>() {
+                return Json::from(i);
+            }
+            if let Ok(f) = t.parse::<f64>() {
+                if let Some(num) = serde_json::Number::from_f64(f) {
+                    return Json::Number(num);
+                }
+            }
+            Json::String(t.to_string())
+        }
+        Node::Sequence(seq) => Json::Array(seq.iter().map(to_json).collect()),
+        Node::Mapping(map) => {
+            Json::Object(map.iter().map(|(k, v)| (k.as_str().to_string(), to_json(v))).collect())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_all_reported_with_positions() {
+        let (_, d) = parse("version: 1\nsystem: x\nbogus: 1\ntopics:\n  a:\n    fifoo: true\n");
+        let codes: Vec<_> = d.iter().map(|d| (d.code, d.span.line, d.span.col)).collect();
+        assert_eq!(codes, vec![("E003", 3, 1), ("E003", 6, 5)]);
+        assert_eq!(d[1].help.as_deref(), Some("did you mean `fifo`?"));
+    }
+
+    #[test]
+    fn quoted_numbers_are_not_numbers() {
+        let (_, d) = parse("version: \"1\"\n");
+        assert_eq!(d[0].code, "E002");
+    }
+
+    #[test]
+    fn aliases_and_garbage_never_panic() {
+        for text in ["a: *x\n", "a: &x 1\nb: *x\n", "[", "{a: [}", "- 1\n", "a:\n\t- b\n", "\u{0}", ": :"] {
+            let _ = parse(text);
+        }
+    }
+}

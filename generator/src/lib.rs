@@ -1,0 +1,89 @@
+//! flowform: one config file describing an event-driven AWS system -> reviewable,
+//! deterministic CloudFormation.
+//!
+//! Pipeline: [`config`] (spanned YAML) -> [`validate`] (model + every diagnostic) ->
+//! [`cfn`] (view model: names, ARNs, IAM, derived values) -> [`render`] (Tera) ->
+//! [`verify`] (parse back) -> [`emit`] (atomic write / freshness check).
+//!
+//! The library does no I/O except in [`emit`]; [`build`] is a pure function of the config text.
+
+pub mod cfn;
+pub mod config;
+pub mod diag;
+pub mod emit;
+pub mod ids;
+pub mod model;
+pub mod render;
+pub mod validate;
+pub mod verify;
+
+use diag::Diagnostic;
+use emit::Files;
+
+/// The result of a successful build: every file for `out/`, and the warnings.
+#[derive(Debug)]
+pub struct Build {
+    pub files: Files,
+    pub systems: Vec<model::System>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+#[derive(Debug)]
+pub enum Failure {
+    /// The config is wrong: the diagnostics say where and why.
+    Invalid(Vec<Diagnostic>),
+    /// flowform produced something it could not verify: a bug in flowform.
+    Internal(String),
+}
+
+/// Config text -> generated files. Nothing is written; the caller decides.
+pub fn build(text: &str) -> Result<Build, Failure> {
+    build_with(&render::Renderer::new().map_err(|e| Failure::Internal(format!("templates do not compile: {}", e.0)))?, text)
+}
+
+/// [`build`] with a prepared renderer (benchmarks reuse one).
+pub fn build_with(renderer: &render::Renderer, text: &str) -> Result<Build, Failure> {
+    let (raw, mut diags) = config::parse(text);
+    let parsed_ok = !diags.iter().any(Diagnostic::is_error) || raw.system.is_some();
+    let mut systems = Vec::new();
+    if parsed_ok {
+        let (s, more) = validate::validate(&raw);
+        diags.extend(more);
+        systems = s;
+    }
+    let mut views = Vec::new();
+    if !diags.iter().any(Diagnostic::is_error) {
+        for sys in &systems {
+            let view = cfn::lower(sys);
+            if view.resource_count > cfn::MAX_RESOURCES {
+                diags.push(
+                    Diagnostic::error(
+                        "E023",
+                        raw.top,
+                        format!(
+                            "stage `{}` needs {} resources; one CloudFormation stack holds at most {}",
+                            sys.stage,
+                            view.resource_count,
+                            cfn::MAX_RESOURCES
+                        ),
+                    )
+                    .with_help("split the system into several configs (one stack each), e.g. by domain"),
+                );
+            }
+            views.push(view);
+        }
+    }
+    diag::sort(&mut diags);
+    if diags.iter().any(Diagnostic::is_error) {
+        return Err(Failure::Invalid(diags));
+    }
+    let mut files = Files::new();
+    for view in &views {
+        let text = renderer.render(view).map_err(|e| Failure::Internal(format!("stage {}: template rendering failed: {}", view.stage, e.0)))?;
+        if let Err(problems) = verify::verify(&text) {
+            return Err(Failure::Internal(format!("stage {}: generated template failed verification:\n  {}", view.stage, problems.join("\n  "))));
+        }
+        files.insert(format!("{}/template.yaml", view.stage), text);
+    }
+    Ok(Build { files, systems, warnings: diags })
+}

@@ -1,0 +1,280 @@
+//! The validated system model, resolved for one stage.
+//!
+//! Everything here is known to be consistent: every reference resolves, names fit AWS rules,
+//! derived values (visibility timeouts, retention) are computed. Collections are sorted by name,
+//! so nothing downstream depends on the order of the config file.
+
+use serde_json::Value as Json;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct System {
+    /// `donut-shop`
+    pub name: String,
+    /// `dev`
+    pub stage: String,
+    pub description: String,
+    pub parameters: Vec<Parameter>,
+    pub topics: Vec<Topic>,
+    pub queues: Vec<Queue>,
+    pub functions: Vec<Function>,
+    pub http: Option<HttpApi>,
+    pub emails: Vec<Email>,
+    pub databases: Vec<Database>,
+    pub endpoints: Vec<Endpoint>,
+    pub secrets: Vec<Secret>,
+    pub log_retention_days: u64,
+}
+
+impl System {
+    /// Physical-name prefix: `donut-shop-dev`.
+    pub fn prefix(&self) -> String {
+        format!("{}-{}", self.name, self.stage)
+    }
+
+    /// Physical name of a named thing: `donut-shop-dev-stock-request`.
+    pub fn physical(&self, name: &str) -> String {
+        format!("{}-{}", self.prefix(), name.replace('_', "-"))
+    }
+
+    pub fn topic(&self, name: &str) -> Option<&Topic> {
+        self.topics.iter().find(|t| t.name == name)
+    }
+
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        self.queues.iter().find(|q| q.name == name)
+    }
+
+    pub fn function(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    pub fn database(&self, name: &str) -> Option<&Database> {
+        self.databases.iter().find(|d| d.name == name)
+    }
+
+    pub fn email(&self, name: &str) -> Option<&Email> {
+        self.emails.iter().find(|e| e.name == name)
+    }
+
+    /// Topics that deliver into at least one queue (their ARNs go into the key policy).
+    pub fn delivering_topics(&self) -> Vec<&Topic> {
+        self.topics.iter().filter(|t| self.queues.iter().any(|q| q.subscriptions.iter().any(|s| s.topic == t.name))).collect()
+    }
+
+    /// Functions placed in the VPC (those that reach a database).
+    pub fn vpc_functions(&self) -> impl Iterator<Item = &Function> {
+        self.functions.iter().filter(|f| !f.databases.is_empty())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parameter {
+    pub name: String,
+    pub kind: String,
+    pub description: String,
+    pub default: Option<String>,
+    pub allowed_values: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Topic {
+    pub name: String,
+    pub fifo: bool,
+    pub content_based_dedup: bool,
+    pub description: String,
+}
+
+impl Topic {
+    pub fn physical_name(&self, sys: &System) -> String {
+        let base = sys.physical(&self.name);
+        if self.fifo {
+            format!("{base}.fifo")
+        } else {
+            base
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queue {
+    pub name: String,
+    pub fifo: bool,
+    pub content_based_dedup: bool,
+    pub retention_seconds: u64,
+    pub dlq: Option<Dlq>,
+    pub subscriptions: Vec<Subscription>,
+    /// The function whose event source mapping reads this queue.
+    pub consumer: Option<String>,
+    /// 6 x the consumer's timeout + its batching window (AWS guidance); 30 s without consumer.
+    pub visibility_timeout: u64,
+    pub description: String,
+}
+
+impl Queue {
+    pub fn physical_name(&self, sys: &System) -> String {
+        let base = sys.physical(&self.name);
+        if self.fifo {
+            format!("{base}.fifo")
+        } else {
+            base
+        }
+    }
+
+    pub fn dlq_physical_name(&self, sys: &System) -> String {
+        let base = format!("{}-dlq", sys.physical(&self.name));
+        if self.fifo {
+            format!("{base}.fifo")
+        } else {
+            base
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dlq {
+    pub max_receives: u64,
+    pub retention_seconds: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterScope {
+    Attributes,
+    Body,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subscription {
+    pub topic: String,
+    pub raw: bool,
+    pub filter_scope: FilterScope,
+    pub filter: Option<Json>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Architecture {
+    X86_64,
+    Arm64,
+}
+
+impl Architecture {
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    pub name: String,
+    /// Binary of the handlers workspace that implements it.
+    pub handler: String,
+    pub description: String,
+    pub timeout: u64,
+    pub memory: u64,
+    pub architecture: Architecture,
+    pub reserved_concurrency: Option<u64>,
+    pub trigger: Trigger,
+    pub publishes: Vec<String>,
+    pub databases: Vec<String>,
+    pub emails: Vec<String>,
+    pub endpoints: Vec<String>,
+    pub secrets: Vec<String>,
+    /// Routes whose URL this function hands out (it gets the API base URL).
+    pub callbacks: Vec<Route>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Function {
+    pub fn physical_name(&self, sys: &System) -> String {
+        sys.physical(&self.name)
+    }
+
+    pub fn log_group_name(&self, sys: &System) -> String {
+        format!("/aws/lambda/{}", self.physical_name(sys))
+    }
+
+    pub fn queue(&self) -> Option<&str> {
+        match &self.trigger {
+            Trigger::Queue { queue, .. } => Some(queue),
+            Trigger::Http { .. } => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Trigger {
+    Queue { queue: String, batch_size: u64, batch_window: u64, max_concurrency: Option<u64> },
+    Http { auth: RouteAuth, routes: Vec<Route> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteAuth {
+    /// Anyone on the internet may call it (stated explicitly in the config).
+    Public,
+    /// Callers sign requests with SigV4 (API Gateway `AWS_IAM`).
+    Iam,
+    /// Open at the gateway; the handler verifies a signature made with one of its secrets.
+    Signed,
+}
+
+impl RouteAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RouteAuth::Public => "public",
+            RouteAuth::Iam => "iam",
+            RouteAuth::Signed => "signed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Route {
+    pub method: String,
+    /// `/factory/callback/{order}`
+    pub path: String,
+}
+
+impl Route {
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpApi {
+    pub throttle_rate: u64,
+    pub throttle_burst: u64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Email {
+    pub name: String,
+    pub identity: String,
+    pub configuration_set: String,
+    pub senders: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Database {
+    pub name: String,
+    pub port: u64,
+    pub db_name: String,
+    pub iam_user: Option<String>,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    pub name: String,
+    pub default: Option<String>,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Secret {
+    pub name: String,
+    pub length: u64,
+    pub description: String,
+}

@@ -1,0 +1,1058 @@
+//! Raw config -> one validated [`System`] per stage, plus every diagnostic.
+//!
+//! All checks run, whatever fails first; the caller writes nothing when any error is found.
+
+use crate::config::{Name, RawConfig, RawFunction, RawTrigger, Sp};
+use crate::diag::{did_you_mean, Diagnostic, Span};
+use crate::ids::pascal;
+use crate::model::*;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const DEFAULT_TIMEOUT: u64 = 10;
+pub const DEFAULT_MEMORY: u64 = 256;
+pub const DEFAULT_LOG_RETENTION: u64 = 30;
+pub const DEFAULT_QUEUE_RETENTION_DAYS: u64 = 4;
+pub const DEFAULT_DLQ_RETENTION_DAYS: u64 = 14;
+pub const DEFAULT_MAX_RECEIVES: u64 = 5;
+pub const DEFAULT_BATCH_SIZE: u64 = 10;
+pub const DEFAULT_THROTTLE_RATE: u64 = 50;
+pub const DEFAULT_THROTTLE_BURST: u64 = 100;
+/// API Gateway HTTP APIs end an integration after 30 s.
+pub const HTTP_MAX_TIMEOUT: u64 = 30;
+/// SQS's maximum visibility timeout (12 h).
+pub const MAX_VISIBILITY_TIMEOUT: u64 = 43_200;
+/// Values CloudWatch Logs accepts for RetentionInDays.
+pub const LOG_RETENTION_DAYS: &[u64] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const DAY: u64 = 86_400;
+
+/// Validates the whole config; returns one system per stage (sorted by stage name) when
+/// there are no errors. Warnings are returned either way.
+pub fn validate(raw: &RawConfig) -> (Vec<System>, Vec<Diagnostic>) {
+    let mut v = Validator { diags: Vec::new() };
+    let systems = v.run(raw);
+    let has_errors = v.diags.iter().any(Diagnostic::is_error);
+    (if has_errors { Vec::new() } else { systems }, v.diags)
+}
+
+struct Validator {
+    diags: Vec<Diagnostic>,
+}
+
+/// The kinds of names, for messages.
+#[derive(Clone, Copy)]
+enum Kind {
+    Topic,
+    Queue,
+    Function,
+    Email,
+    Database,
+    Endpoint,
+    Secret,
+    Stage,
+    Parameter,
+}
+
+impl Kind {
+    fn word(self) -> &'static str {
+        match self {
+            Kind::Topic => "topic",
+            Kind::Queue => "queue",
+            Kind::Function => "function",
+            Kind::Email => "email sender",
+            Kind::Database => "database",
+            Kind::Endpoint => "endpoint",
+            Kind::Secret => "secret",
+            Kind::Stage => "stage",
+            Kind::Parameter => "parameter",
+        }
+    }
+    fn section(self) -> &'static str {
+        match self {
+            Kind::Topic => "topics",
+            Kind::Queue => "queues",
+            Kind::Function => "functions",
+            Kind::Email => "email",
+            Kind::Database => "databases",
+            Kind::Endpoint => "endpoints",
+            Kind::Secret => "secrets",
+            Kind::Stage => "stages",
+            Kind::Parameter => "parameters",
+        }
+    }
+}
+
+impl Validator {
+    fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// Names: lowercase letters, digits, `_` and `-`, starting with a letter; unique after the
+    /// conversion to a logical ID (PascalCase).
+    fn names<T>(&mut self, kind: Kind, items: &[(Name, T)]) -> BTreeSet<String> {
+        let mut seen: BTreeMap<String, &Name> = BTreeMap::new();
+        let mut out = BTreeSet::new();
+        for (name, _) in items {
+            let n = &name.value;
+            let ok_chars = n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            let ok = match kind {
+                Kind::Parameter => {
+                    n.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && n.chars().all(|c| c.is_ascii_alphanumeric())
+                }
+                Kind::Stage => n.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+                _ => ok_chars,
+            };
+            if !ok {
+                let rule = match kind {
+                    Kind::Parameter => "parameter names are PascalCase letters and digits, e.g. `AlarmEmail`",
+                    Kind::Stage => "stage names are lowercase letters and digits, e.g. `dev`, `prod`",
+                    _ => "names start with a lowercase letter and use lowercase letters, digits, `_` and `-`",
+                };
+                self.err(
+                    Diagnostic::error("E007", name.span, format!("invalid {} name `{n}`", kind.word())).with_help(rule),
+                );
+                continue;
+            }
+            let key = pascal(n);
+            if let Some(prev) = seen.get(&key) {
+                self.err(
+                    Diagnostic::error(
+                        "E006",
+                        name.span,
+                        format!("{} `{n}` clashes with `{}` (both become `{key}` in the template)", kind.word(), prev.value),
+                    )
+                    .with_help(format!("rename one of them; line {} has the other", prev.span.line)),
+                );
+                continue;
+            }
+            seen.insert(key, name);
+            out.insert(n.clone());
+        }
+        out
+    }
+
+    fn resolve(&mut self, kind: Kind, r: &Name, known: &BTreeSet<String>, from: &str) -> bool {
+        if known.contains(&r.value) {
+            return true;
+        }
+        let help = did_you_mean(&r.value, known.iter().map(String::as_str)).unwrap_or_else(|| {
+            if known.is_empty() {
+                format!("define it under `{}:`", kind.section())
+            } else {
+                format!(
+                    "defined {}s: {}",
+                    kind.word(),
+                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                )
+            }
+        });
+        self.err(
+            Diagnostic::error("E005", r.span, format!("{from} refers to {} `{}`, which is not defined", kind.word(), r.value))
+                .with_help(help),
+        );
+        false
+    }
+
+    fn refs(&mut self, kind: Kind, refs: &[Name], known: &BTreeSet<String>, from: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        for r in refs {
+            if !seen.insert(r.value.clone()) {
+                self.err(
+                    Diagnostic::error("E006", r.span, format!("{} `{}` is listed twice in {from}", kind.word(), r.value))
+                        .with_help("list it once"),
+                );
+                continue;
+            }
+            if self.resolve(kind, r, known, from) {
+                out.push(r.value.clone());
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn length(&mut self, span: Span, what: &str, physical: &str, max: usize) {
+        if physical.len() > max {
+            self.err(
+                Diagnostic::error(
+                    "E008",
+                    span,
+                    format!("{what} `{physical}` is {} characters; AWS allows {max}", physical.len()),
+                )
+                .with_help("shorten the name (the physical name is `<system>-<stage>-<name>`)"),
+            );
+        }
+    }
+
+    fn run(&mut self, raw: &RawConfig) -> Vec<System> {
+        match &raw.version {
+            Some(v) if v.value == 1 => {}
+            Some(v) => self.err(
+                Diagnostic::error("E025", v.span, format!("config version {} is not supported", v.value))
+                    .with_help("this flowform reads `version: 1`"),
+            ),
+            None => self.err(Diagnostic::error("E004", raw.top, "missing `version`").with_help("add `version: 1` at the top")),
+        }
+        let system = match &raw.system {
+            Some(s) => {
+                let ok = s.value.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && s.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && s.value.len() <= 24;
+                if !ok {
+                    self.err(
+                        Diagnostic::error("E007", s.span, format!("invalid system name `{}`", s.value))
+                            .with_help("use at most 24 lowercase letters, digits and `-`, starting with a letter"),
+                    );
+                }
+                s.value.clone()
+            }
+            None => {
+                self.err(
+                    Diagnostic::error("E004", raw.top, "missing `system`")
+                        .with_help("add `system: <name>`; it prefixes every physical name"),
+                );
+                String::from("system")
+            }
+        };
+
+        let topics = self.names(Kind::Topic, &raw.topics);
+        let queues = self.names(Kind::Queue, &raw.queues);
+        let functions = self.names(Kind::Function, &raw.functions);
+        let emails = self.names(Kind::Email, &raw.email);
+        let databases = self.names(Kind::Database, &raw.databases);
+        let endpoints = self.names(Kind::Endpoint, &raw.endpoints);
+        let secrets = self.names(Kind::Secret, &raw.secrets);
+        let stages = self.names(Kind::Stage, &raw.stages);
+        let _ = self.names(Kind::Parameter, &raw.parameters);
+        if raw.stages.is_empty() {
+            self.err(
+                Diagnostic::error("E004", raw.top, "no `stages` defined")
+                    .with_help("add `stages: { dev: {}, prod: {} }`; each stage gets its own template under out/"),
+            );
+        }
+
+        let defaults_arch = self.architecture(raw.defaults.architecture.as_ref()).unwrap_or(Architecture::X86_64);
+        let log_retention = self.log_retention(raw.defaults.log_retention_days.as_ref()).unwrap_or(DEFAULT_LOG_RETENTION);
+
+        // Sections independent of the stage.
+        let parameters = self.parameters(raw);
+        let topic_list: Vec<Topic> = raw
+            .topics
+            .iter()
+            .filter(|(n, _)| topics.contains(&n.value))
+            .map(|(n, t)| {
+                let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
+                if let Some(cbd) = &t.content_based_dedup {
+                    if cbd.value && !fifo {
+                        self.err(
+                            Diagnostic::error("E009", cbd.span, format!("topic `{}` is not FIFO, so it cannot deduplicate by content", n.value))
+                                .with_help("add `fifo: true`, or remove `content_based_dedup`"),
+                        );
+                    }
+                }
+                Topic {
+                    name: n.value.clone(),
+                    fifo,
+                    content_based_dedup: t.content_based_dedup.as_ref().is_some_and(|c| c.value),
+                    description: t.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let email_list = self.emails(raw, &emails, &system);
+        let db_list: Vec<Database> = raw
+            .databases
+            .iter()
+            .filter(|(n, _)| databases.contains(&n.value))
+            .map(|(n, d)| {
+                if let Some(e) = &d.engine {
+                    if e.value != "mysql" {
+                        self.err(
+                            Diagnostic::error("E012", e.span, format!("database engine `{}` is not supported", e.value))
+                                .with_help("flowform reaches RDS MySQL/MariaDB: write `engine: mysql`"),
+                        );
+                    }
+                }
+                Database {
+                    name: n.value.clone(),
+                    port: d.port.as_ref().map(|p| p.value).unwrap_or(3306),
+                    db_name: d.name.as_ref().map(|p| p.value.clone()).unwrap_or_else(|| n.value.clone()),
+                    iam_user: d.iam_user.as_ref().map(|u| u.value.clone()),
+                    description: d.description.as_ref().map(|p| p.value.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let endpoint_list: Vec<Endpoint> = raw
+            .endpoints
+            .iter()
+            .filter(|(n, _)| endpoints.contains(&n.value))
+            .map(|(n, e)| {
+                if let Some(d) = &e.default {
+                    if !(d.value.starts_with("https://") || d.value.starts_with("http://")) {
+                        self.err(
+                            Diagnostic::error("E012", d.span, format!("endpoint default `{}` is not an http(s) URL", d.value))
+                                .with_help("write a URL such as `https://factory.example.com`"),
+                        );
+                    }
+                }
+                Endpoint {
+                    name: n.value.clone(),
+                    default: e.default.as_ref().map(|d| d.value.clone()),
+                    description: e.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let secret_list: Vec<Secret> = raw
+            .secrets
+            .iter()
+            .filter(|(n, _)| secrets.contains(&n.value))
+            .map(|(n, s)| Secret {
+                name: n.value.clone(),
+                length: s.length.as_ref().map(|l| l.value).unwrap_or(64),
+                description: s.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+            })
+            .collect();
+
+        // Functions, as written (stage overrides are applied per stage below).
+        let mut funcs: Vec<(Function, &RawFunction)> = Vec::new();
+        let mut all_routes: BTreeMap<Route, (String, Span)> = BTreeMap::new();
+        let mut consumers: BTreeMap<String, (String, Span)> = BTreeMap::new();
+        for (n, f) in &raw.functions {
+            if !functions.contains(&n.value) {
+                continue;
+            }
+            let from = format!("function `{}`", n.value);
+            let trigger = match &f.trigger {
+                None => {
+                    self.err(
+                        Diagnostic::error("E004", n.span, format!("function `{}` has no `trigger`", n.value))
+                            .with_help("add `trigger: { queue: <queue> }` or `trigger: { http: { auth: public, routes: [...] } }`"),
+                    );
+                    None
+                }
+                Some(t) => self.trigger(t, &n.value, &queues, raw, &mut all_routes, &mut consumers),
+            };
+            let publishes = self.refs(Kind::Topic, &f.publishes, &topics, &from);
+            let dbs = self.refs(Kind::Database, &f.databases, &databases, &from);
+            let ems = self.refs(Kind::Email, &f.emails, &emails, &from);
+            let eps = self.refs(Kind::Endpoint, &f.endpoints, &endpoints, &from);
+            let secs = self.refs(Kind::Secret, &f.secrets, &secrets, &from);
+            let handler = match &f.handler {
+                Some(h) => {
+                    if !h.value.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                        || !h.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+                    {
+                        self.err(
+                            Diagnostic::error("E007", h.span, format!("invalid handler binary name `{}`", h.value))
+                                .with_help("a handler is the name of a binary in the handlers crate, e.g. `checkout`"),
+                        );
+                    }
+                    h.value.clone()
+                }
+                None => n.value.replace('_', "-"),
+            };
+            let env = self.env(&f.env, &[]);
+            let Some(trigger) = trigger else { continue };
+            funcs.push((
+                Function {
+                    name: n.value.clone(),
+                    handler,
+                    description: f.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                    timeout: f.timeout.as_ref().or(raw.defaults.timeout.as_ref()).map(|t| t.value).unwrap_or(DEFAULT_TIMEOUT),
+                    memory: f.memory.as_ref().or(raw.defaults.memory.as_ref()).map(|t| t.value).unwrap_or(DEFAULT_MEMORY),
+                    architecture: match &f.architecture {
+                        Some(a) => self.architecture(Some(a)).unwrap_or(defaults_arch),
+                        None => defaults_arch,
+                    },
+                    reserved_concurrency: f.reserved_concurrency.as_ref().map(|r| r.value),
+                    trigger,
+                    publishes,
+                    databases: dbs,
+                    emails: ems,
+                    endpoints: eps,
+                    secrets: secs,
+                    callbacks: Vec::new(),
+                    env,
+                },
+                f,
+            ));
+        }
+        // Callbacks refer to routes of any function, so they resolve after all triggers.
+        for (func, rf) in &mut funcs {
+            let mut cbs = Vec::new();
+            for c in &rf.callbacks {
+                let Some(route) = self.route(c) else { continue };
+                if !all_routes.contains_key(&route) {
+                    let known: Vec<String> = all_routes.keys().map(Route::key).collect();
+                    let help = did_you_mean(&c.value, known.iter().map(String::as_str))
+                        .unwrap_or_else(|| "callbacks name a route of some function's `trigger.http.routes`".into());
+                    self.err(
+                        Diagnostic::error("E005", c.span, format!("function `{}` hands out route `{}`, which no function serves", func.name, c.value))
+                            .with_help(help),
+                    );
+                    continue;
+                }
+                cbs.push(route);
+            }
+            cbs.sort();
+            func.callbacks = cbs;
+        }
+        // Signed routes need a secret to verify with.
+        for (func, rf) in &funcs {
+            if let Trigger::Http { auth: RouteAuth::Signed, .. } = func.trigger {
+                if func.secrets.is_empty() {
+                    let span = rf.trigger.as_ref().map(|t| t.span).unwrap_or(rf.span);
+                    self.err(
+                        Diagnostic::error("E020", span, format!("function `{}` has `auth: signed` routes but no secret to verify signatures", func.name))
+                            .with_help("add `secrets: [<secret>]` naming the key its callers sign with"),
+                    );
+                }
+            }
+        }
+
+        // Queues (visibility timeouts depend on the consumer's timeout, so they are built per stage).
+        let mut subscribed_topics: BTreeSet<String> = BTreeSet::new();
+        for (qn, q) in &raw.queues {
+            if !queues.contains(&qn.value) {
+                continue;
+            }
+            let q_fifo = q.fifo.as_ref().is_some_and(|f| f.value);
+            let mut seen = BTreeSet::new();
+            for s in &q.subscribe {
+                if !seen.insert(s.topic.value.clone()) {
+                    self.err(
+                        Diagnostic::error("E006", s.topic.span, format!("queue `{}` subscribes to topic `{}` twice", qn.value, s.topic.value))
+                            .with_help("merge the two subscriptions into one"),
+                    );
+                    continue;
+                }
+                if !self.resolve(Kind::Topic, &s.topic, &topics, &format!("queue `{}`", qn.value)) {
+                    continue;
+                }
+                subscribed_topics.insert(s.topic.value.clone());
+                let t_fifo = topic_list.iter().any(|t| t.name == s.topic.value && t.fifo);
+                if q_fifo && !t_fifo {
+                    self.err(
+                        Diagnostic::error("E009", s.topic.span, format!("FIFO queue `{}` cannot subscribe to standard topic `{}`", qn.value, s.topic.value))
+                            .with_help("SNS standard topics deliver only to standard queues: make the topic FIFO or the queue standard"),
+                    );
+                }
+                if let Some(scope) = &s.filter_scope {
+                    if scope.value != "attributes" && scope.value != "body" {
+                        self.err(
+                            Diagnostic::error("E002", scope.span, format!("`filter_scope` must be `attributes` or `body`, found `{}`", scope.value))
+                                .with_help("`attributes` matches message attributes (the default); `body` matches the JSON message body"),
+                        );
+                    }
+                    if s.filter.is_none() {
+                        self.err(
+                            Diagnostic::error("E016", scope.span, "`filter_scope` without a `filter`")
+                                .with_help("add a `filter`, or remove `filter_scope`"),
+                        );
+                    }
+                }
+                if let Some(f) = &s.filter {
+                    let body = s.filter_scope.as_ref().is_some_and(|sc| sc.value == "body");
+                    self.filter(f, body);
+                }
+            }
+            if let Some(cbd) = &q.content_based_dedup {
+                if cbd.value && !q_fifo {
+                    self.err(
+                        Diagnostic::error("E009", cbd.span, format!("queue `{}` is not FIFO, so it cannot deduplicate by content", qn.value))
+                            .with_help("add `fifo: true`, or remove `content_based_dedup`"),
+                    );
+                }
+            }
+            let retention = q.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_QUEUE_RETENTION_DAYS);
+            if let Some(Sp { value: Some(d), span }) = &q.dlq {
+                let dlq_ret = d.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_DLQ_RETENTION_DAYS);
+                if dlq_ret <= retention {
+                    let at = d.retention_days.as_ref().map(|r| r.span).or(q.retention_days.as_ref().map(|r| r.span)).unwrap_or(*span);
+                    self.err(
+                        Diagnostic::error(
+                            "E017",
+                            at,
+                            format!("the DLQ of queue `{}` keeps messages {dlq_ret} days, not longer than the queue's {retention}", qn.value),
+                        )
+                        .with_help("a message's age counts from its first enqueue, so the DLQ must keep messages longer than its source: raise `dlq.retention_days` or lower `retention_days`"),
+                    );
+                }
+            }
+            if consumers.get(&qn.value).is_none() {
+                self.err(
+                    Diagnostic::warning("W002", qn.span, format!("no function consumes queue `{}`", qn.value))
+                        .with_help("messages will pile up until they expire; add a function with `trigger: { queue: ... }`"),
+                );
+            }
+            // Names of the queue and its DLQ for every stage.
+            for stage in &stages {
+                let base = format!("{system}-{stage}-{}", qn.value.replace('_', "-"));
+                let suffix = if q_fifo { ".fifo" } else { "" };
+                self.length(qn.span, "queue name", &format!("{base}-dlq{suffix}"), 80);
+            }
+        }
+        for (n, _) in &raw.topics {
+            if !topics.contains(&n.value) {
+                continue;
+            }
+            if !subscribed_topics.contains(&n.value) && funcs.iter().any(|(f, _)| f.publishes.contains(&n.value)) {
+                self.err(
+                    Diagnostic::warning("W001", n.span, format!("topic `{}` is published to but no queue subscribes", n.value))
+                        .with_help("its messages are dropped; subscribe a queue or stop publishing"),
+                );
+            }
+            for stage in &stages {
+                self.length(n.span, "topic name", &format!("{system}-{stage}-{}.fifo", n.value.replace('_', "-")), 256);
+            }
+        }
+        for (n, _) in &raw.functions {
+            for stage in &stages {
+                self.length(n.span, "function name", &format!("{system}-{stage}-{}", n.value.replace('_', "-")), 64);
+            }
+        }
+        // Declared but unused dependencies.
+        let names_of = |items: Vec<&Name>| items.into_iter().cloned().collect::<Vec<Name>>();
+        for (kind, declared, used) in [
+            (Kind::Database, names_of(raw.databases.iter().map(|(n, _)| n).collect()), funcs.iter().flat_map(|(f, _)| f.databases.clone()).collect::<BTreeSet<_>>()),
+            (Kind::Email, names_of(raw.email.iter().map(|(n, _)| n).collect()), funcs.iter().flat_map(|(f, _)| f.emails.clone()).collect()),
+            (Kind::Endpoint, names_of(raw.endpoints.iter().map(|(n, _)| n).collect()), funcs.iter().flat_map(|(f, _)| f.endpoints.clone()).collect()),
+            (Kind::Secret, names_of(raw.secrets.iter().map(|(n, _)| n).collect()), funcs.iter().flat_map(|(f, _)| f.secrets.clone()).collect()),
+        ] {
+            for n in &declared {
+                if !used.contains(&n.value) {
+                    self.err(
+                        Diagnostic::warning("W003", n.span, format!("{} `{}` is declared but no function uses it", kind.word(), n.value))
+                            .with_help("remove it, or list it in a function"),
+                    );
+                }
+            }
+        }
+
+        // Per stage: apply overrides, then the checks that depend on final values.
+        let mut systems = Vec::new();
+        for (sn, st) in &raw.stages {
+            if !stages.contains(&sn.value) {
+                continue;
+            }
+            let mut fs: Vec<Function> = funcs.iter().map(|(f, _)| f.clone()).collect();
+            for (on, o) in &st.functions {
+                if !self.resolve(Kind::Function, on, &functions, &format!("stage `{}`", sn.value)) {
+                    continue;
+                }
+                let Some(f) = fs.iter_mut().find(|f| f.name == on.value) else { continue };
+                if let Some(t) = &o.timeout {
+                    f.timeout = t.value;
+                }
+                if let Some(m) = &o.memory {
+                    f.memory = m.value;
+                }
+                if let Some(r) = &o.reserved_concurrency {
+                    f.reserved_concurrency = Some(r.value);
+                }
+                let base: Vec<(String, String)> = f.env.clone();
+                f.env = self.env(&o.env, &base);
+            }
+            let stage_funcs: BTreeMap<&str, &RawFunction> = funcs.iter().map(|(f, r)| (f.name.as_str(), *r)).collect();
+            for f in &fs {
+                let rf = stage_funcs[f.name.as_str()];
+                let at = rf.timeout.as_ref().map(|t| t.span).unwrap_or(rf.span);
+                if let Trigger::Http { .. } = f.trigger {
+                    if f.timeout > HTTP_MAX_TIMEOUT {
+                        self.err(
+                            Diagnostic::error(
+                                "E011",
+                                at,
+                                format!("function `{}` answers HTTP routes but may run {} s (stage `{}`); API Gateway gives up after {HTTP_MAX_TIMEOUT} s", f.name, f.timeout, sn.value),
+                            )
+                            .with_help(format!("lower `timeout` to {HTTP_MAX_TIMEOUT} or less, or move the slow work behind a queue")),
+                        );
+                    }
+                }
+                if let Trigger::Queue { batch_window, max_concurrency, .. } = &f.trigger {
+                    let vt = 6 * f.timeout + batch_window;
+                    if vt > MAX_VISIBILITY_TIMEOUT {
+                        self.err(
+                            Diagnostic::error(
+                                "E019",
+                                at,
+                                format!("queue visibility timeout for `{}` would be {vt} s (6 x timeout + batch window); SQS allows {MAX_VISIBILITY_TIMEOUT}", f.name),
+                            )
+                            .with_help("lower the function's `timeout`"),
+                        );
+                    }
+                    if let (Some(mc), Some(rc)) = (max_concurrency, f.reserved_concurrency) {
+                        if *mc > rc {
+                            let at = rf.reserved_concurrency.as_ref().map(|r| r.span).unwrap_or(rf.span);
+                            self.err(
+                                Diagnostic::error(
+                                    "E027",
+                                    at,
+                                    format!("function `{}` reserves {rc} concurrent runs but its queue trigger may start {mc}", f.name),
+                                )
+                                .with_help("the extra pollers would be throttled and messages would burn receive counts: make `max_concurrency` <= `reserved_concurrency`"),
+                            );
+                        }
+                    }
+                }
+            }
+            let mut queue_list = Vec::new();
+            for (qn, q) in &raw.queues {
+                if !queues.contains(&qn.value) {
+                    continue;
+                }
+                let consumer = consumers.get(&qn.value).map(|(f, _)| f.clone());
+                let vt = consumer
+                    .as_ref()
+                    .and_then(|c| fs.iter().find(|f| &f.name == c))
+                    .map(|f| match f.trigger {
+                        Trigger::Queue { batch_window, .. } => 6 * f.timeout + batch_window,
+                        Trigger::Http { .. } => 30,
+                    })
+                    .unwrap_or(30);
+                let mut subs: Vec<Subscription> = q
+                    .subscribe
+                    .iter()
+                    .filter(|s| topics.contains(&s.topic.value))
+                    .map(|s| Subscription {
+                        topic: s.topic.value.clone(),
+                        raw: s.raw.as_ref().is_some_and(|r| r.value),
+                        filter_scope: if s.filter_scope.as_ref().is_some_and(|sc| sc.value == "body") {
+                            FilterScope::Body
+                        } else {
+                            FilterScope::Attributes
+                        },
+                        filter: s.filter.as_ref().map(|f| f.value.clone()),
+                    })
+                    .collect();
+                subs.sort_by(|a, b| a.topic.cmp(&b.topic));
+                subs.dedup_by(|a, b| a.topic == b.topic);
+                queue_list.push(Queue {
+                    name: qn.value.clone(),
+                    fifo: q.fifo.as_ref().is_some_and(|f| f.value),
+                    content_based_dedup: q.content_based_dedup.as_ref().is_some_and(|c| c.value),
+                    retention_seconds: q.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_QUEUE_RETENTION_DAYS) * DAY,
+                    dlq: match &q.dlq {
+                        Some(Sp { value: None, .. }) => None,
+                        Some(Sp { value: Some(d), .. }) => Some(Dlq {
+                            max_receives: d.max_receives.as_ref().map(|m| m.value).unwrap_or(DEFAULT_MAX_RECEIVES),
+                            retention_seconds: d.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_DLQ_RETENTION_DAYS) * DAY,
+                        }),
+                        None => Some(Dlq { max_receives: DEFAULT_MAX_RECEIVES, retention_seconds: DEFAULT_DLQ_RETENTION_DAYS * DAY }),
+                    },
+                    subscriptions: subs,
+                    consumer,
+                    visibility_timeout: vt,
+                    description: q.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                });
+            }
+            queue_list.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut ts = topic_list.clone();
+            ts.sort_by(|a, b| a.name.cmp(&b.name));
+            fs.sort_by(|a, b| a.name.cmp(&b.name));
+            let has_http = fs.iter().any(|f| matches!(f.trigger, Trigger::Http { .. }));
+            let http = |h: &crate::config::RawHttp| (h.throttle_rate.as_ref().map(|r| r.value), h.throttle_burst.as_ref().map(|r| r.value));
+            let (base_rate, base_burst) = http(&raw.http);
+            let (st_rate, st_burst) = http(&st.http);
+            let mut es = email_list.clone();
+            for e in &mut es {
+                e.configuration_set = e.configuration_set.replace("{stage}", &sn.value);
+            }
+            let mut dbs = db_list.clone();
+            dbs.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut eps = endpoint_list.clone();
+            eps.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut secs = secret_list.clone();
+            secs.sort_by(|a, b| a.name.cmp(&b.name));
+            es.sort_by(|a, b| a.name.cmp(&b.name));
+            let log_retention_days = match &st.log_retention_days {
+                Some(r) => self.log_retention(Some(r)).unwrap_or(log_retention),
+                None => log_retention,
+            };
+            systems.push(System {
+                name: system.clone(),
+                stage: sn.value.clone(),
+                description: raw.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                parameters: parameters.clone(),
+                topics: ts,
+                queues: queue_list,
+                functions: fs,
+                http: has_http.then(|| HttpApi {
+                    throttle_rate: st_rate.or(base_rate).unwrap_or(DEFAULT_THROTTLE_RATE),
+                    throttle_burst: st_burst.or(base_burst).unwrap_or(DEFAULT_THROTTLE_BURST),
+                }),
+                emails: es,
+                databases: dbs,
+                endpoints: eps,
+                secrets: secs,
+                log_retention_days,
+            });
+        }
+        systems.sort_by(|a, b| a.stage.cmp(&b.stage));
+        systems
+    }
+
+    fn architecture(&mut self, a: Option<&Sp<String>>) -> Option<Architecture> {
+        let a = a?;
+        match a.value.as_str() {
+            "x86_64" => Some(Architecture::X86_64),
+            "arm64" => Some(Architecture::Arm64),
+            other => {
+                self.err(
+                    Diagnostic::error("E012", a.span, format!("unknown architecture `{other}`"))
+                        .with_help("write `x86_64` or `arm64`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn log_retention(&mut self, r: Option<&Sp<u64>>) -> Option<u64> {
+        let r = r?;
+        if LOG_RETENTION_DAYS.contains(&r.value) {
+            return Some(r.value);
+        }
+        let nearest = LOG_RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(r.value)).copied().unwrap_or(30);
+        self.err(
+            Diagnostic::error("E012", r.span, format!("CloudWatch Logs cannot keep logs {} days", r.value))
+                .with_help(format!("allowed values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...; nearest is {nearest}")),
+        );
+        None
+    }
+
+    fn parameters(&mut self, raw: &RawConfig) -> Vec<Parameter> {
+        let mut out = Vec::new();
+        for (n, p) in &raw.parameters {
+            let kind = p.kind.as_ref().map(|k| k.value.clone()).unwrap_or_else(|| "String".into());
+            if !["String", "Number"].contains(&kind.as_str()) {
+                let span = p.kind.as_ref().map(|k| k.span).unwrap_or(n.span);
+                self.err(
+                    Diagnostic::error("E012", span, format!("parameter type `{kind}` is not supported"))
+                        .with_help("write `String` or `Number`"),
+                );
+            }
+            if let Some(d) = &p.default {
+                if !p.allowed_values.is_empty() && !p.allowed_values.iter().any(|a| a.value == d.value) {
+                    self.err(
+                        Diagnostic::error("E012", d.span, format!("default `{}` is not among the allowed values", d.value))
+                            .with_help("add it to `allowed_values`, or change the default"),
+                    );
+                }
+            }
+            out.push(Parameter {
+                name: n.value.clone(),
+                kind,
+                description: p.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                default: p.default.as_ref().map(|d| d.value.clone()),
+                allowed_values: p.allowed_values.iter().map(|a| a.value.clone()).collect(),
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    fn emails(&mut self, raw: &RawConfig, known: &BTreeSet<String>, system: &str) -> Vec<Email> {
+        let mut out = Vec::new();
+        for (n, e) in &raw.email {
+            if !known.contains(&n.value) {
+                continue;
+            }
+            let identity = match &e.identity {
+                Some(i) => {
+                    let ok = !i.value.is_empty()
+                        && i.value.chars().all(|c| c.is_ascii_alphanumeric() || ".-_@+".contains(c))
+                        && i.value.contains('.');
+                    if !ok {
+                        self.err(
+                            Diagnostic::error("E012", i.span, format!("`{}` is not an email address or domain", i.value))
+                                .with_help("write a domain (`donut.example.com`) or an address (`ads@donut.example.com`)"),
+                        );
+                    }
+                    i.value.clone()
+                }
+                None => {
+                    self.err(
+                        Diagnostic::error("E004", n.span, format!("email `{}` has no `identity`", n.value))
+                            .with_help("add `identity: <domain or address>` that SES sends as"),
+                    );
+                    String::new()
+                }
+            };
+            let cs = match &e.configuration_set {
+                Some(c) => {
+                    if c.value.is_empty() || c.value.len() > 64 || !c.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+                        self.err(
+                            Diagnostic::error("E008", c.span, format!("invalid configuration set name `{}`", c.value))
+                                .with_help("use up to 64 letters, digits, `-` and `_`"),
+                        );
+                    }
+                    c.value.clone()
+                }
+                None => format!("{system}-{{stage}}-{}", n.value.replace('_', "-")),
+            };
+            if e.senders.is_empty() {
+                self.err(
+                    Diagnostic::error("E004", n.span, format!("email `{}` lists no `senders`", n.value))
+                        .with_help("list the From addresses functions may use; the IAM policy allows only these"),
+                );
+            }
+            for s in &e.senders {
+                let domain_ok = match s.value.split_once('@') {
+                    Some((local, domain)) => {
+                        !local.is_empty() && (identity == s.value || domain == identity || domain.ends_with(&format!(".{identity}")))
+                    }
+                    None => false,
+                };
+                if !domain_ok {
+                    self.err(
+                        Diagnostic::error("E012", s.span, format!("sender `{}` is not an address of identity `{identity}`", s.value))
+                            .with_help(format!("SES sends only as verified identities: use an address `@{identity}`")),
+                    );
+                }
+            }
+            let mut senders: Vec<String> = e.senders.iter().map(|s| s.value.clone()).collect();
+            senders.dedup();
+            out.push(Email { name: n.value.clone(), identity, configuration_set: cs, senders });
+        }
+        out
+    }
+
+    /// User env vars: upper snake case, not flowform's prefix, no secrets in plain text.
+    fn env(&mut self, env: &[(Name, Sp<String>)], base: &[(String, String)]) -> Vec<(String, String)> {
+        let mut out: BTreeMap<String, String> = base.iter().cloned().collect();
+        for (k, v) in env {
+            let ok = k.value.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && k.value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                self.err(
+                    Diagnostic::error("E021", k.span, format!("env var name `{}` is not UPPER_SNAKE_CASE", k.value))
+                        .with_help("use capital letters, digits and `_`"),
+                );
+                continue;
+            }
+            if k.value.starts_with(contracts::PREFIX) || k.value.starts_with("AWS_") || k.value.starts_with("LAMBDA_") {
+                self.err(
+                    Diagnostic::error("E021", k.span, format!("env var `{}` uses a reserved prefix", k.value))
+                        .with_help("`FLOWFORM_` is set by flowform from the wiring; `AWS_` and `LAMBDA_` by Lambda"),
+                );
+                continue;
+            }
+            let upper = k.value.as_str();
+            if ["PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY"].iter().any(|w| upper.contains(w)) {
+                self.err(
+                    Diagnostic::error("E021", v.span, format!("env var `{}` looks like a secret, written in plain text", k.value))
+                        .with_help("declare it under `secrets:` and list it in the function's `secrets`; the handler reads it from Secrets Manager"),
+                );
+                continue;
+            }
+            out.insert(k.value.clone(), v.value.clone());
+        }
+        out.into_iter().collect()
+    }
+
+    fn route(&mut self, r: &Sp<String>) -> Option<Route> {
+        let bad = |v: &mut Self, why: &str| {
+            v.err(
+                Diagnostic::error("E015", r.span, format!("invalid route `{}`: {why}", r.value))
+                    .with_help("write `METHOD /path`, e.g. `POST /checkout` or `GET /orders/{id}`"),
+            );
+        };
+        let Some((method, path)) = r.value.split_once(' ') else {
+            bad(self, "expected a method and a path");
+            return None;
+        };
+        let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+        if !methods.contains(&method) {
+            bad(self, &format!("unknown method `{method}`"));
+            return None;
+        }
+        let path = path.trim();
+        if !path.starts_with('/') || path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
+            bad(self, "the path must start with `/` and have no empty segments");
+            return None;
+        }
+        for seg in path.split('/').skip(1) {
+            let param = seg.starts_with('{') && seg.ends_with('}') && seg.len() > 2;
+            let inner = if param { &seg[1..seg.len() - 1] } else { seg };
+            if !inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.') || (path != "/" && inner.is_empty()) {
+                bad(self, &format!("segment `{seg}` has characters API Gateway does not accept"));
+                return None;
+            }
+        }
+        Some(Route { method: method.to_string(), path: path.to_string() })
+    }
+
+    fn trigger(
+        &mut self,
+        t: &Sp<RawTrigger>,
+        fname: &str,
+        queues: &BTreeSet<String>,
+        raw: &RawConfig,
+        all_routes: &mut BTreeMap<Route, (String, Span)>,
+        consumers: &mut BTreeMap<String, (String, Span)>,
+    ) -> Option<Trigger> {
+        match &t.value {
+            RawTrigger::Queue { queue, batch_size, batch_window, max_concurrency } => {
+                if !self.resolve(Kind::Queue, queue, queues, &format!("function `{fname}`")) {
+                    return None;
+                }
+                if let Some((other, _)) = consumers.get(&queue.value) {
+                    self.err(
+                        Diagnostic::error("E013", queue.span, format!("queue `{}` is already consumed by function `{other}`", queue.value))
+                            .with_help("a queue feeds one function; to fan out, subscribe another queue to the same topic"),
+                    );
+                    return None;
+                }
+                consumers.insert(queue.value.clone(), (fname.to_string(), queue.span));
+                let fifo = raw.queues.iter().any(|(n, q)| n.value == queue.value && q.fifo.as_ref().is_some_and(|f| f.value));
+                let size = batch_size.as_ref().map(|b| b.value).unwrap_or(DEFAULT_BATCH_SIZE);
+                let window = batch_window.as_ref().map(|b| b.value).unwrap_or(0);
+                if fifo && size > 10 {
+                    self.err(
+                        Diagnostic::error("E010", batch_size.as_ref().map(|b| b.span).unwrap_or(t.span), format!("batch size {size} is too large for FIFO queue `{}`", queue.value))
+                            .with_help("FIFO queues deliver at most 10 messages per batch"),
+                    );
+                }
+                if fifo && window > 0 {
+                    self.err(
+                        Diagnostic::error("E010", batch_window.as_ref().map(|b| b.span).unwrap_or(t.span), format!("FIFO queue `{}` does not support a batching window", queue.value))
+                            .with_help("remove `batch_window` (Lambda reads FIFO queues without one)"),
+                    );
+                }
+                if !fifo && size > 10 && window == 0 {
+                    self.err(
+                        Diagnostic::error("E018", batch_size.as_ref().map(|b| b.span).unwrap_or(t.span), format!("batch size {size} needs a batching window"))
+                            .with_help("Lambda requires `batch_window` of at least 1 s for batches over 10"),
+                    );
+                }
+                Some(Trigger::Queue {
+                    queue: queue.value.clone(),
+                    batch_size: size,
+                    batch_window: window,
+                    max_concurrency: max_concurrency.as_ref().map(|m| m.value),
+                })
+            }
+            RawTrigger::Http { auth, routes } => {
+                let auth = match auth {
+                    None => {
+                        self.err(
+                            Diagnostic::error("E004", t.span, format!("the HTTP trigger of `{fname}` does not say who may call it"))
+                                .with_help("add `auth: public`, `auth: iam` or `auth: signed` (the handler verifies a signature)"),
+                        );
+                        RouteAuth::Public
+                    }
+                    Some(a) => match a.value.as_str() {
+                        "public" => RouteAuth::Public,
+                        "iam" => RouteAuth::Iam,
+                        "signed" => RouteAuth::Signed,
+                        other => {
+                            self.err(
+                                Diagnostic::error("E002", a.span, format!("unknown auth `{other}`"))
+                                    .with_help(did_you_mean(other, ["public", "iam", "signed"]).unwrap_or_else(|| "write `public`, `iam` or `signed`".into())),
+                            );
+                            RouteAuth::Public
+                        }
+                    },
+                };
+                if routes.is_empty() {
+                    self.err(
+                        Diagnostic::error("E004", t.span, format!("the HTTP trigger of `{fname}` lists no routes"))
+                            .with_help("add `routes: [\"GET /path\"]`"),
+                    );
+                    return None;
+                }
+                let mut out = Vec::new();
+                for r in routes {
+                    let Some(route) = self.route(r) else { continue };
+                    if let Some((other, span)) = all_routes.get(&route) {
+                        self.err(
+                            Diagnostic::error("E014", r.span, format!("route `{}` is already served by function `{other}`", r.value))
+                                .with_help(format!("line {} has the other; each route goes to one function", span.line)),
+                        );
+                        continue;
+                    }
+                    all_routes.insert(route.clone(), (fname.to_string(), r.span));
+                    out.push(route);
+                }
+                out.sort();
+                Some(Trigger::Http { auth, routes: out })
+            }
+        }
+    }
+
+    /// SNS filter policy rules: attribute scope is flat, body scope may nest; every leaf is a
+    /// list of values or operator objects; at most 5 keys at the top (SNS's limit).
+    fn filter(&mut self, f: &Sp<Json>, body: bool) {
+        let Json::Object(map) = &f.value else {
+            self.err(
+                Diagnostic::error("E016", f.span, "a filter policy must be a mapping of attribute names to conditions")
+                    .with_help("e.g. `filter: { quantity: [{ numeric: [\">=\", 100] }] }`"),
+            );
+            return;
+        };
+        if map.is_empty() || map.len() > 5 {
+            self.err(
+                Diagnostic::error("E016", f.span, format!("a filter policy has {} keys; SNS allows 1 to 5", map.len()))
+                    .with_help("split the subscription, or match fewer attributes"),
+            );
+        }
+        self.filter_object(map, body, f.span, 0);
+    }
+
+    fn filter_object(&mut self, map: &serde_json::Map<String, Json>, body: bool, span: Span, depth: usize) {
+        for (k, v) in map {
+            match v {
+                Json::Array(items) => {
+                    if items.is_empty() {
+                        self.err(Diagnostic::error("E016", span, format!("filter condition `{k}` is an empty list")).with_help("list at least one value"));
+                    }
+                    for item in items {
+                        self.filter_leaf(k, item, span);
+                    }
+                }
+                Json::Object(inner) if body && depth < 4 => self.filter_object(inner, body, span, depth + 1),
+                Json::Object(_) => self.err(
+                    Diagnostic::error("E016", span, format!("filter condition `{k}` nests a mapping"))
+                        .with_help(if body { "body filters nest at most 5 levels" } else { "attribute filters are flat; use `filter_scope: body` to match nested JSON" }),
+                ),
+                _ => self.err(
+                    Diagnostic::error("E016", span, format!("filter condition `{k}` must be a list"))
+                        .with_help(format!("write `{k}: [{}]`", v)),
+                ),
+            }
+        }
+    }
+
+    fn filter_leaf(&mut self, key: &str, item: &Json, span: Span) {
+        let Json::Object(op) = item else { return };
+        let ops = ["numeric", "prefix", "suffix", "anything-but", "exists", "equals-ignore-case", "cidr"];
+        for (name, arg) in op {
+            if !ops.contains(&name.as_str()) {
+                self.err(
+                    Diagnostic::error("E016", span, format!("unknown filter operator `{name}` in `{key}`"))
+                        .with_help(did_you_mean(name, ops).unwrap_or_else(|| format!("operators: {}", ops.join(", ")))),
+                );
+                continue;
+            }
+            if name == "numeric" {
+                let valid = match arg {
+                    Json::Array(parts) if parts.len() == 2 || parts.len() == 4 => parts.chunks(2).all(|c| {
+                        matches!(&c[0], Json::String(s) if ["<", "<=", "=", ">", ">="].contains(&s.as_str())) && c[1].is_number()
+                    }),
+                    _ => false,
+                };
+                if !valid {
+                    self.err(
+                        Diagnostic::error("E016", span, format!("`numeric` condition on `{key}` is malformed"))
+                            .with_help("write `numeric: [\">=\", 100]` or `numeric: [\">\", 0, \"<=\", 5]`, with the operator quoted"),
+                    );
+                }
+            }
+            if name == "exists" && !arg.is_boolean() {
+                self.err(Diagnostic::error("E016", span, format!("`exists` on `{key}` takes `true` or `false`")).with_help("write `exists: true`"));
+            }
+        }
+    }
+}

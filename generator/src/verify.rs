@@ -1,0 +1,223 @@
+//! Parse rendered templates back and check them before anything is written: valid YAML,
+//! canonical section and attribute order, every Ref/GetAtt/Sub target exists, within
+//! CloudFormation's resource limit. A failure here is a flowform bug, not a config problem.
+
+use serde_yaml::Value;
+use std::collections::BTreeSet;
+
+pub const SECTION_ORDER: &[&str] =
+    &["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Mappings", "Conditions", "Resources", "Outputs"];
+pub const RESOURCE_KEY_ORDER: &[&str] =
+    &["Type", "Condition", "DependsOn", "DeletionPolicy", "UpdateReplacePolicy", "Metadata", "Properties"];
+
+/// What a verified template contains (used by tests and `plan`-like tooling).
+#[derive(Debug)]
+pub struct Verified {
+    pub resources: Vec<(String, String)>,
+    pub parameters: Vec<String>,
+}
+
+pub fn verify(text: &str) -> Result<Verified, Vec<String>> {
+    let doc: Value = serde_yaml::from_str(text).map_err(|e| vec![format!("rendered template is not valid YAML: {e}")])?;
+    let mut problems = Vec::new();
+    let Value::Mapping(top) = &doc else {
+        return Err(vec!["rendered template is not a mapping".into()]);
+    };
+    let keys: Vec<String> = top.keys().filter_map(|k| k.as_str().map(String::from)).collect();
+    check_order(&keys, SECTION_ORDER, "template sections", &mut problems);
+
+    let mut params = Vec::new();
+    if let Some(Value::Mapping(p)) = top.get("Parameters") {
+        params = p.keys().filter_map(|k| k.as_str().map(String::from)).collect();
+    }
+    let mut resources = Vec::new();
+    match top.get("Resources") {
+        Some(Value::Mapping(r)) => {
+            for (k, v) in r {
+                let id = k.as_str().unwrap_or_default().to_string();
+                let Value::Mapping(body) = v else {
+                    problems.push(format!("resource {id} is not a mapping"));
+                    continue;
+                };
+                let rkeys: Vec<String> = body.keys().filter_map(|k| k.as_str().map(String::from)).collect();
+                check_order(&rkeys, RESOURCE_KEY_ORDER, &format!("attributes of {id}"), &mut problems);
+                let ty = body.get("Type").and_then(Value::as_str).unwrap_or_default().to_string();
+                if ty.is_empty() {
+                    problems.push(format!("resource {id} has no Type"));
+                }
+                resources.push((id, ty));
+            }
+        }
+        _ => problems.push("template has no Resources".into()),
+    }
+    if resources.len() > crate::cfn::MAX_RESOURCES {
+        problems.push(format!("{} resources; CloudFormation allows {}", resources.len(), crate::cfn::MAX_RESOURCES));
+    }
+    let ids: BTreeSet<&str> = resources.iter().map(|(id, _)| id.as_str()).collect();
+    if ids.len() != resources.len() {
+        problems.push("duplicate logical IDs".into());
+    }
+    let params_set: BTreeSet<&str> = params.iter().map(String::as_str).collect();
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    for (kind, target) in refs {
+        let ok = match kind {
+            "Ref" => ids.contains(target.as_str()) || params_set.contains(target.as_str()) || target.starts_with("AWS::"),
+            "GetAtt" => ids.contains(target.as_str()),
+            _ => ids.contains(target.as_str()) || params_set.contains(target.as_str()) || target.starts_with("AWS::"),
+        };
+        if !ok {
+            problems.push(format!("{kind} to `{target}`, which the template does not define"));
+        }
+    }
+    if let Some(cycle) = find_cycle(&doc) {
+        problems.push(format!("circular dependency: {}", cycle.join(" -> ")));
+    }
+    if problems.is_empty() {
+        Ok(Verified { resources, parameters: params })
+    } else {
+        Err(problems)
+    }
+}
+
+/// A dependency cycle between resources (through Ref, GetAtt, Sub or DependsOn), if any.
+fn find_cycle(doc: &Value) -> Option<Vec<String>> {
+    use std::collections::BTreeMap;
+    let Some(Value::Mapping(res)) = doc.get("Resources") else { return None };
+    let ids: BTreeSet<String> = res.keys().filter_map(|k| k.as_str().map(String::from)).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (k, v) in res {
+        let id = k.as_str().unwrap_or_default().to_string();
+        let mut refs = Vec::new();
+        collect_refs(v, &mut refs);
+        let mut deps: BTreeSet<String> = refs.into_iter().map(|(_, t)| t).filter(|t| ids.contains(t)).collect();
+        match v.get("DependsOn") {
+            Some(Value::String(d)) => {
+                deps.insert(d.clone());
+            }
+            Some(Value::Sequence(ds)) => deps.extend(ds.iter().filter_map(|d| d.as_str().map(String::from))),
+            _ => {}
+        }
+        edges.insert(id, deps);
+    }
+    // 0 = unvisited, 1 = on the stack, 2 = done.
+    fn visit(n: &str, edges: &BTreeMap<String, BTreeSet<String>>, state: &mut BTreeMap<String, u8>, stack: &mut Vec<String>) -> Option<Vec<String>> {
+        state.insert(n.to_string(), 1);
+        stack.push(n.to_string());
+        for d in edges.get(n).into_iter().flatten() {
+            match state.get(d.as_str()).copied().unwrap_or(0) {
+                1 => {
+                    let start = stack.iter().position(|s| s == d).unwrap_or(0);
+                    let mut cycle = stack[start..].to_vec();
+                    cycle.push(d.clone());
+                    return Some(cycle);
+                }
+                0 => {
+                    if let Some(c) = visit(d, edges, state, stack) {
+                        return Some(c);
+                    }
+                }
+                _ => {}
+            }
+        }
+        stack.pop();
+        state.insert(n.to_string(), 2);
+        None
+    }
+    let mut state = BTreeMap::new();
+    for id in edges.keys() {
+        if state.get(id.as_str()).copied().unwrap_or(0) == 0 {
+            if let Some(c) = visit(id, &edges, &mut state, &mut Vec::new()) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+fn check_order(keys: &[String], order: &[&str], what: &str, problems: &mut Vec<String>) {
+    let mut last = 0;
+    for k in keys {
+        match order.iter().position(|o| o == k) {
+            Some(i) if i >= last => last = i,
+            Some(_) => problems.push(format!("{what}: `{k}` is out of canonical order")),
+            None => problems.push(format!("{what}: unexpected key `{k}`")),
+        }
+    }
+}
+
+/// Every (intrinsic, target logical id) pair in the document, in short or long form.
+pub fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {
+    match v {
+        Value::Tagged(t) => {
+            let tag = t.tag.to_string();
+            match (tag.as_str(), &t.value) {
+                ("!Ref", Value::String(s)) => out.push(("Ref", s.clone())),
+                ("!GetAtt", Value::String(s)) => out.push(("GetAtt", s.split('.').next().unwrap_or_default().to_string())),
+                ("!Sub", Value::String(s)) => sub_refs(s, out),
+                _ => collect_refs(&t.value, out),
+            }
+        }
+        Value::Mapping(m) => {
+            if m.len() == 1 {
+                if let Some(Value::String(s)) = m.get("Ref") {
+                    out.push(("Ref", s.clone()));
+                    return;
+                }
+                if let Some(Value::Sequence(p)) = m.get("Fn::GetAtt") {
+                    if let Some(Value::String(s)) = p.first() {
+                        out.push(("GetAtt", s.clone()));
+                    }
+                    return;
+                }
+                if let Some(Value::String(s)) = m.get("Fn::Sub") {
+                    sub_refs(s, out);
+                    return;
+                }
+            }
+            for (_, val) in m {
+                collect_refs(val, out);
+            }
+        }
+        Value::Sequence(s) => s.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+fn sub_refs(s: &str, out: &mut Vec<(&'static str, String)>) {
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        let name = &after[..end];
+        if !name.starts_with('!') {
+            out.push(("Sub", name.split('.').next().unwrap_or_default().to_string()));
+        }
+        rest = &after[end + 1..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycles_are_reported() {
+        let t = "Resources:\n  A:\n    Type: X\n    Properties: { P: !GetAtt B.Arn }\n  B:\n    Type: X\n    Properties: { P: !Sub \"${A}\" }\n";
+        assert_eq!(verify(t).unwrap_err(), vec!["circular dependency: A -> B -> A".to_string()]);
+    }
+
+    #[test]
+    fn dangling_refs_and_order_are_reported() {
+        let t = "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  A:\n    Properties: {}\n    Type: X\n  B:\n    Type: Y\n    Properties:\n      P: !Ref C\n      Q: !Sub \"${A.Arn}-${AWS::Region}-${D}-${!Literal}\"\n";
+        let errs = verify(t).unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "attributes of A: `Type` is out of canonical order".to_string(),
+                "Ref to `C`, which the template does not define".to_string(),
+                "Sub to `D`, which the template does not define".to_string(),
+            ]
+        );
+    }
+}

@@ -1,0 +1,92 @@
+"""flowform's moto server launcher (run with the aws venv's python; see scripts/tools.sh).
+
+    python moto_server.py [--port N]     # N=0 or absent: pick a free loopback port
+
+Binds 127.0.0.1, prints exactly one line `MOTO_PORT=<port>` on stdout once the server
+accepts connections, then serves until SIGTERM/SIGINT.
+
+Fixes gotcha G4 (shared/reference/moto-and-linters.md): moto's LambdaFunction inherits a
+lazy `docker_client` property (DockerModel, moto/utilities/docker_utilities.py) that raises
+docker.errors.DockerException when Docker is absent. GET /moto-api/data.json probes every
+public attribute and skips only TypeError/AttributeError/ValueError, so it answers HTTP 500
+once any Lambda function exists. We re-raise that error as a class that is both a
+DockerException (Lambda invoke still catches it and reports "error running docker") and an
+AttributeError (data.json skips the attribute). Pinned against moto 5.2.5.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+
+import docker.errors
+from moto.awslambda.models import LambdaFunction
+from moto.server import ThreadedMotoServer
+from moto.utilities.docker_utilities import DockerModel
+
+
+class DockerUnavailableError(docker.errors.DockerException, AttributeError):
+    """Docker is unreachable; also an AttributeError so data.json skips docker_client."""
+
+
+def patch_docker_client() -> None:
+    original = DockerModel.docker_client
+    if not isinstance(original, property) or original.fget is None:
+        sys.exit("moto_server.py: DockerModel.docker_client is no longer a property; re-check G4")
+
+    def docker_client(self):  # type: ignore[no-untyped-def]
+        try:
+            return original.fget(self)
+        except DockerUnavailableError:
+            raise
+        except docker.errors.DockerException as e:
+            raise DockerUnavailableError(str(e)) from e
+
+    DockerModel.docker_client = property(docker_client, doc=original.__doc__)
+    # LambdaFunction must inherit the patched property (guards against moto upgrades).
+    if LambdaFunction.docker_client is not DockerModel.docker_client:
+        sys.exit("moto_server.py: LambdaFunction overrides docker_client; re-check G4")
+
+
+def wait_accepting(port: int, timeout: float = 10.0) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 = pick a free port")
+    parser.add_argument(
+        "--exit-with-parent", action="store_true", help="stop when the parent process dies"
+    )
+    args = parser.parse_args()
+
+    # Keep stdout for the MOTO_PORT line only: moto prints some warnings to stdout.
+    port_out = os.fdopen(os.dup(sys.stdout.fileno()), "w")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    patch_docker_client()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    port = server.get_host_and_port()[1]
+    # moto reads MOTO_PORT for endpoints it hands to Lambda/Batch containers.
+    os.environ["MOTO_PORT"] = str(port)
+    wait_accepting(port)
+    print(f"MOTO_PORT={port}", file=port_out, flush=True)
+    port_out.close()
+
+    parent = os.getppid()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        if args.exit_with_parent and os.getppid() != parent:
+            break  # our caller was killed without cleaning up: don't linger
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
