@@ -1,1 +1,137 @@
+//! Shared helpers of flowform's integration tests: paths, the pinned tools, and templates as
+//! JSON (short-form intrinsics turned into their long form).
+//!
+//! Tests that need a tool or a service fail with a message saying how to get it
+//! (`scripts/test.sh` provides everything); they never skip.
 
+use serde_json::{json, Value as Json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Path of a pinned tool from `scripts/tools.sh`, read from its env var. Panics (fails the
+/// test) with instructions when it is missing.
+pub fn tool(var: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(p) if Path::new(&p).exists() => PathBuf::from(p),
+        _ => panic!("{var} is not set or does not exist: run the tests through `scripts/test.sh`, which installs the pinned tools (scripts/tools.sh) and exports their paths"),
+    }
+}
+
+/// Runs a command, returning (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A CloudFormation template as JSON, with `!Ref X` -> `{"Ref": "X"}`, `!GetAtt X.Y` ->
+/// `{"Fn::GetAtt": ["X", "Y"]}`, `!Sub s` -> `{"Fn::Sub": s}`.
+pub fn template_json(text: &str) -> Json {
+    let v: serde_yaml::Value = serde_yaml::from_str(text).expect("template is YAML");
+    to_json(&v)
+}
+
+fn to_json(v: &serde_yaml::Value) -> Json {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::Null => Json::Null,
+        Y::Bool(b) => json!(b),
+        Y::Number(n) => serde_json::to_value(n).unwrap_or(Json::Null),
+        Y::String(s) => json!(s),
+        Y::Sequence(s) => Json::Array(s.iter().map(to_json).collect()),
+        Y::Mapping(m) => Json::Object(m.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), to_json(v))).collect()),
+        Y::Tagged(t) => {
+            let inner = to_json(&t.value);
+            match t.tag.to_string().as_str() {
+                "!Ref" => json!({ "Ref": inner }),
+                "!Sub" => json!({ "Fn::Sub": inner }),
+                "!GetAtt" => {
+                    let s = inner.as_str().unwrap_or_default();
+                    let (a, b) = s.split_once('.').unwrap_or((s, ""));
+                    json!({ "Fn::GetAtt": [a, b] })
+                }
+                other => json!({ other: inner }),
+            }
+        }
+    }
+}
+
+/// Resources of a template of the given type, as (logical id, resource).
+pub fn resources_of<'a>(t: &'a Json, ty: &str) -> Vec<(&'a str, &'a Json)> {
+    t["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .map(|(k, r)| (k.as_str(), r))
+        .collect()
+}
+
+/// A JSON value that may be one item or a list, as a list.
+pub fn as_list(v: &Json) -> Vec<Json> {
+    match v {
+        Json::Array(a) => a.clone(),
+        Json::Null => Vec::new(),
+        other => vec![other.clone()],
+    }
+}
+
+/// Every config the generator is tested with: the donut shop and the fixtures.
+pub fn fixture_configs() -> Vec<(String, PathBuf)> {
+    let mut v = vec![("donut-shop".to_string(), root().join("flowform.yaml"))];
+    let mut more: Vec<_> = std::fs::read_dir(root().join("tests/fixtures"))
+        .expect("tests/fixtures")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    more.sort();
+    for p in more {
+        v.push((p.file_stem().unwrap().to_string_lossy().to_string(), p));
+    }
+    v
+}
+
+/// Compares `actual` with the committed snapshot at `path`; `FLOWFORM_BLESS=1` rewrites it.
+pub fn snapshot(path: &Path, actual: &str) -> Result<(), String> {
+    if std::env::var_os("FLOWFORM_BLESS").is_some() {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, actual).unwrap();
+        return Ok(());
+    }
+    match std::fs::read_to_string(path) {
+        Ok(expected) if expected == actual => Ok(()),
+        Ok(expected) => Err(format!(
+            "{} differs (FLOWFORM_BLESS=1 cargo test to accept):\n{}",
+            path.display(),
+            similar_diff(&expected, actual)
+        )),
+        Err(_) => Err(format!("{} is missing (FLOWFORM_BLESS=1 cargo test to create it)", path.display())),
+    }
+}
+
+fn similar_diff(a: &str, b: &str) -> String {
+    let mut out = String::new();
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        if x != y {
+            out.push_str(&format!("line {}:\n- {x}\n+ {y}\n", i + 1));
+            if out.len() > 2000 {
+                break;
+            }
+        }
+    }
+    if a.lines().count() != b.lines().count() {
+        out.push_str(&format!("({} lines expected, {} actual)\n", a.lines().count(), b.lines().count()));
+    }
+    out
+}

@@ -1,0 +1,59 @@
+//! The `flowform` binary: exit codes, messages, and that a failed run writes nothing.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("flowform-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn flowform(dir: &PathBuf, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_flowform")).current_dir(dir).args(args).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+const GOOD: &str = "version: 1\nsystem: s\nstages: { dev: {} }\ntopics: { t: {} }\nqueues: { q: { subscribe: [t] } }\nfunctions:\n  f: { trigger: { queue: q } }\n  p: { trigger: { http: { auth: public, routes: [\"POST /x\"] } }, publishes: [t] }\n";
+
+#[test]
+fn invalid_config_exits_1_with_positions_and_writes_nothing() {
+    let dir = scratch("invalid");
+    std::fs::create_dir_all(dir.join("out/dev")).unwrap();
+    std::fs::write(dir.join("out/dev/template.yaml"), "previous\n").unwrap();
+    std::fs::write(dir.join("flowform.yaml"), "version: 1\nsystem: s\nstages: { dev: {} }\nqueus: {}\n").unwrap();
+    let (code, _, err) = flowform(&dir, &["generate"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("flowform.yaml:4:1"), "{err}");
+    assert!(err.contains("did you mean `queues`?"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("out/dev/template.yaml")).unwrap(), "previous\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn generate_then_check_then_drift() {
+    let dir = scratch("check");
+    std::fs::write(dir.join("flowform.yaml"), GOOD).unwrap();
+    let (code, out, err) = flowform(&dir, &["generate"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "wrote out/dev/template.yaml\n");
+    assert_eq!(flowform(&dir, &["check"]).0, 0);
+    let t = dir.join("out/dev/template.yaml");
+    let edited = std::fs::read_to_string(&t).unwrap().replace("Timeout: 10", "Timeout: 11");
+    std::fs::write(&t, edited).unwrap();
+    let (code, _, err) = flowform(&dir, &["check"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("-      Timeout: 11") && err.contains("+      Timeout: 10"), "{err}");
+    assert!(err.contains("run `flowform generate`"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn missing_config_exits_3_with_help() {
+    let dir = scratch("missing");
+    let (code, _, err) = flowform(&dir, &["validate"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("cannot read flowform.yaml"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

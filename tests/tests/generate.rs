@@ -1,0 +1,145 @@
+//! The generator end to end, in process: out/ is fresh, fixtures match their snapshots,
+//! every invalid config gives its snapshotted report, and no input makes flowform panic.
+
+use generator::{build, diag, emit, Failure};
+use std::path::Path;
+use tests::{fixture_configs, root, snapshot};
+
+#[test]
+fn committed_out_is_fresh() {
+    let text = std::fs::read_to_string(root().join("flowform.yaml")).unwrap();
+    let b = build(&text).expect("the donut shop builds");
+    let drift = emit::check(&root().join("out"), &b.files).unwrap();
+    assert!(drift.is_empty(), "out/ is stale, run `flowform generate`: {drift:#?}");
+}
+
+#[test]
+fn generation_is_deterministic() {
+    for (name, path) in fixture_configs() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let a = build(&text).unwrap_or_else(|e| panic!("{name}: {e:?}")).files;
+        let b = build(&text).unwrap().files;
+        assert_eq!(a, b, "{name}: two builds differ");
+    }
+}
+
+#[test]
+fn reordering_the_config_changes_nothing() {
+    let a = "version: 1\nsystem: s\nstages: { dev: {}, prod: {} }\ntopics: { a: {}, b: {} }\nqueues:\n  q1: { subscribe: [a] }\n  q2: { subscribe: [b, a] }\nfunctions:\n  f1: { trigger: { queue: q1 }, publishes: [b, a] }\n  f2: { trigger: { queue: q2 } }\n";
+    let b = "version: 1\nsystem: s\nfunctions:\n  f2: { trigger: { queue: q2 } }\n  f1: { publishes: [a, b], trigger: { queue: q1 } }\nqueues:\n  q2: { subscribe: [a, b] }\n  q1: { subscribe: [a] }\ntopics: { b: {}, a: {} }\nstages: { prod: {}, dev: {} }\n";
+    assert_eq!(build(a).unwrap().files, build(b).unwrap().files);
+}
+
+#[test]
+fn fixtures_match_their_snapshots() {
+    let mut failures = Vec::new();
+    for (name, path) in fixture_configs().into_iter().filter(|(n, _)| n != "donut-shop") {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let b = build(&text).unwrap_or_else(|e| panic!("fixture {name} must build: {e:?}"));
+        assert!(b.warnings.is_empty(), "fixture {name} has warnings: {:?}", b.warnings);
+        for (file, content) in &b.files {
+            if let Err(e) = snapshot(&root().join("tests/fixtures").join(&name).join(file), content) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn corpus(dir: &str) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(root().join(dir))
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn report_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().to_string()
+}
+
+#[test]
+fn every_invalid_config_fails_with_its_report() {
+    let files = corpus("tests/corpus/invalid");
+    assert!(files.len() >= 30, "the corpus must hold at least 30 invalid configs, has {}", files.len());
+    let mut failures = Vec::new();
+    let mut seen_reports = std::collections::BTreeMap::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = report_name(&path);
+        let report = match build(&text) {
+            Ok(_) => {
+                failures.push(format!("{name}: accepted, but it is in the invalid corpus"));
+                continue;
+            }
+            Err(Failure::Internal(msg)) => {
+                failures.push(format!("{name}: internal error instead of a diagnostic: {msg}"));
+                continue;
+            }
+            Err(Failure::Invalid(d)) => {
+                for x in &d {
+                    if x.is_error() && x.help.is_none() {
+                        failures.push(format!("{name}: error {} has no help line", x.code));
+                    }
+                }
+                diag::render(&name, &text, &d)
+            }
+        };
+        if let Some(other) = seen_reports.insert(report.lines().next().unwrap_or_default().to_string(), name.clone()) {
+            failures.push(format!("{name}: same first diagnostic as {other}; each corpus file must show a different mistake"));
+        }
+        if let Err(e) = snapshot(&path.with_extension("expected"), &report) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn warning_configs_build_and_warn() {
+    let files = corpus("tests/corpus/warnings");
+    assert!(!files.is_empty());
+    let mut failures = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let name = report_name(&path);
+        match build(&text) {
+            Ok(b) if !b.warnings.is_empty() => {
+                if let Err(e) = snapshot(&path.with_extension("expected"), &diag::render(&name, &text, &b.warnings)) {
+                    failures.push(e);
+                }
+            }
+            Ok(_) => failures.push(format!("{name}: no warning")),
+            Err(e) => failures.push(format!("{name}: failed: {e:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every prefix and a set of byte-flipped variants of the real configs: errors are fine,
+/// panics and internal errors are not.
+#[test]
+fn mangled_configs_never_panic() {
+    for (name, path) in fixture_configs() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let bytes = text.as_bytes();
+        for cut in (0..bytes.len()).step_by(7) {
+            let prefix = String::from_utf8_lossy(&bytes[..cut]).into_owned();
+            if let Err(Failure::Internal(m)) = build(&prefix) {
+                panic!("{name} cut at {cut}: internal error {m}");
+            }
+        }
+        for (i, flip) in [b':', b' ', b'-', b'[', b'}', b'\t', b'"', b'*', b'&', b'!'].iter().cycle().take(400).enumerate() {
+            let at = (i * 131) % bytes.len();
+            let mut m = bytes.to_vec();
+            m[at] = *flip;
+            let s = String::from_utf8_lossy(&m).into_owned();
+            if let Err(Failure::Internal(msg)) = build(&s) {
+                panic!("{name} with byte {at} set to {:?}: internal error {msg}", *flip as char);
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Static checks of the wiring that moto cannot catch (it enforces neither queue policies
+//! nor IAM): every SNS->SQS subscription has a queue policy admitting exactly its topics, and
+//! every role statement names only resources its function is wired to.
+
+use generator::model::{System, Trigger};
+use serde_json::{json, Value as Json};
+use std::collections::BTreeSet;
+use tests::{as_list, fixture_configs, resources_of, template_json};
+
+fn systems() -> Vec<(String, System, Json)> {
+    let mut v = Vec::new();
+    for (name, path) in fixture_configs() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let b = generator::build(&text).unwrap();
+        for sys in b.systems {
+            let t = template_json(&b.files[&format!("{}/template.yaml", sys.stage)]);
+            v.push((format!("{name}/{}", sys.stage), sys, t));
+        }
+    }
+    v
+}
+
+fn pascal(s: &str) -> String {
+    generator::ids::pascal(s)
+}
+
+#[test]
+fn each_subscribed_queue_admits_exactly_its_topics() {
+    for (name, _, t) in systems() {
+        let subs = resources_of(&t, "AWS::SNS::Subscription");
+        let policies = resources_of(&t, "AWS::SQS::QueuePolicy");
+        let mut queues: BTreeSet<String> = BTreeSet::new();
+        for (_, s) in subs.iter().filter(|(_, s)| s["Properties"]["Protocol"] == "sqs") {
+            queues.insert(s["Properties"]["Endpoint"]["Fn::GetAtt"][0].as_str().expect("Endpoint is GetAtt Queue.Arn").to_string());
+        }
+        assert!(!queues.is_empty(), "{name}: no SQS subscriptions");
+        for q in queues {
+            let topics: BTreeSet<String> = subs
+                .iter()
+                .filter(|(_, s)| s["Properties"]["Endpoint"]["Fn::GetAtt"][0] == q.as_str())
+                .map(|(_, s)| s["Properties"]["TopicArn"].to_string())
+                .collect();
+            let covering: Vec<_> = policies.iter().filter(|(_, p)| as_list(&p["Properties"]["Queues"]).contains(&json!({ "Ref": q }))).collect();
+            assert_eq!(covering.len(), 1, "{name}: queue {q} needs exactly one queue policy");
+            let stmts = covering[0].1["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap();
+            let allows: Vec<&Json> = stmts.iter().filter(|s| s["Effect"] == "Allow").collect();
+            assert_eq!(allows.len(), 1, "{name}: queue {q}: one Allow statement expected");
+            let a = allows[0];
+            assert_eq!(a["Principal"], json!({ "Service": "sns.amazonaws.com" }), "{name}: {q}");
+            assert_eq!(as_list(&a["Action"]), vec![json!("sqs:SendMessage")], "{name}: {q}");
+            assert_eq!(a["Resource"], json!({ "Fn::GetAtt": [q, "Arn"] }), "{name}: {q}");
+            let admitted: BTreeSet<String> = as_list(&a["Condition"]["ArnEquals"]["aws:SourceArn"]).iter().map(Json::to_string).collect();
+            assert_eq!(admitted, topics, "{name}: queue {q} must admit exactly its subscribed topics");
+            assert!(
+                stmts.iter().any(|s| s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"),
+                "{name}: queue {q} must deny insecure transport"
+            );
+        }
+    }
+}
+
+/// What a function may touch, spelled out from the model independently of the generator.
+fn allowed_resources(sys: &System, f: &generator::model::Function) -> BTreeSet<String> {
+    let p = pascal(&f.name);
+    let mut v: Vec<Json> = vec![json!({ "Fn::GetAtt": [format!("{p}LogGroup"), "Arn"] }), json!({ "Fn::GetAtt": ["EncryptionKey", "Arn"] })];
+    if let Trigger::Queue { queue, .. } = &f.trigger {
+        v.push(json!({ "Fn::GetAtt": [format!("{}Queue", pascal(queue)), "Arn"] }));
+    }
+    for t in &f.publishes {
+        v.push(json!({ "Ref": format!("{}Topic", pascal(t)) }));
+    }
+    for s in &f.secrets {
+        v.push(json!({ "Ref": format!("{}Secret", pascal(s)) }));
+    }
+    for d in &f.databases {
+        v.push(json!({ "Ref": format!("{}DbSecretArn", pascal(d)) }));
+        if let Some(user) = sys.database(d).and_then(|db| db.iam_user.clone()) {
+            v.push(json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:rds-db:${{AWS::Region}}:${{AWS::AccountId}}:dbuser:${{{}DbResourceId}}/{user}", pascal(d)) }));
+        }
+    }
+    for e in &f.emails {
+        let email = sys.email(e).unwrap();
+        v.push(json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{}", email.identity) }));
+        v.push(json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:configuration-set/${{{}ConfigurationSet}}", pascal(e)) }));
+    }
+    if !f.databases.is_empty() {
+        v.push(json!("*")); // ec2:DescribeNetworkInterfaces only, checked below
+        for kind in ["network-interface/*", "subnet/*"] {
+            v.push(json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:{kind}") }));
+        }
+        v.push(json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:security-group/${{{p}SecurityGroup}}") }));
+    }
+    v.iter().map(Json::to_string).collect()
+}
+
+#[test]
+fn role_statements_name_only_wired_resources() {
+    for (name, sys, t) in systems() {
+        for f in &sys.functions {
+            let p = pascal(&f.name);
+            let role = &t["Resources"][format!("{p}Role")];
+            let policies = role["Properties"]["Policies"].as_array().expect("inline policies");
+            assert!(role["Properties"]["ManagedPolicyArns"].is_null(), "{name}: {} uses managed policies", f.name);
+            let allowed = allowed_resources(&sys, f);
+            let mut used = BTreeSet::new();
+            for pol in policies {
+                for s in pol["PolicyDocument"]["Statement"].as_array().unwrap() {
+                    assert_eq!(s["Effect"], "Allow");
+                    let actions: Vec<String> = as_list(&s["Action"]).iter().map(|a| a.as_str().unwrap().to_string()).collect();
+                    assert!(actions.iter().all(|a| !a.contains('*')), "{name}: {} has a wildcard action {actions:?}", f.name);
+                    for r in as_list(&s["Resource"]) {
+                        let key = r.to_string();
+                        assert!(allowed.contains(&key), "{name}: role of {} names {key}, which the function is not wired to", f.name);
+                        if r == json!("*") {
+                            assert_eq!(actions, vec!["ec2:DescribeNetworkInterfaces"], "{name}: {}: `*` only for describe", f.name);
+                        }
+                        used.insert(key);
+                    }
+                }
+            }
+            // And the converse: every wire has its permission.
+            assert_eq!(used, allowed, "{name}: role of {} misses a permission its wiring needs", f.name);
+        }
+    }
+}
+
+#[test]
+fn function_env_names_come_from_the_contracts() {
+    for (name, sys, t) in systems() {
+        for f in &sys.functions {
+            let vars = &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
+            let have: BTreeSet<String> = vars.as_object().unwrap().keys().cloned().collect();
+            let mut want: BTreeSet<String> = [contracts::STAGE.to_string()].into();
+            want.extend(f.publishes.iter().map(|t| contracts::topic_arn(t)));
+            want.extend(f.secrets.iter().map(|s| contracts::secret_arn(s)));
+            want.extend(f.endpoints.iter().map(|e| contracts::endpoint_url(e)));
+            for d in &f.databases {
+                want.extend([contracts::db_host(d), contracts::db_port(d), contracts::db_name(d), contracts::db_secret_arn(d)]);
+                if sys.database(d).unwrap().iam_user.is_some() {
+                    want.insert(contracts::db_iam_user(d));
+                }
+            }
+            for e in &f.emails {
+                want.extend([contracts::email_identity(e), contracts::email_configuration_set(e), contracts::email_from(e)]);
+            }
+            if !f.callbacks.is_empty() {
+                want.insert(contracts::HTTP_API_URL.to_string());
+            }
+            want.extend(f.env.iter().map(|(k, _)| k.clone()));
+            assert_eq!(have, want, "{name}: env of {}", f.name);
+        }
+    }
+}
+
+#[test]
+fn stateful_resources_are_retained_and_encrypted() {
+    for (name, _, t) in systems() {
+        for ty in ["AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::KMS::Key", "AWS::SecretsManager::Secret"] {
+            for (id, r) in resources_of(&t, ty) {
+                assert_eq!(r["DeletionPolicy"], "Retain", "{name}: {id}");
+                assert_eq!(r["UpdateReplacePolicy"], "Retain", "{name}: {id}");
+            }
+        }
+        for (id, r) in resources_of(&t, "AWS::SQS::Queue").into_iter().chain(resources_of(&t, "AWS::SNS::Topic")) {
+            assert_eq!(r["Properties"]["KmsMasterKeyId"], json!({ "Ref": "EncryptionKey" }), "{name}: {id} must use the stack key");
+        }
+    }
+}
