@@ -456,17 +456,6 @@ pub fn lower(sys: &System) -> StackView {
             constraint: Some("must be an http(s) URL".into()),
         });
     }
-    for p in &sys.parameters {
-        parameters.push(ParamView {
-            id: p.name.clone(),
-            kind: p.kind.clone(),
-            description: p.description.clone(),
-            default: p.default.clone(),
-            allowed_values: p.allowed_values.clone(),
-            allowed_pattern: None,
-            constraint: None,
-        });
-    }
 
     // The customer key: encrypts topics, queues, logs, env vars and generated secrets.
     // Topic ARNs are spelled out (not `!Ref`): the topics are encrypted with this key, so a
@@ -761,30 +750,58 @@ pub fn lower(sys: &System) -> StackView {
         outputs,
         resource_count: 0,
     };
-    view.resource_count = count_resources(&view);
+    view.resource_count = logical_ids(&view).len();
     view
 }
 
-/// How many resources the templates will emit for this view (checked against CloudFormation's
-/// limit before rendering; `verify` re-counts the rendered template).
-pub fn count_resources(v: &StackView) -> usize {
-    let mut n = 2; // key + alias
-    n += v.secrets.len();
-    n += v.alarm_topic.as_ref().map_or(0, |_| 3);
-    n += v.topics.len() * 2;
-    n += v.queues.iter().map(|q| 2 + usize::from(q.alarm.is_some())).sum::<usize>();
-    n += v.subscriptions.len();
+/// Logical IDs of every resource the templates will emit for this view, in template order.
+/// Used for the resource limit and for ID clashes between kinds; `verify` re-checks the
+/// rendered template.
+pub fn logical_ids(v: &StackView) -> Vec<String> {
+    let mut ids = vec![v.key.id.clone(), v.key.alias_id.clone()];
+    ids.extend(v.secrets.iter().map(|s| s.id.clone()));
+    for t in v.alarm_topic.iter().chain(&v.topics) {
+        ids.push(t.id.clone());
+        ids.push(t.policy_id.clone());
+        ids.extend(t.subscription.iter().map(|s| s.id.clone()));
+    }
+    for q in &v.queues {
+        ids.push(q.id.clone());
+        ids.push(q.policy_id.clone());
+        ids.extend(q.alarm.iter().map(|a| a.id.clone()));
+    }
+    ids.extend(v.subscriptions.iter().map(|s| s.id.clone()));
     for f in &v.functions {
-        n += 3 + usize::from(f.esm.is_some()) + f.permissions.len();
+        ids.extend([f.role_id.clone(), f.log_group_id.clone(), f.id.clone()]);
+        ids.extend(f.esm.iter().map(|e| e.id.clone()));
+        ids.extend(f.permissions.iter().map(|p| p.id.clone()));
         if let Some(vpc) = &f.vpc {
-            n += 1 + vpc.ingress.len();
+            ids.push(vpc.sg_id.clone());
+            ids.extend(vpc.ingress.iter().map(|i| i.id.clone()));
         }
     }
     if let Some(h) = &v.http {
-        n += 3 + h.integrations.len() + h.routes.len();
+        ids.extend([h.api_id.clone(), h.log_group_id.clone(), h.stage_id.clone()]);
+        ids.extend(h.integrations.iter().map(|i| i.id.clone()));
+        ids.extend(h.routes.iter().map(|r| r.id.clone()));
     }
-    n += v.emails.len() * 2;
-    n
+    for e in &v.emails {
+        ids.extend([e.config_set_id.clone(), e.identity_id.clone()]);
+    }
+    ids
+}
+
+/// Logical IDs used twice (by resources or parameters), from names of different kinds that
+/// map to one ID, e.g. queue `a_dead_letter` and the dead-letter queue of queue `a`.
+pub fn clashing_ids(v: &StackView) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut clashes = std::collections::BTreeSet::new();
+    for id in logical_ids(v).into_iter().chain(v.parameters.iter().map(|p| p.id.clone())) {
+        if !seen.insert(id.clone()) {
+            clashes.insert(id);
+        }
+    }
+    clashes.into_iter().collect()
 }
 
 fn lower_http(sys: &System, h: &HttpApi) -> HttpView {

@@ -14,6 +14,7 @@ pub mod emit;
 pub mod ids;
 pub mod model;
 pub mod render;
+pub mod synthetic;
 pub mod validate;
 pub mod verify;
 
@@ -38,11 +39,25 @@ pub enum Failure {
 
 /// Config text -> generated files. Nothing is written; the caller decides.
 pub fn build(text: &str) -> Result<Build, Failure> {
-    build_with(&render::Renderer::new().map_err(|e| Failure::Internal(format!("templates do not compile: {}", e.0)))?, text)
+    build_with(&render::Renderer::new().map_err(|e| Failure::Internal(format!("templates do not compile: {}", e.0)))?, text, Options::default())
 }
 
-/// [`build`] with a prepared renderer (benchmarks reuse one).
-pub fn build_with(renderer: &render::Renderer, text: &str) -> Result<Build, Failure> {
+/// Knobs of a build. The default is what `flowform` uses.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Most resources one stack may hold (CloudFormation's limit). Benchmarks raise it to
+    /// measure how generation scales past what one stack can deploy.
+    pub resource_limit: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { resource_limit: cfn::MAX_RESOURCES }
+    }
+}
+
+/// [`build`] with a prepared renderer (benchmarks reuse one) and explicit options.
+pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> Result<Build, Failure> {
     let (raw, mut diags) = config::parse(text);
     let parsed_ok = !diags.iter().any(Diagnostic::is_error) || raw.system.is_some();
     let mut systems = Vec::new();
@@ -55,7 +70,7 @@ pub fn build_with(renderer: &render::Renderer, text: &str) -> Result<Build, Fail
     if !diags.iter().any(Diagnostic::is_error) {
         for sys in &systems {
             let view = cfn::lower(sys);
-            if view.resource_count > cfn::MAX_RESOURCES {
+            if view.resource_count > options.resource_limit {
                 diags.push(
                     Diagnostic::error(
                         "E023",
@@ -70,6 +85,12 @@ pub fn build_with(renderer: &render::Renderer, text: &str) -> Result<Build, Fail
                     .with_help("split the system into several configs (one stack each), e.g. by domain"),
                 );
             }
+            for id in cfn::clashing_ids(&view) {
+                diags.push(
+                    Diagnostic::error("E006", raw.top, format!("two names of different kinds both become logical ID `{id}` (stage `{}`)", sys.stage))
+                        .with_help("rename one: e.g. a queue `a_dead_letter` clashes with the dead-letter queue of queue `a`"),
+                );
+            }
             views.push(view);
         }
     }
@@ -80,7 +101,7 @@ pub fn build_with(renderer: &render::Renderer, text: &str) -> Result<Build, Fail
     let mut files = Files::new();
     for view in &views {
         let text = renderer.render(view).map_err(|e| Failure::Internal(format!("stage {}: template rendering failed: {}", view.stage, e.0)))?;
-        if let Err(problems) = verify::verify(&text) {
+        if let Err(problems) = verify::verify(&text, options.resource_limit) {
             return Err(Failure::Internal(format!("stage {}: generated template failed verification:\n  {}", view.stage, problems.join("\n  "))));
         }
         files.insert(format!("{}/template.yaml", view.stage), text);

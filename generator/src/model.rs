@@ -13,7 +13,6 @@ pub struct System {
     /// `dev`
     pub stage: String,
     pub description: String,
-    pub parameters: Vec<Parameter>,
     pub topics: Vec<Topic>,
     pub queues: Vec<Queue>,
     pub functions: Vec<Function>,
@@ -65,15 +64,6 @@ impl System {
     pub fn vpc_functions(&self) -> impl Iterator<Item = &Function> {
         self.functions.iter().filter(|f| !f.databases.is_empty())
     }
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Parameter {
-    pub name: String,
-    pub kind: String,
-    pub description: String,
-    pub default: Option<String>,
-    pub allowed_values: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -20,7 +20,7 @@ pub const DEFAULT_THROTTLE_RATE: u64 = 50;
 pub const DEFAULT_THROTTLE_BURST: u64 = 100;
 /// API Gateway HTTP APIs end an integration after 30 s.
 pub const HTTP_MAX_TIMEOUT: u64 = 30;
-/// SQS's maximum visibility timeout (12 h).
+/// SQS's maximum visibility timeout (12 h). Never reached: 6 x 900 s + 300 s = 5,700 s.
 pub const MAX_VISIBILITY_TIMEOUT: u64 = 43_200;
 /// Values CloudWatch Logs accepts for RetentionInDays.
 pub const LOG_RETENTION_DAYS: &[u64] =
@@ -51,7 +51,6 @@ enum Kind {
     Endpoint,
     Secret,
     Stage,
-    Parameter,
 }
 
 impl Kind {
@@ -65,7 +64,6 @@ impl Kind {
             Kind::Endpoint => "endpoint",
             Kind::Secret => "secret",
             Kind::Stage => "stage",
-            Kind::Parameter => "parameter",
         }
     }
     fn section(self) -> &'static str {
@@ -78,7 +76,6 @@ impl Kind {
             Kind::Endpoint => "endpoints",
             Kind::Secret => "secrets",
             Kind::Stage => "stages",
-            Kind::Parameter => "parameters",
         }
     }
 }
@@ -98,15 +95,11 @@ impl Validator {
             let ok_chars = n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
                 && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
             let ok = match kind {
-                Kind::Parameter => {
-                    n.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && n.chars().all(|c| c.is_ascii_alphanumeric())
-                }
                 Kind::Stage => n.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
                 _ => ok_chars,
             };
             if !ok {
                 let rule = match kind {
-                    Kind::Parameter => "parameter names are PascalCase letters and digits, e.g. `AlarmEmail`",
                     Kind::Stage => "stage names are lowercase letters and digits, e.g. `dev`, `prod`",
                     _ => "names start with a lowercase letter and use lowercase letters, digits, `_` and `-`",
                 };
@@ -226,7 +219,6 @@ impl Validator {
         let endpoints = self.names(Kind::Endpoint, &raw.endpoints);
         let secrets = self.names(Kind::Secret, &raw.secrets);
         let stages = self.names(Kind::Stage, &raw.stages);
-        let _ = self.names(Kind::Parameter, &raw.parameters);
         if raw.stages.is_empty() {
             self.err(
                 Diagnostic::error("E004", raw.top, "no `stages` defined")
@@ -238,7 +230,6 @@ impl Validator {
         let log_retention = self.log_retention(raw.defaults.log_retention_days.as_ref()).unwrap_or(DEFAULT_LOG_RETENTION);
 
         // Sections independent of the stage.
-        let parameters = self.parameters(raw);
         let topic_list: Vec<Topic> = raw
             .topics
             .iter()
@@ -467,10 +458,15 @@ impl Validator {
                 }
             }
             let retention = q.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_QUEUE_RETENTION_DAYS);
-            if let Some(Sp { value: Some(d), span }) = &q.dlq {
-                let dlq_ret = d.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_DLQ_RETENTION_DAYS);
+            let dlq = match &q.dlq {
+                Some(Sp { value: Some(d), span }) => Some((d.retention_days.as_ref(), *span)),
+                Some(Sp { value: None, .. }) => None,
+                None => Some((None, qn.span)),
+            };
+            if let Some((dlq_retention, span)) = dlq {
+                let dlq_ret = dlq_retention.map(|r| r.value).unwrap_or(DEFAULT_DLQ_RETENTION_DAYS);
                 if dlq_ret <= retention {
-                    let at = d.retention_days.as_ref().map(|r| r.span).or(q.retention_days.as_ref().map(|r| r.span)).unwrap_or(*span);
+                    let at = dlq_retention.map(|r| r.span).or(q.retention_days.as_ref().map(|r| r.span)).unwrap_or(span);
                     self.err(
                         Diagnostic::error(
                             "E017",
@@ -494,10 +490,11 @@ impl Validator {
                 self.length(qn.span, "queue name", &format!("{base}-dlq{suffix}"), 80);
             }
         }
-        for (n, _) in &raw.topics {
+        for (n, t) in &raw.topics {
             if !topics.contains(&n.value) {
                 continue;
             }
+            let suffix = if t.fifo.as_ref().is_some_and(|f| f.value) { ".fifo" } else { "" };
             if !subscribed_topics.contains(&n.value) && funcs.iter().any(|(f, _)| f.publishes.contains(&n.value)) {
                 self.err(
                     Diagnostic::warning("W001", n.span, format!("topic `{}` is published to but no queue subscribes", n.value))
@@ -505,7 +502,7 @@ impl Validator {
                 );
             }
             for stage in &stages {
-                self.length(n.span, "topic name", &format!("{system}-{stage}-{}.fifo", n.value.replace('_', "-")), 256);
+                self.length(n.span, "topic name", &format!("{system}-{stage}-{}{suffix}", n.value.replace('_', "-")), 256);
             }
         }
         for (n, _) in &raw.functions {
@@ -558,7 +555,8 @@ impl Validator {
             let stage_funcs: BTreeMap<&str, &RawFunction> = funcs.iter().map(|(f, r)| (f.name.as_str(), *r)).collect();
             for f in &fs {
                 let rf = stage_funcs[f.name.as_str()];
-                let at = rf.timeout.as_ref().map(|t| t.span).unwrap_or(rf.span);
+                let overridden = st.functions.iter().find(|(n, _)| n.value == f.name).and_then(|(_, o)| o.timeout.as_ref());
+                let at = overridden.or(rf.timeout.as_ref()).map(|t| t.span).unwrap_or(rf.span);
                 if let Trigger::Http { .. } = f.trigger {
                     if f.timeout > HTTP_MAX_TIMEOUT {
                         self.err(
@@ -571,18 +569,7 @@ impl Validator {
                         );
                     }
                 }
-                if let Trigger::Queue { batch_window, max_concurrency, .. } = &f.trigger {
-                    let vt = 6 * f.timeout + batch_window;
-                    if vt > MAX_VISIBILITY_TIMEOUT {
-                        self.err(
-                            Diagnostic::error(
-                                "E019",
-                                at,
-                                format!("queue visibility timeout for `{}` would be {vt} s (6 x timeout + batch window); SQS allows {MAX_VISIBILITY_TIMEOUT}", f.name),
-                            )
-                            .with_help("lower the function's `timeout`"),
-                        );
-                    }
+                if let Trigger::Queue { max_concurrency, .. } = &f.trigger {
                     if let (Some(mc), Some(rc)) = (max_concurrency, f.reserved_concurrency) {
                         if *mc > rc {
                             let at = rf.reserved_concurrency.as_ref().map(|r| r.span).unwrap_or(rf.span);
@@ -675,7 +662,6 @@ impl Validator {
                 name: system.clone(),
                 stage: sn.value.clone(),
                 description: raw.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
-                parameters: parameters.clone(),
                 topics: ts,
                 queues: queue_list,
                 functions: fs,
@@ -722,37 +708,6 @@ impl Validator {
         None
     }
 
-    fn parameters(&mut self, raw: &RawConfig) -> Vec<Parameter> {
-        let mut out = Vec::new();
-        for (n, p) in &raw.parameters {
-            let kind = p.kind.as_ref().map(|k| k.value.clone()).unwrap_or_else(|| "String".into());
-            if !["String", "Number"].contains(&kind.as_str()) {
-                let span = p.kind.as_ref().map(|k| k.span).unwrap_or(n.span);
-                self.err(
-                    Diagnostic::error("E012", span, format!("parameter type `{kind}` is not supported"))
-                        .with_help("write `String` or `Number`"),
-                );
-            }
-            if let Some(d) = &p.default {
-                if !p.allowed_values.is_empty() && !p.allowed_values.iter().any(|a| a.value == d.value) {
-                    self.err(
-                        Diagnostic::error("E012", d.span, format!("default `{}` is not among the allowed values", d.value))
-                            .with_help("add it to `allowed_values`, or change the default"),
-                    );
-                }
-            }
-            out.push(Parameter {
-                name: n.value.clone(),
-                kind,
-                description: p.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
-                default: p.default.as_ref().map(|d| d.value.clone()),
-                allowed_values: p.allowed_values.iter().map(|a| a.value.clone()).collect(),
-            });
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        out
-    }
-
     fn emails(&mut self, raw: &RawConfig, known: &BTreeSet<String>, system: &str) -> Vec<Email> {
         let mut out = Vec::new();
         for (n, e) in &raw.email {
@@ -790,7 +745,17 @@ impl Validator {
                     }
                     c.value.clone()
                 }
-                None => format!("{system}-{{stage}}-{}", n.value.replace('_', "-")),
+                None => {
+                    let longest = raw.stages.iter().map(|(s, _)| s.value.len()).max().unwrap_or(0);
+                    let len = system.len() + longest + n.value.len() + 2;
+                    if len > 64 {
+                        self.err(
+                            Diagnostic::error("E008", n.span, format!("the default configuration set name of email `{}` would be {len} characters; SES allows 64", n.value))
+                                .with_help("set `configuration_set:` to a shorter name"),
+                        );
+                    }
+                    format!("{system}-{{stage}}-{}", n.value.replace('_', "-"))
+                }
             };
             if e.senders.is_empty() {
                 self.err(
@@ -812,8 +777,14 @@ impl Validator {
                     );
                 }
             }
-            let mut senders: Vec<String> = e.senders.iter().map(|s| s.value.clone()).collect();
-            senders.dedup();
+            let mut senders: Vec<String> = Vec::new();
+            for s in &e.senders {
+                if senders.contains(&s.value) {
+                    self.err(Diagnostic::error("E006", s.span, format!("sender `{}` is listed twice", s.value)).with_help("list it once"));
+                } else {
+                    senders.push(s.value.clone());
+                }
+            }
             out.push(Email { name: n.value.clone(), identity, configuration_set: cs, senders });
         }
         out
@@ -842,7 +813,7 @@ impl Validator {
             let upper = k.value.as_str();
             if ["PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY"].iter().any(|w| upper.contains(w)) {
                 self.err(
-                    Diagnostic::error("E021", v.span, format!("env var `{}` looks like a secret, written in plain text", k.value))
+                    Diagnostic::error("E021", k.span, format!("env var `{}` looks like a secret, written in plain text", k.value))
                         .with_help("declare it under `secrets:` and list it in the function's `secrets`; the handler reads it from Secrets Manager"),
                 );
                 continue;

@@ -17,7 +17,7 @@ pub struct Verified {
     pub parameters: Vec<String>,
 }
 
-pub fn verify(text: &str) -> Result<Verified, Vec<String>> {
+pub fn verify(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> {
     let doc: Value = serde_yaml::from_str(text).map_err(|e| vec![format!("rendered template is not valid YAML: {e}")])?;
     let mut problems = Vec::new();
     let Value::Mapping(top) = &doc else {
@@ -50,8 +50,8 @@ pub fn verify(text: &str) -> Result<Verified, Vec<String>> {
         }
         _ => problems.push("template has no Resources".into()),
     }
-    if resources.len() > crate::cfn::MAX_RESOURCES {
-        problems.push(format!("{} resources; CloudFormation allows {}", resources.len(), crate::cfn::MAX_RESOURCES));
+    if resources.len() > resource_limit {
+        problems.push(format!("{} resources; the limit is {resource_limit}", resources.len()));
     }
     let ids: BTreeSet<&str> = resources.iter().map(|(id, _)| id.as_str()).collect();
     if ids.len() != resources.len() {
@@ -204,13 +204,13 @@ mod tests {
     #[test]
     fn cycles_are_reported() {
         let t = "Resources:\n  A:\n    Type: X\n    Properties: { P: !GetAtt B.Arn }\n  B:\n    Type: X\n    Properties: { P: !Sub \"${A}\" }\n";
-        assert_eq!(verify(t).unwrap_err(), vec!["circular dependency: A -> B -> A".to_string()]);
+        assert_eq!(verify(t, 500).unwrap_err(), vec!["circular dependency: A -> B -> A".to_string()]);
     }
 
     #[test]
     fn dangling_refs_and_order_are_reported() {
         let t = "AWSTemplateFormatVersion: \"2010-09-09\"\nResources:\n  A:\n    Properties: {}\n    Type: X\n  B:\n    Type: Y\n    Properties:\n      P: !Ref C\n      Q: !Sub \"${A.Arn}-${AWS::Region}-${D}-${!Literal}\"\n";
-        let errs = verify(t).unwrap_err();
+        let errs = verify(t, 500).unwrap_err();
         assert_eq!(
             errs,
             vec![

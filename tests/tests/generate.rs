@@ -143,3 +143,16 @@ fn mangled_configs_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_system_over_500_resources_is_a_clear_error() {
+    assert!(build(&generator::synthetic::config(10)).is_ok());
+    match build(&generator::synthetic::config(100)) {
+        Err(Failure::Invalid(d)) => {
+            assert_eq!(d.len(), 1, "{d:?}");
+            assert_eq!(d[0].code, "E023");
+            assert!(d[0].message.contains("one CloudFormation stack holds at most 500"), "{}", d[0].message);
+        }
+        other => panic!("expected E023, got {other:?}"),
+    }
+}
