@@ -166,3 +166,28 @@ fn stateful_resources_are_retained_and_encrypted() {
         }
     }
 }
+
+/// The donut shop's functions and the shop crate's binaries match one to one, and each
+/// function's template gives exactly the env vars its handler reads.
+#[test]
+fn every_function_has_a_handler_reading_exactly_its_env() {
+    let text = std::fs::read_to_string(tests::root().join("flowform.yaml")).unwrap();
+    let b = generator::build(&text).unwrap();
+    let handlers: std::collections::BTreeMap<&str, Vec<String>> = shop::wiring::handlers().into_iter().collect();
+    for sys in &b.systems {
+        let t = template_json(&b.files[&format!("{}/template.yaml", sys.stage)]);
+        for f in &sys.functions {
+            let reads = handlers.get(f.handler.as_str()).unwrap_or_else(|| panic!("function {} names handler `{}`, which the shop crate does not have", f.name, f.handler));
+            assert!(tests::root().join(format!("handlers/shop/src/bin/{}.rs", f.handler)).exists(), "no binary for {}", f.handler);
+            let vars = &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
+            let user: BTreeSet<&str> = f.env.iter().map(|(k, _)| k.as_str()).collect();
+            let given: BTreeSet<String> =
+                vars.as_object().unwrap().keys().filter(|k| k.as_str() != contracts::STAGE && !user.contains(k.as_str())).cloned().collect();
+            let read: BTreeSet<String> = reads.iter().cloned().collect();
+            assert_eq!(given, read, "{}/{}: template env vs what handler `{}` reads", sys.stage, f.name, f.handler);
+        }
+        for h in handlers.keys() {
+            assert!(sys.functions.iter().any(|f| f.handler == *h), "handler `{h}` is not used by any function of stage {}", sys.stage);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Ad stop (SQS): while a product is being restocked, ask its ad manager (product.ad_id ->
+//! advertisement.manager_email) to pause the ad, once per restock cycle, and record that
+//! the ad is paused.
+
+use crate::batch::{each, BatchResponse};
+use crate::events::{unwrap, Envelope, OutOfStock};
+use crate::Failure;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use sqlx::{MySqlPool, Row};
+
+pub struct AdStop {
+    pub pool: MySqlPool,
+    pub ses: aws_sdk_sesv2::Client,
+    pub from: String,
+    pub configuration_set: String,
+}
+
+pub async fn handle(s: &AdStop, event: SqsEvent) -> BatchResponse {
+    each(event, |r| one(s, r)).await
+}
+
+fn content(text: &str) -> Result<Content, Failure> {
+    Content::builder().data(text).charset("UTF-8").build().map_err(|e| Failure::Permanent(e.to_string()))
+}
+
+async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
+    let (_env, ev): (Envelope, OutOfStock) = unwrap(record.body.as_deref())?;
+    let product_id = uuid::Uuid::parse_str(&ev.product_id).map_err(|_| Failure::Permanent(format!("bad product id `{}`", ev.product_id)))?;
+    let pid = product_id.as_bytes().to_vec();
+    // One notice per (product, cycle): the row is the idempotency key.
+    sqlx::query("INSERT IGNORE INTO ad_stop_notice (product_id, cycle, status) VALUES (?, ?, 'sending')").bind(&pid).bind(ev.cycle).execute(&s.pool).await?;
+    let status: String = sqlx::query("SELECT status FROM ad_stop_notice WHERE product_id = ? AND cycle = ?")
+        .bind(&pid)
+        .bind(ev.cycle)
+        .fetch_one(&s.pool)
+        .await?
+        .get("status");
+    if status != "sending" {
+        tracing::info!(sku = %ev.sku, cycle = ev.cycle, "duplicate delivery: ad stop already {status}");
+        return Ok(());
+    }
+    let row = sqlx::query("SELECT p.name, p.sku, a.ad_id, a.manager_email FROM product p JOIN advertisement a ON a.ad_id = p.ad_id WHERE p.product_id = ?")
+        .bind(&pid)
+        .fetch_optional(&s.pool)
+        .await?;
+    let Some(row) = row else {
+        sqlx::query("UPDATE ad_stop_notice SET status = 'no-ad', sent_at = NOW() WHERE product_id = ? AND cycle = ?").bind(&pid).bind(ev.cycle).execute(&s.pool).await?;
+        tracing::info!(sku = %ev.sku, "product has no ad; nothing to stop");
+        return Ok(());
+    };
+    let name: String = row.get("name");
+    let manager: String = row.get("manager_email");
+    let ad_id: Vec<u8> = row.get("ad_id");
+    let subject = format!("[광고 중지 요청] {name} 재입고 중 / Please pause the ad for {name}");
+    let text = format!(
+        "안녕하세요,\n\n{name} ({sku}) 상품의 재고가 소진되어 공장에 재입고를 요청했습니다.\n재입고가 완료될 때까지 광고를 중지해 주세요.\n\n\
+         Hello,\n\n{name} ({sku}) is out of stock and has been reordered from the factory.\nPlease pause its ad until the stock is back.\n\n\
+         (restock cycle {cycle}, order {order})\n",
+        sku = ev.sku,
+        cycle = ev.cycle,
+        order = ev.order_id
+    );
+    s.ses
+        .send_email()
+        .from_email_address(&s.from)
+        .destination(Destination::builder().to_addresses(&manager).build())
+        .configuration_set_name(&s.configuration_set)
+        .content(EmailContent::builder().simple(Message::builder().subject(content(&subject)?).body(Body::builder().text(content(&text)?).build()).build()).build())
+        .send()
+        .await
+        .map_err(|e| Failure::Retryable(format!("SES send to {manager}: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e))))?;
+    let mut tx = s.pool.begin().await?;
+    sqlx::query("UPDATE advertisement SET status = FALSE, paused_at = NOW() WHERE ad_id = ?").bind(&ad_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE ad_stop_notice SET status = 'sent', sent_at = NOW() WHERE product_id = ? AND cycle = ?").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
+    tx.commit().await?;
+    tracing::info!(sku = %ev.sku, cycle = ev.cycle, to = %manager, "ad stop requested");
+    Ok(())
+}

@@ -1,0 +1,22 @@
+//! Ad stop: SQS out-of-stock events -> ad manager email (SESv2). Wiring only; logic in
+//! `shop::ad_stop`.
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use shop::deps::{self, env};
+use shop::{ad_stop, db, wiring};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    deps::init_tracing();
+    let aws = deps::aws().await;
+    // The identity is in the env for operators; SES checks the From address against it.
+    let _identity = env(&contracts::email_identity(wiring::SHOP_EMAIL))?;
+    let s = ad_stop::AdStop {
+        pool: db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?,
+        ses: aws_sdk_sesv2::Client::new(&aws),
+        from: env(&contracts::email_from(wiring::SHOP_EMAIL))?,
+        configuration_set: env(&contracts::email_configuration_set(wiring::SHOP_EMAIL))?,
+    };
+    let s = &s;
+    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(ad_stop::handle(s, ev.payload).await) })).await
+}

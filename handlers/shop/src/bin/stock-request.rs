@@ -1,0 +1,24 @@
+//! Stock request: SQS out-of-stock events -> Factory API orders. Wiring only; logic in
+//! `shop::stock_request`.
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use shop::deps::{self, env};
+use shop::{db, stock_request, wiring};
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    deps::init_tracing();
+    let aws = deps::aws().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let s = stock_request::StockRequest {
+        pool: db::connect(wiring::STOCK_DB, Some(&secrets), 2).await?,
+        http: deps::http_client(Duration::from_secs(5)),
+        factory_url: env(&contracts::endpoint_url(wiring::FACTORY))?,
+        api_url: env(contracts::HTTP_API_URL)?,
+        callback_key: deps::secret(&secrets, &env(&contracts::secret_arn(wiring::CALLBACK_KEY))?).await?.into_bytes(),
+        lease_seconds: 15,
+    };
+    let s = &s;
+    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(stock_request::handle(s, ev.payload).await) })).await
+}

@@ -1,0 +1,71 @@
+//! VIP promotion (SQS): a purchase of 100 units or more turns the customer into a VIP in the
+//! customer database, and the marketing system is told.
+//!
+//! The quantity is re-checked (the subscription filter is not trusted alone). The promotion
+//! is keyed by purchase id, so a redelivery never repeats it; the marketing call is tracked
+//! separately, so a marketing outage retries only the call.
+
+use crate::batch::{each, BatchResponse};
+use crate::deps::classify;
+use crate::events::{unwrap, Envelope, Purchase};
+use crate::Failure;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use sqlx::{MySqlPool, Row};
+
+pub const VIP_THRESHOLD: i64 = 100;
+
+pub struct Vip {
+    pub pool: MySqlPool,
+    pub http: reqwest::Client,
+    pub marketing_url: String,
+}
+
+pub async fn handle(s: &Vip, event: SqsEvent) -> BatchResponse {
+    each(event, |r| one(s, r)).await
+}
+
+async fn one(s: &Vip, record: SqsMessage) -> Result<(), Failure> {
+    let (_env, p): (Envelope, Purchase) = unwrap(record.body.as_deref())?;
+    if p.quantity < VIP_THRESHOLD {
+        tracing::info!(purchase_id = %p.purchase_id, quantity = p.quantity, "below the VIP threshold; ignored");
+        return Ok(());
+    }
+    if uuid::Uuid::parse_str(&p.purchase_id).is_err() || p.customer.is_empty() || p.customer.len() > 64 {
+        return Err(Failure::Permanent(format!("malformed purchase {p:?}")));
+    }
+    let mut tx = s.pool.begin().await?;
+    let first = sqlx::query("INSERT IGNORE INTO vip_promotion (purchase_id, customer_id, quantity) VALUES (?, ?, ?)")
+        .bind(&p.purchase_id)
+        .bind(&p.customer)
+        .bind(p.quantity)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if first {
+        sqlx::query(
+            "INSERT INTO customer (customer_id, type, purchase_total) VALUES (?, 'vip', ?)
+             ON DUPLICATE KEY UPDATE type = 'vip', purchase_total = purchase_total + VALUES(purchase_total)",
+        )
+        .bind(&p.customer)
+        .bind(p.quantity)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let pending = sqlx::query("SELECT marketing_notified_at IS NULL AS pending FROM vip_promotion WHERE purchase_id = ?")
+        .bind(&p.purchase_id)
+        .fetch_one(&s.pool)
+        .await?
+        .get::<bool, _>("pending");
+    if !pending {
+        tracing::info!(purchase_id = %p.purchase_id, "duplicate delivery: promotion and marketing already done");
+        return Ok(());
+    }
+    let url = format!("{}/api/vip", s.marketing_url.trim_end_matches('/'));
+    let body = serde_json::json!({ "customer_id": p.customer, "purchase_id": p.purchase_id, "quantity": p.quantity, "type": "vip" });
+    classify("marketing system", s.http.post(&url).json(&body).send().await).await?;
+    sqlx::query("UPDATE vip_promotion SET marketing_notified_at = NOW() WHERE purchase_id = ?").bind(&p.purchase_id).execute(&s.pool).await?;
+    tracing::info!(customer = %p.customer, purchase_id = %p.purchase_id, "customer promoted to VIP; marketing told");
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! Stand-ins for the donut shop's external systems, for tests and local runs (loopback only):
+//! - the legacy **Factory API**: `POST /api/manufactures` with the six-string order; after a
+//!   delay it POSTs the order back to its `CallbackUrl`;
+//! - the **marketing system**: `POST /api/vip`.
+//!
+//! Both inject faults on demand (error rate, slow answers, outages; duplicate callbacks for
+//! the factory) and expose what they saw under `/admin/*`, so tests can assert on it.
+//! Faults can be changed while running: `PUT /admin/faults`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Fault injection, per request.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Faults {
+    /// Answer 503 to everything.
+    pub down: bool,
+    /// Share of requests answered with HTTP 500 (0.0..=1.0).
+    pub error_rate: f64,
+    /// Share of requests answered only after `slow_ms`.
+    pub slow_rate: f64,
+    pub slow_ms: u64,
+    /// Factory only: share of orders whose callback is sent twice.
+    pub duplicate_rate: f64,
+}
+
+/// A small deterministic PRNG (xorshift64*), so fault patterns repeat for a given seed.
+#[derive(Debug)]
+struct Rng(u64);
+
+impl Rng {
+    fn chance(&mut self, p: f64) -> bool {
+        if p <= 0.0 {
+            return false;
+        }
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let x = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        ((x >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct FactoryOrder {
+    pub message_group_id: String,
+    pub message_attribute_product_id: String,
+    pub message_attribute_product_cnt: String,
+    pub message_attribute_factory_id: String,
+    pub message_attribute_requester: String,
+    pub callback_url: String,
+}
+
+/// What a stand-in saw: accepted requests and the outcome of each callback it sent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Log {
+    pub accepted: Vec<serde_json::Value>,
+    pub rejected: usize,
+    /// HTTP status of every callback attempt (factory only; 0 = connection failed).
+    pub callbacks: Vec<(String, u16)>,
+}
+
+struct Shared {
+    faults: Mutex<Faults>,
+    rng: Mutex<Rng>,
+    log: Mutex<Log>,
+    callback_delay: Duration,
+    http: reqwest::Client,
+}
+
+/// A running stand-in.
+pub struct Running {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub fn log(&self) -> Log {
+        self.shared.log.lock().unwrap().clone()
+    }
+    pub fn set_faults(&self, f: Faults) {
+        *self.shared.faults.lock().unwrap() = f;
+    }
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// Decides the fate of one request: Some(status) to fail it, after an optional delay.
+async fn inject(s: &Shared) -> Option<StatusCode> {
+    let f = s.faults.lock().unwrap().clone();
+    let (fail, slow) = {
+        let mut rng = s.rng.lock().unwrap();
+        (rng.chance(f.error_rate), rng.chance(f.slow_rate))
+    };
+    if slow {
+        tokio::time::sleep(Duration::from_millis(f.slow_ms)).await;
+    }
+    if f.down {
+        Some(StatusCode::SERVICE_UNAVAILABLE)
+    } else if fail {
+        Some(StatusCode::INTERNAL_SERVER_ERROR)
+    } else {
+        None
+    }
+}
+
+fn valid(o: &FactoryOrder) -> Result<u64, String> {
+    for (k, v) in [
+        ("MessageGroupId", &o.message_group_id),
+        ("MessageAttributeProductId", &o.message_attribute_product_id),
+        ("MessageAttributeProductCnt", &o.message_attribute_product_cnt),
+        ("MessageAttributeFactoryId", &o.message_attribute_factory_id),
+        ("MessageAttributeRequester", &o.message_attribute_requester),
+        ("CallbackUrl", &o.callback_url),
+    ] {
+        if v.trim().is_empty() {
+            return Err(format!("{k} is empty"));
+        }
+    }
+    if !(o.callback_url.starts_with("http://") || o.callback_url.starts_with("https://")) {
+        return Err("CallbackUrl is not an http(s) URL".into());
+    }
+    o.message_attribute_product_cnt.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| "MessageAttributeProductCnt is not a positive number".into())
+}
+
+async fn manufacture(State(s): State<Arc<Shared>>, body: Result<Json<FactoryOrder>, axum::extract::rejection::JsonRejection>) -> (StatusCode, Json<serde_json::Value>) {
+    if let Some(code) = inject(&s).await {
+        return (code, Json(serde_json::json!({ "error": "injected fault" })));
+    }
+    let order = match body {
+        Ok(Json(o)) => o,
+        Err(e) => {
+            s.log.lock().unwrap().rejected += 1;
+            return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": e.body_text() })));
+        }
+    };
+    if let Err(why) = valid(&order) {
+        s.log.lock().unwrap().rejected += 1;
+        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": why })));
+    }
+    s.log.lock().unwrap().accepted.push(serde_json::to_value(&order).unwrap_or_default());
+    let twice = s.rng.lock().unwrap().chance(s.faults.lock().unwrap().duplicate_rate);
+    let shared = s.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(shared.callback_delay).await;
+        for _ in 0..if twice { 2 } else { 1 } {
+            callback(&shared, &order).await;
+        }
+    });
+    (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": true })))
+}
+
+/// POSTs the produced order to its CallbackUrl, retrying 5xx and connection errors.
+async fn callback(s: &Shared, o: &FactoryOrder) {
+    let body = serde_json::json!({
+        "MessageGroupId": o.message_group_id,
+        "MessageAttributeProductId": o.message_attribute_product_id,
+        "MessageAttributeProductCnt": o.message_attribute_product_cnt,
+        "MessageAttributeFactoryId": o.message_attribute_factory_id,
+        "MessageAttributeRequester": o.message_attribute_requester,
+        "Status": "produced",
+    });
+    for attempt in 0..5u32 {
+        let status = match s.http.post(&o.callback_url).json(&body).send().await {
+            Ok(r) => r.status().as_u16(),
+            Err(_) => 0,
+        };
+        s.log.lock().unwrap().callbacks.push((o.callback_url.clone(), status));
+        if status != 0 && status < 500 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
+    }
+}
+
+async fn vip(State(s): State<Arc<Shared>>, Json(body): Json<serde_json::Value>) -> (StatusCode, Json<serde_json::Value>) {
+    if let Some(code) = inject(&s).await {
+        return (code, Json(serde_json::json!({ "error": "injected fault" })));
+    }
+    if body.get("customer_id").and_then(|c| c.as_str()).is_none_or(str::is_empty) {
+        s.log.lock().unwrap().rejected += 1;
+        return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": "customer_id is required" })));
+    }
+    s.log.lock().unwrap().accepted.push(body);
+    (StatusCode::OK, Json(serde_json::json!({ "ok": true })))
+}
+
+async fn admin_log(State(s): State<Arc<Shared>>) -> Json<Log> {
+    Json(s.log.lock().unwrap().clone())
+}
+
+async fn admin_faults(State(s): State<Arc<Shared>>, Json(f): Json<Faults>) -> StatusCode {
+    *s.faults.lock().unwrap() = f;
+    StatusCode::NO_CONTENT
+}
+
+async fn serve(port: u16, shared: Arc<Shared>, app: Router<Arc<Shared>>) -> std::io::Result<Running> {
+    let app = app.route("/admin/log", get(admin_log)).route("/admin/faults", put(admin_faults)).with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(Running { addr, shared, task })
+}
+
+fn shared(faults: Faults, seed: u64, callback_delay: Duration) -> Arc<Shared> {
+    Arc::new(Shared {
+        faults: Mutex::new(faults),
+        rng: Mutex::new(Rng(seed.max(1))),
+        log: Mutex::new(Log::default()),
+        callback_delay,
+        http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("HTTP client"),
+    })
+}
+
+/// Starts the Factory API stand-in on 127.0.0.1:`port` (0 = a free port).
+pub async fn factory(port: u16, faults: Faults, seed: u64, callback_delay: Duration) -> std::io::Result<Running> {
+    serve(port, shared(faults, seed, callback_delay), Router::new().route("/api/manufactures", post(manufacture))).await
+}
+
+/// Starts the marketing-system stand-in on 127.0.0.1:`port` (0 = a free port).
+pub async fn marketing(port: u16, faults: Faults, seed: u64) -> std::io::Result<Running> {
+    serve(port, shared(faults, seed, Duration::ZERO), Router::new().route("/api/vip", post(vip))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rng_rates_are_roughly_right_and_repeatable() {
+        let mut a = Rng(42);
+        let hits = (0..10_000).filter(|_| a.chance(0.3)).count();
+        assert!((2700..3300).contains(&hits), "{hits}");
+        let mut b = Rng(42);
+        let mut c = Rng(42);
+        assert!((0..100).all(|_| b.chance(0.5) == c.chance(0.5)));
+    }
+}

@@ -1,0 +1,184 @@
+//! Real services for handler tests: a fresh MariaDB database, moto through the AWS SDK,
+//! events built from the recorded fixtures, and a loopback HTTP front that turns requests
+//! into API Gateway v2 events (as API Gateway does) for in-process handlers.
+
+use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde_json::{json, Value as Json};
+use sqlx::mysql::MySqlPoolOptions;
+use sqlx::MySqlPool;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+pub const MARIADB: &str = "mysql://root@127.0.0.1:3306";
+
+/// A database of its own for one test, dropped by [`TestDb::drop_db`].
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: MySqlPool,
+}
+
+impl TestDb {
+    pub async fn drop_db(self) {
+        self.pool.close().await;
+        if let Ok(admin) = MySqlPoolOptions::new().max_connections(1).connect(MARIADB).await {
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{}`", self.name))).execute(&admin).await;
+        }
+    }
+}
+
+static DB_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// Creates `flowform_<tag>_<pid>_<n>` on the machine's MariaDB (127.0.0.1:3306, root).
+/// Fails the test, saying how to start MariaDB, when it is not running.
+pub async fn fresh_db(tag: &str, max_connections: u32) -> TestDb {
+    let admin = MySqlPoolOptions::new().max_connections(1).connect(MARIADB).await.unwrap_or_else(|e| {
+        panic!("MariaDB is not reachable at 127.0.0.1:3306 as root ({e}); start it with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`")
+    });
+    let name = format!("flowform_{tag}_{}_{}", std::process::id(), DB_SEQ.fetch_add(1, Ordering::SeqCst));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).execute(&admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))).execute(&admin).await.unwrap();
+    let url = format!("{MARIADB}/{name}");
+    let pool = MySqlPoolOptions::new().max_connections(max_connections).connect(&url).await.unwrap();
+    TestDb { name, url, pool }
+}
+
+/// The moto endpoint started by `scripts/test.sh`; fails the test with instructions if absent.
+pub fn moto_url() -> String {
+    std::env::var("FLOWFORM_MOTO_URL").unwrap_or_else(|_| panic!("FLOWFORM_MOTO_URL is not set: run the tests through `scripts/test.sh`, which starts moto on a free loopback port"))
+}
+
+/// SDK config pointing at moto with dummy credentials.
+pub async fn aws() -> aws_config::SdkConfig {
+    let url = moto_url();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("ap-northeast-2"))
+        .credentials_provider(aws_sdk_sns::config::Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// A topic and a queue subscribed to it (envelope delivery), to see what a handler published.
+pub struct Capture {
+    pub topic_arn: String,
+    pub queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Capture {
+    pub async fn new(aws: &aws_config::SdkConfig, name: &str) -> Capture {
+        let unique = format!("{name}-{}-{}", std::process::id(), DB_SEQ.fetch_add(1, Ordering::SeqCst));
+        let sns = aws_sdk_sns::Client::new(aws);
+        let sqs = aws_sdk_sqs::Client::new(aws);
+        let topic_arn = sns.create_topic().name(&unique).send().await.unwrap().topic_arn.unwrap();
+        let queue_url = sqs.create_queue().queue_name(&unique).send().await.unwrap().queue_url.unwrap();
+        let attrs = sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn).send().await.unwrap();
+        let queue_arn = attrs.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
+        sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(queue_arn).send().await.unwrap();
+        Capture { topic_arn, queue_url, sqs }
+    }
+
+    /// Every message delivered so far, as SQS bodies (SNS envelopes), deleting them.
+    pub async fn drain(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let r = self.sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).wait_time_seconds(0).send().await.unwrap();
+            let msgs = r.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                return out;
+            }
+            for m in msgs {
+                out.push(m.body.clone().unwrap_or_default());
+                self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+            }
+        }
+    }
+}
+
+fn fixture(name: &str) -> Json {
+    let p = crate::root().join("tests/fixtures/events").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
+}
+
+/// An SNS envelope (as SNS writes into SQS) around `message`, from the recorded fixture.
+pub fn sns_envelope(message: &Json, attributes: &[(&str, &str, &str)]) -> String {
+    let record = &fixture("sqs-sns-envelope.json")["Records"][0];
+    let mut env: Json = serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+    env["MessageId"] = json!(uuid::Uuid::new_v4().to_string());
+    env["Message"] = json!(message.to_string());
+    env["MessageAttributes"] = Json::Object(attributes.iter().map(|(k, t, v)| (k.to_string(), json!({ "Type": t, "Value": v }))).collect());
+    env.to_string()
+}
+
+/// An SQS event with one record per (message id, body), from the recorded fixture.
+pub fn sqs_event(records: &[(&str, String)]) -> SqsEvent {
+    let template = fixture("sqs-sns-envelope.json")["Records"][0].clone();
+    let recs: Vec<Json> = records
+        .iter()
+        .map(|(id, body)| {
+            let mut r = template.clone();
+            r["messageId"] = json!(id);
+            r["body"] = json!(body);
+            r
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": recs })).unwrap()
+}
+
+/// An API Gateway v2 (payload 2.0) event, from the recorded fixture.
+pub fn http_event(method: &str, path: &str, query: &str, body: Option<&str>) -> ApiGatewayV2httpRequest {
+    let mut e = fixture("apigw-v2-request.json");
+    e["routeKey"] = json!(format!("{method} {path}"));
+    e["rawPath"] = json!(path);
+    e["rawQueryString"] = json!(query);
+    e["requestContext"]["routeKey"] = json!(format!("{method} {path}"));
+    e["requestContext"]["http"]["method"] = json!(method);
+    e["requestContext"]["http"]["path"] = json!(path);
+    let params: serde_json::Map<String, Json> = query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    e["queryStringParameters"] = Json::Object(params);
+    e["body"] = body.map_or(Json::Null, |b| json!(b));
+    serde_json::from_value(e).unwrap()
+}
+
+type Handler = Arc<dyn Fn(ApiGatewayV2httpRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = shop::http::Response> + Send>> + Send + Sync>;
+
+/// Serves `handler` on a loopback port the way API Gateway would: each request becomes a
+/// payload-2.0 event. Returns the base URL.
+pub async fn http_front(handler: Handler) -> String {
+    use axum::body::Bytes;
+    use axum::http::{Method, StatusCode, Uri};
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri, body: Bytes| {
+        let h = handler.clone();
+        async move {
+            let text = String::from_utf8_lossy(&body).into_owned();
+            let ev = http_event(method.as_str(), uri.path(), uri.query().unwrap_or(""), (!text.is_empty()).then_some(text.as_str()));
+            let r = h(ev).await;
+            (StatusCode::from_u16(r.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), r.body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+/// Messages moto's SES "sent" to `to` (read from moto's data dump).
+pub async fn ses_sent_to(to: &str) -> Vec<Json> {
+    let data: Json = reqwest::get(format!("{}/moto-api/data.json", moto_url())).await.unwrap().json().await.unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["destinations"]["ToAddresses"].as_array().is_some_and(|a| a.iter().any(|x| x == to)))
+        .cloned()
+        .collect()
+}
