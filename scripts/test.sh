@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of flowform, the way CI does: installs the pinned Python tools
-# (cfn-lint, checkov, moto, awscli), checks that out/ is fresh, then runs the whole
-# workspace's tests with moto started on a free loopback port.
+# (cfn-lint, checkov, moto, awscli, zig), makes sure MariaDB answers on 127.0.0.1:3306,
+# builds the handler zips (`flowform package`), checks that out/ is fresh, then runs the
+# whole workspace's tests with moto started on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,23 @@ scripts/tools.sh
 # shellcheck disable=SC1091
 . "${FLOWFORM_TOOLS_DIR:-$HOME/.cache/flowform-tools}/env.sh"
 
+# MariaDB (root, no password) on 127.0.0.1:3306: the handler tests create their own databases.
+mariadb_up() { (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; }
+if ! mariadb_up; then
+  if [[ -x /usr/sbin/mariadbd ]] && command -v start-stop-daemon >/dev/null; then
+    echo "== starting MariaDB"
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    for _ in $(seq 30); do mariadb_up && break; sleep 1; done
+  fi
+  mariadb_up || {
+    echo "test.sh: MariaDB is not answering on 127.0.0.1:3306; start it (e.g. 'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd') and run again" >&2
+    exit 1
+  }
+fi
+
 cargo build --workspace --all-targets --locked
+echo "== flowform package (handler zips for Lambda)"
+"$CARGO_TARGET_DIR/debug/flowform" package
 echo "== flowform check (out/ is fresh)"
 "$CARGO_TARGET_DIR/debug/flowform" check
 

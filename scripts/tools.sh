@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pinned Python tools for flowform: cfn-lint, checkov, moto server + awscli.
+# Pinned Python tools for flowform: cfn-lint, checkov, moto server + awscli, zig + cargo-zigbuild.
 #   scripts/tools.sh              install what is missing; one "ready" line per venv
 #   scripts/tools.sh --print-env  same (ready lines on stderr), then the env exports on stdout
 #   . scripts/tools.sh            install what is missing, then export the FLOWFORM_* paths
@@ -22,6 +22,8 @@ set -euo pipefail
 # cfn-lint gets the sarif extra so `-f sarif` works.
 readonly CFN_LINT_VERSION=1.58.0 CHECKOV_VERSION=3.3.30
 readonly MOTO_VERSION=5.2.5 AWSCLI_VERSION=1.46.3
+# Lambda builds: zig as the linker pins the glibc floor (x86_64-unknown-linux-gnu.2.34 = AL2023).
+readonly ZIG_VERSION=0.17.1 ZIGBUILD_VERSION=0.24.1
 
 tools_dir="${FLOWFORM_TOOLS_DIR:-$HOME/.cache/flowform-tools}"
 python="${FLOWFORM_PYTHON:-python3}"
@@ -88,6 +90,12 @@ ensure_venv lint "cfn-lint $CFN_LINT_VERSION" check_lint "cfn-lint[sarif]==$CFN_
 ensure_venv checkov "checkov $CHECKOV_VERSION" check_checkov "checkov==$CHECKOV_VERSION"
 ensure_venv aws "moto $MOTO_VERSION + awscli $AWSCLI_VERSION" check_aws \
   "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION"
+check_build() {
+  has_version "$ZIGBUILD_VERSION" "$1/bin/cargo-zigbuild" --version &&
+    has_version "$ZIG_VERSION" "$1/bin/python" -m ziglang version
+}
+ensure_venv build "zig $ZIG_VERSION + cargo-zigbuild $ZIGBUILD_VERSION" check_build \
+  "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
 
 # write_if_changed FILE MODE: replace FILE with stdin atomically, only if it differs.
 write_if_changed() {
@@ -113,6 +121,8 @@ mkdir -p "$tools_dir/bin"
   printf 'export FLOWFORM_AWS=%q\n' "$tools_dir/aws/bin/aws"
   printf 'export FLOWFORM_AWS_PYTHON=%q\n' "$tools_dir/aws/bin/python"
   printf 'export FLOWFORM_MOTO_SERVER=%q\n' "$tools_dir/bin/moto-server"
+  # cargo-zigbuild finds zig through the `ziglang` package of its own venv's python.
+  printf 'export FLOWFORM_CARGO_ZIGBUILD=%q\n' "$tools_dir/build/bin/cargo-zigbuild"
 } | write_if_changed "$tools_dir/env.sh" 644
 
 if "$print_env"; then cat "$tools_dir/env.sh"; fi

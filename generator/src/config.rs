@@ -29,6 +29,8 @@ pub struct RawConfig {
     pub version: Option<Sp<u64>>,
     pub system: Option<Name>,
     pub description: Option<Sp<String>>,
+    /// Cargo package holding one binary per handler (`flowform package` builds it).
+    pub handlers_crate: Option<Sp<String>>,
     pub defaults: RawDefaults,
     pub stages: Vec<(Name, RawStage)>,
     pub http: RawHttp,
@@ -398,7 +400,7 @@ impl Parser {
             root,
             "the config",
             &[
-                "version", "system", "description", "defaults", "stages", "http", "topics", "queues",
+                "version", "system", "description", "handlers_crate", "defaults", "stages", "http", "topics", "queues",
                 "functions", "email", "databases", "endpoints", "secrets",
             ],
         ) else {
@@ -407,6 +409,7 @@ impl Parser {
         cfg.version = self.uint(f.get("version"), "`version`", 0, u64::MAX);
         cfg.system = self.string(f.get("system"), "`system`");
         cfg.description = self.string(f.get("description"), "`description`");
+        cfg.handlers_crate = self.string(f.get("handlers_crate"), "`handlers_crate`");
         if let Some(n) = f.get("defaults") {
             if let Some(d) = self.fields(n, "`defaults`", &["timeout", "memory", "architecture", "log_retention_days"]) {
                 cfg.defaults = RawDefaults {

@@ -13,6 +13,7 @@ pub mod diag;
 pub mod emit;
 pub mod ids;
 pub mod model;
+pub mod package;
 pub mod render;
 pub mod synthetic;
 pub mod validate;

@@ -39,6 +39,22 @@ enum Command {
     Generate(Paths),
     /// Exit 2, with a diff, when out/ differs from what the config generates.
     Check(Paths),
+    /// Build every handler the config names for Lambda (cargo zigbuild, glibc 2.34) and
+    /// write dist/lambda/<handler>.zip (one `bootstrap`, deterministic bytes).
+    Package {
+        /// The system description.
+        #[arg(long, short, default_value = "flowform.yaml")]
+        config: PathBuf,
+        /// Where the zips go (the templates' Code paths point here).
+        #[arg(long, default_value = "dist/lambda")]
+        dist: PathBuf,
+        /// Cargo profile of the build.
+        #[arg(long, default_value = "dist")]
+        profile: String,
+        /// cargo-zigbuild to use [default: $FLOWFORM_CARGO_ZIGBUILD, else cargo-zigbuild on PATH].
+        #[arg(long)]
+        zigbuild: Option<PathBuf>,
+    },
     /// Report every problem in the config; write nothing.
     Validate {
         /// The system description.
@@ -52,6 +68,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Generate(p) => generate(&p, true),
         Command::Check(p) => generate(&p, false),
+        Command::Package { config, dist, profile, zigbuild } => package(&config, dist, profile, zigbuild),
         Command::Validate { config } => match load(&config) {
             Ok((name, text)) => match generator::build(&text) {
                 Ok(b) => {
@@ -138,6 +155,33 @@ fn generate(p: &Paths, write: bool) -> u8 {
         }
         Err(e) => {
             eprintln!("error: cannot read {out}: {e}");
+            exit::IO
+        }
+    }
+}
+
+fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<PathBuf>) -> u8 {
+    let (name, text) = match load(config) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let build = match generator::build(&text) {
+        Ok(b) => b,
+        Err(f) => return failure(&name, &text, f),
+    };
+    let Some(sys) = build.systems.first() else { return exit::OK };
+    let zigbuild = zigbuild
+        .or_else(|| std::env::var_os("FLOWFORM_CARGO_ZIGBUILD").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("cargo-zigbuild"));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
+    let opts = generator::package::Options { crate_name: sys.handlers_crate.clone(), profile, dist, zigbuild, target_dir };
+    match generator::package::run(&build.systems, &opts, &mut |line| eprintln!("package: {line}")) {
+        Ok(zips) => {
+            eprintln!("package: {} zip{} ready", zips.len(), if zips.len() == 1 { "" } else { "s" });
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
             exit::IO
         }
     }

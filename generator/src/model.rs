@@ -13,6 +13,8 @@ pub struct System {
     /// `dev`
     pub stage: String,
     pub description: String,
+    /// Cargo package with the handler binaries.
+    pub handlers_crate: String,
     pub topics: Vec<Topic>,
     pub queues: Vec<Queue>,
     pub functions: Vec<Function>,

@@ -211,6 +211,18 @@ impl Validator {
             }
         };
 
+        let handlers_crate = match &raw.handlers_crate {
+            Some(c) => {
+                if c.value.is_empty() || !c.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') {
+                    self.err(
+                        Diagnostic::error("E007", c.span, format!("invalid cargo package name `{}`", c.value))
+                            .with_help("name the workspace package that holds one binary per handler, e.g. `shop`"),
+                    );
+                }
+                c.value.clone()
+            }
+            None => "handlers".to_string(),
+        };
         let topics = self.names(Kind::Topic, &raw.topics);
         let queues = self.names(Kind::Queue, &raw.queues);
         let functions = self.names(Kind::Function, &raw.functions);
@@ -662,6 +674,7 @@ impl Validator {
                 name: system.clone(),
                 stage: sn.value.clone(),
                 description: raw.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                handlers_crate: handlers_crate.clone(),
                 topics: ts,
                 queues: queue_list,
                 functions: fs,

@@ -1,0 +1,148 @@
+//! Handler benchmarks (run by scripts/bench.sh inside scripts/with-moto.sh; numbers in
+//! docs/BENCHMARKS.md). Not a test: it prints measurements.
+//!
+//! 1. checkout latency: 1000 sequential `POST /checkout` in process against MariaDB and
+//!    moto's SNS (each sale publishes a purchase event), p50 / p99 / max;
+//! 2. stock-request throughput: batches of 10 distinct out-of-stock events against the factory
+//!    stand-in (each claims its order in MariaDB and POSTs the factory), records per second;
+//! 3. cold start: release handler binaries from process start to their first Runtime API
+//!    poll (`GET /2018-06-01/runtime/invocation/next`), 20 runs each.
+
+use serde_json::json;
+use shop::schema;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tests::services::*;
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0
+}
+
+async fn checkout_latency() {
+    let aws = aws().await;
+    let db = fresh_db("bench", 4).await;
+    schema::migrate(&db.pool, schema::STOCK).await.unwrap();
+    schema::seed_stock(&db.pool, 1_000_000, "http://factory.invalid").await.unwrap();
+    let cap = Capture::new(&aws, "bench").await;
+    let c = shop::sales::Checkout { pool: db.pool.clone(), sns: aws_sdk_sns::Client::new(&aws), out_of_stock_arn: cap.topic_arn.clone(), purchases_arn: cap.topic_arn.clone() };
+    let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" }).to_string();
+    let mut times = Vec::new();
+    for i in 0..1100 {
+        let ev = http_event("POST", "/checkout", "", Some(&body));
+        let t = Instant::now();
+        let r = shop::sales::checkout(&c, ev).await;
+        if i >= 100 {
+            times.push(t.elapsed());
+        }
+        assert_eq!(r.status_code, 200);
+    }
+    times.sort();
+    println!("checkout latency (1000 sales, MariaDB + moto SNS): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms", pct(&times, 0.5), pct(&times, 0.99), pct(&times, 1.0));
+    db.drop_db().await;
+}
+
+async fn stock_request_throughput() {
+    let db = fresh_db("bench", 4).await;
+    schema::migrate(&db.pool, schema::STOCK).await.unwrap();
+    schema::seed_stock(&db.pool, 0, "http://factory.invalid").await.unwrap();
+    let factory = standins::factory(0, standins::Faults::default(), 1, Duration::from_secs(3600)).await.unwrap();
+    let s = shop::stock_request::StockRequest {
+        pool: db.pool.clone(),
+        http: shop::deps::http_client(Duration::from_secs(5)),
+        factory_url: factory.url(),
+        api_url: "https://api.example.com".into(),
+        callback_key: b"k".to_vec(),
+        lease_seconds: 15,
+    };
+    let pid = uuid::Uuid::parse_str(schema::SEED_PRODUCT_ID).unwrap();
+    let batches = 50;
+    let mut total = Duration::ZERO;
+    for b in 0..batches {
+        let mut records = Vec::new();
+        for i in 0..10 {
+            let order_id = uuid::Uuid::new_v4().to_string();
+            let cycle = (b * 10 + i + 1) as i64;
+            sqlx::query("INSERT INTO restock_order (order_id, product_id, cycle, quantity, status) VALUES (?, ?, ?, 10, 'requested')")
+                .bind(&order_id)
+                .bind(pid.as_bytes().to_vec())
+                .bind(cycle)
+                .execute(&db.pool)
+                .await
+                .unwrap();
+            let ev = json!({ "order_id": order_id, "product_id": schema::SEED_PRODUCT_ID, "sku": schema::SEED_SKU, "factory_id": schema::SEED_FACTORY_ID, "count": 10, "requester": "bench", "cycle": cycle });
+            records.push((format!("m{i}"), sns_envelope(&ev, &[])));
+        }
+        let refs: Vec<(&str, String)> = records.iter().map(|(id, b)| (id.as_str(), b.clone())).collect();
+        let event = sqs_event(&refs);
+        let t = Instant::now();
+        let r = shop::stock_request::handle(&s, event).await;
+        total += t.elapsed();
+        assert!(r.batch_item_failures.is_empty());
+    }
+    let per_batch = total.as_secs_f64() * 1000.0 / batches as f64;
+    println!("stock-request (batches of 10, MariaDB + factory stand-in): {per_batch:.2} ms per batch, {:.0} records/s", 10_000.0 / per_batch);
+    assert_eq!(factory.log().accepted.len(), batches * 10);
+    factory.stop();
+    db.drop_db().await;
+}
+
+fn cold_start(bin: &std::path::Path, env: &[(&str, String)]) -> Vec<Duration> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut out = Vec::new();
+    for _ in 0..20 {
+        let t = Instant::now();
+        let mut child = Command::new(bin)
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+            .env("AWS_REGION", "ap-northeast-2")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (stream, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        BufReader::new(&stream).read_line(&mut line).unwrap();
+        out.push(t.elapsed());
+        assert!(line.starts_with("GET /2018-06-01/runtime/invocation/next"), "{line}");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    out.sort();
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    checkout_latency().await;
+    stock_request_throughput().await;
+    let dir = std::path::PathBuf::from(std::env::var("FLOWFORM_BENCH_BIN_DIR").expect("FLOWFORM_BENCH_BIN_DIR: the release binaries"));
+    let db = fresh_db("coldstart", 2).await;
+    schema::migrate(&db.pool, schema::STOCK).await.unwrap();
+    let url = db.url.clone();
+    let topic = "arn:aws:sns:ap-northeast-2:123456789012:bench".to_string();
+    for (name, env) in [
+        ("product", vec![(contracts_db_url("stock"), url.clone())]),
+        ("checkout", vec![(contracts_db_url("stock"), url.clone()), (contracts::topic_arn("out_of_stock"), topic.clone()), (contracts::topic_arn("purchases"), topic.clone())]),
+    ] {
+        let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let t = cold_start(&dir.join(name), &env);
+        println!("cold start {name} (process start -> first Runtime API poll, incl. MariaDB connect, 20 runs): p50 {:.2} ms, max {:.2} ms", pct(&t, 0.5), pct(&t, 1.0));
+    }
+    db.drop_db().await;
+}
+
+fn contracts_db_url(db: &str) -> String {
+    contracts::db_url(db)
+}
