@@ -2,6 +2,8 @@
 # Benchmarks of the generator (method and results: docs/BENCHMARKS.md).
 #   1. criterion, in process: `build` on the donut shop and synthetic systems.
 #   2. whole process: `flowform generate` wall time and peak RSS, release build.
+#   3. handlers (tests/examples/handler_bench.rs, with moto + MariaDB): checkout latency,
+#      stock-request throughput per batch of 10, cold start of the Lambda binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowform-target}"
@@ -35,3 +37,11 @@ done
 measure "synthetic 10 functions" "$tmp/synth-10.yaml" 0
 measure "synthetic 100 (E023 error)" "$tmp/synth-100.yaml" 1
 measure "synthetic 1000 (E023 error)" "$tmp/synth-1000.yaml" 1
+
+echo "== handlers (zip sizes from dist/lambda; run \`flowform package\` first)"
+for z in dist/lambda/*.zip; do
+  [[ -e "$z" ]] && printf "%-32s %8.2f MB\n" "$z" "$(echo "$(stat -c %s "$z") / 1000000" | bc -l)"
+done
+cargo build --release -p tests --example handler_bench >/dev/null 2>&1
+cargo build --release -p shop --bins >/dev/null 2>&1
+FLOWFORM_BENCH_BIN_DIR="$CARGO_TARGET_DIR/release" scripts/with-moto.sh "$CARGO_TARGET_DIR/release/examples/handler_bench"
