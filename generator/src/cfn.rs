@@ -351,16 +351,16 @@ pub fn subscription_id(topic: &str, queue: &str) -> String {
 pub fn secret_id(name: &str) -> String {
     format!("{}Secret", pascal(name))
 }
-fn db_param(db: &str, what: &str) -> String {
+pub fn db_param(db: &str, what: &str) -> String {
     format!("{}Db{what}", pascal(db))
 }
-fn endpoint_param(ep: &str) -> String {
+pub fn endpoint_param(ep: &str) -> String {
     format!("{}Url", pascal(ep))
 }
 fn email_identity_id(e: &str) -> String {
     format!("{}EmailIdentity", pascal(e))
 }
-fn email_config_set_id(e: &str) -> String {
+pub fn email_config_set_id(e: &str) -> String {
     format!("{}ConfigurationSet", pascal(e))
 }
 

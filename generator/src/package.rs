@@ -138,6 +138,25 @@ pub fn zip_bootstrap(data: &[u8]) -> Vec<u8> {
     z
 }
 
+/// The `bootstrap` binary inside a zip written by [`zip_bootstrap`].
+pub fn read_bootstrap(z: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let bad = || "not a flowform Lambda zip (one deflated `bootstrap` entry)".to_string();
+    if z.len() < 30 + 22 || z[..4] != *b"PK\x03\x04" || z[8..10] != [8, 0] {
+        return Err(bad());
+    }
+    let u16at = |o: usize| u16::from_le_bytes([z[o], z[o + 1]]) as usize;
+    let csize = u32::from_le_bytes([z[18], z[19], z[20], z[21]]) as usize;
+    let start = 30 + u16at(26) + u16at(28);
+    let packed = z.get(start..start + csize).ok_or_else(bad)?;
+    let mut data = Vec::new();
+    flate2::read::DeflateDecoder::new(packed).read_to_end(&mut data).map_err(|_| bad())?;
+    if crc32fast::hash(&data) != u32::from_le_bytes([z[14], z[15], z[16], z[17]]) {
+        return Err(bad());
+    }
+    Ok(data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +169,7 @@ mod tests {
         assert_eq!(&a[..4], b"PK\x03\x04");
         assert_eq!(&a[a.len() - 22..a.len() - 18], b"PK\x05\x06");
         assert!(a.len() < data.len());
+        assert_eq!(read_bootstrap(&a).unwrap(), data);
+        assert!(read_bootstrap(b"nope").is_err());
     }
 }

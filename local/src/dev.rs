@@ -1,0 +1,433 @@
+//! `flowform-local dev`: the system on one machine. Each function runs as its real binary
+//! behind a local Runtime API; queue-triggered functions are fed by pollers that follow the
+//! event source mapping's rules (batch size and window, partial batch failures, failed records
+//! left for SQS to redeliver and, after maxReceiveCount, to move to the DLQ); HTTP routes are
+//! served on a loopback port as API Gateway v2 events.
+
+use crate::provision::Provisioned;
+use crate::runtime::{Function, InvokeError, LogSink, Spec};
+use generator::cfn;
+use generator::model::{Route, System, Trigger};
+use serde_json::{json, Value as Json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Options {
+    pub system: System,
+    pub provisioned: Provisioned,
+    /// Handler binaries: `<bin_dir>/<handler>` (e.g. bootstraps unpacked from dist/lambda).
+    pub bin_dir: PathBuf,
+    /// `mysql://` URL per database name.
+    pub db_urls: BTreeMap<String, String>,
+    /// Base URL per external endpoint name.
+    pub endpoint_urls: BTreeMap<String, String>,
+    /// The AWS endpoint (moto) the functions talk to.
+    pub aws_endpoint: String,
+    pub region: String,
+    /// Loopback port for the HTTP API (0 = a free one).
+    pub http_port: u16,
+    /// Make failed records visible again after this long instead of the queue's visibility
+    /// timeout (a local speed-up; AWS always waits the full timeout).
+    pub retry_after: Option<Duration>,
+    pub log: LogSink,
+}
+
+/// Per-queue counts, for the ledger.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct QueueStats {
+    pub receives: u64,
+    pub distinct_messages: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub invoke_errors: u64,
+    #[serde(skip)]
+    pub seen: BTreeSet<String>,
+}
+
+pub struct Dev {
+    pub http_url: String,
+    pub functions: BTreeMap<String, Arc<Function>>,
+    pub stats: Arc<Mutex<BTreeMap<String, QueueStats>>>,
+    stopping: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Dev {
+    pub fn stats(&self) -> BTreeMap<String, QueueStats> {
+        self.stats.lock().unwrap().clone()
+    }
+
+    /// Stops pollers, the HTTP front and every function process.
+    pub async fn stop(self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        for t in &self.tasks {
+            t.abort();
+        }
+        for f in self.functions.values() {
+            f.stop().await;
+        }
+    }
+}
+
+/// The env a function gets locally: the template's variables (from the same lowering),
+/// with CloudFormation references resolved to the local resources.
+pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String, String)>> {
+    let sys = &o.system;
+    let view = cfn::lower(sys);
+    let mut refs: BTreeMap<String, String> = BTreeMap::new();
+    for t in &sys.topics {
+        refs.insert(cfn::topic_id(&t.name), o.provisioned.topics.get(&t.name).cloned().unwrap_or_default());
+    }
+    for s in &sys.secrets {
+        refs.insert(cfn::secret_id(&s.name), o.provisioned.secrets.get(&s.name).cloned().unwrap_or_default());
+    }
+    for d in &sys.databases {
+        refs.insert(cfn::db_param(&d.name, "Host"), "127.0.0.1".into());
+        refs.insert(cfn::db_param(&d.name, "SecretArn"), format!("arn:aws:secretsmanager:{}:123456789012:secret:{}/{}/db/{}", o.region, sys.name, sys.stage, d.name));
+    }
+    for e in &sys.endpoints {
+        refs.insert(cfn::endpoint_param(&e.name), o.endpoint_urls.get(&e.name).cloned().or_else(|| e.default.clone()).unwrap_or_default());
+    }
+    for e in &sys.emails {
+        refs.insert(cfn::email_config_set_id(&e.name), e.configuration_set.replace("{stage}", &sys.stage));
+    }
+    let mut out = BTreeMap::new();
+    for (f, fv) in sys.functions.iter().zip(&view.functions) {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for v in &fv.env {
+            let value = if v.name == contracts::HTTP_API_URL {
+                http_url.to_string()
+            } else {
+                resolve(&v.value, &refs, &o.region)
+            };
+            env.push((v.name.clone(), value));
+        }
+        for d in &f.databases {
+            if let Some(url) = o.db_urls.get(d) {
+                env.push((contracts::db_url(d), url.clone()));
+            }
+        }
+        env.push(("AWS_ENDPOINT_URL".into(), o.aws_endpoint.clone()));
+        env.push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
+        env.push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
+        env.push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
+        out.insert(f.name.clone(), env);
+    }
+    out
+}
+
+fn resolve(v: &Json, refs: &BTreeMap<String, String>, region: &str) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Object(m) if m.contains_key("Ref") => m["Ref"].as_str().and_then(|id| refs.get(id)).cloned().unwrap_or_default(),
+        Json::Object(m) if m.contains_key("Fn::Sub") => {
+            let mut s = m["Fn::Sub"].as_str().unwrap_or_default().to_string();
+            for (k, val) in [("AWS::Region", region), ("AWS::AccountId", "123456789012"), ("AWS::Partition", "aws"), ("AWS::URLSuffix", "amazonaws.com")] {
+                s = s.replace(&format!("${{{k}}}"), val);
+            }
+            for (k, val) in refs {
+                s = s.replace(&format!("${{{k}}}"), val);
+            }
+            s
+        }
+        other => other.to_string(),
+    }
+}
+
+pub async fn start(o: Options) -> Result<Dev, String> {
+    let sys = o.system.clone();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.http_port)).await.map_err(|e| format!("HTTP port {}: {e}", o.http_port))?;
+    let http_url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let envs = function_env(&o, &http_url);
+    let mut functions = BTreeMap::new();
+    for f in &sys.functions {
+        let binary = o.bin_dir.join(&f.handler);
+        if !binary.exists() {
+            return Err(format!("no binary for handler `{}` at {} (run `flowform package`, or pass --bin-dir)", f.handler, binary.display()));
+        }
+        let spec = Spec {
+            name: f.physical_name(&sys),
+            binary,
+            env: envs[&f.name].clone(),
+            timeout: Duration::from_secs(f.timeout),
+            memory: f.memory,
+            region: o.region.clone(),
+        };
+        let func = Function::start(spec, o.log.clone()).await.map_err(|e| format!("runtime API for {}: {e}", f.name))?;
+        functions.insert(f.name.clone(), func);
+    }
+    let stopping = Arc::new(AtomicBool::new(false));
+    let stats: Arc<Mutex<BTreeMap<String, QueueStats>>> = Arc::new(Mutex::new(BTreeMap::new()));
+    let mut tasks = Vec::new();
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&o.aws_endpoint)
+        .region(aws_config::Region::new(o.region.clone()))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "flowform-local"))
+        .load()
+        .await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    for f in &sys.functions {
+        let Trigger::Queue { queue, batch_size, batch_window, .. } = &f.trigger else { continue };
+        let (url, arn) = o.provisioned.queues.get(queue).cloned().ok_or_else(|| format!("queue {queue} was not provisioned"))?;
+        let p = Poller {
+            queue: queue.clone(),
+            url,
+            arn,
+            batch_size: *batch_size,
+            window: Duration::from_secs(*batch_window),
+            function: functions[&f.name].clone(),
+            sqs: sqs.clone(),
+            stats: stats.clone(),
+            stopping: stopping.clone(),
+            retry_after: o.retry_after,
+            region: o.region.clone(),
+            log: o.log.clone(),
+        };
+        tasks.push(tokio::spawn(p.run()));
+    }
+    let mut routes: Vec<(Route, Arc<Function>)> = Vec::new();
+    for f in &sys.functions {
+        if let Trigger::Http { routes: rs, .. } = &f.trigger {
+            for r in rs {
+                routes.push((r.clone(), functions[&f.name].clone()));
+            }
+        }
+    }
+    let routes = Arc::new(routes);
+    let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+        let routes = routes.clone();
+        async move { front(&routes, method, uri, headers, body).await }
+    });
+    tasks.push(tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    }));
+    Ok(Dev { http_url, functions, stats, stopping, tasks })
+}
+
+struct Poller {
+    queue: String,
+    url: String,
+    arn: String,
+    batch_size: u64,
+    window: Duration,
+    function: Arc<Function>,
+    sqs: aws_sdk_sqs::Client,
+    stats: Arc<Mutex<BTreeMap<String, QueueStats>>>,
+    stopping: Arc<AtomicBool>,
+    retry_after: Option<Duration>,
+    region: String,
+    log: LogSink,
+}
+
+impl Poller {
+    async fn run(self) {
+        use aws_sdk_sqs::types::MessageSystemAttributeName;
+        while !self.stopping.load(Ordering::SeqCst) {
+            let started = Instant::now();
+            let mut batch = Vec::new();
+            loop {
+                let want = (self.batch_size as usize - batch.len()).min(10) as i32;
+                let r = self
+                    .sqs
+                    .receive_message()
+                    .queue_url(&self.url)
+                    .max_number_of_messages(want)
+                    .wait_time_seconds(if batch.is_empty() { 1 } else { 0 })
+                    .message_system_attribute_names(MessageSystemAttributeName::All)
+                    .message_attribute_names("All")
+                    .send()
+                    .await;
+                let msgs = match r {
+                    Ok(r) => r.messages.unwrap_or_default(),
+                    Err(e) => {
+                        (self.log)("poller", &format!("receive from {}: {}", self.queue, aws_sdk_sqs::error::DisplayErrorContext(e)));
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        Vec::new()
+                    }
+                };
+                let got = msgs.len();
+                batch.extend(msgs);
+                // Like the event source mapping: a full batch, or the window has passed.
+                if batch.len() >= self.batch_size as usize || started.elapsed() >= self.window || (got == 0 && !batch.is_empty() && self.window.is_zero()) {
+                    break;
+                }
+                if got == 0 && batch.is_empty() {
+                    break;
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            let records: Vec<Json> = batch.iter().map(|m| self.record(m)).collect();
+            let ids: Vec<String> = batch.iter().map(|m| m.message_id.clone().unwrap_or_default()).collect();
+            {
+                let mut st = self.stats.lock().unwrap();
+                let s = st.entry(self.queue.clone()).or_default();
+                s.receives += batch.len() as u64;
+                for id in &ids {
+                    if s.seen.insert(id.clone()) {
+                        s.distinct_messages += 1;
+                    }
+                }
+            }
+            let failed: BTreeSet<String> = match self.function.invoke(&json!({ "Records": records })).await {
+                Ok(resp) => resp["batchItemFailures"].as_array().into_iter().flatten().filter_map(|f| f["itemIdentifier"].as_str().map(String::from)).collect(),
+                Err(e) => {
+                    (self.log)(&self.function.name, &format!("batch of {} failed as a whole: {e:?}", batch.len()));
+                    self.stats.lock().unwrap().entry(self.queue.clone()).or_default().invoke_errors += 1;
+                    ids.iter().cloned().collect()
+                }
+            };
+            let mut done = Vec::new();
+            let mut retry = Vec::new();
+            for m in &batch {
+                let id = m.message_id.clone().unwrap_or_default();
+                let handle = m.receipt_handle.clone().unwrap_or_default();
+                if failed.contains(&id) {
+                    retry.push(handle);
+                } else {
+                    done.push(handle);
+                }
+            }
+            {
+                let mut st = self.stats.lock().unwrap();
+                let s = st.entry(self.queue.clone()).or_default();
+                s.succeeded += done.len() as u64;
+                s.failed += retry.len() as u64;
+            }
+            for h in done {
+                if let Err(e) = self.sqs.delete_message().queue_url(&self.url).receipt_handle(h).send().await {
+                    (self.log)("poller", &format!("delete from {}: {}", self.queue, aws_sdk_sqs::error::DisplayErrorContext(e)));
+                }
+            }
+            if let Some(after) = self.retry_after {
+                for h in retry {
+                    let _ = self.sqs.change_message_visibility().queue_url(&self.url).receipt_handle(h).visibility_timeout(after.as_secs() as i32).send().await;
+                }
+            }
+        }
+    }
+
+    /// One SQS record as Lambda's event source mapping delivers it.
+    fn record(&self, m: &aws_sdk_sqs::types::Message) -> Json {
+        let attributes: serde_json::Map<String, Json> =
+            m.attributes().map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect()).unwrap_or_default();
+        let message_attributes: serde_json::Map<String, Json> = m
+            .message_attributes()
+            .map(|a| {
+                a.iter()
+                    .map(|(k, v)| (k.clone(), json!({ "stringValue": v.string_value(), "dataType": v.data_type(), "stringListValues": [], "binaryListValues": [] })))
+                    .collect()
+            })
+            .unwrap_or_default();
+        json!({
+            "messageId": m.message_id(),
+            "receiptHandle": m.receipt_handle(),
+            "body": m.body(),
+            "attributes": attributes,
+            "messageAttributes": message_attributes,
+            "md5OfBody": m.md5_of_body(),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.arn,
+            "awsRegion": self.region,
+        })
+    }
+}
+
+fn matches(route: &Route, method: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    if route.method != "ANY" && route.method != method {
+        return None;
+    }
+    let want: Vec<&str> = route.path.split('/').collect();
+    let have: Vec<&str> = path.split('/').collect();
+    if want.len() != have.len() {
+        return None;
+    }
+    let mut params = BTreeMap::new();
+    for (w, h) in want.iter().zip(&have) {
+        if w.starts_with('{') && w.ends_with('}') {
+            params.insert(w[1..w.len() - 1].to_string(), h.to_string());
+        } else if w != h {
+            return None;
+        }
+    }
+    Some(params)
+}
+
+/// An HTTP request -> an API Gateway v2 (payload 2.0) event -> the function -> the response.
+async fn front(
+    routes: &[(Route, Arc<Function>)],
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    let path = uri.path().to_string();
+    let Some((route, f, params)) = routes.iter().find_map(|(r, f)| matches(r, method.as_str(), &path).map(|p| (r, f, p))) else {
+        return (StatusCode::NOT_FOUND, axum::Json(json!({ "message": "Not Found" }))).into_response();
+    };
+    let query = uri.query().unwrap_or("");
+    let qs: serde_json::Map<String, Json> = query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let hs: serde_json::Map<String, Json> = headers.iter().map(|(k, v)| (k.as_str().to_string(), json!(v.to_str().unwrap_or_default()))).collect();
+    // The donut shop's APIs take JSON; binary bodies (which API Gateway would base64-encode)
+    // are refused rather than passed on half-supported.
+    let Ok(text) = std::str::from_utf8(&body).map(str::to_string) else {
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, axum::Json(json!({ "message": "binary bodies are not supported locally" }))).into_response();
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let event = json!({
+        "version": "2.0",
+        "routeKey": route.key(),
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": hs,
+        "queryStringParameters": if qs.is_empty() { Json::Null } else { Json::Object(qs) },
+        "pathParameters": if params.is_empty() { Json::Null } else { json!(params) },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"),
+            "domainPrefix": "local",
+            "http": { "method": method.as_str(), "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or("") },
+            "requestId": uuid::Uuid::new_v4().to_string(),
+            "routeKey": route.key(),
+            "stage": "$default",
+            "timeEpoch": now.as_millis() as u64,
+        },
+        "body": if text.is_empty() { Json::Null } else { json!(text) },
+        "isBase64Encoded": false,
+    });
+    match f.invoke(&event).await {
+        Ok(resp) if resp.get("statusCode").is_some() => {
+            let status = StatusCode::from_u16(resp["statusCode"].as_u64().unwrap_or(500) as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut r = (status, resp["body"].as_str().unwrap_or_default().to_string()).into_response();
+            for (k, v) in resp["headers"].as_object().into_iter().flatten() {
+                if let (Ok(k), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), axum::http::HeaderValue::from_str(v.as_str().unwrap_or_default())) {
+                    r.headers_mut().insert(k, v);
+                }
+            }
+            r
+        }
+        Ok(other) => (StatusCode::OK, axum::Json(other)).into_response(),
+        Err(InvokeError::Timeout) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "message": "Service Unavailable" }))).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({ "message": "Internal Server Error" }))).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_matching_with_parameters() {
+        let r = Route { method: "POST".into(), path: "/orders/{id}/ship".into() };
+        assert_eq!(matches(&r, "POST", "/orders/7/ship").unwrap()["id"], "7");
+        assert!(matches(&r, "GET", "/orders/7/ship").is_none());
+        assert!(matches(&r, "POST", "/orders/7").is_none());
+    }
+}

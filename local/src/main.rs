@@ -1,0 +1,169 @@
+//! `flowform-local`: run the system described by flowform.yaml on this machine.
+
+use clap::{Parser, Subcommand};
+use local::{dev, provision, runtime::LogSink};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "flowform-local", version, about = "Run a flowform system locally against moto, MariaDB and the stand-ins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Common {
+    /// The system description.
+    #[arg(long, short, default_value = "flowform.yaml")]
+    config: PathBuf,
+    /// Which stage to run.
+    #[arg(long, default_value = "dev")]
+    stage: String,
+    /// The AWS endpoint (moto), e.g. http://127.0.0.1:5000 [default: $AWS_ENDPOINT_URL].
+    #[arg(long)]
+    endpoint_url: Option<String>,
+    #[arg(long, default_value = "ap-northeast-2")]
+    region: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create through the service APIs what moto's CloudFormation skips (subscriptions with
+    /// filters, secrets, SES identities; topics and queues if missing), idempotently.
+    Up(Common),
+    /// `up`, then run every function as its real binary: queues polled, HTTP routes served
+    /// on loopback, all logs in one stream. Ctrl-C stops everything.
+    Dev {
+        #[command(flatten)]
+        common: Common,
+        /// Lambda zips to run (the bootstraps are unpacked under run/bin).
+        #[arg(long, default_value = "dist/lambda")]
+        dist: PathBuf,
+        /// Run binaries from this directory instead of the zips (e.g. target/debug).
+        #[arg(long)]
+        bin_dir: Option<PathBuf>,
+        /// Database URL per config database: --db stock=mysql://root@127.0.0.1:3306/donut
+        #[arg(long, value_parser = kv)]
+        db: Vec<(String, String)>,
+        /// URL per external endpoint: --endpoint factory=http://127.0.0.1:9001
+        #[arg(long, value_parser = kv)]
+        endpoint: Vec<(String, String)>,
+        /// Start the factory and marketing stand-ins for endpoints `factory` and `marketing`.
+        #[arg(long)]
+        standins: bool,
+        /// Loopback port of the HTTP API (0 = a free one).
+        #[arg(long, default_value_t = 8080)]
+        http_port: u16,
+        /// Seconds after which failed records are visible again (default: the queue's
+        /// visibility timeout, as in AWS).
+        #[arg(long)]
+        retry_after: Option<u64>,
+    },
+}
+
+fn kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
+}
+
+fn system(c: &Common) -> Result<generator::model::System, String> {
+    let text = std::fs::read_to_string(&c.config).map_err(|e| format!("cannot read {}: {e}", c.config.display()))?;
+    let b = generator::build(&text).map_err(|f| match f {
+        generator::Failure::Invalid(d) => generator::diag::render(&c.config.display().to_string(), &text, &d),
+        generator::Failure::Internal(m) => m,
+    })?;
+    b.systems.into_iter().find(|s| s.stage == c.stage).ok_or_else(|| format!("no stage `{}` in {}", c.stage, c.config.display()))
+}
+
+async fn aws(c: &Common) -> Result<(aws_config::SdkConfig, String), String> {
+    let endpoint = c.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()).ok_or("pass --endpoint-url (moto), e.g. from scripts/with-moto.sh")?;
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&endpoint)
+        .region(aws_config::Region::new(c.region.clone()))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "flowform-local"))
+        .load()
+        .await;
+    Ok((conf, endpoint))
+}
+
+fn unpack(dist: &PathBuf, handlers: impl Iterator<Item = String>) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = PathBuf::from("run/bin");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for h in handlers {
+        let zip = dist.join(format!("{h}.zip"));
+        let data = std::fs::read(&zip).map_err(|e| format!("{}: {e} (run `flowform package`)", zip.display()))?;
+        let bin = generator::package::read_bootstrap(&data).map_err(|e| format!("{}: {e}", zip.display()))?;
+        let path = dir.join(&h);
+        std::fs::write(&path, bin).and_then(|_| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))).map_err(|e| e.to_string())?;
+    }
+    Ok(dir)
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Up(c) => {
+            let sys = system(&c)?;
+            let (conf, _) = aws(&c).await?;
+            let p = provision::up(&sys, &conf).await?;
+            println!("up: {} topics, {} queues ({} with a DLQ), {} secrets", p.topics.len(), p.queues.len(), p.dlqs.len(), p.secrets.len());
+            Ok(())
+        }
+        Command::Dev { common, dist, bin_dir, db, endpoint, standins, http_port, retry_after } => {
+            let sys = system(&common)?;
+            let (conf, endpoint_url) = aws(&common).await?;
+            let provisioned = provision::up(&sys, &conf).await?;
+            let bin_dir = match bin_dir {
+                Some(d) => d,
+                None => unpack(&dist, sys.functions.iter().map(|f| f.handler.clone()))?,
+            };
+            let mut endpoints: BTreeMap<String, String> = endpoint.into_iter().collect();
+            let mut running = Vec::new();
+            if standins {
+                let f = standins::factory(0, standins::Faults::default(), 1, Duration::from_millis(500)).await.map_err(|e| e.to_string())?;
+                let m = standins::marketing(0, standins::Faults::default(), 1).await.map_err(|e| e.to_string())?;
+                println!("stand-ins: factory {} marketing {}", f.url(), m.url());
+                endpoints.entry("factory".into()).or_insert(f.url());
+                endpoints.entry("marketing".into()).or_insert(m.url());
+                running.push(f);
+                running.push(m);
+            }
+            let log: LogSink = Arc::new(|name: &str, line: &str| println!("[{name}] {line}"));
+            let d = dev::start(dev::Options {
+                system: sys,
+                provisioned,
+                bin_dir,
+                db_urls: db.into_iter().collect(),
+                endpoint_urls: endpoints,
+                aws_endpoint: endpoint_url,
+                region: common.region,
+                http_port,
+                retry_after: retry_after.map(Duration::from_secs),
+                log,
+            })
+            .await?;
+            println!("HTTP API: {}  (Ctrl-C stops)", d.http_url);
+            let _ = tokio::signal::ctrl_c().await;
+            println!("stopping");
+            d.stop().await;
+            for r in running {
+                r.stop();
+            }
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

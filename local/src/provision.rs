@@ -1,0 +1,132 @@
+//! `flowform-local up`: creates, through the service APIs, everything of the model that
+//! moto's CloudFormation ignores or that only exists in AWS, idempotently: topics, queues
+//! with their DLQs and redrive, SNS->SQS subscriptions with filter policies and raw delivery,
+//! generated secrets, SES identities. It also disables the event source mappings a template
+//! deploy created in moto, because the local runner polls the queues itself (moto would
+//! otherwise "invoke" through Docker and burn receive counts).
+//!
+//! Everything comes from the same validated model the templates come from.
+
+use generator::model::{FilterScope, System};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct Provisioned {
+    /// topic name -> ARN
+    pub topics: BTreeMap<String, String>,
+    /// queue name -> (URL, ARN)
+    pub queues: BTreeMap<String, (String, String)>,
+    /// queue name -> URL of its dead-letter queue
+    pub dlqs: BTreeMap<String, String>,
+    /// generated secret name -> ARN
+    pub secrets: BTreeMap<String, String>,
+}
+
+fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+async fn queue(sqs: &aws_sdk_sqs::Client, name: &str, attrs: BTreeMap<&str, String>) -> Result<(String, String), String> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let url = match sqs.get_queue_url().queue_name(name).send().await {
+        Ok(r) => r.queue_url.unwrap_or_default(),
+        Err(_) => {
+            let mut req = sqs.create_queue().queue_name(name);
+            for (k, v) in attrs {
+                req = req.attributes(A::from(k), v);
+            }
+            req.send().await.map_err(|e| format!("create queue {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?.queue_url.unwrap_or_default()
+        }
+    };
+    let a = sqs.get_queue_attributes().queue_url(&url).attribute_names(A::QueueArn).send().await.map_err(err(name))?;
+    let arn = a.attributes.and_then(|m| m.get(&A::QueueArn).cloned()).unwrap_or_default();
+    Ok((url, arn))
+}
+
+pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned, String> {
+    let sns = aws_sdk_sns::Client::new(aws);
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let mut p = Provisioned::default();
+    for t in &sys.topics {
+        let mut req = sns.create_topic().name(t.physical_name(sys));
+        if t.fifo {
+            req = req.attributes("FifoTopic", "true");
+        }
+        if t.content_based_dedup {
+            req = req.attributes("ContentBasedDeduplication", "true");
+        }
+        let arn = req.send().await.map_err(|e| format!("create topic {}: {}", t.name, aws_sdk_sns::error::DisplayErrorContext(e)))?.topic_arn.unwrap_or_default();
+        p.topics.insert(t.name.clone(), arn);
+    }
+    for q in &sys.queues {
+        let fifo = |m: &mut BTreeMap<&str, String>| {
+            if q.fifo {
+                m.insert("FifoQueue", "true".into());
+                if q.content_based_dedup {
+                    m.insert("ContentBasedDeduplication", "true".into());
+                }
+            }
+        };
+        let mut attrs = BTreeMap::from([("VisibilityTimeout", q.visibility_timeout.to_string()), ("MessageRetentionPeriod", q.retention_seconds.to_string())]);
+        fifo(&mut attrs);
+        if let Some(d) = &q.dlq {
+            let mut dattrs = BTreeMap::from([("MessageRetentionPeriod", d.retention_seconds.to_string())]);
+            fifo(&mut dattrs);
+            let (durl, darn) = queue(&sqs, &q.dlq_physical_name(sys), dattrs).await?;
+            p.dlqs.insert(q.name.clone(), durl);
+            attrs.insert("RedrivePolicy", serde_json::json!({ "deadLetterTargetArn": darn, "maxReceiveCount": d.max_receives }).to_string());
+        }
+        let (url, arn) = queue(&sqs, &q.physical_name(sys), attrs).await?;
+        p.queues.insert(q.name.clone(), (url, arn));
+    }
+    for q in &sys.queues {
+        let (_, queue_arn) = &p.queues[&q.name];
+        for s in &q.subscriptions {
+            let topic_arn = &p.topics[&s.topic];
+            let existing = sns.list_subscriptions_by_topic().topic_arn(topic_arn).send().await.map_err(err("list subscriptions"))?;
+            if existing.subscriptions().iter().any(|x| x.endpoint() == Some(queue_arn.as_str())) {
+                continue;
+            }
+            let mut req = sns.subscribe().topic_arn(topic_arn).protocol("sqs").endpoint(queue_arn).attributes("RawMessageDelivery", s.raw.to_string());
+            if let Some(f) = &s.filter {
+                req = req.attributes("FilterPolicy", f.to_string()).attributes(
+                    "FilterPolicyScope",
+                    match s.filter_scope {
+                        FilterScope::Attributes => "MessageAttributes",
+                        FilterScope::Body => "MessageBody",
+                    },
+                );
+            }
+            req.send().await.map_err(|e| format!("subscribe {} to {}: {}", q.name, s.topic, aws_sdk_sns::error::DisplayErrorContext(e)))?;
+        }
+    }
+    let sm = aws_sdk_secretsmanager::Client::new(aws);
+    for s in &sys.secrets {
+        let name = format!("{}/{}/{}", sys.name, sys.stage, s.name);
+        let arn = match sm.describe_secret().secret_id(&name).send().await {
+            Ok(d) => d.arn.unwrap_or_default(),
+            Err(_) => {
+                let value: String = (0..s.length.div_ceil(32)).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect::<String>()[..s.length as usize].to_string();
+                sm.create_secret().name(&name).secret_string(value).send().await.map_err(|e| format!("create secret {name}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?.arn.unwrap_or_default()
+            }
+        };
+        p.secrets.insert(s.name.clone(), arn);
+    }
+    let ses = aws_sdk_sesv2::Client::new(aws);
+    for e in &sys.emails {
+        let _ = ses.create_email_identity().email_identity(&e.identity).send().await;
+        let cs = e.configuration_set.replace("{stage}", &sys.stage);
+        let _ = ses.create_configuration_set().configuration_set_name(cs).send().await;
+    }
+    // The runner polls the queues; mappings created by a template deploy must not compete.
+    let lambda = aws_sdk_lambda::Client::new(aws);
+    for f in &sys.functions {
+        let Ok(list) = lambda.list_event_source_mappings().function_name(f.physical_name(sys)).send().await else { continue };
+        for m in list.event_source_mappings() {
+            if let Some(uuid) = m.uuid() {
+                let _ = lambda.update_event_source_mapping().uuid(uuid).enabled(false).send().await;
+            }
+        }
+    }
+    Ok(p)
+}

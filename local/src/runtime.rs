@@ -1,0 +1,219 @@
+//! A local Lambda Runtime API (`/2018-06-01/runtime/...`) per function, and the function's
+//! process: the real handler binary, which cannot tell it is not in Lambda.
+//!
+//! One process per function handles one invocation at a time, as a Lambda execution
+//! environment does. An invocation that outlives the function's timeout kills the process,
+//! which is started again for the next one (Lambda does the same).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{mpsc, oneshot};
+
+/// Where log lines go: (function name, line).
+pub type LogSink = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvokeError {
+    /// The handler returned an error (`/invocation/{id}/error`).
+    Function(String),
+    /// No answer within the function's timeout; the process was restarted.
+    Timeout,
+    /// The process died during the invocation.
+    Crashed,
+}
+
+struct Pending {
+    id: String,
+    payload: Vec<u8>,
+    deadline_ms: u128,
+    reply: oneshot::Sender<Result<Vec<u8>, InvokeError>>,
+}
+
+struct Api {
+    arn: String,
+    next: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
+    inflight: Mutex<HashMap<String, oneshot::Sender<Result<Vec<u8>, InvokeError>>>>,
+}
+
+async fn next(State(api): State<Arc<Api>>) -> Response {
+    let Some(p) = api.next.lock().await.recv().await else {
+        return StatusCode::GONE.into_response();
+    };
+    api.inflight.lock().unwrap().insert(p.id.clone(), p.reply);
+    let mut h = HeaderMap::new();
+    let hv = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""));
+    h.insert("lambda-runtime-aws-request-id", hv(&p.id));
+    h.insert("lambda-runtime-deadline-ms", hv(&p.deadline_ms.to_string()));
+    h.insert("lambda-runtime-invoked-function-arn", hv(&api.arn));
+    h.insert("lambda-runtime-trace-id", hv(&format!("Root=1-{}", p.id)));
+    h.insert("content-type", HeaderValue::from_static("application/json"));
+    (StatusCode::OK, h, p.payload).into_response()
+}
+
+async fn response(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    if let Some(tx) = api.inflight.lock().unwrap().remove(&id) {
+        let _ = tx.send(Ok(body.to_vec()));
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn error(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    if let Some(tx) = api.inflight.lock().unwrap().remove(&id) {
+        let _ = tx.send(Err(InvokeError::Function(String::from_utf8_lossy(&body).into_owned())));
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn init_error(body: Bytes) -> StatusCode {
+    eprintln!("init error: {}", String::from_utf8_lossy(&body));
+    StatusCode::ACCEPTED
+}
+
+/// A running function: its Runtime API and its process.
+pub struct Function {
+    pub name: String,
+    pub timeout: Duration,
+    tx: mpsc::UnboundedSender<Pending>,
+    restart: tokio::sync::Notify,
+    stopping: AtomicBool,
+    server: tokio::task::JoinHandle<()>,
+    supervisor: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+pub struct Spec {
+    /// Physical function name (`donut-shop-dev-checkout`).
+    pub name: String,
+    pub binary: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub memory: u64,
+    pub region: String,
+}
+
+impl Function {
+    pub async fn start(spec: Spec, log: LogSink) -> std::io::Result<Arc<Function>> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let arn = format!("arn:aws:lambda:{}:123456789012:function:{}", spec.region, spec.name);
+        let api = Arc::new(Api { arn, next: tokio::sync::Mutex::new(rx), inflight: Mutex::new(HashMap::new()) });
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(api);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        let f = Arc::new(Function {
+            name: spec.name.clone(),
+            timeout: spec.timeout,
+            tx,
+            restart: tokio::sync::Notify::new(),
+            stopping: AtomicBool::new(false),
+            server,
+            supervisor: Mutex::new(None),
+        });
+        let sup = tokio::spawn(supervise(f.clone(), spec, port, log));
+        *f.supervisor.lock().unwrap() = Some(sup);
+        Ok(f)
+    }
+
+    /// Invokes the function synchronously, as API Gateway and the SQS poller do.
+    pub async fn invoke(&self, payload: &serde_json::Value) -> Result<serde_json::Value, InvokeError> {
+        let (reply, rx) = oneshot::channel();
+        let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() + self.timeout.as_millis();
+        let p = Pending { id: uuid::Uuid::new_v4().to_string(), payload: serde_json::to_vec(payload).unwrap_or_default(), deadline_ms, reply };
+        if self.tx.send(p).is_err() {
+            return Err(InvokeError::Crashed);
+        }
+        // Queueing behind another invocation does not count against this one's timeout in
+        // Lambda either (each environment runs one at a time); allow for it generously.
+        match tokio::time::timeout(self.timeout + Duration::from_millis(500), rx).await {
+            Ok(Ok(Ok(body))) => Ok(serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)),
+            Ok(Ok(Err(e))) => Err(e),
+            Ok(Err(_)) => Err(InvokeError::Crashed),
+            Err(_) => {
+                self.restart.notify_one();
+                Err(InvokeError::Timeout)
+            }
+        }
+    }
+
+    pub async fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.restart.notify_one();
+        let sup = self.supervisor.lock().unwrap().take();
+        if let Some(s) = sup {
+            let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+        }
+        self.server.abort();
+    }
+}
+
+/// Runs the function's process; restarts it when it exits or an invocation timed out.
+async fn supervise(f: Arc<Function>, spec: Spec, port: u16, log: LogSink) {
+    while !f.stopping.load(Ordering::SeqCst) {
+        let mut cmd = tokio::process::Command::new(&spec.binary);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{port}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory.to_string())
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_REGION", &spec.region)
+            .env("AWS_DEFAULT_REGION", &spec.region)
+            .envs(spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => {
+                log(&f.name, &format!("cannot start {}: {e}", spec.binary.display()));
+                return;
+            }
+        };
+        for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|p| Box::new(p) as _)]
+            .into_iter()
+            .flatten()
+        {
+            let (log, name) = (log.clone(), f.name.clone());
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    log(&name, &line);
+                }
+            });
+        }
+        tokio::select! {
+            status = child.wait() => {
+                if !f.stopping.load(Ordering::SeqCst) {
+                    log(&f.name, &format!("process exited ({}); starting it again", status.map(|s| s.to_string()).unwrap_or_default()));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            _ = f.restart.notified() => {
+                let _ = child.kill().await;
+                if !f.stopping.load(Ordering::SeqCst) {
+                    log(&f.name, "invocation timed out; process restarted");
+                }
+            }
+        }
+    }
+}

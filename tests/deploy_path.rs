@@ -1,0 +1,116 @@
+//! The deploy path a user takes, as a library for tests: `aws cloudformation package` +
+//! `deploy` of out/<stage> with the real handler zips, against moto, with awscli.
+
+use crate::{root, run, tool};
+use serde_json::Value as Json;
+use std::process::Command;
+
+pub struct Aws {
+    pub bin: std::path::PathBuf,
+    pub endpoint: String,
+}
+
+impl Aws {
+    pub fn new() -> Self {
+        let endpoint = std::env::var("FLOWFORM_MOTO_URL")
+            .unwrap_or_else(|_| panic!("FLOWFORM_MOTO_URL is not set: run the tests through `scripts/test.sh`, which starts moto on a free loopback port"));
+        assert!(endpoint.starts_with("http://127.0.0.1:"), "moto must be on loopback, got {endpoint}");
+        Aws { bin: tool("FLOWFORM_AWS"), endpoint }
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.bin);
+        // awscli v1 ignores AWS_ENDPOINT_URL for some services (sqs): always pass it.
+        c.args(["--endpoint-url", &self.endpoint, "--region", "ap-northeast-2", "--output", "json"]).args(args);
+        c.env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "ap-northeast-2")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        c
+    }
+
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = run(&mut self.cmd(args));
+        assert_eq!(code, 0, "aws {}: exit {code}\n{out}\n{err}", args.join(" "));
+        out
+    }
+
+    pub fn json(&self, args: &[&str]) -> Json {
+        let out = self.ok(args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("aws {}: not JSON ({e}): {out}", args.join(" ")))
+    }
+}
+
+/// What a deploy needs to be checked against.
+pub struct Deployed {
+    pub aws: Aws,
+    pub stack: String,
+    pub system: generator::model::System,
+    /// The secret ARN passed for both databases.
+    pub db_secret: String,
+}
+
+/// Packages and deploys out/dev to moto as a new stack (moto refuses a no-change redeploy,
+/// so every call gets its own stack name: `tag` keeps them apart).
+pub fn deploy_dev(tag: &str) -> Deployed {
+    let aws = Aws::new();
+    let work = std::env::temp_dir().join(format!("flowform-deploy-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(work.join("out/dev")).unwrap();
+    std::fs::copy(root().join("out/dev/template.yaml"), work.join("out/dev/template.yaml")).unwrap();
+    let text = std::fs::read_to_string(root().join("flowform.yaml")).unwrap();
+    let b = generator::build(&text).unwrap();
+    let sys = b.systems.iter().find(|s| s.stage == "dev").unwrap();
+    // The real artifacts `flowform package` built (scripts/test.sh runs it first).
+    for f in &sys.functions {
+        let zip = root().join(format!("dist/lambda/{}.zip", f.handler));
+        let dest = work.join(format!("dist/lambda/{}.zip", f.handler));
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&zip, &dest).unwrap_or_else(|e| panic!("{}: {e}; `scripts/test.sh` builds the zips with `flowform package`", zip.display()));
+    }
+
+    // The per-account values a user passes: a VPC, subnets and database security groups.
+    let vpc = aws.json(&["ec2", "create-vpc", "--cidr-block", "10.9.0.0/16"])["Vpc"]["VpcId"].as_str().unwrap().to_string();
+    let subnet = aws.json(&["ec2", "create-subnet", "--vpc-id", &vpc, "--cidr-block", "10.9.1.0/24"])["Subnet"]["SubnetId"].as_str().unwrap().to_string();
+    let sg = |name: &str| aws.json(&["ec2", "create-security-group", "--group-name", name, "--description", "db", "--vpc-id", &vpc])["GroupId"].as_str().unwrap().to_string();
+    let (stock_sg, customer_sg) = (sg(&format!("stock-db-{tag}")), sg(&format!("customer-db-{tag}")));
+    let bucket = format!("flowform-deploy-{tag}-{}", std::process::id());
+    aws.ok(&["s3", "mb", &format!("s3://{bucket}")]);
+
+    let template = work.join("out/dev/template.yaml");
+    let packaged = work.join("packaged.yaml");
+    aws.ok(&["cloudformation", "package", "--template-file", template.to_str().unwrap(), "--s3-bucket", &bucket, "--output-template-file", packaged.to_str().unwrap()]);
+    let packaged_text = std::fs::read_to_string(&packaged).unwrap();
+    assert!(!packaged_text.contains("dist/lambda"), "package must replace every local Code path");
+
+    let stack = format!("donut-shop-dev-{tag}-{}", std::process::id());
+    let secret = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:donut-db-AbCdEf";
+    let overrides = [
+        "AlarmEmail=ops@donut.example.com".to_string(),
+        format!("VpcId={vpc}"),
+        format!("PrivateSubnetIds={subnet}"),
+        "StockDbHost=stock.cluster.local".into(),
+        format!("StockDbSecretArn={secret}"),
+        format!("StockDbSecurityGroupId={stock_sg}"),
+        "CustomerDbHost=customer.cluster.local".into(),
+        format!("CustomerDbSecretArn={secret}"),
+        format!("CustomerDbSecurityGroupId={customer_sg}"),
+    ];
+    let mut deploy = vec![
+        "cloudformation", "deploy", "--template-file", packaged.to_str().unwrap(), "--stack-name", &stack, "--s3-bucket", &bucket,
+        "--capabilities", "CAPABILITY_IAM", "--parameter-overrides",
+    ];
+    deploy.extend(overrides.iter().map(String::as_str));
+    // The template is over CloudFormation's 51,200-byte inline limit, so `deploy` uploads it
+    // and passes a TemplateURL. moto 5.2.5 reads the bucket from that URL's path only when
+    // the host says `localhost` (with `127.0.0.1` it takes "127" as the bucket name), so the
+    // S3 upload of this one call goes to the same loopback server under that name.
+    let local = aws.endpoint.replace("127.0.0.1", "localhost");
+    let (code, out, err) = run(aws.cmd(&deploy).env("AWS_ENDPOINT_URL", &local));
+    assert_eq!(code, 0, "aws cloudformation deploy: exit {code}\n{out}\n{err}");
+    let status = aws.json(&["cloudformation", "describe-stacks", "--stack-name", &stack]);
+    assert_eq!(status["Stacks"][0]["StackStatus"], "CREATE_COMPLETE");
+    let _ = std::fs::remove_dir_all(&work);
+    Deployed { aws, stack, system: sys.clone(), db_secret: secret.to_string() }
+}
