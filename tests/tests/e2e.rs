@@ -141,7 +141,7 @@ async fn the_donut_shop_end_to_end() {
     assert_eq!(dev.stats()["vip"].distinct_messages, 1, "the 40-unit purchase was filtered out before the VIP queue");
 
     // 4. Chaos: the factory fails 30% and often calls back twice, marketing is down for a
-    println!("== 4. Chaos: the factory fails 30% and often calls back twice, marketing is down for a");
+    println!("== 4. Chaos: factory fails 30% and calls back twice, marketing down for a while, a malformed message");
     //    while, and a malformed message lands in the stock-request queue.
     factory.set_faults(standins::Faults { error_rate: 0.3, duplicate_rate: 0.5, ..Default::default() });
     marketing.set_faults(standins::Faults { down: true, ..Default::default() });
