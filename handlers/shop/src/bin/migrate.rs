@@ -1,0 +1,55 @@
+//! Creates (if missing), migrates and optionally seeds the donut shop's two databases:
+//! `migrate --stock mysql://root@127.0.0.1:3306/donut --customer mysql://root@127.0.0.1:3306/customer --seed`.
+//! Not a Lambda function; for local runs and first deploys.
+
+use shop::schema;
+use sqlx::mysql::MySqlPoolOptions;
+
+async fn prepare(url: &str, statements: &[&'static str]) -> Result<sqlx::MySqlPool, String> {
+    let (server, name) = url.rsplit_once('/').ok_or_else(|| format!("`{url}` has no database name"))?;
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.is_empty() {
+        return Err(format!("database name `{name}` must be letters, digits and _"));
+    }
+    let admin = MySqlPoolOptions::new().max_connections(1).connect(server).await.map_err(|e| format!("{server}: {e}"))?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")))
+        .execute(&admin)
+        .await
+        .map_err(|e| e.to_string())?;
+    let pool = MySqlPoolOptions::new().max_connections(2).connect(url).await.map_err(|e| format!("{url}: {e}"))?;
+    schema::migrate(&pool, statements).await.map_err(|e| e.to_string())?;
+    Ok(pool)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let seed = args.iter().any(|a| a == "--seed");
+    let run = async {
+        if let Some(url) = arg("--stock") {
+            let pool = prepare(&url, schema::STOCK).await?;
+            if seed {
+                schema::seed_stock(&pool, 3, &arg("--factory-api").unwrap_or_else(|| "https://factory.example.com".into())).await.map_err(|e| e.to_string())?;
+            }
+            println!("stock database ready: {url}");
+        }
+        if let Some(url) = arg("--customer") {
+            let pool = prepare(&url, schema::CUSTOMER).await?;
+            if seed {
+                schema::seed_customers(&pool).await.map_err(|e| e.to_string())?;
+            }
+            println!("customer database ready: {url}");
+        }
+        if arg("--stock").is_none() && arg("--customer").is_none() {
+            return Err("usage: migrate [--stock URL] [--customer URL] [--seed] [--factory-api URL]".to_string());
+        }
+        Ok::<(), String>(())
+    };
+    match run.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
