@@ -45,3 +45,5 @@ done
 cargo build --release -p tests --example handler_bench >/dev/null 2>&1
 cargo build --release -p shop --bins >/dev/null 2>&1
 FLOWFORM_BENCH_BIN_DIR="$CARGO_TARGET_DIR/release" scripts/with-moto.sh "$CARGO_TARGET_DIR/release/examples/handler_bench"
+cargo build --release -p tests --example local_bench >/dev/null 2>&1
+scripts/with-moto.sh "$CARGO_TARGET_DIR/release/examples/local_bench"

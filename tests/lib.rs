@@ -7,7 +7,7 @@
 pub mod deploy_path;
 pub mod services;
 
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,36 +35,9 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
-/// A CloudFormation template as JSON, with `!Ref X` -> `{"Ref": "X"}`, `!GetAtt X.Y` ->
-/// `{"Fn::GetAtt": ["X", "Y"]}`, `!Sub s` -> `{"Fn::Sub": s}`.
+/// A CloudFormation template as JSON (intrinsics in long form).
 pub fn template_json(text: &str) -> Json {
-    let v: serde_yaml::Value = serde_yaml::from_str(text).expect("template is YAML");
-    to_json(&v)
-}
-
-fn to_json(v: &serde_yaml::Value) -> Json {
-    use serde_yaml::Value as Y;
-    match v {
-        Y::Null => Json::Null,
-        Y::Bool(b) => json!(b),
-        Y::Number(n) => serde_json::to_value(n).unwrap_or(Json::Null),
-        Y::String(s) => json!(s),
-        Y::Sequence(s) => Json::Array(s.iter().map(to_json).collect()),
-        Y::Mapping(m) => Json::Object(m.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), to_json(v))).collect()),
-        Y::Tagged(t) => {
-            let inner = to_json(&t.value);
-            match t.tag.to_string().as_str() {
-                "!Ref" => json!({ "Ref": inner }),
-                "!Sub" => json!({ "Fn::Sub": inner }),
-                "!GetAtt" => {
-                    let s = inner.as_str().unwrap_or_default();
-                    let (a, b) = s.split_once('.').unwrap_or((s, ""));
-                    json!({ "Fn::GetAtt": [a, b] })
-                }
-                other => json!({ other: inner }),
-            }
-        }
-    }
+    generator::verify::template_json(text).expect("template is YAML")
 }
 
 /// Resources of a template of the given type, as (logical id, resource).

@@ -5,6 +5,7 @@
 //! problem; cross-references and AWS rules live in `validate`.
 
 use crate::diag::{did_you_mean, Diagnostic, Span};
+use crate::schema::keys;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{LoaderOptions, Node};
 use serde_json::Value as Json;
@@ -399,10 +400,7 @@ impl Parser {
         let Some(f) = self.fields(
             root,
             "the config",
-            &[
-                "version", "system", "description", "handlers_crate", "defaults", "stages", "http", "topics", "queues",
-                "functions", "email", "databases", "endpoints", "secrets",
-            ],
+            &keys("config"),
         ) else {
             return cfg;
         };
@@ -411,7 +409,7 @@ impl Parser {
         cfg.description = self.string(f.get("description"), "`description`");
         cfg.handlers_crate = self.string(f.get("handlers_crate"), "`handlers_crate`");
         if let Some(n) = f.get("defaults") {
-            if let Some(d) = self.fields(n, "`defaults`", &["timeout", "memory", "architecture", "log_retention_days"]) {
+            if let Some(d) = self.fields(n, "`defaults`", &keys("defaults")) {
                 cfg.defaults = RawDefaults {
                     timeout: self.uint(d.get("timeout"), "`defaults.timeout`", 1, 900),
                     memory: self.uint(d.get("memory"), "`defaults.memory`", 128, 10240),
@@ -423,12 +421,12 @@ impl Parser {
         for (name, n) in self.named(f.get("stages"), "`stages`") {
             let what = format!("stage `{}`", name.value);
             let mut st = RawStage { span: name.span, ..RawStage::default() };
-            if let Some(sf) = self.fields(n, &what, &["log_retention_days", "http", "functions"]) {
+            if let Some(sf) = self.fields(n, &what, &keys("stage")) {
                 st.log_retention_days = self.uint(sf.get("log_retention_days"), "`log_retention_days`", 1, 3653);
                 st.http = self.http(sf.get("http"), &format!("`http` of {what}"));
                 for (fname, fnode) in self.named(sf.get("functions"), &format!("`functions` of {what}")) {
                     let fw = format!("override of function `{}`", fname.value);
-                    let o = match self.fields(fnode, &fw, &["timeout", "memory", "reserved_concurrency", "env"]) {
+                    let o = match self.fields(fnode, &fw, &keys("function_override")) {
                         Some(of) => RawFunctionOverride {
                             timeout: self.uint(of.get("timeout"), "`timeout`", 1, 900),
                             memory: self.uint(of.get("memory"), "`memory`", 128, 10240),
@@ -445,7 +443,7 @@ impl Parser {
         cfg.http = self.http(f.get("http"), "`http`");
         for (name, n) in self.named(f.get("topics"), "`topics`") {
             let what = format!("topic `{}`", name.value);
-            let t = match self.fields(n, &what, &["fifo", "content_based_dedup", "description"]) {
+            let t = match self.fields(n, &what, &keys("topic")) {
                 Some(tf) => RawTopic {
                     fifo: self.boolean(tf.get("fifo"), "`fifo`"),
                     content_based_dedup: self.boolean(tf.get("content_based_dedup"), "`content_based_dedup`"),
@@ -465,7 +463,7 @@ impl Parser {
         }
         for (name, n) in self.named(f.get("email"), "`email`") {
             let what = format!("email `{}`", name.value);
-            let e = match self.fields(n, &what, &["identity", "configuration_set", "senders"]) {
+            let e = match self.fields(n, &what, &keys("email")) {
                 Some(ef) => RawEmail {
                     identity: self.string(ef.get("identity"), "`identity`"),
                     configuration_set: self.string(ef.get("configuration_set"), "`configuration_set`"),
@@ -477,7 +475,7 @@ impl Parser {
         }
         for (name, n) in self.named(f.get("databases"), "`databases`") {
             let what = format!("database `{}`", name.value);
-            let d = match self.fields(n, &what, &["engine", "port", "name", "iam_user", "description"]) {
+            let d = match self.fields(n, &what, &keys("database")) {
                 Some(df) => RawDatabase {
                     engine: self.string(df.get("engine"), "`engine`"),
                     port: self.uint(df.get("port"), "`port`", 1, 65535),
@@ -491,7 +489,7 @@ impl Parser {
         }
         for (name, n) in self.named(f.get("endpoints"), "`endpoints`") {
             let what = format!("endpoint `{}`", name.value);
-            let e = match self.fields(n, &what, &["default", "description"]) {
+            let e = match self.fields(n, &what, &keys("endpoint")) {
                 Some(ef) => RawEndpoint {
                     default: self.string(ef.get("default"), "`default`"),
                     description: self.string(ef.get("description"), "`description`"),
@@ -502,7 +500,7 @@ impl Parser {
         }
         for (name, n) in self.named(f.get("secrets"), "`secrets`") {
             let what = format!("secret `{}`", name.value);
-            let s = match self.fields(n, &what, &["length", "description"]) {
+            let s = match self.fields(n, &what, &keys("secret")) {
                 Some(sf) => RawSecret {
                     length: self.uint(sf.get("length"), "`length`", 32, 4096),
                     description: self.string(sf.get("description"), "`description`"),
@@ -516,9 +514,9 @@ impl Parser {
 
     fn http(&mut self, n: Option<&Node>, what: &str) -> RawHttp {
         let Some(n) = n else { return RawHttp::default() };
-        let Some(hf) = self.fields(n, what, &["throttle"]) else { return RawHttp::default() };
+        let Some(hf) = self.fields(n, what, &keys("http")) else { return RawHttp::default() };
         let Some(t) = hf.get("throttle") else { return RawHttp::default() };
-        let Some(tf) = self.fields(t, "`throttle`", &["rate", "burst"]) else { return RawHttp::default() };
+        let Some(tf) = self.fields(t, "`throttle`", &keys("throttle")) else { return RawHttp::default() };
         RawHttp {
             throttle_rate: self.uint(tf.get("rate"), "`throttle.rate`", 1, 10000),
             throttle_burst: self.uint(tf.get("burst"), "`throttle.burst`", 1, 5000),
@@ -527,7 +525,7 @@ impl Parser {
 
     fn queue(&mut self, n: &Node, name: &Name) -> RawQueue {
         let what = format!("queue `{}`", name.value);
-        let Some(qf) = self.fields(n, &what, &["fifo", "content_based_dedup", "retention_days", "dlq", "subscribe", "description"])
+        let Some(qf) = self.fields(n, &what, &keys("queue"))
         else {
             return RawQueue::default();
         };
@@ -545,7 +543,7 @@ impl Parser {
                     q.dlq = Some(Sp::new(Some(RawDlq::default()), scalar_span(s)))
                 }
                 _ => {
-                    if let Some(df) = self.fields(d, "`dlq`", &["max_receives", "retention_days"]) {
+                    if let Some(df) = self.fields(d, "`dlq`", &keys("dlq")) {
                         q.dlq = Some(Sp::new(
                             Some(RawDlq {
                                 max_receives: self.uint(df.get("max_receives"), "`dlq.max_receives`", 1, 1000),
@@ -571,7 +569,7 @@ impl Parser {
                         filter: None,
                     }),
                     _ => {
-                        let Some(sf) = self.fields(item, "a subscription", &["topic", "raw", "filter_scope", "filter"]) else {
+                        let Some(sf) = self.fields(item, "a subscription", &keys("subscription")) else {
                             continue;
                         };
                         let Some(topic) = self.string(sf.get("topic"), "`topic`") else {
@@ -601,10 +599,7 @@ impl Parser {
         let Some(ff) = self.fields(
             n,
             &what,
-            &[
-                "handler", "description", "timeout", "memory", "architecture", "reserved_concurrency", "trigger",
-                "publishes", "databases", "emails", "endpoints", "secrets", "callbacks", "env",
-            ],
+            &keys("function"),
         ) else {
             return func;
         };
@@ -622,7 +617,7 @@ impl Parser {
         func.callbacks = self.strings(ff.get("callbacks"), "`callbacks`");
         func.env = self.env(ff.get("env"), "`env`");
         if let Some(t) = ff.get("trigger") {
-            if let Some(tf) = self.fields(t, "`trigger`", &["queue", "batch_size", "batch_window", "max_concurrency", "http"]) {
+            if let Some(tf) = self.fields(t, "`trigger`", &keys("trigger")) {
                 let span = node_span(t);
                 match (tf.get("queue"), tf.get("http")) {
                     (Some(_), Some(h)) => self.err(
@@ -651,7 +646,7 @@ impl Parser {
                                 );
                             }
                         }
-                        if let Some(hf) = self.fields(h, "`trigger.http`", &["auth", "routes"]) {
+                        if let Some(hf) = self.fields(h, "`trigger.http`", &keys("http_trigger")) {
                             let routes = self.strings(hf.get("routes"), "`routes`");
                             func.trigger = Some(Sp::new(
                                 RawTrigger::Http { auth: self.string(hf.get("auth"), "`auth`"), routes },

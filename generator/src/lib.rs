@@ -11,10 +11,13 @@ pub mod cfn;
 pub mod config;
 pub mod diag;
 pub mod emit;
+pub mod graph;
 pub mod ids;
 pub mod model;
 pub mod package;
+pub mod plan;
 pub mod render;
+pub mod schema;
 pub mod synthetic;
 pub mod validate;
 pub mod verify;
@@ -106,6 +109,10 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
             return Err(Failure::Internal(format!("stage {}: generated template failed verification:\n  {}", view.stage, problems.join("\n  "))));
         }
         files.insert(format!("{}/template.yaml", view.stage), text);
+    }
+    for sys in &systems {
+        files.insert(format!("{}/graph.mmd", sys.stage), graph::mermaid(sys));
+        files.insert(format!("{}/graph.dot", sys.stage), graph::dot(sys));
     }
     Ok(Build { files, systems, warnings: diags })
 }

@@ -12,6 +12,7 @@ mod exit {
     pub const INVALID_CONFIG: u8 = 1;
     pub const STALE: u8 = 2;
     pub const IO: u8 = 3;
+    pub const DESTRUCTIVE: u8 = 4;
     pub const BUG: u8 = 70;
 }
 
@@ -55,6 +56,45 @@ enum Command {
         #[arg(long)]
         zigbuild: Option<PathBuf>,
     },
+    /// Draw the topology (routes, functions, topics, filtered subscriptions, queues, DLQs,
+    /// databases, email, external endpoints). `generate` also writes it to out/<stage>/.
+    Graph {
+        /// The system description.
+        #[arg(long, short, default_value = "flowform.yaml")]
+        config: PathBuf,
+        #[arg(long, default_value = "dev")]
+        stage: String,
+        /// mermaid (renders on GitHub) or dot (Graphviz).
+        #[arg(long, default_value = "mermaid", value_parser = ["mermaid", "dot"])]
+        format: String,
+    },
+    /// What deploying the current config would do to the stack committed at a git revision:
+    /// additions, removals, replacements (and what they mean for data), permission changes in
+    /// words, new public routes, weakened encryption or TLS.
+    Plan {
+        /// The system description.
+        #[arg(long, short, default_value = "flowform.yaml")]
+        config: PathBuf,
+        #[arg(long, default_value = "dev")]
+        stage: String,
+        /// Compare with out/<stage>/template.yaml at this git revision (e.g. the merge base).
+        #[arg(long, default_value = "HEAD")]
+        base: String,
+        /// Compare with this template file instead of a git revision.
+        #[arg(long, conflicts_with = "base")]
+        before: Option<PathBuf>,
+        /// The generated output directory inside the repository.
+        #[arg(long, short, default_value = "out")]
+        out: PathBuf,
+        /// text, markdown (a PR comment) or json (for bots).
+        #[arg(long, default_value = "text", value_parser = ["text", "markdown", "json"])]
+        format: String,
+        /// Exit 4 when a change replaces or removes a stateful resource or weakens encryption/TLS.
+        #[arg(long)]
+        fail_on_destructive: bool,
+    },
+    /// Print the JSON Schema of flowform.yaml (docs/flowform.schema.json is this output).
+    Schema,
     /// Report every problem in the config; write nothing.
     Validate {
         /// The system description.
@@ -69,6 +109,27 @@ fn main() -> ExitCode {
         Command::Generate(p) => generate(&p, true),
         Command::Check(p) => generate(&p, false),
         Command::Package { config, dist, profile, zigbuild } => package(&config, dist, profile, zigbuild),
+        Command::Graph { config, stage, format } => match load(&config) {
+            Ok((name, text)) => match generator::build(&text) {
+                Ok(b) => match b.systems.iter().find(|s| s.stage == stage) {
+                    Some(sys) => {
+                        print!("{}", if format == "dot" { generator::graph::dot(sys) } else { generator::graph::mermaid(sys) });
+                        exit::OK
+                    }
+                    None => {
+                        eprintln!("error: no stage `{stage}` in {name}");
+                        exit::INVALID_CONFIG
+                    }
+                },
+                Err(f) => failure(&name, &text, f),
+            },
+            Err(code) => code,
+        },
+        Command::Plan { config, stage, base, before, out, format, fail_on_destructive } => plan(&config, &stage, &base, before, &out, &format, fail_on_destructive),
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap_or_default());
+            exit::OK
+        }
         Command::Validate { config } => match load(&config) {
             Ok((name, text)) => match generator::build(&text) {
                 Ok(b) => {
@@ -185,4 +246,53 @@ fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<Pa
             exit::IO
         }
     }
+}
+
+fn plan(config: &PathBuf, stage: &str, base: &str, before: Option<PathBuf>, out: &std::path::Path, format: &str, fail: bool) -> u8 {
+    let (name, text) = match load(config) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let build = match generator::build(&text) {
+        Ok(b) => b,
+        Err(f) => return failure(&name, &text, f),
+    };
+    let Some(after) = build.files.get(&format!("{stage}/template.yaml")) else {
+        eprintln!("error: no stage `{stage}` in {name}");
+        return exit::INVALID_CONFIG;
+    };
+    let rel = format!("{}/{stage}/template.yaml", out.display());
+    let (before_text, what) = match before {
+        Some(p) => match std::fs::read_to_string(&p) {
+            Ok(t) => (t, p.display().to_string()),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", p.display());
+                return exit::IO;
+            }
+        },
+        None => match std::process::Command::new("git").args(["show", &format!("{base}:{rel}")]).output() {
+            Ok(o) if o.status.success() => (String::from_utf8_lossy(&o.stdout).into_owned(), format!("{rel} at {base}")),
+            // Not in that revision: everything is new.
+            Ok(_) => ("Resources: {}\n".to_string(), format!("{rel} (absent at {base})")),
+            Err(e) => {
+                eprintln!("error: cannot run git: {e}");
+                return exit::IO;
+            }
+        },
+    };
+    let (Ok(b), Ok(a)) = (generator::verify::template_json(&before_text), generator::verify::template_json(after)) else {
+        eprintln!("error: {what} is not a template");
+        return exit::IO;
+    };
+    let p = generator::plan::plan(&b, &a);
+    match format {
+        "json" => println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default()),
+        "markdown" => print!("{}", generator::plan::markdown(&p, &format!("flowform plan: stage `{stage}` ({what} -> {name})"))),
+        _ => print!("{}", generator::plan::text(&p)),
+    }
+    if fail && p.destructive() {
+        eprintln!("plan: destructive changes (see the lines marked !); acknowledge them before merging");
+        return exit::DESTRUCTIVE;
+    }
+    exit::OK
 }

@@ -135,6 +135,38 @@ fn find_cycle(doc: &Value) -> Option<Vec<String>> {
     None
 }
 
+/// A template as JSON, with `!Ref X` -> `{"Ref": "X"}`, `!GetAtt X.Y` ->
+/// `{"Fn::GetAtt": ["X", "Y"]}`, `!Sub s` -> `{"Fn::Sub": s}` (the long form).
+pub fn template_json(text: &str) -> Result<serde_json::Value, String> {
+    let v: Value = serde_yaml::from_str(text).map_err(|e| format!("not YAML: {e}"))?;
+    Ok(to_json(&v))
+}
+
+fn to_json(v: &Value) -> serde_json::Value {
+    use serde_json::json;
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => json!(b),
+        Value::Number(n) => serde_json::to_value(n).unwrap_or(serde_json::Value::Null),
+        Value::String(s) => json!(s),
+        Value::Sequence(s) => serde_json::Value::Array(s.iter().map(to_json).collect()),
+        Value::Mapping(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), to_json(v))).collect()),
+        Value::Tagged(t) => {
+            let inner = to_json(&t.value);
+            match t.tag.to_string().as_str() {
+                "!Ref" => json!({ "Ref": inner }),
+                "!Sub" => json!({ "Fn::Sub": inner }),
+                "!GetAtt" => {
+                    let s = inner.as_str().unwrap_or_default();
+                    let (a, b) = s.split_once('.').unwrap_or((s, ""));
+                    json!({ "Fn::GetAtt": [a, b] })
+                }
+                other => json!({ other: inner }),
+            }
+        }
+    }
+}
+
 fn check_order(keys: &[String], order: &[&str], what: &str, problems: &mut Vec<String>) {
     let mut last = 0;
     for k in keys {

@@ -39,9 +39,9 @@ pub const STOCK: &[&str] = &[
         quantity INT NOT NULL,
         status VARCHAR(16) NOT NULL,
         claimed_until TIMESTAMP NULL,
-        created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-        ordered_at TIMESTAMP NULL,
-        delivered_at TIMESTAMP NULL,
+        created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        ordered_at TIMESTAMP(3) NULL,
+        delivered_at TIMESTAMP(3) NULL,
         UNIQUE KEY one_order_per_cycle (product_id, cycle),
         FOREIGN KEY (product_id) REFERENCES product (product_id)
     )",

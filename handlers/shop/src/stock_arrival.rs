@@ -53,7 +53,7 @@ async fn apply(s: &StockArrival, order_id: &str) -> Result<Response, Failure> {
     }
     let quantity: i32 = o.get("quantity");
     let product_id: Vec<u8> = o.get("product_id");
-    sqlx::query("UPDATE restock_order SET status = 'delivered', delivered_at = NOW(), claimed_until = NULL WHERE order_id = ?")
+    sqlx::query("UPDATE restock_order SET status = 'delivered', delivered_at = NOW(3), claimed_until = NULL WHERE order_id = ?")
         .bind(order_id)
         .execute(&mut *tx)
         .await?;

@@ -86,7 +86,7 @@ async fn one(s: &StockRequest, record: SqsMessage) -> Result<(), Failure> {
     let url = format!("{}/api/manufactures", s.factory_url.trim_end_matches('/'));
     match classify("factory order", s.http.post(&url).json(&order).send().await).await {
         Ok(_) => {
-            sqlx::query("UPDATE restock_order SET status = 'ordered', ordered_at = NOW(), claimed_until = NULL WHERE order_id = ? AND status = 'ordering'")
+            sqlx::query("UPDATE restock_order SET status = 'ordered', ordered_at = NOW(3), claimed_until = NULL WHERE order_id = ? AND status = 'ordering'")
                 .bind(&ev.order_id)
                 .execute(&s.pool)
                 .await?;

@@ -1,0 +1,244 @@
+//! The config's keys, their types and docs, as data: the parser takes its allowed keys from
+//! here (so an unknown key is exactly a key this table lacks), and `flowform schema` prints
+//! the JSON Schema built from it (committed as docs/flowform.schema.json, referenced by
+//! flowform.yaml for editor completion through yaml-language-server).
+
+use serde_json::{json, Map, Value as Json};
+
+#[derive(Clone, Copy, Debug)]
+pub enum T {
+    Str,
+    /// A whole number in a range.
+    Int(u64, u64),
+    Bool,
+    StrList,
+    Enum(&'static [&'static str]),
+    /// A mapping with the keys of the named object.
+    Obj(&'static str),
+    /// A mapping of user-chosen names to the named object.
+    Named(&'static str),
+    /// A list of the named object or plain names (topic subscriptions).
+    SubList,
+    /// Env vars: UPPER_SNAKE_CASE names to strings.
+    Env,
+    /// An SNS filter policy.
+    Filter,
+    /// `false` or the named object.
+    FalseOr(&'static str),
+}
+
+pub struct K {
+    pub name: &'static str,
+    pub ty: T,
+    pub doc: &'static str,
+}
+
+const fn k(name: &'static str, ty: T, doc: &'static str) -> K {
+    K { name, ty, doc }
+}
+
+pub const OBJECTS: &[(&str, &[K])] = &[
+    (
+        "config",
+        &[
+            k("version", T::Int(1, 1), "Config format version; this flowform reads 1."),
+            k("system", T::Str, "System name: prefixes every physical name (`<system>-<stage>-<name>`); lowercase, digits, `-`, at most 24."),
+            k("description", T::Str, "Shown in each template's Description."),
+            k("handlers_crate", T::Str, "Cargo package with one binary per handler (`flowform package` builds it). Default `handlers`."),
+            k("defaults", T::Obj("defaults"), "Defaults for every function."),
+            k("stages", T::Named("stage"), "Stages (e.g. dev, prod); each gets out/<stage>/template.yaml."),
+            k("http", T::Obj("http"), "HTTP API settings."),
+            k("topics", T::Named("topic"), "SNS topics."),
+            k("queues", T::Named("queue"), "SQS queues, each with a dead-letter queue unless `dlq: false`."),
+            k("functions", T::Named("function"), "Lambda functions (Rust, provided.al2023)."),
+            k("email", T::Named("email"), "SES senders."),
+            k("databases", T::Named("database"), "Existing RDS MySQL databases, reached by parameters."),
+            k("endpoints", T::Named("endpoint"), "External HTTP endpoints, as parameters."),
+            k("secrets", T::Named("secret"), "Secrets the stack generates (Secrets Manager)."),
+        ],
+    ),
+    (
+        "defaults",
+        &[
+            k("timeout", T::Int(1, 900), "Seconds; default 10."),
+            k("memory", T::Int(128, 10240), "MB; default 256."),
+            k("architecture", T::Enum(&["x86_64", "arm64"]), "Default x86_64."),
+            k("log_retention_days", T::Int(1, 3653), "One of CloudWatch's values (1, 3, 5, 7, 14, 30, ...); default 30."),
+        ],
+    ),
+    (
+        "stage",
+        &[
+            k("log_retention_days", T::Int(1, 3653), "Overrides `defaults.log_retention_days`."),
+            k("http", T::Obj("http"), "Overrides `http`."),
+            k("functions", T::Named("function_override"), "Per-function overrides."),
+        ],
+    ),
+    (
+        "function_override",
+        &[
+            k("timeout", T::Int(1, 900), "Seconds."),
+            k("memory", T::Int(128, 10240), "MB."),
+            k("reserved_concurrency", T::Int(0, 1000), "Reserved concurrent executions."),
+            k("env", T::Env, "Env vars added or replaced in this stage."),
+        ],
+    ),
+    ("http", &[k("throttle", T::Obj("throttle"), "Default route throttling of the stage.")]),
+    ("throttle", &[k("rate", T::Int(1, 10000), "Requests per second; default 50."), k("burst", T::Int(1, 5000), "Burst; default 100.")]),
+    (
+        "topic",
+        &[
+            k("fifo", T::Bool, "FIFO topic (name gets `.fifo`)."),
+            k("content_based_dedup", T::Bool, "FIFO only: deduplicate by content."),
+            k("description", T::Str, "For readers of the config."),
+        ],
+    ),
+    (
+        "queue",
+        &[
+            k("fifo", T::Bool, "FIFO queue (name gets `.fifo`); its DLQ is FIFO too."),
+            k("content_based_dedup", T::Bool, "FIFO only: deduplicate by content."),
+            k("retention_days", T::Int(1, 14), "Message retention; default 4."),
+            k("dlq", T::FalseOr("dlq"), "Dead-letter queue settings, or `false` for none."),
+            k("subscribe", T::SubList, "Topics this queue subscribes to: names, or mappings with a filter."),
+            k("description", T::Str, "For readers of the config."),
+        ],
+    ),
+    ("dlq", &[k("max_receives", T::Int(1, 1000), "Receives before a message moves to the DLQ; default 5."), k("retention_days", T::Int(1, 14), "Default 14; must exceed the queue's.")]),
+    (
+        "subscription",
+        &[
+            k("topic", T::Str, "The topic."),
+            k("raw", T::Bool, "Raw message delivery (no SNS envelope); default false."),
+            k("filter_scope", T::Enum(&["attributes", "body"]), "What the filter matches; default attributes."),
+            k("filter", T::Filter, "SNS filter policy, e.g. `{ quantity: [{ numeric: [\">=\", 100] }] }`."),
+        ],
+    ),
+    (
+        "function",
+        &[
+            k("handler", T::Str, "Binary of the handlers crate; default the function name with `-`."),
+            k("description", T::Str, "Lambda description."),
+            k("timeout", T::Int(1, 900), "Seconds; at most 30 for HTTP functions."),
+            k("memory", T::Int(128, 10240), "MB."),
+            k("architecture", T::Enum(&["x86_64", "arm64"]), "CPU architecture."),
+            k("reserved_concurrency", T::Int(0, 1000), "Reserved concurrent executions."),
+            k("trigger", T::Obj("trigger"), "`queue: <name>` (with batching) or `http: { auth, routes }`."),
+            k("publishes", T::StrList, "Topics it publishes to."),
+            k("databases", T::StrList, "Databases it reaches (puts it in the VPC)."),
+            k("emails", T::StrList, "SES senders it sends through."),
+            k("endpoints", T::StrList, "External endpoints it calls."),
+            k("secrets", T::StrList, "Generated secrets it reads."),
+            k("callbacks", T::StrList, "Routes whose URL it hands out (`METHOD /path`); gives it the API's base URL."),
+            k("env", T::Env, "Plain env vars (no secrets: use `secrets`)."),
+        ],
+    ),
+    (
+        "trigger",
+        &[
+            k("queue", T::Str, "The queue it consumes."),
+            k("batch_size", T::Int(1, 10000), "Default 10; at most 10 for FIFO; over 10 needs a window."),
+            k("batch_window", T::Int(0, 300), "Seconds to gather a batch; default 0."),
+            k("max_concurrency", T::Int(2, 1000), "Most concurrent invocations from this queue."),
+            k("http", T::Obj("http_trigger"), "HTTP routes."),
+        ],
+    ),
+    ("http_trigger", &[k("auth", T::Enum(&["public", "iam", "signed"]), "Who may call: anyone, SigV4 callers, or callers the handler verifies with its secret."), k("routes", T::StrList, "`METHOD /path` entries.")]),
+    (
+        "email",
+        &[
+            k("identity", T::Str, "Domain or address SES sends as."),
+            k("configuration_set", T::Str, "Configuration set name; default `<system>-<stage>-<name>`."),
+            k("senders", T::StrList, "From addresses allowed (IAM condition)."),
+        ],
+    ),
+    (
+        "database",
+        &[
+            k("engine", T::Enum(&["mysql"]), "MySQL / MariaDB."),
+            k("port", T::Int(1, 65535), "Default 3306."),
+            k("name", T::Str, "Schema name; default the database's config name."),
+            k("iam_user", T::Str, "Use IAM authentication as this database user."),
+            k("description", T::Str, "Used in parameter descriptions."),
+        ],
+    ),
+    ("endpoint", &[k("default", T::Str, "Default URL of the parameter."), k("description", T::Str, "Used in the parameter description.")]),
+    ("secret", &[k("length", T::Int(32, 4096), "Generated length; default 64."), k("description", T::Str, "Secret description.")]),
+];
+
+pub fn object(name: &str) -> &'static [K] {
+    OBJECTS.iter().find(|(n, _)| *n == name).map(|(_, ks)| *ks).unwrap_or(&[])
+}
+
+/// The allowed keys of one config object.
+pub fn keys(name: &str) -> Vec<&'static str> {
+    object(name).iter().map(|k| k.name).collect()
+}
+
+const NAME_PATTERN: &str = "^[a-z][a-z0-9_-]*$";
+
+fn ty(t: T) -> Json {
+    match t {
+        T::Str => json!({ "type": "string" }),
+        T::Int(min, max) => json!({ "type": "integer", "minimum": min, "maximum": max }),
+        T::Bool => json!({ "type": "boolean" }),
+        T::StrList => json!({ "type": "array", "items": { "type": "string" } }),
+        T::Enum(v) => json!({ "enum": v }),
+        T::Obj(o) => json!({ "$ref": format!("#/$defs/{o}") }),
+        T::Named(o) => json!({ "type": ["object", "null"], "propertyNames": { "pattern": NAME_PATTERN }, "additionalProperties": { "$ref": format!("#/$defs/{o}") } }),
+        T::SubList => json!({ "type": "array", "items": { "oneOf": [{ "type": "string" }, { "$ref": "#/$defs/subscription" }] } }),
+        T::Env => json!({ "type": "object", "propertyNames": { "pattern": "^[A-Z][A-Z0-9_]*$" }, "additionalProperties": { "type": "string" } }),
+        T::Filter => json!({ "type": "object", "minProperties": 1, "maxProperties": 5 }),
+        T::FalseOr(o) => json!({ "oneOf": [{ "const": false }, { "$ref": format!("#/$defs/{o}") }] }),
+    }
+}
+
+/// JSON Schema (draft 2020-12) of flowform.yaml.
+pub fn json_schema() -> Json {
+    let mut defs = Map::new();
+    for (name, ks) in OBJECTS.iter().filter(|(n, _)| *n != "config") {
+        defs.insert(name.to_string(), object_schema(ks));
+    }
+    let mut top = object_schema(object("config"));
+    let m = top.as_object_mut().expect("object");
+    let mut head = Map::new();
+    head.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+    head.insert("$id".into(), json!("https://flowform.dev/schema/flowform.schema.json"));
+    head.insert("title".into(), json!("flowform.yaml"));
+    head.insert("description".into(), json!("One config file describing an event-driven AWS system (generated by `flowform schema`)."));
+    for (k, v) in std::mem::take(m) {
+        head.insert(k, v);
+    }
+    head.insert("required".into(), json!(["version", "system", "stages"]));
+    head.insert("$defs".into(), Json::Object(defs));
+    Json::Object(head)
+}
+
+fn object_schema(ks: &[K]) -> Json {
+    let mut props = Map::new();
+    for k in ks {
+        let mut s = ty(k.ty);
+        s.as_object_mut().expect("object").insert("description".into(), json!(k.doc));
+        props.insert(k.name.to_string(), s);
+    }
+    json!({ "type": ["object", "null"], "additionalProperties": false, "properties": props })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reference_resolves() {
+        let text = json_schema().to_string();
+        for (name, _) in OBJECTS {
+            if *name != "config" {
+                assert!(text.contains(&format!("#/$defs/{name}")), "object {name} is never used");
+            }
+        }
+        for r in text.split("#/$defs/").skip(1) {
+            let name: String = r.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            assert!(!object(&name).is_empty(), "dangling $ref {name}");
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The local runner's benchmarks (scripts/bench.sh; numbers in docs/BENCHMARKS.md):
+//! checkouts per second through the local HTTP path (HTTP front -> local Runtime API -> the
+//! checkout binary -> MariaDB + SNS), and the latency from an out-of-stock answer to restocked
+//! stock with a zero-delay factory, split into phases from the order's timestamps.
+
+use serde_json::json;
+use shop::schema;
+use sqlx::Row;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tests::services::*;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+    let text = std::fs::read_to_string(tests::root().join("flowform.yaml")).unwrap();
+    let sys = generator::build(&text).unwrap().systems.into_iter().find(|s| s.stage == "dev").unwrap();
+    let aws = aws().await;
+    let provisioned = local::provision::up(&sys, &aws).await.unwrap();
+    let stock_db = fresh_db("lbench_stock", 4).await;
+    schema::migrate(&stock_db.pool, schema::STOCK).await.unwrap();
+    schema::seed_stock(&stock_db.pool, 1_000_000, "http://factory.local").await.unwrap();
+    let customer_db = fresh_db("lbench_customer", 2).await;
+    schema::migrate(&customer_db.pool, schema::CUSTOMER).await.unwrap();
+    let factory = standins::factory(0, standins::Faults::default(), 1, Duration::ZERO).await.unwrap();
+    let marketing = standins::marketing(0, standins::Faults::default(), 1).await.unwrap();
+    let bin_dir = std::env::temp_dir().join(format!("flowform-lbench-{}", std::process::id()));
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    for f in &sys.functions {
+        use std::os::unix::fs::PermissionsExt;
+        let zip = std::fs::read(tests::root().join(format!("dist/lambda/{}.zip", f.handler))).expect("run `flowform package` first");
+        let path = bin_dir.join(&f.handler);
+        std::fs::write(&path, generator::package::read_bootstrap(&zip).unwrap()).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let dev = local::dev::start(local::dev::Options {
+        system: sys.clone(),
+        provisioned,
+        bin_dir: bin_dir.clone(),
+        db_urls: BTreeMap::from([("stock".into(), stock_db.url.clone()), ("customer".into(), customer_db.url.clone())]),
+        endpoint_urls: BTreeMap::from([("factory".into(), factory.url()), ("marketing".into(), marketing.url())]),
+        aws_endpoint: moto_url(),
+        region: "ap-northeast-2".into(),
+        http_port: 0,
+        retry_after: Some(Duration::from_secs(1)),
+        log: Arc::new(|_: &str, _: &str| {}),
+    })
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" });
+    // Warm up (first invocation starts nothing new: processes are already up).
+    for _ in 0..20 {
+        http.post(format!("{}/checkout", dev.http_url)).json(&body).send().await.unwrap();
+    }
+    for clients in [1usize, 4] {
+        let per = 200;
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let (http, url, body) = (http.clone(), dev.http_url.clone(), body.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for _ in 0..per {
+                    let s = Instant::now();
+                    let r = http.post(format!("{url}/checkout")).json(&body).send().await.unwrap();
+                    assert_eq!(r.status(), 200);
+                    lat.push(s.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await.unwrap());
+        }
+        let secs = t.elapsed().as_secs_f64();
+        lat.sort();
+        println!(
+            "checkouts through the local HTTP path, {clients} client(s): {:.0}/s, p50 {:.1} ms, p99 {:.1} ms",
+            (clients * per) as f64 / secs,
+            lat[lat.len() / 2].as_secs_f64() * 1e3,
+            lat[lat.len() * 99 / 100].as_secs_f64() * 1e3
+        );
+    }
+    // Out-of-stock -> restocked, zero-delay factory.
+    let mut total = Vec::new();
+    let mut phases: Vec<[f64; 3]> = Vec::new();
+    for _ in 0..10 {
+        sqlx::query("UPDATE product SET stock = 0").execute(&stock_db.pool).await.unwrap();
+        let t0 = Instant::now();
+        let r = http.post(format!("{}/checkout", dev.http_url)).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 409);
+        loop {
+            let v: serde_json::Value = http.get(format!("{}/product/donut", dev.http_url)).send().await.unwrap().json().await.unwrap();
+            if v["stock"].as_i64().unwrap() > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        total.push(t0.elapsed());
+        let row = sqlx::query(
+            "SELECT TIMESTAMPDIFF(MICROSECOND, created_at, ordered_at) AS a, TIMESTAMPDIFF(MICROSECOND, ordered_at, delivered_at) AS b, TIMESTAMPDIFF(MICROSECOND, created_at, delivered_at) AS c FROM restock_order ORDER BY created_at DESC LIMIT 1",
+        )
+        .fetch_one(&stock_db.pool)
+        .await
+        .unwrap();
+        phases.push([row.get::<i64, _>("a") as f64 / 1e3, row.get::<i64, _>("b") as f64 / 1e3, row.get::<i64, _>("c") as f64 / 1e3]);
+    }
+    total.sort();
+    let med = |i: usize| {
+        let mut v: Vec<f64> = phases.iter().map(|p| p[i]).collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    println!(
+        "out-of-stock -> restocked (zero-delay factory, 10 cycles): median {:.0} ms, max {:.0} ms; phases (median): event -> factory order {:.0} ms (SNS -> SQS -> poller -> stock-request), order -> delivered {:.0} ms (factory callback -> HTTP front -> stock-arrival), order created -> delivered {:.0} ms",
+        total[total.len() / 2].as_secs_f64() * 1e3,
+        total[total.len() - 1].as_secs_f64() * 1e3,
+        med(0),
+        med(1),
+        med(2)
+    );
+    dev.stop().await;
+    factory.stop();
+    marketing.stop();
+    stock_db.drop_db().await;
+    customer_db.drop_db().await;
+    let _ = std::fs::remove_dir_all(&bin_dir);
+}

@@ -1,0 +1,175 @@
+//! Review tooling (#5): the plan classifies config edits correctly (snapshots in tests/plan),
+//! every property flowform emits has an update behaviour, the JSON Schema is fresh and agrees
+//! with the parser, the diagram is in out/, and the PR workflow passes actionlint.
+
+use generator::plan::{plan, text, ChangeKind, Update};
+use std::process::Command;
+use tests::{fixture_configs, root, run, snapshot, template_json, tool};
+
+fn donut() -> String {
+    std::fs::read_to_string(root().join("flowform.yaml")).unwrap()
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(root().join("tests/fixtures").join(name)).unwrap()
+}
+
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "edit anchor `{from}` not found");
+    text.replacen(from, to, 1)
+}
+
+/// Plans `before` -> `after` for a stage and snapshots the text report.
+fn plan_of(name: &str, before: &str, after: &str, stage: &str) -> generator::plan::Plan {
+    let tb = generator::build(before).unwrap_or_else(|e| panic!("{name} before: {e:?}"));
+    let ta = generator::build(after).unwrap_or_else(|e| panic!("{name} after: {e:?}"));
+    let key = format!("{stage}/template.yaml");
+    let p = plan(&template_json(&tb.files[&key]), &template_json(&ta.files[&key]));
+    if let Err(e) = snapshot(&root().join(format!("tests/plan/{name}.txt")), &text(&p)) {
+        panic!("{e}");
+    }
+    p
+}
+
+fn change<'a>(p: &'a generator::plan::Plan, id: &str) -> &'a generator::plan::Change {
+    p.changes.iter().find(|c| c.logical_id == id).unwrap_or_else(|| panic!("no change to {id}: {:#?}", p.changes.iter().map(|c| &c.logical_id).collect::<Vec<_>>()))
+}
+
+#[test]
+fn renaming_a_queue_loses_its_messages() {
+    let d = donut();
+    let after = edit(&edit(&d, "  vip:\n    description: Purchases", "  vip_buyers:\n    description: Purchases"), "      queue: vip\n", "      queue: vip_buyers\n");
+    let p = plan_of("01-rename-queue", &d, &after, "dev");
+    let old = change(&p, "VipQueue");
+    assert_eq!(old.kind, ChangeKind::Removed);
+    assert!(old.destructive && old.consequence.as_deref().unwrap().contains("messages"), "{old:?}");
+    assert_eq!(change(&p, "VipBuyersQueue").kind, ChangeKind::Added);
+    assert!(p.destructive());
+}
+
+#[test]
+fn flipping_fifo_replaces_the_queue() {
+    let f = fixture("fifo-pipeline.yaml");
+    let after = edit(&f, "  audit:\n    fifo: true\n", "  audit:\n    fifo: false\n");
+    let p = plan_of("02-fifo-flag", &f, &after, "dev");
+    let q = change(&p, "AuditQueue");
+    assert_eq!(q.update, Some(Update::Replacement));
+    assert!(q.properties.iter().any(|c| c.property == "FifoQueue" && c.update == Update::Replacement));
+    assert!(q.destructive);
+}
+
+#[test]
+fn adding_a_filter_updates_the_subscription_in_place() {
+    let d = donut();
+    let after = edit(&d, "    description: Out-of-stock events whose product ad must be paused\n    subscribe: [out_of_stock]\n", "    description: Out-of-stock events whose product ad must be paused\n    subscribe:\n      - topic: out_of_stock\n        filter:\n          MessageAttributeProductCnt: [{ numeric: [\">\", 0] }]\n");
+    let p = plan_of("03-add-filter", &d, &after, "dev");
+    let s = change(&p, "OutOfStockToAdStopSubscription");
+    assert_eq!(s.update, Some(Update::InPlace));
+    assert!(!p.destructive());
+}
+
+#[test]
+fn widening_wiring_is_reported_in_words() {
+    let d = donut();
+    let after = edit(&d, "    databases: [customer]\n    endpoints: [marketing]\n", "    databases: [customer]\n    endpoints: [marketing]\n    publishes: [purchases]\n");
+    let p = plan_of("04-widen-wiring", &d, &after, "dev");
+    assert!(p.permissions.iter().any(|l| l == "vip_promotion can now publish to topic purchases"), "{:?}", p.permissions);
+    assert_eq!(change(&p, "VipPromotionRole").update, Some(Update::InPlace));
+}
+
+#[test]
+fn a_new_route_is_called_out_with_who_may_call_it() {
+    let d = donut();
+    let after = edit(&d, "routes: [\"GET /product/donut\"]", "routes: [\"GET /product/donut\", \"GET /product/list\"]");
+    let p = plan_of("05-add-route", &d, &after, "dev");
+    assert_eq!(p.routes, vec!["new route GET /product/list: open to anyone at the gateway".to_string()]);
+    assert_eq!(change(&p, "GetProductListRoute").kind, ChangeKind::Added);
+}
+
+#[test]
+fn removing_a_dlq_is_destructive() {
+    let d = donut();
+    let after = edit(&d, "    subscribe: [out_of_stock]\n    dlq: { max_receives: 5, retention_days: 14 }\n", "    subscribe: [out_of_stock]\n    dlq: false\n");
+    let p = plan_of("06-remove-dlq", &d, &after, "dev");
+    let dlq = change(&p, "StockRequestDeadLetterQueue");
+    assert_eq!(dlq.kind, ChangeKind::Removed);
+    assert!(dlq.destructive);
+    let q = change(&p, "StockRequestQueue");
+    assert!(q.consequence.as_deref().unwrap_or_default().contains("detached"), "{q:?}");
+    assert!(q.destructive);
+}
+
+#[test]
+fn every_emitted_property_has_an_update_behaviour() {
+    let mut missing = Vec::new();
+    for (name, path) in fixture_configs() {
+        let b = generator::build(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (file, content) in b.files.iter().filter(|(f, _)| f.ends_with("template.yaml")) {
+            let t = template_json(content);
+            for (id, r) in t["Resources"].as_object().unwrap() {
+                let ty = r["Type"].as_str().unwrap();
+                for prop in r["Properties"].as_object().into_iter().flatten().map(|(k, _)| k) {
+                    if generator::plan::behaviour(ty, prop).is_none() {
+                        missing.push(format!("{name}/{file}: {id} ({ty}).{prop}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "properties without an update behaviour in plan::UPDATE_BEHAVIOUR:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn schema_is_fresh_and_agrees_with_the_parser() {
+    let want = serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap() + "\n";
+    let have = std::fs::read_to_string(root().join("docs/flowform.schema.json")).unwrap_or_default();
+    assert!(have == want, "docs/flowform.schema.json is stale: run `flowform schema > docs/flowform.schema.json`");
+    assert!(std::fs::read_to_string(root().join("flowform.yaml")).unwrap().starts_with("# yaml-language-server: $schema=./docs/flowform.schema.json"));
+
+    // Valid configs validate; configs the parser rejects for unknown keys do not.
+    let mut valid: Vec<std::path::PathBuf> = fixture_configs().into_iter().map(|(_, p)| p).collect();
+    valid.extend(std::fs::read_dir(root().join("tests/corpus/warnings")).unwrap().filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")));
+    let mut unknown_keys = Vec::new();
+    for e in std::fs::read_dir(root().join("tests/corpus/invalid")).unwrap().filter_map(Result::ok) {
+        let p = e.path();
+        if p.extension().is_some_and(|e| e == "expected") && std::fs::read_to_string(&p).unwrap().starts_with("error[E003]") {
+            unknown_keys.push(p.with_extension("yaml"));
+        }
+    }
+    assert!(unknown_keys.len() >= 3);
+    let script = r#"
+import json, sys, yaml, jsonschema
+schema = json.load(open(sys.argv[1]))
+v = jsonschema.Draft202012Validator(schema)
+for path in sys.argv[2:]:
+    errs = list(v.iter_errors(yaml.safe_load(open(path, encoding="utf-8"))))
+    print(path, "ok" if not errs else "invalid: " + errs[0].message)
+"#;
+    let (code, out, err) = run(Command::new(tool("FLOWFORM_LINT_PYTHON")).arg("-c").arg(script).arg(root().join("docs/flowform.schema.json")).args(&valid).args(&unknown_keys));
+    assert_eq!(code, 0, "{err}");
+    for line in out.lines() {
+        let is_valid_config = valid.iter().any(|v| line.starts_with(&*v.to_string_lossy()));
+        if is_valid_config {
+            assert!(line.ends_with(" ok"), "the schema rejects a valid config: {line}");
+        } else {
+            assert!(line.contains(" invalid: "), "the schema accepts a config with unknown keys: {line}");
+        }
+    }
+    assert_eq!(out.lines().count(), valid.len() + unknown_keys.len());
+}
+
+#[test]
+fn the_diagram_is_generated_into_out() {
+    let mmd = std::fs::read_to_string(root().join("out/dev/graph.mmd")).unwrap();
+    assert!(mmd.contains("topic_purchases -->|\"quantity >= 100\"| queue_vip"), "{mmd}");
+    assert!(mmd.contains("queue_vip -.->|\"after 8 receives\"| dlq_vip"));
+    assert!(mmd.contains("route_POST__factory_callback([\"POST /factory/callback (signed)\"])"));
+    let dot = std::fs::read_to_string(root().join("out/dev/graph.dot")).unwrap();
+    assert!(dot.starts_with("// donut-shop (dev)") && dot.trim_end().ends_with('}'));
+}
+
+#[test]
+fn the_pr_workflow_passes_actionlint() {
+    let (code, out, err) = run(Command::new(tool("FLOWFORM_ACTIONLINT")).arg(root().join(".github/workflows/pr.yml")));
+    assert_eq!(code, 0, "actionlint:\n{out}{err}");
+}
