@@ -294,3 +294,30 @@ async fn vip_promotion_is_idempotent_and_survives_a_marketing_outage() {
     marketing.stop();
     db.drop_db().await;
 }
+
+/// Database credentials come from Secrets Manager by ARN, and the connection insists on TLS:
+/// the machine's MariaDB has TLS disabled, so a good secret ends in a refused (retryable)
+/// connection, never a plaintext one; a malformed secret is a permanent error.
+#[tokio::test]
+async fn database_credentials_come_from_secrets_manager_and_require_tls() {
+    let aws = aws().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&aws);
+    let name = |s: &str| format!("flowform-test/{}/{s}", std::process::id());
+    let good = sm.create_secret().name(name("good")).secret_string(r#"{"username":"root","password":""}"#).send().await.unwrap().arn.unwrap();
+    let bad = sm.create_secret().name(name("bad")).secret_string("hunter2").send().await.unwrap().arn.unwrap();
+    // A config name of its own, so no other test reads these env vars.
+    let db = "secret_probe";
+    std::env::set_var(contracts::db_host(db), "127.0.0.1");
+    std::env::set_var(contracts::db_port(db), "3306");
+    std::env::set_var(contracts::db_name(db), "test");
+    std::env::set_var(contracts::db_secret_arn(db), &bad);
+    match shop::db::connect(db, Some(&sm), 1).await {
+        Err(shop::Failure::Permanent(m)) => assert!(m.contains("username, password"), "{m}"),
+        other => panic!("a malformed secret must be permanent: {:?}", other.map(|_| ())),
+    }
+    std::env::set_var(contracts::db_secret_arn(db), &good);
+    match shop::db::connect(db, Some(&sm), 1).await {
+        Err(shop::Failure::Retryable(m)) => assert!(m.to_lowercase().contains("tls") || m.to_lowercase().contains("ssl"), "must fail on TLS, got: {m}"),
+        other => panic!("a server without TLS must be refused: {:?}", other.map(|_| ())),
+    }
+}
