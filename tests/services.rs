@@ -182,3 +182,30 @@ pub async fn ses_sent_to(to: &str) -> Vec<Json> {
         .cloned()
         .collect()
 }
+
+/// The unmodified Lambda binaries of `system`, unpacked from dist/lambda (built by
+/// `flowform package`; scripts/test.sh runs it) into a fresh directory.
+pub fn unpack_handlers(system: &generator::model::System, tag: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("flowform-{tag}-bin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in &system.functions {
+        let zip = crate::root().join(format!("dist/lambda/{}.zip", f.handler));
+        let bytes = std::fs::read(&zip).unwrap_or_else(|e| panic!("{}: {e}; scripts/test.sh builds the zips with `flowform package`", zip.display()));
+        let path = dir.join(&f.handler);
+        std::fs::write(&path, generator::package::read_bootstrap(&bytes).unwrap()).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+/// The donut shop's two databases, migrated and seeded (`stock` units of the seed product).
+pub async fn donut_dbs(tag: &str, stock: i64) -> (TestDb, TestDb) {
+    let stock_db = fresh_db(&format!("{tag}_stock"), 4).await;
+    shop::schema::migrate(&stock_db.pool, shop::schema::STOCK).await.unwrap();
+    shop::schema::seed_stock(&stock_db.pool, stock, "http://factory.local").await.unwrap();
+    let customer_db = fresh_db(&format!("{tag}_customer"), 4).await;
+    shop::schema::migrate(&customer_db.pool, shop::schema::CUSTOMER).await.unwrap();
+    shop::schema::seed_customers(&customer_db.pool).await.unwrap();
+    (stock_db, customer_db)
+}

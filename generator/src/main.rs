@@ -109,19 +109,16 @@ fn main() -> ExitCode {
         Command::Generate(p) => generate(&p, true),
         Command::Check(p) => generate(&p, false),
         Command::Package { config, dist, profile, zigbuild } => package(&config, dist, profile, zigbuild),
-        Command::Graph { config, stage, format } => match load(&config) {
-            Ok((name, text)) => match generator::build(&text) {
-                Ok(b) => match b.systems.iter().find(|s| s.stage == stage) {
-                    Some(sys) => {
-                        print!("{}", if format == "dot" { generator::graph::dot(sys) } else { generator::graph::mermaid(sys) });
-                        exit::OK
-                    }
-                    None => {
-                        eprintln!("error: no stage `{stage}` in {name}");
-                        exit::INVALID_CONFIG
-                    }
-                },
-                Err(f) => failure(&name, &text, f),
+        Command::Graph { config, stage, format } => match load_and_build(&config) {
+            Ok((name, b)) => match b.systems.iter().find(|s| s.stage == stage) {
+                Some(sys) => {
+                    print!("{}", if format == "dot" { generator::graph::dot(sys) } else { generator::graph::mermaid(sys) });
+                    exit::OK
+                }
+                None => {
+                    eprintln!("error: no stage `{stage}` in {name}");
+                    exit::INVALID_CONFIG
+                }
             },
             Err(code) => code,
         },
@@ -130,15 +127,11 @@ fn main() -> ExitCode {
             println!("{}", serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap_or_default());
             exit::OK
         }
-        Command::Validate { config } => match load(&config) {
-            Ok((name, text)) => match generator::build(&text) {
-                Ok(b) => {
-                    report(&name, &text, &b.warnings);
-                    eprintln!("{name}: valid ({} stage{})", b.systems.len(), if b.systems.len() == 1 { "" } else { "s" });
-                    exit::OK
-                }
-                Err(f) => failure(&name, &text, f),
-            },
+        Command::Validate { config } => match load_and_build(&config) {
+            Ok((name, b)) => {
+                eprintln!("{name}: valid ({} stage{})", b.systems.len(), if b.systems.len() == 1 { "" } else { "s" });
+                exit::OK
+            }
             Err(code) => code,
         },
     };
@@ -154,6 +147,18 @@ fn load(path: &PathBuf) -> Result<(String, String), u8> {
             eprintln!("   = help: run flowform in the directory that holds flowform.yaml, or pass --config <file>");
             Err(exit::IO)
         }
+    }
+}
+
+/// Reads and builds the config; on failure prints the report and gives the exit code.
+fn load_and_build(config: &PathBuf) -> Result<(String, generator::Build), u8> {
+    let (name, text) = load(config)?;
+    match generator::build(&text) {
+        Ok(b) => {
+            report(&name, &text, &b.warnings);
+            Ok((name, b))
+        }
+        Err(f) => Err(failure(&name, &text, f)),
     }
 }
 
@@ -178,15 +183,10 @@ fn failure(name: &str, text: &str, f: Failure) -> u8 {
 }
 
 fn generate(p: &Paths, write: bool) -> u8 {
-    let (name, text) = match load(&p.config) {
+    let (name, build) = match load_and_build(&p.config) {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let build = match generator::build(&text) {
-        Ok(b) => b,
-        Err(f) => return failure(&name, &text, f),
-    };
-    report(&name, &text, &build.warnings);
     let out = p.out.display();
     if write {
         if let Err(e) = emit::write(&p.out, &build.files) {
@@ -222,13 +222,9 @@ fn generate(p: &Paths, write: bool) -> u8 {
 }
 
 fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<PathBuf>) -> u8 {
-    let (name, text) = match load(config) {
+    let (_, build) = match load_and_build(config) {
         Ok(x) => x,
         Err(code) => return code,
-    };
-    let build = match generator::build(&text) {
-        Ok(b) => b,
-        Err(f) => return failure(&name, &text, f),
     };
     let Some(sys) = build.systems.first() else { return exit::OK };
     let zigbuild = zigbuild
@@ -249,13 +245,9 @@ fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<Pa
 }
 
 fn plan(config: &PathBuf, stage: &str, base: &str, before: Option<PathBuf>, out: &std::path::Path, format: &str, fail: bool) -> u8 {
-    let (name, text) = match load(config) {
+    let (name, build) = match load_and_build(config) {
         Ok(x) => x,
         Err(code) => return code,
-    };
-    let build = match generator::build(&text) {
-        Ok(b) => b,
-        Err(f) => return failure(&name, &text, f),
     };
     let Some(after) = build.files.get(&format!("{stage}/template.yaml")) else {
         eprintln!("error: no stage `{stage}` in {name}");

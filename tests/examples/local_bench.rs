@@ -17,22 +17,10 @@ async fn main() {
     let sys = generator::build(&text).unwrap().systems.into_iter().find(|s| s.stage == "dev").unwrap();
     let aws = aws().await;
     let provisioned = local::provision::up(&sys, &aws).await.unwrap();
-    let stock_db = fresh_db("lbench_stock", 4).await;
-    schema::migrate(&stock_db.pool, schema::STOCK).await.unwrap();
-    schema::seed_stock(&stock_db.pool, 1_000_000, "http://factory.local").await.unwrap();
-    let customer_db = fresh_db("lbench_customer", 2).await;
-    schema::migrate(&customer_db.pool, schema::CUSTOMER).await.unwrap();
+    let (stock_db, customer_db) = donut_dbs("lbench", 1_000_000).await;
     let factory = standins::factory(0, standins::Faults::default(), 1, Duration::ZERO).await.unwrap();
     let marketing = standins::marketing(0, standins::Faults::default(), 1).await.unwrap();
-    let bin_dir = std::env::temp_dir().join(format!("flowform-lbench-{}", std::process::id()));
-    std::fs::create_dir_all(&bin_dir).unwrap();
-    for f in &sys.functions {
-        use std::os::unix::fs::PermissionsExt;
-        let zip = std::fs::read(tests::root().join(format!("dist/lambda/{}.zip", f.handler))).expect("run `flowform package` first");
-        let path = bin_dir.join(&f.handler);
-        std::fs::write(&path, generator::package::read_bootstrap(&zip).unwrap()).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let bin_dir = unpack_handlers(&sys, "lbench");
     let dev = local::dev::start(local::dev::Options {
         system: sys.clone(),
         provisioned,

@@ -57,28 +57,15 @@ async fn the_donut_shop_end_to_end() {
     let aws = aws().await;
     let provisioned = local::provision::up(&sys, &aws).await.unwrap();
 
-    let stock_db = fresh_db("e2e_stock", 4).await;
-    schema::migrate(&stock_db.pool, schema::STOCK).await.unwrap();
-    schema::seed_stock(&stock_db.pool, 3, "http://factory.local").await.unwrap();
+    let (stock_db, customer_db) = donut_dbs("e2e", 3).await;
     let manager = format!("ads-{}@donut.example.com", uuid::Uuid::new_v4().simple());
     sqlx::query("UPDATE advertisement SET manager_email = ?").bind(&manager).execute(&stock_db.pool).await.unwrap();
-    let customer_db = fresh_db("e2e_customer", 4).await;
-    schema::migrate(&customer_db.pool, schema::CUSTOMER).await.unwrap();
-    schema::seed_customers(&customer_db.pool).await.unwrap();
 
     let factory = standins::factory(0, standins::Faults::default(), 11, Duration::from_millis(100)).await.unwrap();
     let marketing = standins::marketing(0, standins::Faults::default(), 13).await.unwrap();
 
     // The unmodified Lambda binaries, from the zips `flowform package` built.
-    let bin_dir = std::env::temp_dir().join(format!("flowform-e2e-bin-{}", std::process::id()));
-    std::fs::create_dir_all(&bin_dir).unwrap();
-    for f in &sys.functions {
-        use std::os::unix::fs::PermissionsExt;
-        let zip = std::fs::read(tests::root().join(format!("dist/lambda/{}.zip", f.handler))).expect("dist/lambda zips (scripts/test.sh runs `flowform package`)");
-        let path = bin_dir.join(&f.handler);
-        std::fs::write(&path, generator::package::read_bootstrap(&zip).unwrap()).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
+    let bin_dir = unpack_handlers(&sys, "e2e");
     let logs: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = logs.clone();
     let verbose = std::env::var_os("FLOWFORM_E2E_VERBOSE").is_some();
