@@ -221,7 +221,8 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
                 let ty = r["Type"].as_str().unwrap_or_default().to_string();
                 let retained = r["DeletionPolicy"] == "Retain";
                 let mut consequence = stateful(&ty).map(|c| format!("removed: {c}"));
-                if ty == "AWS::SQS::Queue" && id.ends_with("DeadLetterQueue") {
+                let source_stays = id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}Queue")));
+                if ty == "AWS::SQS::Queue" && source_stays {
                     consequence = Some("removed dead-letter queue: failed messages of its queue will be retried until they expire, then lost".into());
                 }
                 if retained {
@@ -470,6 +471,28 @@ fn short(v: &Json) -> String {
     }
 }
 
+/// The differing leaves of two values, as dotted paths (`Environment.Variables.X`); lists of
+/// different lengths and values of different kinds count as one leaf.
+fn leaf_diffs(path: &str, a: &Json, b: &Json) -> Vec<(String, Json, Json)> {
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) if !is_intrinsic(x) && !is_intrinsic(y) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter()
+                .filter(|k| x.get(*k) != y.get(*k))
+                .flat_map(|k| leaf_diffs(&format!("{path}.{k}"), x.get(k).unwrap_or(&Json::Null), y.get(k).unwrap_or(&Json::Null)))
+                .collect()
+        }
+        (Json::Array(x), Json::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().filter(|(_, (p, q))| p != q).flat_map(|(i, (p, q))| leaf_diffs(&format!("{path}[{i}]"), p, q)).collect()
+        }
+        _ => vec![(path.to_string(), a.clone(), b.clone())],
+    }
+}
+
+fn is_intrinsic(m: &serde_json::Map<String, Json>) -> bool {
+    m.len() == 1 && m.keys().next().is_some_and(|k| k == "Ref" || k.starts_with("Fn::"))
+}
+
 fn update_word(u: Option<Update>) -> &'static str {
     match u {
         Some(Replacement) => "REPLACED",
@@ -494,7 +517,14 @@ pub fn text(p: &Plan) -> String {
         };
         let _ = writeln!(o, "{}{head}", if c.destructive { "!" } else { " " });
         for pc in &c.properties {
-            let _ = writeln!(o, "      {}: {} -> {}{}", pc.property, short(&pc.before), short(&pc.after), if pc.update == Replacement { "  [replacement]" } else { "" });
+            let tag = if pc.update == Replacement { "  [replacement]" } else { "" };
+            if c.resource_type == "AWS::IAM::Role" && pc.property == "Policies" {
+                let _ = writeln!(o, "      Policies: changed (in words under permissions){tag}");
+                continue;
+            }
+            for (path, before, after) in leaf_diffs(&pc.property, &pc.before, &pc.after) {
+                let _ = writeln!(o, "      {path}: {} -> {}{tag}", short(&before), short(&after));
+            }
         }
         if let Some(cq) = &c.consequence {
             let _ = writeln!(o, "      => {cq}");
