@@ -263,9 +263,14 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
                 if ty == "AWS::SQS::Queue" && props.iter().any(|c| c.property == "RedrivePolicy" && c.after.is_null()) {
                     consequence = Some(consequence.map_or(String::new(), |c| format!("{c}; ")) + "its dead-letter queue is detached: failed messages are retried until they expire");
                 }
+                // Updated in place, but CloudFormation generates a new value.
+                let regenerated = ty == "AWS::SecretsManager::Secret" && props.iter().any(|c| c.property == "GenerateSecretString");
+                if regenerated && !replaced {
+                    consequence = Some("GenerateSecretString changed: CloudFormation generates a new secret value; tokens signed with the old one stop working".into());
+                }
                 p.changes.push(Change {
                     logical_id: id.clone(),
-                    destructive: replaced && stateful(&ty).is_some() || consequence.as_deref().is_some_and(|c| c.contains("detached")),
+                    destructive: replaced && stateful(&ty).is_some() || regenerated || consequence.as_deref().is_some_and(|c| c.contains("detached")),
                     resource_type: ty,
                     kind: ChangeKind::Modified,
                     update,
@@ -601,5 +606,13 @@ mod tests {
         assert!(p.destructive());
         let p = plan(&before, &before);
         assert!(p.changes.is_empty() && !p.destructive());
+    }
+
+    #[test]
+    fn a_new_secret_length_regenerates_the_value() {
+        let s = |n: u64| json!({"Resources": {"KSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "k", "GenerateSecretString": {"PasswordLength": n}}}}});
+        let p = plan(&s(64), &s(32));
+        assert_eq!(p.changes[0].update, Some(InPlace));
+        assert!(p.changes[0].destructive, "{:?}", p.changes[0]);
     }
 }
