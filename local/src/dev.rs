@@ -29,6 +29,9 @@ pub struct Options {
     pub region: String,
     /// Loopback port for the HTTP API (0 = a free one).
     pub http_port: u16,
+    /// Most processes per HTTP function (Lambda runs up to the reserved concurrency in
+    /// parallel; locally this caps it). Queue functions run one process, fed by one poller.
+    pub max_concurrency: usize,
     /// Make failed records visible again after this long instead of the queue's visibility
     /// timeout (a local speed-up; AWS always waits the full timeout).
     pub retry_after: Option<Duration>,
@@ -155,6 +158,10 @@ pub async fn start(o: Options) -> Result<Dev, String> {
             timeout: Duration::from_secs(f.timeout),
             memory: f.memory,
             region: o.region.clone(),
+            concurrency: match f.trigger {
+                Trigger::Http { .. } => f.reserved_concurrency.map_or(o.max_concurrency, |rc| rc as usize).clamp(1, o.max_concurrency.max(1)),
+                Trigger::Queue { .. } => 1,
+            },
         };
         let func = Function::start(spec, o.log.clone()).await.map_err(|e| format!("runtime API for {}: {e}", f.name))?;
         functions.insert(f.name.clone(), func);

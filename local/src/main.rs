@@ -58,6 +58,9 @@ enum Command {
         /// Loopback port of the HTTP API (0 = a free one).
         #[arg(long, default_value_t = 8080)]
         http_port: u16,
+        /// Most processes per HTTP function (capped by its reserved concurrency).
+        #[arg(long, default_value_t = 4)]
+        max_concurrency: usize,
         /// Seconds after which failed records are visible again (default: the queue's
         /// visibility timeout, as in AWS).
         #[arg(long)]
@@ -112,7 +115,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("up: {} topics, {} queues ({} with a DLQ), {} secrets", p.topics.len(), p.queues.len(), p.dlqs.len(), p.secrets.len());
             Ok(())
         }
-        Command::Dev { common, dist, bin_dir, db, endpoint, standins, http_port, retry_after } => {
+        Command::Dev { common, dist, bin_dir, db, endpoint, standins, http_port, max_concurrency, retry_after } => {
             let sys = system(&common)?;
             let (conf, endpoint_url) = aws(&common).await?;
             let provisioned = provision::up(&sys, &conf).await?;
@@ -141,6 +144,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 aws_endpoint: endpoint_url,
                 region: common.region,
                 http_port,
+                max_concurrency,
                 retry_after: retry_after.map(Duration::from_secs),
                 log,
             })

@@ -1,9 +1,10 @@
 //! A local Lambda Runtime API (`/2018-06-01/runtime/...`) per function, and the function's
 //! process: the real handler binary, which cannot tell it is not in Lambda.
 //!
-//! One process per function handles one invocation at a time, as a Lambda execution
-//! environment does. An invocation that outlives the function's timeout kills the process,
-//! which is started again for the next one (Lambda does the same).
+//! Each process handles one invocation at a time, as a Lambda execution environment does; a
+//! function runs `concurrency` processes that take invocations from one queue (Lambda scales
+//! environments the same way, up to the reserved concurrency). An invocation that outlives
+//! the function's timeout kills its process, which is started again (Lambda does the same).
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -40,43 +41,65 @@ struct Pending {
     reply: oneshot::Sender<Result<Vec<u8>, InvokeError>>,
 }
 
-struct Api {
+/// What all processes of a function share: the invocation queue and the replies owed.
+struct Shared {
     arn: String,
     next: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
     inflight: Mutex<HashMap<String, oneshot::Sender<Result<Vec<u8>, InvokeError>>>>,
 }
 
-async fn next(State(api): State<Arc<Api>>) -> Response {
-    let Some(p) = api.next.lock().await.recv().await else {
+/// One process's Runtime API endpoint: which invocation it holds, and how to restart it.
+struct Worker {
+    current: Mutex<Option<String>>,
+    restart: tokio::sync::Notify,
+}
+
+#[derive(Clone)]
+struct Api {
+    shared: Arc<Shared>,
+    worker: Arc<Worker>,
+}
+
+async fn next(State(api): State<Api>) -> Response {
+    // Processes wait their turn on the queue; each takes the next invocation.
+    let Some(p) = api.shared.next.lock().await.recv().await else {
         return StatusCode::GONE.into_response();
     };
-    api.inflight.lock().unwrap().insert(p.id.clone(), p.reply);
+    *api.worker.current.lock().unwrap() = Some(p.id.clone());
+    api.shared.inflight.lock().unwrap().insert(p.id.clone(), p.reply);
     let mut h = HeaderMap::new();
     let hv = |s: &str| HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""));
     h.insert("lambda-runtime-aws-request-id", hv(&p.id));
     h.insert("lambda-runtime-deadline-ms", hv(&p.deadline_ms.to_string()));
-    h.insert("lambda-runtime-invoked-function-arn", hv(&api.arn));
+    h.insert("lambda-runtime-invoked-function-arn", hv(&api.shared.arn));
     h.insert("lambda-runtime-trace-id", hv(&format!("Root=1-{}", p.id)));
     h.insert("content-type", HeaderValue::from_static("application/json"));
     (StatusCode::OK, h, p.payload).into_response()
 }
 
-async fn response(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    if let Some(tx) = api.inflight.lock().unwrap().remove(&id) {
-        let _ = tx.send(Ok(body.to_vec()));
+fn finish(api: &Api, id: &str, outcome: Result<Vec<u8>, InvokeError>) {
+    let mut current = api.worker.current.lock().unwrap();
+    if current.as_deref() == Some(id) {
+        *current = None;
     }
+    if let Some(tx) = api.shared.inflight.lock().unwrap().remove(id) {
+        let _ = tx.send(outcome);
+    }
+}
+
+async fn response(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&api, &id, Ok(body.to_vec()));
     StatusCode::ACCEPTED
 }
 
-async fn error(State(api): State<Arc<Api>>, Path(id): Path<String>, body: Bytes) -> StatusCode {
-    if let Some(tx) = api.inflight.lock().unwrap().remove(&id) {
-        let _ = tx.send(Err(InvokeError::Function(String::from_utf8_lossy(&body).into_owned())));
-    }
+async fn error(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> StatusCode {
+    finish(&api, &id, Err(InvokeError::Function(String::from_utf8_lossy(&body).into_owned())));
     StatusCode::ACCEPTED
 }
 
+/// The process could not initialise (e.g. a missing env var); it exits and is started again.
 async fn init_error(body: Bytes) -> StatusCode {
-    eprintln!("init error: {}", String::from_utf8_lossy(&body));
+    let _ = body;
     StatusCode::ACCEPTED
 }
 
@@ -85,10 +108,10 @@ pub struct Function {
     pub name: String,
     pub timeout: Duration,
     tx: mpsc::UnboundedSender<Pending>,
-    restart: tokio::sync::Notify,
-    stopping: AtomicBool,
-    server: tokio::task::JoinHandle<()>,
-    supervisor: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    shared: Arc<Shared>,
+    workers: Vec<Arc<Worker>>,
+    stopping: Arc<AtomicBool>,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 pub struct Spec {
@@ -99,43 +122,45 @@ pub struct Spec {
     pub timeout: Duration,
     pub memory: u64,
     pub region: String,
+    /// Processes running at once (at least 1).
+    pub concurrency: usize,
 }
 
 impl Function {
     pub async fn start(spec: Spec, log: LogSink) -> std::io::Result<Arc<Function>> {
         let (tx, rx) = mpsc::unbounded_channel();
         let arn = format!("arn:aws:lambda:{}:123456789012:function:{}", spec.region, spec.name);
-        let api = Arc::new(Api { arn, next: tokio::sync::Mutex::new(rx), inflight: Mutex::new(HashMap::new()) });
-        let app = Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-            .route("/2018-06-01/runtime/init/error", post(init_error))
-            .with_state(api);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let f = Arc::new(Function {
-            name: spec.name.clone(),
-            timeout: spec.timeout,
-            tx,
-            restart: tokio::sync::Notify::new(),
-            stopping: AtomicBool::new(false),
-            server,
-            supervisor: Mutex::new(None),
-        });
-        let sup = tokio::spawn(supervise(f.clone(), spec, port, log));
-        *f.supervisor.lock().unwrap() = Some(sup);
-        Ok(f)
+        let shared = Arc::new(Shared { arn, next: tokio::sync::Mutex::new(rx), inflight: Mutex::new(HashMap::new()) });
+        let stopping = Arc::new(AtomicBool::new(false));
+        let spec = Arc::new(spec);
+        let mut workers = Vec::new();
+        let mut tasks = Vec::new();
+        for n in 0..spec.concurrency.max(1) {
+            let worker = Arc::new(Worker { current: Mutex::new(None), restart: tokio::sync::Notify::new() });
+            let app = Router::new()
+                .route("/2018-06-01/runtime/invocation/next", get(next))
+                .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+                .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+                .route("/2018-06-01/runtime/init/error", post(init_error))
+                .with_state(Api { shared: shared.clone(), worker: worker.clone() });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let port = listener.local_addr()?.port();
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }));
+            let label = if spec.concurrency > 1 { format!("{}#{n}", spec.name) } else { spec.name.clone() };
+            tasks.push(tokio::spawn(supervise(worker.clone(), stopping.clone(), spec.clone(), port, label, log.clone())));
+            workers.push(worker);
+        }
+        Ok(Arc::new(Function { name: spec.name.clone(), timeout: spec.timeout, tx, shared, workers, stopping, tasks: Mutex::new(tasks) }))
     }
 
     /// Invokes the function synchronously, as API Gateway and the SQS poller do.
     pub async fn invoke(&self, payload: &serde_json::Value) -> Result<serde_json::Value, InvokeError> {
         let (reply, rx) = oneshot::channel();
         let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() + self.timeout.as_millis();
-        let p = Pending { id: uuid::Uuid::new_v4().to_string(), payload: serde_json::to_vec(payload).unwrap_or_default(), deadline_ms, reply };
+        let id = uuid::Uuid::new_v4().to_string();
+        let p = Pending { id: id.clone(), payload: serde_json::to_vec(payload).unwrap_or_default(), deadline_ms, reply };
         if self.tx.send(p).is_err() {
             return Err(InvokeError::Crashed);
         }
@@ -146,7 +171,10 @@ impl Function {
             Ok(Ok(Err(e))) => Err(e),
             Ok(Err(_)) => Err(InvokeError::Crashed),
             Err(_) => {
-                self.restart.notify_one();
+                self.shared.inflight.lock().unwrap().remove(&id);
+                if let Some(w) = self.workers.iter().find(|w| w.current.lock().unwrap().as_deref() == Some(id.as_str())) {
+                    w.restart.notify_one();
+                }
                 Err(InvokeError::Timeout)
             }
         }
@@ -154,18 +182,20 @@ impl Function {
 
     pub async fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        self.restart.notify_one();
-        let sup = self.supervisor.lock().unwrap().take();
-        if let Some(s) = sup {
-            let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+        for w in &self.workers {
+            w.restart.notify_one();
         }
-        self.server.abort();
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap());
+        for t in tasks {
+            // Supervisors end once their process is killed; servers are aborted.
+            t.abort();
+        }
     }
 }
 
 /// Runs the function's process; restarts it when it exits or an invocation timed out.
-async fn supervise(f: Arc<Function>, spec: Spec, port: u16, log: LogSink) {
-    while !f.stopping.load(Ordering::SeqCst) {
+async fn supervise(worker: Arc<Worker>, stopping: Arc<AtomicBool>, spec: Arc<Spec>, port: u16, label: String, log: LogSink) {
+    while !stopping.load(Ordering::SeqCst) {
         let mut cmd = tokio::process::Command::new(&spec.binary);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -185,7 +215,7 @@ async fn supervise(f: Arc<Function>, spec: Spec, port: u16, log: LogSink) {
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
-                log(&f.name, &format!("cannot start {}: {e}", spec.binary.display()));
+                log(&label, &format!("cannot start {}: {e}", spec.binary.display()));
                 return;
             }
         };
@@ -193,7 +223,7 @@ async fn supervise(f: Arc<Function>, spec: Spec, port: u16, log: LogSink) {
             .into_iter()
             .flatten()
         {
-            let (log, name) = (log.clone(), f.name.clone());
+            let (log, name) = (log.clone(), label.clone());
             tokio::spawn(async move {
                 let mut lines = BufReader::new(pipe).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
@@ -203,15 +233,15 @@ async fn supervise(f: Arc<Function>, spec: Spec, port: u16, log: LogSink) {
         }
         tokio::select! {
             status = child.wait() => {
-                if !f.stopping.load(Ordering::SeqCst) {
-                    log(&f.name, &format!("process exited ({}); starting it again", status.map(|s| s.to_string()).unwrap_or_default()));
+                if !stopping.load(Ordering::SeqCst) {
+                    log(&label, &format!("process exited ({}); starting it again", status.map(|s| s.to_string()).unwrap_or_default()));
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             }
-            _ = f.restart.notified() => {
+            _ = worker.restart.notified() => {
                 let _ = child.kill().await;
-                if !f.stopping.load(Ordering::SeqCst) {
-                    log(&f.name, "invocation timed out; process restarted");
+                if !stopping.load(Ordering::SeqCst) {
+                    log(&label, "invocation timed out; process restarted");
                 }
             }
         }

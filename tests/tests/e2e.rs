@@ -78,6 +78,7 @@ async fn the_donut_shop_end_to_end() {
         aws_endpoint: moto_url(),
         region: "ap-northeast-2".into(),
         http_port: 0,
+        max_concurrency: 4,
         retry_after: Some(Duration::from_secs(1)),
         log: Arc::new(move |name: &str, line: &str| {
             let line = format!("[{name}] {line}");
