@@ -10,6 +10,12 @@ pub struct Aws {
     pub endpoint: String,
 }
 
+impl Default for Aws {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Aws {
     pub fn new() -> Self {
         let endpoint = std::env::var("FLOWFORM_MOTO_URL")

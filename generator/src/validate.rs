@@ -489,7 +489,7 @@ impl Validator {
                     );
                 }
             }
-            if consumers.get(&qn.value).is_none() {
+            if !consumers.contains_key(&qn.value) {
                 self.err(
                     Diagnostic::warning("W002", qn.span, format!("no function consumes queue `{}`", qn.value))
                         .with_help("messages will pile up until they expire; add a function with `trigger: { queue: ... }`"),

@@ -92,7 +92,7 @@ async fn aws(c: &Common) -> Result<(aws_config::SdkConfig, String), String> {
     Ok((conf, endpoint))
 }
 
-fn unpack(dist: &PathBuf, handlers: impl Iterator<Item = String>) -> Result<PathBuf, String> {
+fn unpack(dist: &std::path::Path, handlers: impl Iterator<Item = String>) -> Result<PathBuf, String> {
     use std::os::unix::fs::PermissionsExt;
     let dir = PathBuf::from("run/bin");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

@@ -34,18 +34,21 @@ pub enum InvokeError {
     Crashed,
 }
 
+/// Where an invocation's outcome goes.
+type Reply = oneshot::Sender<Result<Vec<u8>, InvokeError>>;
+
 struct Pending {
     id: String,
     payload: Vec<u8>,
     deadline_ms: u128,
-    reply: oneshot::Sender<Result<Vec<u8>, InvokeError>>,
+    reply: Reply,
 }
 
 /// What all processes of a function share: the invocation queue and the replies owed.
 struct Shared {
     arn: String,
     next: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
-    inflight: Mutex<HashMap<String, oneshot::Sender<Result<Vec<u8>, InvokeError>>>>,
+    inflight: Mutex<HashMap<String, Reply>>,
 }
 
 /// One process's Runtime API endpoint: which invocation it holds, and how to restart it.
