@@ -191,3 +191,38 @@ fn every_function_has_a_handler_reading_exactly_its_env() {
         }
     }
 }
+
+/// The local runner gives each function the template's env vars (resolved locally), plus only
+/// the local database URL override and the AWS endpoint/credentials.
+#[test]
+fn local_runner_env_matches_the_template() {
+    let text = std::fs::read_to_string(tests::root().join("flowform.yaml")).unwrap();
+    let b = generator::build(&text).unwrap();
+    let sys = b.systems.iter().find(|s| s.stage == "dev").unwrap().clone();
+    let t = template_json(&b.files["dev/template.yaml"]);
+    let opts = local::dev::Options {
+        system: sys.clone(),
+        provisioned: local::provision::Provisioned::default(),
+        bin_dir: std::path::PathBuf::new(),
+        db_urls: sys.databases.iter().map(|d| (d.name.clone(), format!("mysql://root@127.0.0.1:3306/{}", d.name))).collect(),
+        endpoint_urls: Default::default(),
+        aws_endpoint: "http://127.0.0.1:1".into(),
+        region: "ap-northeast-2".into(),
+        http_port: 0,
+        max_concurrency: 1,
+        retry_after: None,
+        log: std::sync::Arc::new(|_: &str, _: &str| {}),
+    };
+    let envs = local::dev::function_env(&opts, "http://127.0.0.1:8080");
+    for f in &sys.functions {
+        let vars = &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
+        let template: BTreeSet<String> = vars.as_object().unwrap().keys().cloned().collect();
+        let local: BTreeSet<String> = envs[&f.name].iter().map(|(k, _)| k.clone()).collect();
+        let mut extra: BTreeSet<String> = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"].iter().map(|s| s.to_string()).collect();
+        extra.extend(f.databases.iter().map(|d| contracts::db_url(d)));
+        assert_eq!(local, template.union(&extra).cloned().collect(), "{}", f.name);
+        if !f.callbacks.is_empty() {
+            assert!(envs[&f.name].iter().any(|(k, v)| k == contracts::HTTP_API_URL && v == "http://127.0.0.1:8080"));
+        }
+    }
+}
