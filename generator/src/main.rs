@@ -52,7 +52,8 @@ enum Command {
         /// Cargo profile of the build.
         #[arg(long, default_value = "dist")]
         profile: String,
-        /// cargo-zigbuild to use [default: $FLOWFORM_CARGO_ZIGBUILD, else cargo-zigbuild on PATH].
+        /// cargo-zigbuild to use [default: $FLOWFORM_CARGO_ZIGBUILD, else the one scripts/tools.sh
+        /// installed, else cargo-zigbuild on PATH].
         #[arg(long)]
         zigbuild: Option<PathBuf>,
     },
@@ -227,8 +228,15 @@ fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<Pa
         Err(code) => return code,
     };
     let Some(sys) = build.systems.first() else { return exit::OK };
+    // --zigbuild, else $FLOWFORM_CARGO_ZIGBUILD, else the one scripts/tools.sh installs, else PATH.
+    let installed = std::env::var_os("FLOWFORM_TOOLS_DIR")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/flowform-tools")))
+        .map(|d| d.join("build/bin/cargo-zigbuild"))
+        .filter(|p| p.exists());
     let zigbuild = zigbuild
         .or_else(|| std::env::var_os("FLOWFORM_CARGO_ZIGBUILD").map(PathBuf::from))
+        .or(installed)
         .unwrap_or_else(|| PathBuf::from("cargo-zigbuild"));
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
     let opts = generator::package::Options { crate_name: sys.handlers_crate.clone(), profile, dist, zigbuild, target_dir };
