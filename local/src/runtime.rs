@@ -152,7 +152,7 @@ impl Function {
                 let _ = axum::serve(listener, app).await;
             }));
             let label = if spec.concurrency > 1 { format!("{}#{n}", spec.name) } else { spec.name.clone() };
-            tasks.push(tokio::spawn(supervise(worker.clone(), stopping.clone(), spec.clone(), port, label, log.clone())));
+            tasks.push(tokio::spawn(supervise(worker.clone(), shared.clone(), stopping.clone(), spec.clone(), port, label, log.clone())));
             workers.push(worker);
         }
         Ok(Arc::new(Function { name: spec.name.clone(), timeout: spec.timeout, tx, shared, workers, stopping, tasks: Mutex::new(tasks) }))
@@ -197,7 +197,7 @@ impl Function {
 }
 
 /// Runs the function's process; restarts it when it exits or an invocation timed out.
-async fn supervise(worker: Arc<Worker>, stopping: Arc<AtomicBool>, spec: Arc<Spec>, port: u16, label: String, log: LogSink) {
+async fn supervise(worker: Arc<Worker>, shared: Arc<Shared>, stopping: Arc<AtomicBool>, spec: Arc<Spec>, port: u16, label: String, log: LogSink) {
     while !stopping.load(Ordering::SeqCst) {
         let mut cmd = tokio::process::Command::new(&spec.binary);
         cmd.env_clear()
@@ -236,6 +236,11 @@ async fn supervise(worker: Arc<Worker>, stopping: Arc<AtomicBool>, spec: Arc<Spe
         }
         tokio::select! {
             status = child.wait() => {
+                // The invocation it held, if any, fails now rather than at its timeout.
+                let held = worker.current.lock().unwrap().take();
+                if let Some(tx) = held.and_then(|id| shared.inflight.lock().unwrap().remove(&id)) {
+                    let _ = tx.send(Err(InvokeError::Crashed));
+                }
                 if !stopping.load(Ordering::SeqCst) {
                     log(&label, &format!("process exited ({}); starting it again", status.map(|s| s.to_string()).unwrap_or_default()));
                     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -243,10 +248,61 @@ async fn supervise(worker: Arc<Worker>, stopping: Arc<AtomicBool>, spec: Arc<Spe
             }
             _ = worker.restart.notified() => {
                 let _ = child.kill().await;
+                worker.current.lock().unwrap().take();
                 if !stopping.load(Ordering::SeqCst) {
                     log(&label, "invocation timed out; process restarted");
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in "handler" in bash: takes one invocation from the Runtime API, then `then`.
+    fn script(dir: &std::path::Path, name: &str, then: &str) -> PathBuf {
+        let path = dir.join(name);
+        let body = format!(
+            "#!/bin/bash\nexec 3<>/dev/tcp/${{AWS_LAMBDA_RUNTIME_API%:*}}/${{AWS_LAMBDA_RUNTIME_API#*:}}\nprintf 'GET /2018-06-01/runtime/invocation/next HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n' >&3\nread -r status <&3\n{then}\n"
+        );
+        std::fs::write(&path, body).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn spec(binary: PathBuf, timeout_ms: u64) -> Spec {
+        Spec { name: "probe".into(), binary, env: vec![], timeout: Duration::from_millis(timeout_ms), memory: 128, region: "ap-northeast-2".into(), concurrency: 1 }
+    }
+
+    #[tokio::test]
+    async fn a_hung_invocation_times_out_and_the_process_is_restarted() {
+        let dir = std::env::temp_dir().join(format!("flowform-rt-hang-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lines: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let f = Function::start(spec(script(&dir, "hang", "exec sleep 30"), 500), Arc::new(move |_: &str, l: &str| sink.lock().unwrap().push(l.to_string()))).await.unwrap();
+        let t = std::time::Instant::now();
+        assert_eq!(f.invoke(&serde_json::json!({})).await, Err(InvokeError::Timeout));
+        assert!(t.elapsed() < Duration::from_secs(3));
+        // The restarted process takes the next invocation (and hangs again).
+        assert_eq!(f.invoke(&serde_json::json!({})).await, Err(InvokeError::Timeout));
+        assert!(lines.lock().unwrap().iter().any(|l| l.contains("timed out; process restarted")));
+        f.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn a_crash_fails_the_invocation_at_once() {
+        let dir = std::env::temp_dir().join(format!("flowform-rt-crash-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = Function::start(spec(script(&dir, "crash", "exit 3"), 20_000), Arc::new(|_: &str, _: &str| {})).await.unwrap();
+        let t = std::time::Instant::now();
+        assert_eq!(f.invoke(&serde_json::json!({})).await, Err(InvokeError::Crashed));
+        assert!(t.elapsed() < Duration::from_secs(5), "reported at the crash, not at the 20 s timeout");
+        f.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
