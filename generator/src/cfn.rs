@@ -204,7 +204,6 @@ pub struct FunctionView {
     pub architecture: String,
     pub reserved_concurrency: Option<u64>,
     pub env: Vec<EnvVar>,
-    pub uses_key: bool,
     pub vpc: Option<VpcView>,
     pub statements: Vec<Statement>,
     pub log_group_name: String,
@@ -212,8 +211,6 @@ pub struct FunctionView {
     pub esm: Option<EsmView>,
     pub permissions: Vec<PermissionView>,
     pub meta: Meta,
-    pub role_meta: Meta,
-    pub log_meta: Meta,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -268,7 +265,6 @@ pub struct HttpView {
     pub throttle_burst: u64,
     pub integrations: Vec<IntegrationView>,
     pub routes: Vec<RouteView>,
-    pub log_meta: Meta,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -855,7 +851,6 @@ fn lower_http(sys: &System, h: &HttpApi) -> HttpView {
         throttle_burst: h.throttle_burst,
         integrations,
         routes,
-        log_meta: Meta::default(),
     }
 }
 
@@ -1034,7 +1029,6 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         timeout: f.timeout,
         architecture: f.architecture.as_aws().into(),
         reserved_concurrency: f.reserved_concurrency,
-        uses_key: true,
         env,
         vpc,
         statements: st,
@@ -1043,8 +1037,6 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         esm,
         permissions,
         meta,
-        role_meta: Meta::default(),
-        log_meta: Meta::default(),
         id,
     }
 }

@@ -20,8 +20,6 @@ pub const DEFAULT_THROTTLE_RATE: u64 = 50;
 pub const DEFAULT_THROTTLE_BURST: u64 = 100;
 /// API Gateway HTTP APIs end an integration after 30 s.
 pub const HTTP_MAX_TIMEOUT: u64 = 30;
-/// SQS's maximum visibility timeout (12 h). Never reached: 6 x 900 s + 300 s = 5,700 s.
-pub const MAX_VISIBILITY_TIMEOUT: u64 = 43_200;
 /// Values CloudWatch Logs accepts for RetentionInDays.
 pub const LOG_RETENTION_DAYS: &[u64] =
     &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];

@@ -101,8 +101,7 @@ async fn error(State(api): State<Api>, Path(id): Path<String>, body: Bytes) -> S
 }
 
 /// The process could not initialise (e.g. a missing env var); it exits and is started again.
-async fn init_error(body: Bytes) -> StatusCode {
-    let _ = body;
+async fn init_error() -> StatusCode {
     StatusCode::ACCEPTED
 }
 
