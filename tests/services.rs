@@ -51,13 +51,7 @@ pub fn moto_url() -> String {
 
 /// SDK config pointing at moto with dummy credentials.
 pub async fn aws() -> aws_config::SdkConfig {
-    let url = moto_url();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(url)
-        .region(aws_config::Region::new("ap-northeast-2"))
-        .credentials_provider(aws_sdk_sns::config::Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await
+    local::aws_config(&moto_url(), "ap-northeast-2").await
 }
 
 /// A topic and a queue subscribed to it (envelope delivery), to see what a handler published.
@@ -208,4 +202,31 @@ pub async fn donut_dbs(tag: &str, stock: i64) -> (TestDb, TestDb) {
     shop::schema::migrate(&customer_db.pool, shop::schema::CUSTOMER).await.unwrap();
     shop::schema::seed_customers(&customer_db.pool).await.unwrap();
     (stock_db, customer_db)
+}
+
+/// The donut shop running locally (`flowform-local dev` as a library) on the given databases
+/// and stand-ins; failed records become visible again after 1 s.
+pub async fn start_shop(
+    system: &generator::model::System,
+    provisioned: local::provision::Provisioned,
+    bin_dir: &std::path::Path,
+    dbs: (&TestDb, &TestDb),
+    standins: (&standins::Running, &standins::Running),
+    log: local::runtime::LogSink,
+) -> local::dev::Dev {
+    local::dev::start(local::dev::Options {
+        system: system.clone(),
+        provisioned,
+        bin_dir: bin_dir.to_path_buf(),
+        db_urls: [("stock".to_string(), dbs.0.url.clone()), ("customer".to_string(), dbs.1.url.clone())].into(),
+        endpoint_urls: [("factory".to_string(), standins.0.url()), ("marketing".to_string(), standins.1.url())].into(),
+        aws_endpoint: moto_url(),
+        region: "ap-northeast-2".into(),
+        http_port: 0,
+        max_concurrency: 4,
+        retry_after: Some(std::time::Duration::from_secs(1)),
+        log,
+    })
+    .await
+    .unwrap()
 }

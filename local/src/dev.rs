@@ -169,12 +169,7 @@ pub async fn start(o: Options) -> Result<Dev, String> {
     let stopping = Arc::new(AtomicBool::new(false));
     let stats: Arc<Mutex<BTreeMap<String, QueueStats>>> = Arc::new(Mutex::new(BTreeMap::new()));
     let mut tasks = Vec::new();
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&o.aws_endpoint)
-        .region(aws_config::Region::new(o.region.clone()))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "flowform-local"))
-        .load()
-        .await;
+    let aws = crate::aws_config(&o.aws_endpoint, &o.region).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     for f in &sys.functions {
         let Trigger::Queue { queue, batch_size, batch_window, .. } = &f.trigger else { continue };

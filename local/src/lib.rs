@@ -8,3 +8,13 @@
 pub mod dev;
 pub mod provision;
 pub mod runtime;
+
+/// SDK config for a local AWS endpoint (moto) with its fixed dummy credentials.
+pub async fn aws_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_string()))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "flowform-local"))
+        .load()
+        .await
+}

@@ -83,12 +83,7 @@ fn system(c: &Common) -> Result<generator::model::System, String> {
 
 async fn aws(c: &Common) -> Result<(aws_config::SdkConfig, String), String> {
     let endpoint = c.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()).ok_or("pass --endpoint-url (moto), e.g. from scripts/with-moto.sh")?;
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(aws_config::Region::new(c.region.clone()))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "flowform-local"))
-        .load()
-        .await;
+    let conf = local::aws_config(&endpoint, &c.region).await;
     Ok((conf, endpoint))
 }
 

@@ -6,7 +6,6 @@
 use serde_json::json;
 use shop::schema;
 use sqlx::Row;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tests::services::*;
@@ -21,21 +20,7 @@ async fn main() {
     let factory = standins::factory(0, standins::Faults::default(), 1, Duration::ZERO).await.unwrap();
     let marketing = standins::marketing(0, standins::Faults::default(), 1).await.unwrap();
     let bin_dir = unpack_handlers(&sys, "lbench");
-    let dev = local::dev::start(local::dev::Options {
-        system: sys.clone(),
-        provisioned,
-        bin_dir: bin_dir.clone(),
-        db_urls: BTreeMap::from([("stock".into(), stock_db.url.clone()), ("customer".into(), customer_db.url.clone())]),
-        endpoint_urls: BTreeMap::from([("factory".into(), factory.url()), ("marketing".into(), marketing.url())]),
-        aws_endpoint: moto_url(),
-        region: "ap-northeast-2".into(),
-        http_port: 0,
-        max_concurrency: 4,
-        retry_after: Some(Duration::from_secs(1)),
-        log: Arc::new(|_: &str, _: &str| {}),
-    })
-    .await
-    .unwrap();
+    let dev = start_shop(&sys, provisioned, &bin_dir, (&stock_db, &customer_db), (&factory, &marketing), Arc::new(|_: &str, _: &str| {})).await;
     let http = reqwest::Client::new();
     let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" });
     // Warm up (first invocation starts nothing new: processes are already up).

@@ -8,7 +8,6 @@
 use serde_json::{json, Value as Json};
 use shop::schema;
 use sqlx::Row;
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tests::deploy_path::deploy_dev;
@@ -69,27 +68,14 @@ async fn the_donut_shop_end_to_end() {
     let logs: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let sink = logs.clone();
     let verbose = std::env::var_os("FLOWFORM_E2E_VERBOSE").is_some();
-    let dev = local::dev::start(local::dev::Options {
-        system: sys.clone(),
-        provisioned: provisioned.clone(),
-        bin_dir: bin_dir.clone(),
-        db_urls: BTreeMap::from([("stock".into(), stock_db.url.clone()), ("customer".into(), customer_db.url.clone())]),
-        endpoint_urls: BTreeMap::from([("factory".into(), factory.url()), ("marketing".into(), marketing.url())]),
-        aws_endpoint: moto_url(),
-        region: "ap-northeast-2".into(),
-        http_port: 0,
-        max_concurrency: 4,
-        retry_after: Some(Duration::from_secs(1)),
-        log: Arc::new(move |name: &str, line: &str| {
-            let line = format!("[{name}] {line}");
-            if verbose {
-                println!("{line}");
-            }
-            sink.lock().unwrap().push(line);
-        }),
-    })
-    .await
-    .unwrap();
+    let log: local::runtime::LogSink = Arc::new(move |name: &str, line: &str| {
+        let line = format!("[{name}] {line}");
+        if verbose {
+            println!("{line}");
+        }
+        sink.lock().unwrap().push(line);
+    });
+    let dev = start_shop(&sys, provisioned.clone(), &bin_dir, (&stock_db, &customer_db), (&factory, &marketing), log).await;
     let shop = Shop { http: reqwest::Client::new(), url: dev.http_url.clone(), sold: Mutex::new(0) };
     let limit = Duration::from_secs(60);
 
