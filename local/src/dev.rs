@@ -160,7 +160,8 @@ pub async fn start(o: Options) -> Result<Dev, String> {
             region: o.region.clone(),
             concurrency: match f.trigger {
                 Trigger::Http { .. } => f.reserved_concurrency.map_or(o.max_concurrency, |rc| rc as usize).clamp(1, o.max_concurrency.max(1)),
-                Trigger::Queue { .. } => 1,
+                // Queue and scheduled functions: one process (see the pollers and tickers).
+                _ => 1,
             },
         };
         let func = Function::start(spec, o.log.clone()).await.map_err(|e| format!("runtime API for {}: {e}", f.name))?;

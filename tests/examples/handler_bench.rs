@@ -26,7 +26,8 @@ async fn checkout_latency() {
     schema::migrate(&db.pool, schema::STOCK).await.unwrap();
     schema::seed_stock(&db.pool, 1_000_000, "http://factory.invalid").await.unwrap();
     let cap = Capture::new(&aws, "bench").await;
-    let c = shop::sales::Checkout { pool: db.pool.clone(), sns: aws_sdk_sns::Client::new(&aws), out_of_stock_arn: cap.topic_arn.clone(), purchases_arn: cap.topic_arn.clone() };
+    let topics = [(shop::wiring::OUT_OF_STOCK.to_string(), cap.topic_arn.clone()), (shop::wiring::PURCHASES.to_string(), cap.topic_arn.clone())].into();
+    let c = shop::sales::Checkout { pool: db.pool.clone(), publisher: shop::outbox::Publisher { sns: aws_sdk_sns::Client::new(&aws), topics } };
     let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" }).to_string();
     let mut times = Vec::new();
     for i in 0..1100 {
@@ -64,7 +65,7 @@ async fn stock_request_throughput() {
         for i in 0..10 {
             let order_id = uuid::Uuid::new_v4().to_string();
             let cycle = (b * 10 + i + 1) as i64;
-            sqlx::query("INSERT INTO restock_order (order_id, product_id, cycle, quantity, status) VALUES (?, ?, ?, 10, 'requested')")
+            sqlx::query("INSERT INTO restock_order (order_id, product_id, cycle, quantity, requester, status, due_at) VALUES (?, ?, ?, 10, 'bench', 'requested', NOW(3) + INTERVAL 1 HOUR)")
                 .bind(&order_id)
                 .bind(pid.as_bytes().to_vec())
                 .bind(cycle)
@@ -77,7 +78,7 @@ async fn stock_request_throughput() {
         let refs: Vec<(&str, String)> = records.iter().map(|(id, b)| (id.as_str(), b.clone())).collect();
         let event = sqs_event(&refs);
         let t = Instant::now();
-        let r = shop::stock_request::handle(&s, event).await;
+        let r = shop::stock_request::handle(&s, event, shop::batch::Budget::unlimited()).await;
         total += t.elapsed();
         assert!(r.batch_item_failures.is_empty());
     }

@@ -159,9 +159,9 @@ async fn the_donut_shop_end_to_end() {
     .await;
 
     // The ledger: every message took effect exactly once or sits in a DLQ.
-    let orders = sqlx::query("SELECT status, quantity FROM restock_order").fetch_all(&stock_db.pool).await.unwrap();
+    let orders = sqlx::query("SELECT status, CAST(produced AS SIGNED) AS produced FROM restock_order").fetch_all(&stock_db.pool).await.unwrap();
     assert_eq!(orders.len(), cycles, "one factory order per restock cycle");
-    let delivered: i64 = orders.iter().filter(|o| o.get::<String, _>("status") == "delivered").map(|o| i64::from(o.get::<i32, _>("quantity"))).sum();
+    let delivered: i64 = orders.iter().map(|o| o.get::<i64, _>("produced")).sum();
     let undelivered = orders.iter().filter(|o| o.get::<String, _>("status") != "delivered").count() as i64;
     let mut in_dlqs = 0;
     for url in provisioned.dlqs.values() {
@@ -170,7 +170,7 @@ async fn the_donut_shop_end_to_end() {
     assert_eq!(in_dlqs, 1 + undelivered, "the DLQs hold the malformed message and any order that never reached the factory");
     let sold = *shop.sold.lock().unwrap();
     let stock = shop.stock().await;
-    assert_eq!(stock, 3 + adjust + delivered - sold, "stock = initial + delivered - sold (+ manual adjustments {adjust}); duplicate callbacks added nothing");
+    assert_eq!(stock, 3 + adjust + delivered - sold, "stock = initial + produced - sold (+ manual adjustments {adjust}); duplicate callbacks added nothing");
     let accepted = factory.log().accepted.len();
     assert_eq!(accepted as i64, cycles as i64 - undelivered, "exactly one accepted factory order per delivered cycle");
     let vip = sqlx::query("SELECT COUNT(*), CAST(COALESCE(SUM(marketing_notified_at IS NULL), 0) AS SIGNED) FROM vip_promotion").fetch_one(&customer_db.pool).await.unwrap();

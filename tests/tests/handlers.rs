@@ -3,8 +3,10 @@
 //! Events are built from recorded fixtures (SNS envelopes in SQS records, API Gateway v2).
 
 use serde_json::{json, Value as Json};
+use shop::batch::Budget;
 use shop::events::{OutOfStock, Purchase};
-use shop::schema;
+use shop::outbox::Publisher;
+use shop::{schema, wiring};
 use sqlx::Row;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,15 +23,17 @@ async fn scalar(pool: &sqlx::MySqlPool, sql: &'static str) -> i64 {
     sqlx::query(sql).fetch_one(pool).await.unwrap().get::<i64, _>(0)
 }
 
+fn publisher(aws: &aws_config::SdkConfig, oos: &Capture, purchases: &Capture) -> Publisher {
+    Publisher {
+        sns: aws_sdk_sns::Client::new(aws),
+        topics: [(wiring::OUT_OF_STOCK.to_string(), oos.topic_arn.clone()), (wiring::PURCHASES.to_string(), purchases.topic_arn.clone())].into(),
+    }
+}
+
 async fn checkout_deps(db: &TestDb, aws: &aws_config::SdkConfig) -> (shop::sales::Checkout, Capture, Capture) {
     let oos = Capture::new(aws, "oos").await;
     let purchases = Capture::new(aws, "purchases").await;
-    let c = shop::sales::Checkout {
-        pool: db.pool.clone(),
-        sns: aws_sdk_sns::Client::new(aws),
-        out_of_stock_arn: oos.topic_arn.clone(),
-        purchases_arn: purchases.topic_arn.clone(),
-    };
+    let c = shop::sales::Checkout { pool: db.pool.clone(), publisher: publisher(aws, &oos, &purchases) };
     (c, oos, purchases)
 }
 
@@ -148,18 +152,18 @@ async fn stock_request_orders_once_and_classifies_failures() {
 
     // The factory fails: only that record is reported, the order is released for the retry.
     factory.set_faults(standins::Faults { error_rate: 1.0, ..Default::default() });
-    let r = shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())])).await;
+    let r = shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())]), Budget::unlimited()).await;
     assert_eq!(r.batch_item_failures.len(), 1);
     assert_eq!(order_status(&db, &ev.order_id).await, "requested");
-    // The factory hangs past the client timeout: retryable too.
-    factory.set_faults(standins::Faults { slow_rate: 1.0, slow_ms: 3000, ..Default::default() });
-    let r = shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())])).await;
+    // The factory hangs past the client timeout (and then fails): retryable too.
+    factory.set_faults(standins::Faults { slow_rate: 1.0, slow_ms: 3000, error_rate: 1.0, ..Default::default() });
+    let r = shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())]), Budget::unlimited()).await;
     assert_eq!(r.batch_item_failures.len(), 1);
     assert_eq!(order_status(&db, &ev.order_id).await, "requested");
 
     // Healthy again: a batch with the event twice (duplicate delivery) and a malformed record.
     factory.set_faults(standins::Faults::default());
-    let r = shop::stock_request::handle(&s, sqs_event(&[("dup-1", envelope.clone()), ("bad", "{\"Type\":\"Notification\"".into()), ("dup-2", envelope.clone())])).await;
+    let r = shop::stock_request::handle(&s, sqs_event(&[("dup-1", envelope.clone()), ("bad", "{\"Type\":\"Notification\"".into()), ("dup-2", envelope.clone())]), Budget::unlimited()).await;
     let failed: Vec<_> = r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, vec!["bad"], "only the malformed record fails");
     assert_eq!(order_status(&db, &ev.order_id).await, "ordered");
@@ -169,9 +173,9 @@ async fn stock_request_orders_once_and_classifies_failures() {
     assert_eq!(order["MessageGroupId"], "stock-arrival-group");
     assert_eq!(order["MessageAttributeProductCnt"], "10");
     let cb = order["CallbackUrl"].as_str().unwrap();
-    assert!(cb.starts_with(&format!("https://api.example.com/factory/callback?order={}&token=", ev.order_id)), "{cb}");
+    assert!(cb.starts_with(&format!("https://api.example.com/factory/callback?order={}&attempt=", ev.order_id)), "{cb}");
     // A later redelivery is a no-op.
-    assert!(shop::stock_request::handle(&s, sqs_event(&[("m9", envelope)])).await.batch_item_failures.is_empty());
+    assert!(shop::stock_request::handle(&s, sqs_event(&[("m9", envelope)]), Budget::unlimited()).await.batch_item_failures.is_empty());
     assert_eq!(factory.log().accepted.len(), 1);
     factory.stop();
     db.drop_db().await;
@@ -192,7 +196,7 @@ async fn callback_restocks_once_and_rejects_forgeries() {
     // The factory calls back twice for every order.
     let factory = standins::factory(0, standins::Faults { duplicate_rate: 1.0, ..Default::default() }, 7, Duration::from_millis(10)).await.unwrap();
     let s = stock_request(&db, &factory.url(), &api, Duration::from_secs(5));
-    assert!(shop::stock_request::handle(&s, sqs_event(&[("m1", envelope)])).await.batch_item_failures.is_empty());
+    assert!(shop::stock_request::handle(&s, sqs_event(&[("m1", envelope)]), Budget::unlimited()).await.batch_item_failures.is_empty());
     for _ in 0..100 {
         if factory.log().callbacks.len() >= 2 {
             break;
@@ -207,14 +211,18 @@ async fn callback_restocks_once_and_rejects_forgeries() {
 
     let http = reqwest::Client::new();
     let post = |url: String| http.post(url).body("{}").send();
-    assert_eq!(post(format!("{api}/factory/callback?order={}", ev.order_id)).await.unwrap().status(), 401);
-    assert_eq!(post(format!("{api}/factory/callback?order={}&token={}", ev.order_id, "ab".repeat(32))).await.unwrap().status(), 403);
-    let forged_other = shop::token::sign(b"someone-else", &ev.order_id);
-    assert_eq!(post(format!("{api}/factory/callback?order={}&token={forged_other}", ev.order_id)).await.unwrap().status(), 403);
-    let replay = shop::stock_request::callback_url(&api, b"test-callback-key", &ev.order_id);
+    let attempt: String = sqlx::query("SELECT attempt_id FROM factory_attempt").fetch_one(&db.pool).await.unwrap().get(0);
+    assert_eq!(post(format!("{api}/factory/callback?order={}&attempt={attempt}", ev.order_id)).await.unwrap().status(), 401);
+    assert_eq!(post(format!("{api}/factory/callback?order={}&attempt={attempt}&token={}", ev.order_id, "ab".repeat(32))).await.unwrap().status(), 403);
+    let forged_other = shop::token::sign(b"someone-else", &ev.order_id, &attempt);
+    assert_eq!(post(format!("{api}/factory/callback?order={}&attempt={attempt}&token={forged_other}", ev.order_id)).await.unwrap().status(), 403);
+    let other_attempt = uuid::Uuid::new_v4().to_string();
+    let unknown = shop::stock_request::callback_url(&api, b"test-callback-key", &ev.order_id, &other_attempt);
+    assert_eq!(post(unknown).await.unwrap().status(), 404, "a well-signed attempt that was never sent counts nothing");
+    let replay = shop::stock_request::callback_url(&api, b"test-callback-key", &ev.order_id, &attempt);
     let r = post(replay).await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.text().await.unwrap().contains("already delivered"));
+    assert!(r.text().await.unwrap().contains("already counted"));
     assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 10, "forged and replayed calls change nothing");
     factory.stop();
     db.drop_db().await;
@@ -228,7 +236,7 @@ async fn ad_stop_emails_the_ad_manager_once_per_cycle() {
     sqlx::query("UPDATE advertisement SET manager_email = ?").bind(&manager).execute(&db.pool).await.unwrap();
     let ses = aws_sdk_sesv2::Client::new(&aws);
     let _ = ses.create_email_identity().email_identity("donut.example.com").send().await;
-    let s = shop::ad_stop::AdStop { pool: db.pool.clone(), ses, from: "ads@donut.example.com".into(), configuration_set: "donut-shop-dev-shop".into() };
+    let s = shop::ad_stop::AdStop { pool: db.pool.clone(), ses, from: "ads@donut.example.com".into(), configuration_set: "donut-shop-dev-shop".into(), lease: Duration::from_secs(15) };
     let ev = OutOfStock {
         order_id: uuid::Uuid::new_v4().to_string(),
         product_id: schema::SEED_PRODUCT_ID.into(),
@@ -239,16 +247,16 @@ async fn ad_stop_emails_the_ad_manager_once_per_cycle() {
         cycle: 1,
     };
     let body = sns_envelope(&serde_json::to_value(&ev).unwrap(), &[]);
-    let r = shop::ad_stop::handle(&s, sqs_event(&[("a", body.clone()), ("b", body.clone()), ("bad", "[]".into())])).await;
+    let r = shop::ad_stop::handle(&s, sqs_event(&[("a", body.clone()), ("b", body.clone()), ("bad", "[]".into())]), Budget::unlimited()).await;
     assert_eq!(r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect::<Vec<_>>(), vec!["bad"]);
-    assert!(shop::ad_stop::handle(&s, sqs_event(&[("c", body)])).await.batch_item_failures.is_empty());
+    assert!(shop::ad_stop::handle(&s, sqs_event(&[("c", body)]), Budget::unlimited()).await.batch_item_failures.is_empty());
     let sent = ses_sent_to(&manager).await;
     assert_eq!(sent.len(), 1, "one ad-stop email per restock cycle: {sent:?}");
     assert!(sent[0]["subject"].as_str().unwrap().contains("부산도너츠"));
     assert_eq!(scalar(&db.pool, "SELECT CAST(status AS SIGNED) FROM advertisement").await, 0, "the ad is recorded as paused");
     // The next cycle asks again.
     let next = sns_envelope(&serde_json::to_value(OutOfStock { cycle: 2, ..ev }).unwrap(), &[]);
-    assert!(shop::ad_stop::handle(&s, sqs_event(&[("d", next)])).await.batch_item_failures.is_empty());
+    assert!(shop::ad_stop::handle(&s, sqs_event(&[("d", next)]), Budget::unlimited()).await.batch_item_failures.is_empty());
     assert_eq!(ses_sent_to(&manager).await.len(), 2);
     db.drop_db().await;
 }
@@ -259,7 +267,7 @@ async fn vip_promotion_is_idempotent_and_survives_a_marketing_outage() {
     schema::migrate(&db.pool, schema::CUSTOMER).await.unwrap();
     schema::seed_customers(&db.pool).await.unwrap();
     let marketing = standins::marketing(0, standins::Faults { down: true, ..Default::default() }, 3).await.unwrap();
-    let s = shop::vip::Vip { pool: db.pool.clone(), http: shop::deps::http_client(Duration::from_secs(2)), marketing_url: marketing.url() };
+    let s = shop::vip::Vip { pool: db.pool.clone(), http: shop::deps::http_client(Duration::from_secs(2)), marketing_url: marketing.url(), lease: Duration::from_secs(15) };
     let purchase = |customer: &str, quantity: i64| {
         let p = Purchase { purchase_id: uuid::Uuid::new_v4().to_string(), sku: schema::SEED_SKU.into(), customer: customer.into(), quantity };
         sns_envelope(&serde_json::to_value(&p).unwrap(), &[("quantity", "Number", &quantity.to_string())])
@@ -272,7 +280,7 @@ async fn vip_promotion_is_idempotent_and_survives_a_marketing_outage() {
 
     // Marketing is down: the record fails (retried), but the promotion is done once.
     for _ in 0..2 {
-        let r = shop::vip::handle(&s, sqs_event(&[("big", big.clone())])).await;
+        let r = shop::vip::handle(&s, sqs_event(&[("big", big.clone())]), Budget::unlimited()).await;
         assert_eq!(r.batch_item_failures.len(), 1);
     }
     assert_eq!(kind("c-1001").await, ("vip".to_string(), 150), "promoted once, not twice");
@@ -280,7 +288,7 @@ async fn vip_promotion_is_idempotent_and_survives_a_marketing_outage() {
     // Marketing is back: the retry only tells it, once.
     marketing.set_faults(standins::Faults::default());
     for _ in 0..2 {
-        assert!(shop::vip::handle(&s, sqs_event(&[("big", big.clone())])).await.batch_item_failures.is_empty());
+        assert!(shop::vip::handle(&s, sqs_event(&[("big", big.clone())]), Budget::unlimited()).await.batch_item_failures.is_empty());
     }
     let told = marketing.log().accepted;
     assert_eq!(told.len(), 1, "marketing told exactly once: {told:?}");
@@ -288,7 +296,7 @@ async fn vip_promotion_is_idempotent_and_survives_a_marketing_outage() {
     assert_eq!(kind("c-1001").await, ("vip".to_string(), 150));
 
     // A small purchase that slipped past the filter changes nothing; a malformed one fails alone.
-    let r = shop::vip::handle(&s, sqs_event(&[("small", purchase("c-1002", 40)), ("bad", "{}".into())])).await;
+    let r = shop::vip::handle(&s, sqs_event(&[("small", purchase("c-1002", 40)), ("bad", "{}".into())]), Budget::unlimited()).await;
     assert_eq!(r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect::<Vec<_>>(), vec!["bad"]);
     assert_eq!(kind("c-1002").await, ("normal".to_string(), 0));
     marketing.stop();
@@ -320,4 +328,364 @@ async fn database_credentials_come_from_secrets_manager_and_require_tls() {
         Err(shop::Failure::Retryable(m)) => assert!(m.to_lowercase().contains("tls") || m.to_lowercase().contains("ssl"), "must fail on TLS, got: {m}"),
         other => panic!("a server without TLS must be refused: {:?}", other.map(|_| ())),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Faults where they bite: a commit lost after the sale was decided, SNS down, a factory that
+// accepts and then times out, duplicate deliveries racing, a batch that cannot finish in time,
+// restock orders that never complete.
+
+fn proxied_pool(proxy: &standins::dbproxy::DbProxy, db: &TestDb) -> impl std::future::Future<Output = sqlx::MySqlPool> {
+    let url = proxy.url(&db.url);
+    async move { sqlx::mysql::MySqlPoolOptions::new().max_connections(4).connect(&url).await.unwrap() }
+}
+
+fn checkout_with_id(qty: i64, id: &str) -> String {
+    json!({ "sku": schema::SEED_SKU, "quantity": qty, "customer": "c-1001", "checkout_id": id }).to_string()
+}
+
+#[tokio::test]
+async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
+    let aws = aws().await;
+    let db = stock_db(5).await;
+    let proxy = standins::dbproxy::start("127.0.0.1:3306".parse().unwrap(), 1).await.unwrap();
+    let oos = Capture::new(&aws, "oos").await;
+    let purchases = Capture::new(&aws, "purchases").await;
+    let c = shop::sales::Checkout { pool: proxied_pool(&proxy, &db).await, publisher: publisher(&aws, &oos, &purchases) };
+    let post = |body: String| shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body)));
+
+    // The COMMIT never reaches the server: a sale (and, below, a restock cycle) was decided
+    // inside the transaction, then lost. Nothing may be published for it.
+    proxy.set(standins::dbproxy::Mode::DropAtCommit);
+    assert_eq!(post(checkout_body(2, "c-1001")).await.status_code, 503);
+    assert_eq!(post(checkout_body(9, "c-1001")).await.status_code, 503, "the out-of-stock path commits too");
+    assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 5);
+    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM sale").await + scalar(&db.pool, "SELECT COUNT(*) FROM outbox").await, 0);
+    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM restock_order").await, 0);
+    assert!(purchases.drain().await.is_empty() && oos.drain().await.is_empty(), "no event for a sale that never happened");
+
+    // The COMMIT succeeds but its answer is lost: the client sees a failure, the sale stands,
+    // and its event is in the outbox (the fast path never ran). A retry with the same
+    // checkout_id answers the sale without selling again.
+    let id = uuid::Uuid::new_v4().to_string();
+    proxy.set(standins::dbproxy::Mode::DropAfterCommit);
+    assert_eq!(post(checkout_with_id(2, &id)).await.status_code, 503);
+    proxy.set(standins::dbproxy::Mode::Pass);
+    let r = post(checkout_with_id(2, &id)).await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+    let answer: Json = serde_json::from_str(&r.body).unwrap();
+    assert_eq!((answer["purchase_id"].as_str(), answer["replayed"].as_bool()), (Some(id.as_str()), Some(true)));
+    assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 3, "sold once");
+    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM sale").await, 1);
+    assert!(purchases.drain().await.is_empty());
+    let p = publisher(&aws, &oos, &purchases);
+    let first = shop::outbox::relay(&db.pool, &p, Duration::ZERO, Duration::from_secs(30), 100).await.unwrap();
+    assert_eq!((first.published, first.oldest_unpublished_ms), (1, 0));
+    assert_eq!(shop::outbox::relay(&db.pool, &p, Duration::ZERO, Duration::from_secs(30), 100).await.unwrap().published, 0);
+    let bought = purchases.drain().await;
+    assert_eq!(bought.len(), 1, "the relay publishes the committed sale's event once");
+    assert_eq!(envelope_message(&bought[0]).0["purchase_id"], json!(id));
+    assert!(proxy.dropped() >= 3, "every fault fired: {}", proxy.dropped());
+    proxy.stop();
+    db.drop_db().await;
+}
+
+/// A TCP endpoint that accepts connections and never answers (an SNS that hangs).
+async fn stalled_endpoint() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(sock);
+        }
+    });
+    (url, accepted)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_sns_outage_delays_events_but_never_stops_or_blocks_sales() {
+    let aws = aws().await;
+    let db = stock_db(20).await;
+    let oos = Capture::new(&aws, "oos").await;
+    let purchases = Capture::new(&aws, "purchases").await;
+    let (stalled, accepted) = stalled_endpoint().await;
+    let dead = shop::deps::bounded(&local::aws_config(&stalled, "ap-northeast-2").await, Duration::from_secs(1));
+    let mut down = publisher(&aws, &oos, &purchases);
+    down.sns = aws_sdk_sns::Client::new(&dead);
+    let c = Arc::new(shop::sales::Checkout { pool: db.pool.clone(), publisher: down });
+
+    // While one checkout waits on the hung SNS, the product's row is free: another
+    // transaction locks it at once (the lock wait limit is 1 s, the SNS wait is 1 s per try).
+    let first = {
+        let c = c.clone();
+        tokio::spawn(async move { shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1")))).await.status_code })
+    };
+    while accepted.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut conn = db.pool.acquire().await.unwrap();
+    sqlx::query("SET SESSION innodb_lock_wait_timeout = 1").execute(&mut *conn).await.unwrap();
+    sqlx::query("UPDATE product SET price = price WHERE sku = ?").bind(schema::SEED_SKU).execute(&mut *conn).await.expect("the row is not locked during the publish");
+    drop(conn);
+    assert_eq!(first.await.unwrap(), 200);
+
+    let mut tasks = Vec::new();
+    for i in 0..9 {
+        let c = c.clone();
+        tasks.push(tokio::spawn(async move { shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(2, &format!("c-{i}"))))).await.status_code }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200, "sales go on while SNS is down");
+    }
+    // 19 sold, 1 left; a checkout of 2 opens a restock cycle, its event waits too.
+    assert_eq!(shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(2, "c-x")))).await.status_code, 409);
+    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await, 11);
+    assert!(purchases.drain().await.is_empty());
+
+    // SNS is back: two relays race over the backlog; every event goes out once.
+    let up = publisher(&aws, &oos, &purchases);
+    let (a, b) = tokio::join!(
+        shop::outbox::relay(&db.pool, &up, Duration::ZERO, Duration::from_secs(30), 100),
+        shop::outbox::relay(&db.pool, &up, Duration::ZERO, Duration::from_secs(30), 100)
+    );
+    assert_eq!(a.unwrap().published + b.unwrap().published, 11);
+    let bought: std::collections::BTreeSet<String> =
+        purchases.drain().await.iter().map(|b| envelope_message(b).0["purchase_id"].as_str().unwrap().to_string()).collect();
+    let sold: std::collections::BTreeSet<String> =
+        sqlx::query("SELECT purchase_id FROM sale").fetch_all(&db.pool).await.unwrap().iter().map(|r| r.get::<String, _>(0)).collect();
+    assert_eq!((bought.len(), &bought), (10, &sold), "one purchase event per sale, no more, no less");
+    assert_eq!(oos.drain().await.len(), 1);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn the_order_size_comes_from_the_restock_policy_and_checkouts_are_capped() {
+    let aws = aws().await;
+    let db = stock_db(0).await;
+    let (c, oos, _) = checkout_deps(&db, &aws).await;
+    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(300, "c-1001")))).await;
+    assert_eq!(r.status_code, 409, "{}", r.body);
+    let body: Json = serde_json::from_str(&r.body).unwrap();
+    assert!((1..=3600).contains(&body["expected_in_seconds"].as_i64().unwrap()), "{body}");
+    let (msg, attrs) = envelope_message(&oos.drain().await.pop().unwrap());
+    assert_eq!((msg["count"].as_i64(), attrs["MessageAttributeProductCnt"]["Value"].as_str()), (Some(10), Some("10")), "the product's reorder quantity, not the buyer's 300");
+    assert_eq!(scalar(&db.pool, "SELECT CAST(quantity AS SIGNED) FROM restock_order").await, 10);
+    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(501, "c-1001")))).await;
+    assert_eq!(r.status_code, 422, "{}", r.body);
+    assert!(r.body.contains("\"max_per_order\":500"), "{}", r.body);
+    let bad_id = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c", "checkout_id": "not-a-uuid" }).to_string();
+    assert_eq!(shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&bad_id))).await.status_code, 400);
+    db.drop_db().await;
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_factory_that_accepts_then_times_out_has_every_production_counted_once() {
+    let aws = aws().await;
+    let db = stock_db(0).await;
+    let (envelope, ev) = open_cycle(&db, &aws).await;
+    let arrival = Arc::new(shop::stock_arrival::StockArrival { pool: db.pool.clone(), callback_key: b"test-callback-key".to_vec() });
+    let a = arrival.clone();
+    let api = http_front(Arc::new(move |req| {
+        let a = a.clone();
+        Box::pin(async move { shop::stock_arrival::handle(&a, req).await })
+    }))
+    .await;
+    // Attempt 1: the factory accepts, produces, and answers after the client gave up.
+    let factory = standins::factory(0, standins::Faults { accept_then_timeout_rate: 1.0, slow_ms: 1500, ..Default::default() }, 7, Duration::from_millis(2500)).await.unwrap();
+    let s = stock_request(&db, &factory.url(), &api, Duration::from_millis(500));
+    let r = shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())]), Budget::unlimited()).await;
+    assert_eq!(r.batch_item_failures.len(), 1, "an ambiguous failure is retried");
+    assert_eq!(order_status(&db, &ev.order_id).await, "requested");
+    // Attempt 2 (the redelivery): accepted at once; the factory reports one unit short and
+    // calls back twice.
+    factory.set_faults(standins::Faults { short_report_rate: 1.0, duplicate_rate: 1.0, ..Default::default() });
+    assert!(shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert_eq!(order_status(&db, &ev.order_id).await, "ordered");
+    wait_for("both productions to be reported", || factory.log().produced.len() == 2).await;
+    wait_for("the duplicate callback", || factory.log().callbacks.len() == 3).await;
+
+    let log = factory.log();
+    assert_eq!(log.accepted.len(), 2, "the factory produced twice");
+    let produced: u64 = log.produced.iter().map(|p| p.1).sum();
+    assert_eq!(produced, 10 + 9);
+    assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 19, "every unit produced is counted, once");
+    assert_eq!(scalar(&db.pool, "SELECT CAST(SUM(produced) AS SIGNED) FROM factory_attempt").await, 19);
+    assert_eq!(scalar(&db.pool, "SELECT CAST(produced AS SIGNED) FROM restock_order").await, 19, "the report that differs is kept");
+    let outcomes: Vec<String> = sqlx::query("SELECT outcome FROM factory_attempt ORDER BY sent_at").fetch_all(&db.pool).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(outcomes, vec!["ambiguous", "accepted"]);
+    assert_eq!(scalar(&db.pool, "SELECT CAST(restocking AS SIGNED) FROM product").await, 0);
+    assert_eq!(log.fired.get("accept_then_timeout"), Some(&1));
+    factory.stop();
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_duplicate_deliveries_make_one_external_call() {
+    let aws = aws().await;
+    // The factory: eight deliveries of one out-of-stock event at once, a slow factory.
+    let db = stock_db(0).await;
+    let (envelope, _) = open_cycle(&db, &aws).await;
+    let factory = standins::factory(0, standins::Faults { slow_rate: 1.0, slow_ms: 300, ..Default::default() }, 7, Duration::from_secs(3600)).await.unwrap();
+    let s = Arc::new(stock_request(&db, &factory.url(), "https://api.example.com", Duration::from_secs(5)));
+    let runs = (0..8).map(|i| {
+        let (s, e) = (s.clone(), envelope.clone());
+        tokio::spawn(async move { shop::stock_request::handle(&s, sqs_event(&[(&format!("d{i}"), e)]), Budget::unlimited()).await })
+    })
+    .collect::<Vec<_>>(); // spawn all before awaiting any: they race
+    for r in runs {
+        r.await.unwrap();
+    }
+    assert_eq!(factory.log().accepted.len(), 1, "one factory order");
+
+    // The ad manager's email: eight deliveries at once.
+    let manager = format!("race-{}@donut.example.com", uuid::Uuid::new_v4().simple());
+    sqlx::query("UPDATE advertisement SET manager_email = ?").bind(&manager).execute(&db.pool).await.unwrap();
+    let ses = aws_sdk_sesv2::Client::new(&aws);
+    let _ = ses.create_email_identity().email_identity("donut.example.com").send().await;
+    let ad = Arc::new(shop::ad_stop::AdStop { pool: db.pool.clone(), ses, from: "ads@donut.example.com".into(), configuration_set: "cs".into(), lease: Duration::from_secs(15) });
+    let runs = (0..8).map(|i| {
+        let (ad, e) = (ad.clone(), envelope.clone());
+        tokio::spawn(async move { shop::ad_stop::handle(&ad, sqs_event(&[(&format!("a{i}"), e)]), Budget::unlimited()).await })
+    })
+    .collect::<Vec<_>>(); // spawn all before awaiting any: they race
+    for r in runs {
+        r.await.unwrap();
+    }
+    assert!(shop::ad_stop::handle(&ad, sqs_event(&[("late", envelope.clone())]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert_eq!(ses_sent_to(&manager).await.len(), 1, "one email");
+
+    // The marketing notice: eight deliveries of one big purchase at once, a slow marketing.
+    let cdb = fresh_db("customer", 12).await;
+    schema::migrate(&cdb.pool, schema::CUSTOMER).await.unwrap();
+    let marketing = standins::marketing(0, standins::Faults { slow_rate: 1.0, slow_ms: 300, ..Default::default() }, 3).await.unwrap();
+    let vip = Arc::new(shop::vip::Vip { pool: cdb.pool.clone(), http: shop::deps::http_client(Duration::from_secs(5)), marketing_url: marketing.url(), lease: Duration::from_secs(15) });
+    let p = Purchase { purchase_id: uuid::Uuid::new_v4().to_string(), sku: schema::SEED_SKU.into(), customer: "c-9".into(), quantity: 120 };
+    let big = sns_envelope(&serde_json::to_value(&p).unwrap(), &[("quantity", "Number", "120")]);
+    let runs = (0..8).map(|i| {
+        let (v, e) = (vip.clone(), big.clone());
+        tokio::spawn(async move { shop::vip::handle(&v, sqs_event(&[(&format!("v{i}"), e)]), Budget::unlimited()).await })
+    })
+    .collect::<Vec<_>>(); // spawn all before awaiting any: they race
+    let failed: usize = futures_count(runs).await;
+    assert!(failed >= 1, "duplicates that found the claim busy are retried, not dropped");
+    assert!(shop::vip::handle(&vip, sqs_event(&[("late", big)]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert_eq!(marketing.log().accepted.len(), 1, "marketing told once");
+    assert_eq!(scalar(&cdb.pool, "SELECT CAST(purchase_total AS SIGNED) FROM customer WHERE customer_id = 'c-9'").await, 120, "promoted once");
+    factory.stop();
+    marketing.stop();
+    db.drop_db().await;
+    cdb.drop_db().await;
+}
+
+/// Waits for every run; returns how many records they reported failed.
+async fn futures_count(runs: Vec<tokio::task::JoinHandle<shop::batch::BatchResponse>>) -> usize {
+    let mut failed = 0;
+    for r in runs {
+        failed += r.await.unwrap().batch_item_failures.len();
+    }
+    failed
+}
+
+#[tokio::test]
+async fn a_batch_starts_no_record_its_time_cannot_hold() {
+    let db = stock_db(0).await;
+    // Three open orders (three cycles of the product), each with its event.
+    let mut records = Vec::new();
+    for cycle in 1..=3 {
+        let ev = OutOfStock {
+            order_id: uuid::Uuid::new_v4().to_string(),
+            product_id: schema::SEED_PRODUCT_ID.into(),
+            sku: schema::SEED_SKU.into(),
+            factory_id: schema::SEED_FACTORY_ID.into(),
+            count: 10,
+            requester: "c-1".into(),
+            cycle,
+        };
+        sqlx::query("INSERT INTO restock_order (order_id, product_id, cycle, quantity, requester, status, due_at) VALUES (?, ?, ?, 10, 'c-1', 'requested', NOW(3) + INTERVAL 1 HOUR)")
+            .bind(&ev.order_id)
+            .bind(uuid::Uuid::parse_str(schema::SEED_PRODUCT_ID).unwrap().as_bytes().to_vec())
+            .bind(cycle)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        records.push((format!("r{cycle}"), sns_envelope(&serde_json::to_value(&ev).unwrap(), &[])));
+    }
+    // Each factory call takes 0.7 s; the invocation has 1.5 s and a record may take 1 s.
+    let factory = standins::factory(0, standins::Faults { slow_rate: 1.0, slow_ms: 700, ..Default::default() }, 7, Duration::from_secs(3600)).await.unwrap();
+    let s = stock_request(&db, &factory.url(), "https://api.example.com", Duration::from_secs(5));
+    let recs: Vec<(&str, String)> = records.iter().map(|(id, b)| (id.as_str(), b.clone())).collect();
+    let budget = Budget::new(std::time::Instant::now() + Duration::from_millis(1500), Duration::from_secs(1));
+    let r = shop::stock_request::handle(&s, sqs_event(&recs), budget).await;
+    let failed: Vec<&str> = r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, vec!["r2", "r3"], "the records that could not fit are handed back untouched");
+    assert_eq!(factory.log().accepted.len(), 1);
+    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM restock_order WHERE status = 'requested'").await, 2, "not started, not claimed");
+    // The redelivery does them, and never the first again.
+    assert!(shop::stock_request::handle(&s, sqs_event(&recs), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert_eq!(factory.log().accepted.len(), 3);
+    factory.stop();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn overdue_restock_orders_are_asked_for_again_and_nothing_else_is() {
+    let aws = aws().await;
+    let db = stock_db(0).await;
+    let (envelope, ev) = open_cycle(&db, &aws).await;
+    let set = |sql: &'static str| {
+        let pool = db.pool.clone();
+        let id = ev.order_id.clone();
+        async move { sqlx::query(sql).bind(id).execute(&pool).await.unwrap() }
+    };
+    // Not overdue: nothing happens.
+    assert_eq!(shop::reconcile::run(&db.pool, 100).await.unwrap().reordered, 0);
+    // Being sent right now (a live claim), though past its deadline: left alone.
+    set("UPDATE restock_order SET status = 'ordering', claimed_until = NOW() + INTERVAL 1 MINUTE, due_at = NOW(3) - INTERVAL 1 SECOND WHERE order_id = ?").await;
+    assert_eq!(shop::reconcile::run(&db.pool, 100).await.unwrap().reordered, 0);
+    // Its message went to the DLQ (still `requested` past the deadline): asked for again.
+    set("UPDATE restock_order SET status = 'requested', claimed_until = NULL, due_at = NOW(3) - INTERVAL 1 SECOND WHERE order_id = ?").await;
+    let report = shop::reconcile::run(&db.pool, 100).await.unwrap();
+    assert_eq!((report.reordered, report.open), (1, 1));
+    assert_eq!(scalar(&db.pool, "SELECT CAST(reminders AS SIGNED) FROM restock_order").await, 1);
+    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM restock_order WHERE due_at > NOW(3)").await, 1, "a new deadline");
+    // The factory accepted but never called back: asked for again, as a new attempt.
+    set("UPDATE restock_order SET status = 'ordered', due_at = NOW(3) - INTERVAL 1 SECOND WHERE order_id = ?").await;
+    assert_eq!(shop::reconcile::run(&db.pool, 100).await.unwrap().reordered, 1);
+    assert_eq!(order_status(&db, &ev.order_id).await, "requested");
+
+    // The re-asks travel the normal path: outbox -> SNS -> stock request -> a factory attempt.
+    let oos = Capture::new(&aws, "oos").await;
+    let purchases = Capture::new(&aws, "purchases").await;
+    let relayed = shop::outbox::relay(&db.pool, &publisher(&aws, &oos, &purchases), Duration::ZERO, Duration::from_secs(30), 100).await.unwrap();
+    assert_eq!(relayed.published, 2);
+    let again = oos.drain().await;
+    assert_eq!(again.len(), 2);
+    for body in &again {
+        let (msg, _) = envelope_message(body);
+        assert_eq!((msg["order_id"].as_str(), msg["cycle"].as_i64(), msg["count"].as_i64()), (Some(ev.order_id.as_str()), Some(ev.cycle), Some(10)));
+    }
+    let factory = standins::factory(0, standins::Faults::default(), 7, Duration::from_secs(3600)).await.unwrap();
+    let s = stock_request(&db, &factory.url(), "https://api.example.com", Duration::from_secs(5));
+    let recs = [("x1", again[0].clone()), ("x2", again[1].clone()), ("orig", envelope)];
+    assert!(shop::stock_request::handle(&s, sqs_event(&recs), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert_eq!(factory.log().accepted.len(), 1, "duplicates of the re-ask order once");
+    // Delivered orders are never re-asked.
+    set("UPDATE restock_order SET status = 'delivered', due_at = NOW(3) - INTERVAL 1 SECOND WHERE order_id = ?").await;
+    assert_eq!(shop::reconcile::run(&db.pool, 100).await.unwrap(), shop::reconcile::Report { reordered: 0, open: 0 });
+    factory.stop();
+    db.drop_db().await;
 }

@@ -1,8 +1,13 @@
 //! Ad stop (SQS): while a product is being restocked, ask its ad manager (product.ad_id ->
 //! advertisement.manager_email) to pause the ad, once per restock cycle, and record that
 //! the ad is paused.
+//!
+//! Once per cycle even under concurrent duplicate deliveries: the email is sent under a claim
+//! (`crate::claim`) keyed by (product, cycle) whose lease outlasts the SES client's timeout;
+//! the notice, the paused ad and the claim's `done` commit together.
 
-use crate::batch::{each, BatchResponse};
+use crate::batch::{each, BatchResponse, Budget};
+use crate::claim::{self, Claim};
 use crate::events::{unwrap, Envelope, OutOfStock};
 use crate::Failure;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -14,10 +19,12 @@ pub struct AdStop {
     pub ses: aws_sdk_sesv2::Client,
     pub from: String,
     pub configuration_set: String,
+    /// How long the claim keeps duplicates off; longer than the SES client's operation timeout.
+    pub lease: std::time::Duration,
 }
 
-pub async fn handle(s: &AdStop, event: SqsEvent) -> BatchResponse {
-    each(event, |r| one(s, r)).await
+pub async fn handle(s: &AdStop, event: SqsEvent, budget: Budget) -> BatchResponse {
+    each(event, budget, |r| one(s, r)).await
 }
 
 fn content(text: &str) -> Result<Content, Failure> {
@@ -28,24 +35,32 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
     let (_env, ev): (Envelope, OutOfStock) = unwrap(record.body.as_deref())?;
     let product_id = uuid::Uuid::parse_str(&ev.product_id).map_err(|_| Failure::Permanent(format!("bad product id `{}`", ev.product_id)))?;
     let pid = product_id.as_bytes().to_vec();
-    // One notice per (product, cycle): the row is the idempotency key.
-    sqlx::query("INSERT IGNORE INTO ad_stop_notice (product_id, cycle, status) VALUES (?, ?, 'sending')").bind(&pid).bind(ev.cycle).execute(&s.pool).await?;
-    let status: String = sqlx::query("SELECT status FROM ad_stop_notice WHERE product_id = ? AND cycle = ?")
-        .bind(&pid)
-        .bind(ev.cycle)
-        .fetch_one(&s.pool)
-        .await?
-        .get("status");
-    if status != "sending" {
-        tracing::info!(sku = %ev.sku, cycle = ev.cycle, "duplicate delivery: ad stop already {status}");
-        return Ok(());
+    // One notice per (product, cycle): the claim is the idempotency key.
+    let key = format!("ad-stop:{product_id}:{}", ev.cycle);
+    match claim::take(&s.pool, &key, s.lease).await? {
+        Claim::Done => {
+            tracing::info!(sku = %ev.sku, cycle = ev.cycle, "duplicate delivery: ad stop already handled");
+            return Ok(());
+        }
+        Claim::Busy => return Err(Failure::Retryable(format!("ad stop of {} cycle {} is in progress elsewhere", ev.sku, ev.cycle))),
+        Claim::Acquired => {}
     }
-    let row = sqlx::query("SELECT p.name, p.sku, a.ad_id, a.manager_email FROM product p JOIN advertisement a ON a.ad_id = p.ad_id WHERE p.product_id = ?")
+    let row = match sqlx::query("SELECT p.name, p.sku, a.ad_id, a.manager_email FROM product p JOIN advertisement a ON a.ad_id = p.ad_id WHERE p.product_id = ?")
         .bind(&pid)
         .fetch_optional(&s.pool)
-        .await?;
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            claim::release(&s.pool, &key).await?;
+            return Err(e.into());
+        }
+    };
     let Some(row) = row else {
-        sqlx::query("UPDATE ad_stop_notice SET status = 'no-ad', sent_at = NOW() WHERE product_id = ? AND cycle = ?").bind(&pid).bind(ev.cycle).execute(&s.pool).await?;
+        let mut tx = s.pool.begin().await?;
+        sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'no-ad', NOW())").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
+        claim::done(&mut *tx, &key).await?;
+        tx.commit().await?;
         tracing::info!(sku = %ev.sku, "product has no ad; nothing to stop");
         return Ok(());
     };
@@ -61,7 +76,8 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
         cycle = ev.cycle,
         order = ev.order_id
     );
-    s.ses
+    let sent = s
+        .ses
         .send_email()
         .from_email_address(&s.from)
         .destination(Destination::builder().to_addresses(&manager).build())
@@ -69,10 +85,15 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
         .content(EmailContent::builder().simple(Message::builder().subject(content(&subject)?).body(Body::builder().text(content(&text)?).build()).build()).build())
         .send()
         .await
-        .map_err(|e| Failure::Retryable(format!("SES send to {manager}: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e))))?;
+        .map_err(|e| Failure::Retryable(format!("SES send to {manager}: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e))));
+    if let Err(f) = sent {
+        claim::release(&s.pool, &key).await?;
+        return Err(f);
+    }
     let mut tx = s.pool.begin().await?;
     sqlx::query("UPDATE advertisement SET status = FALSE, paused_at = NOW() WHERE ad_id = ?").bind(&ad_id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE ad_stop_notice SET status = 'sent', sent_at = NOW() WHERE product_id = ? AND cycle = ?").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'sent', NOW())").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
+    claim::done(&mut *tx, &key).await?;
     tx.commit().await?;
     tracing::info!(sku = %ev.sku, cycle = ev.cycle, to = %manager, "ad stop requested");
     Ok(())

@@ -13,6 +13,13 @@ pub async fn aws() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
 
+/// `aws` with every call bounded by `limit` (each attempt and the whole operation), so an AWS
+/// call that hangs is a retryable failure well inside the function's timeout.
+pub fn bounded(aws: &aws_config::SdkConfig, limit: std::time::Duration) -> aws_config::SdkConfig {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder().operation_attempt_timeout(limit).operation_timeout(limit).build();
+    aws.to_builder().timeout_config(timeouts).build()
+}
+
 /// A secret's string value by ARN.
 pub async fn secret(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, Failure> {
     let out = client

@@ -83,9 +83,10 @@ pub fn unwrap<T: for<'de> Deserialize<'de>>(body: Option<&str>) -> Result<(Envel
     Ok((env, msg))
 }
 
-/// Publishes through SNS. Errors are retryable (the caller decides what that means).
-pub async fn publish(sns: &aws_sdk_sns::Client, topic_arn: &str, body: &impl Serialize, attrs: Attributes) -> Result<String, Failure> {
-    let mut req = sns.publish().topic_arn(topic_arn).message(serde_json::to_string(body).map_err(|e| Failure::Permanent(e.to_string()))?);
+/// Publishes an already serialised message through SNS. Errors are retryable (the caller
+/// decides what that means); the outbox is the only caller.
+pub async fn publish_raw(sns: &aws_sdk_sns::Client, topic_arn: &str, body: &str, attrs: &Attributes) -> Result<String, Failure> {
+    let mut req = sns.publish().topic_arn(topic_arn).message(body);
     for (name, (kind, value)) in attrs {
         let a = aws_sdk_sns::types::MessageAttributeValue::builder()
             .data_type(kind)

@@ -3,18 +3,26 @@
 //!
 //! Every function is correct under retries and concurrency:
 //! - stock changes are single SQL statements or row-locked transactions, never read-then-write;
-//! - one factory order per restock cycle, claimed in the database before it is sent;
-//! - the factory callback is authenticated (HMAC of the order id) and applied once per order;
+//! - events are outbox rows written with the change that makes them true, published after
+//!   commit (`outbox`); no network call is made while a row lock is held;
+//! - one factory order per restock cycle, claimed in the database before it is sent; each send
+//!   has its own signed callback, and every production the factory confirms counts once;
+//! - other external effects (email, marketing notice) run under a leased claim (`claim`);
+//! - overdue restock orders are asked for again by a scheduled pass (`reconcile`);
+//! - queue handlers start a record only when the invocation's time can hold it (`batch`);
 //! - queue handlers report partial batch failures, so one bad record neither fails nor
 //!   re-runs the others; every failure is classified [`Failure::Retryable`] or
 //!   [`Failure::Permanent`], and both end in the queue's DLQ after `maxReceiveCount` tries.
 
 pub mod batch;
+pub mod claim;
 pub mod db;
 pub mod deps;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod outbox;
+pub mod reconcile;
 pub mod schema;
 pub mod token;
 pub mod wiring;

@@ -1,24 +1,25 @@
 //! The Sales API: `GET /product/donut` (product function) and `POST /checkout`.
 //!
-//! Checkout decrements stock in one conditional UPDATE (never read-then-write). When stock
-//! cannot cover the order, the first request of a restock cycle flips the product's
-//! `restocking` flag, records the factory order and publishes ONE out-of-stock event, all in
-//! one transaction that holds the product row; later requests of the same cycle see the flag
-//! and publish nothing. Every purchase publishes a purchase event inside the decrement's
-//! transaction: if SNS fails, the sale is rolled back and the caller gets 503.
+//! Checkout decrements stock in one conditional UPDATE (never read-then-write) and, in the same
+//! transaction, records the sale and stages its purchase event in the outbox. When stock cannot
+//! cover the order, the first request of a restock cycle flips the product's `restocking` flag,
+//! records the factory order (the product's `reorder_quantity`, never the buyer's quantity)
+//! and stages ONE out-of-stock event; later requests of the cycle see the flag and stage
+//! nothing. Events are published after commit: no network call while the product row is
+//! locked, and an SNS outage delays events without stopping sales (see `crate::outbox`).
 
-use crate::events::{publish, OutOfStock, Purchase};
+use crate::events::{OutOfStock, Purchase};
 use crate::http::{body, error, json, query, route, Response};
-use crate::Failure;
+use crate::outbox::{self, Event, Publisher};
+use crate::{wiring, Failure};
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use serde::Deserialize;
 use sqlx::{MySqlPool, Row};
 
 pub struct Checkout {
     pub pool: MySqlPool,
-    pub sns: aws_sdk_sns::Client,
-    pub out_of_stock_arn: String,
-    pub purchases_arn: String,
+    /// Publishes `out_of_stock` and `purchases` after commit.
+    pub publisher: Publisher,
 }
 
 fn uuid_text(bytes: &[u8]) -> String {
@@ -62,6 +63,11 @@ struct CheckoutRequest {
     sku: String,
     quantity: i64,
     customer: String,
+    /// Optional idempotency key (a UUID the client chooses): a retry with the same id answers
+    /// the first outcome and sells nothing again, so a client that lost the answer (a timeout,
+    /// a dropped connection after the commit) can safely try again. It becomes the purchase id.
+    #[serde(default)]
+    checkout_id: Option<String>,
 }
 
 /// `POST /checkout` with `{"sku": "CP-502101", "quantity": 1, "customer": "c-1001"}`.
@@ -75,23 +81,81 @@ pub async fn checkout(c: &Checkout, req: ApiGatewayV2httpRequest) -> Response {
     if order.sku.is_empty() || order.sku.len() > 32 || order.customer.is_empty() || order.customer.len() > 64 || !(1..=10_000).contains(&order.quantity) {
         return error(400, "bad_request", "sku (1-32 chars), customer (1-64 chars) and quantity (1-10000) are required");
     }
+    if order.checkout_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
+        return error(400, "bad_request", "checkout_id, when given, must be a UUID");
+    }
     match try_checkout(c, &order).await {
         Ok(r) => r,
         Err(f) => {
             tracing::error!(sku = %order.sku, "checkout failed: {f}");
             match f {
-                Failure::Retryable(_) => error(503, "try_again", "the shop is busy; nothing was charged, try again"),
-                Failure::Permanent(_) => error(500, "internal", "checkout failed; nothing was charged"),
+                Failure::Retryable(_) => error(503, "try_again", "the checkout could not be confirmed; try again with the same checkout_id to never buy twice"),
+                Failure::Permanent(_) => error(500, "internal", "checkout failed"),
             }
         }
     }
 }
 
+/// What the transaction decided; events are published only after it committed.
+enum Outcome {
+    /// `event` is None when this is a retry of a checkout already sold (its event is in the
+    /// outbox already).
+    Sold { purchase_id: String, event: Option<Event> },
+    /// `expected_in`: seconds until the open order's deadline (the reconciler acts then).
+    OutOfStock { available: i32, expected_in: i64, opened: Option<Event> },
+    OverLimit { max: i32 },
+    NoProduct,
+}
+
 async fn try_checkout(c: &Checkout, order: &CheckoutRequest) -> Result<Response, Failure> {
-    let mut tx = c.pool.begin().await?;
-    let sold = sqlx::query("UPDATE product SET stock = stock - ? WHERE sku = ? AND stock >= ?")
+    let outcome = decide(&c.pool, order).await?;
+    Ok(match outcome {
+        Outcome::Sold { purchase_id, event } => {
+            if let Some(e) = &event {
+                outbox::publish_ids(&c.pool, &c.publisher, std::slice::from_ref(e)).await;
+            }
+            json(200, &serde_json::json!({ "status": "sold", "purchase_id": purchase_id, "sku": order.sku, "quantity": order.quantity, "replayed": event.is_none() }))
+        }
+        Outcome::OutOfStock { available, expected_in, opened } => {
+            if let Some(e) = &opened {
+                outbox::publish_ids(&c.pool, &c.publisher, std::slice::from_ref(e)).await;
+            }
+            json(
+                409,
+                &serde_json::json!({
+                    "error": "out_of_stock",
+                    "message": format!("only {available} left of {}; more has been ordered from the factory, expected within {} minutes", order.sku, (expected_in + 59) / 60),
+                    "available": available,
+                    "restock": if opened.is_some() { "ordered now" } else { "already ordered" },
+                    "expected_in_seconds": expected_in,
+                }),
+            )
+        }
+        Outcome::OverLimit { max } => json(
+            422,
+            &serde_json::json!({ "error": "over_limit", "message": format!("at most {max} of {} per order", order.sku), "max_per_order": max }),
+        ),
+        Outcome::NoProduct => error(404, "no_product", "no such product"),
+    })
+}
+
+async fn sold_already(pool: &MySqlPool, checkout_id: &str) -> Result<bool, Failure> {
+    Ok(sqlx::query("SELECT 1 FROM sale WHERE purchase_id = ?").bind(checkout_id).fetch_optional(pool).await?.is_some())
+}
+
+/// The checkout's transaction: sale + purchase event, or the restock cycle + out-of-stock
+/// event, or nothing. No network call happens inside.
+async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Failure> {
+    if let Some(id) = &order.checkout_id {
+        if sold_already(pool, id).await? {
+            return Ok(Outcome::Sold { purchase_id: id.clone(), event: None });
+        }
+    }
+    let mut tx = pool.begin().await?;
+    let sold = sqlx::query("UPDATE product SET stock = stock - ? WHERE sku = ? AND stock >= ? AND max_per_order >= ?")
         .bind(order.quantity)
         .bind(&order.sku)
+        .bind(order.quantity)
         .bind(order.quantity)
         .execute(&mut *tx)
         .await?
@@ -99,60 +163,88 @@ async fn try_checkout(c: &Checkout, order: &CheckoutRequest) -> Result<Response,
         == 1;
     if sold {
         let purchase = Purchase {
-            purchase_id: uuid::Uuid::new_v4().to_string(),
+            purchase_id: order.checkout_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             sku: order.sku.clone(),
             customer: order.customer.clone(),
             quantity: order.quantity,
         };
-        publish(&c.sns, &c.purchases_arn, &purchase, purchase.attributes()).await?;
+        let recorded = sqlx::query("INSERT INTO sale (purchase_id, product_id, customer_id, quantity) SELECT ?, product_id, ?, ? FROM product WHERE sku = ?")
+            .bind(&purchase.purchase_id)
+            .bind(&purchase.customer)
+            .bind(purchase.quantity)
+            .bind(&purchase.sku)
+            .execute(&mut *tx)
+            .await;
+        if let Err(e) = recorded {
+            // A concurrent retry with the same checkout_id sold first: undo ours, answer theirs.
+            if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
+                tx.rollback().await?;
+                return Ok(Outcome::Sold { purchase_id: purchase.purchase_id, event: None });
+            }
+            return Err(e.into());
+        }
+        let event = Event::new(&purchase.purchase_id, wiring::PURCHASES, &purchase, purchase.attributes())?;
+        outbox::stage(&mut tx, &event).await?;
         tx.commit().await?;
-        return Ok(json(200, &serde_json::json!({ "status": "sold", "purchase_id": purchase.purchase_id, "sku": order.sku, "quantity": order.quantity })));
+        return Ok(Outcome::Sold { purchase_id: purchase.purchase_id, event: Some(event) });
     }
-    // Not enough stock, or no such product. The row is locked until the transaction ends.
-    let Some(p) = sqlx::query("SELECT product_id, factory_id, stock, restocking, restock_cycle, reorder_quantity FROM product WHERE sku = ? FOR UPDATE")
-        .bind(&order.sku)
-        .fetch_optional(&mut *tx)
-        .await?
+    // Not enough stock, over the per-order limit, or no such product. The row is locked until
+    // the transaction ends.
+    let Some(p) = sqlx::query(
+        "SELECT product_id, factory_id, stock, restocking, restock_cycle, reorder_quantity, max_per_order, restock_deadline_seconds FROM product WHERE sku = ? FOR UPDATE",
+    )
+    .bind(&order.sku)
+    .fetch_optional(&mut *tx)
+    .await?
     else {
         tx.rollback().await?;
-        return Ok(error(404, "no_product", "no such product"));
+        return Ok(Outcome::NoProduct);
     };
-    let stock: i32 = p.get("stock");
-    let restocking: bool = p.get("restocking");
-    let mut opened = false;
-    if !restocking {
+    let max: i32 = p.get("max_per_order");
+    if order.quantity > i64::from(max) {
+        tx.rollback().await?;
+        return Ok(Outcome::OverLimit { max });
+    }
+    let available: i32 = p.get("stock");
+    let product_id: Vec<u8> = p.get("product_id");
+    let opened = if p.get::<bool, _>("restocking") {
+        None
+    } else {
         let cycle: i64 = p.get::<i64, _>("restock_cycle") + 1;
-        let product_id: Vec<u8> = p.get("product_id");
-        let quantity = i64::from(p.get::<i32, _>("reorder_quantity")).max(order.quantity);
         let event = OutOfStock {
             order_id: uuid::Uuid::new_v4().to_string(),
             product_id: uuid_text(&product_id),
             sku: order.sku.clone(),
             factory_id: uuid_text(p.get::<Vec<u8>, _>("factory_id").as_slice()),
-            count: quantity,
+            count: i64::from(p.get::<i32, _>("reorder_quantity")),
             requester: order.customer.clone(),
             cycle,
         };
         sqlx::query("UPDATE product SET restocking = TRUE, restock_cycle = ? WHERE product_id = ?").bind(cycle).bind(&product_id).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO restock_order (order_id, product_id, cycle, quantity, status) VALUES (?, ?, ?, ?, 'requested')")
-            .bind(&event.order_id)
-            .bind(&product_id)
-            .bind(cycle)
-            .bind(quantity)
-            .execute(&mut *tx)
-            .await?;
-        publish(&c.sns, &c.out_of_stock_arn, &event, event.attributes()).await?;
+        sqlx::query(
+            "INSERT INTO restock_order (order_id, product_id, cycle, quantity, requester, status, due_at) VALUES (?, ?, ?, ?, ?, 'requested', NOW(3) + INTERVAL ? SECOND)",
+        )
+        .bind(&event.order_id)
+        .bind(&product_id)
+        .bind(cycle)
+        .bind(event.count)
+        .bind(&event.requester)
+        .bind(p.get::<i32, _>("restock_deadline_seconds"))
+        .execute(&mut *tx)
+        .await?;
+        let staged = Event::new(&event.order_id, wiring::OUT_OF_STOCK, &event, event.attributes())?;
+        outbox::stage(&mut tx, &staged).await?;
         tracing::info!(sku = %order.sku, cycle, order_id = %event.order_id, "restock cycle opened");
-        opened = true;
-    }
+        Some(staged)
+    };
+    let expected_in: i64 = sqlx::query(
+        "SELECT CAST(GREATEST(TIMESTAMPDIFF(SECOND, NOW(3), o.due_at), 0) AS SIGNED) FROM restock_order o JOIN product p ON p.product_id = o.product_id AND p.restock_cycle = o.cycle WHERE p.product_id = ?",
+    )
+    .bind(&product_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|r| r.get(0))
+    .unwrap_or(0);
     tx.commit().await?;
-    Ok(json(
-        409,
-        &serde_json::json!({
-            "error": "out_of_stock",
-            "message": format!("only {stock} left of {}; more has been ordered from the factory", order.sku),
-            "available": stock,
-            "restock": if opened { "ordered now" } else { "already ordered" },
-        }),
-    ))
+    Ok(Outcome::OutOfStock { available, expected_in, opened })
 }

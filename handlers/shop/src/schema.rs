@@ -1,5 +1,7 @@
 //! Schema migrations and seed data of the stock database and the customer database.
 //! Statements are idempotent (`IF NOT EXISTS`, `INSERT IGNORE`), so running them twice is safe.
+//! They create tables; they do not alter tables made by an older version (there is no deployed
+//! older version yet; the first schema change after a release brings versioned migrations).
 
 use sqlx::MySqlPool;
 
@@ -26,9 +28,12 @@ pub const STOCK: &[&str] = &[
         factory_id BINARY(16) NOT NULL,
         ad_id BINARY(16) NULL,
         reorder_quantity INT NOT NULL DEFAULT 10,
+        max_per_order INT NOT NULL DEFAULT 500,
+        restock_deadline_seconds INT NOT NULL DEFAULT 3600,
         restock_cycle BIGINT NOT NULL DEFAULT 0,
         restocking BOOLEAN NOT NULL DEFAULT FALSE,
         CONSTRAINT stock_not_negative CHECK (stock >= 0),
+        CONSTRAINT reorder_positive CHECK (reorder_quantity > 0 AND max_per_order > 0 AND restock_deadline_seconds > 0),
         FOREIGN KEY (factory_id) REFERENCES factory (factory_id),
         FOREIGN KEY (ad_id) REFERENCES advertisement (ad_id)
     )",
@@ -37,14 +42,44 @@ pub const STOCK: &[&str] = &[
         product_id BINARY(16) NOT NULL,
         cycle BIGINT NOT NULL,
         quantity INT NOT NULL,
+        requester VARCHAR(64) NOT NULL,
         status VARCHAR(16) NOT NULL,
         claimed_until TIMESTAMP NULL,
+        attempts INT NOT NULL DEFAULT 0,
+        reminders INT NOT NULL DEFAULT 0,
+        produced BIGINT NOT NULL DEFAULT 0,
         created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        due_at TIMESTAMP(3) NOT NULL,
         ordered_at TIMESTAMP(3) NULL,
         delivered_at TIMESTAMP(3) NULL,
         UNIQUE KEY one_order_per_cycle (product_id, cycle),
+        KEY open_orders (status, due_at),
         FOREIGN KEY (product_id) REFERENCES product (product_id)
     )",
+    // One row per send of an order to the factory. Its id is in the signed callback URL, so
+    // every production the factory confirms is counted once, even after an ambiguous failure
+    // (timeout, 5xx) made the order go out again.
+    "CREATE TABLE IF NOT EXISTS factory_attempt (
+        attempt_id CHAR(36) PRIMARY KEY,
+        order_id CHAR(36) NOT NULL,
+        outcome VARCHAR(16) NOT NULL,
+        sent_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        produced INT NULL,
+        counted_at TIMESTAMP(3) NULL,
+        KEY by_order (order_id),
+        FOREIGN KEY (order_id) REFERENCES restock_order (order_id)
+    )",
+    // Every sale, written in the same transaction as the stock decrement.
+    "CREATE TABLE IF NOT EXISTS sale (
+        purchase_id CHAR(36) PRIMARY KEY,
+        product_id BINARY(16) NOT NULL,
+        customer_id VARCHAR(64) NOT NULL,
+        quantity INT NOT NULL,
+        sold_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        FOREIGN KEY (product_id) REFERENCES product (product_id)
+    )",
+    OUTBOX,
+    CLAIM,
     "CREATE TABLE IF NOT EXISTS ad_stop_notice (
         product_id BINARY(16) NOT NULL,
         cycle BIGINT NOT NULL,
@@ -53,6 +88,30 @@ pub const STOCK: &[&str] = &[
         PRIMARY KEY (product_id, cycle)
     )",
 ];
+
+/// Events waiting to be published: written in the transaction that makes them true, published
+/// after commit (and by the relay for whatever is left). See `crate::outbox`.
+const OUTBOX: &str = "CREATE TABLE IF NOT EXISTS outbox (
+        event_id CHAR(36) PRIMARY KEY,
+        topic VARCHAR(64) NOT NULL,
+        body TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        claimed_until TIMESTAMP(3) NULL,
+        claim_token CHAR(36) NULL,
+        attempts INT NOT NULL DEFAULT 0,
+        published_at TIMESTAMP(3) NULL,
+        KEY pending (published_at, created_at)
+    )";
+
+/// Once-only external effects (an email, a notice): a claim with a lease. See `crate::claim`.
+const CLAIM: &str = "CREATE TABLE IF NOT EXISTS effect_claim (
+        effect_key VARCHAR(191) PRIMARY KEY,
+        status VARCHAR(16) NOT NULL,
+        lease_until TIMESTAMP(3) NULL,
+        attempts INT NOT NULL DEFAULT 1,
+        done_at TIMESTAMP(3) NULL
+    )";
 
 pub const CUSTOMER: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS customer (
@@ -69,6 +128,7 @@ pub const CUSTOMER: &[&str] = &[
         promoted_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
         marketing_notified_at TIMESTAMP NULL
     )",
+    CLAIM,
 ];
 
 /// The seed product of the course material.

@@ -1,11 +1,14 @@
-//! Stock request (SQS): out-of-stock event -> one order at the Factory API.
+//! Stock request (SQS): out-of-stock event -> an order at the Factory API.
 //!
 //! The order row is claimed with a lease before the POST, so concurrent or duplicate
-//! deliveries of the same event never send two orders; once `ordered`, redeliveries are
-//! no-ops. The POST is awaited: a timeout or 5xx fails only this record (retried, then DLQ);
-//! a malformed message is permanent.
+//! deliveries of the same event never send at the same time; once `ordered`, redeliveries are
+//! no-ops. The quantity comes from the order row (the product's restock policy), never from
+//! the message. Each send is an attempt with its own id in the signed callback URL: after an
+//! ambiguous failure (timeout, 5xx: the factory may have accepted) the claim is released and
+//! the retry sends a new attempt, and every production the factory confirms is counted once
+//! (`stock_arrival`). A malformed message is permanent.
 
-use crate::batch::{each, BatchResponse};
+use crate::batch::{each, BatchResponse, Budget};
 use crate::deps::classify;
 use crate::events::{unwrap, Envelope, OutOfStock};
 use crate::{token, Failure};
@@ -21,7 +24,7 @@ pub struct StockRequest {
     /// Base URL of this stack's HTTP API (the callback goes to `/factory/callback`).
     pub api_url: String,
     pub callback_key: Vec<u8>,
-    /// How long a claim keeps others off the order; longer than the HTTP timeout.
+    /// How long a claim keeps others off the order; longer than the HTTP client's timeout.
     pub lease_seconds: u64,
 }
 
@@ -37,69 +40,85 @@ pub struct FactoryOrder {
     pub callback_url: String,
 }
 
-pub async fn handle(s: &StockRequest, event: SqsEvent) -> BatchResponse {
-    each(event, |r| one(s, r)).await
+pub async fn handle(s: &StockRequest, event: SqsEvent, budget: Budget) -> BatchResponse {
+    each(event, budget, |r| one(s, r)).await
 }
 
-pub fn callback_url(api_url: &str, key: &[u8], order_id: &str) -> String {
-    format!("{}/factory/callback?order={order_id}&token={}", api_url.trim_end_matches('/'), token::sign(key, order_id))
+pub fn callback_url(api_url: &str, key: &[u8], order_id: &str, attempt_id: &str) -> String {
+    format!(
+        "{}/factory/callback?order={order_id}&attempt={attempt_id}&token={}",
+        api_url.trim_end_matches('/'),
+        token::sign(key, order_id, attempt_id)
+    )
 }
 
-async fn one(s: &StockRequest, record: SqsMessage) -> Result<(), Failure> {
-    let (_env, ev): (Envelope, OutOfStock) = unwrap(record.body.as_deref())?;
-    if uuid::Uuid::parse_str(&ev.order_id).is_err() || ev.count <= 0 {
-        return Err(Failure::Permanent(format!("out-of-stock event with bad order id or count: {ev:?}")));
-    }
+/// Claims the order for one send; `Ok(Some(quantity))` when this caller holds the claim.
+async fn claim(s: &StockRequest, order_id: &str) -> Result<Option<i32>, Failure> {
     let claimed = sqlx::query(
-        "UPDATE restock_order SET status = 'ordering', claimed_until = NOW() + INTERVAL ? SECOND
+        "UPDATE restock_order SET status = 'ordering', claimed_until = NOW() + INTERVAL ? SECOND, attempts = attempts + 1
          WHERE order_id = ? AND (status = 'requested' OR (status = 'ordering' AND claimed_until < NOW()))",
     )
     .bind(s.lease_seconds)
-    .bind(&ev.order_id)
+    .bind(order_id)
     .execute(&s.pool)
     .await?
     .rows_affected()
         == 1;
-    if !claimed {
-        let status: Option<String> = sqlx::query("SELECT status FROM restock_order WHERE order_id = ?")
-            .bind(&ev.order_id)
-            .fetch_optional(&s.pool)
-            .await?
-            .map(|r| r.get("status"));
-        return match status.as_deref() {
-            None => Err(Failure::Permanent(format!("order {} does not exist", ev.order_id))),
-            Some("ordered") | Some("delivered") => {
-                tracing::info!(order_id = %ev.order_id, "duplicate delivery: already ordered");
-                Ok(())
-            }
-            Some(other) => Err(Failure::Retryable(format!("order {} is `{other}` by another worker", ev.order_id))),
-        };
+    let row = sqlx::query("SELECT status, quantity FROM restock_order WHERE order_id = ?").bind(order_id).fetch_optional(&s.pool).await?;
+    let Some(row) = row else {
+        return Err(Failure::Permanent(format!("order {order_id} does not exist")));
+    };
+    if claimed {
+        return Ok(Some(row.get("quantity")));
     }
+    match row.get::<&str, _>("status") {
+        "ordered" | "delivered" => {
+            tracing::info!(order_id, "duplicate delivery: already ordered");
+            Ok(None)
+        }
+        other => Err(Failure::Retryable(format!("order {order_id} is `{other}` by another worker"))),
+    }
+}
+
+async fn one(s: &StockRequest, record: SqsMessage) -> Result<(), Failure> {
+    let (_env, ev): (Envelope, OutOfStock) = unwrap(record.body.as_deref())?;
+    if uuid::Uuid::parse_str(&ev.order_id).is_err() {
+        return Err(Failure::Permanent(format!("out-of-stock event with a bad order id: {ev:?}")));
+    }
+    let Some(quantity) = claim(s, &ev.order_id).await? else { return Ok(()) };
+    let attempt_id = uuid::Uuid::new_v4().to_string();
+    sqlx::query("INSERT INTO factory_attempt (attempt_id, order_id, outcome) VALUES (?, ?, 'sending')").bind(&attempt_id).bind(&ev.order_id).execute(&s.pool).await?;
     let order = FactoryOrder {
         message_group_id: "stock-arrival-group".into(),
         message_attribute_product_id: ev.product_id.clone(),
-        message_attribute_product_cnt: ev.count.to_string(),
+        message_attribute_product_cnt: quantity.to_string(),
         message_attribute_factory_id: ev.factory_id.clone(),
         message_attribute_requester: ev.requester.clone(),
-        callback_url: callback_url(&s.api_url, &s.callback_key, &ev.order_id),
+        callback_url: callback_url(&s.api_url, &s.callback_key, &ev.order_id, &attempt_id),
     };
     let url = format!("{}/api/manufactures", s.factory_url.trim_end_matches('/'));
-    match classify("factory order", s.http.post(&url).json(&order).send().await).await {
-        Ok(_) => {
-            sqlx::query("UPDATE restock_order SET status = 'ordered', ordered_at = NOW(3), claimed_until = NULL WHERE order_id = ? AND status = 'ordering'")
-                .bind(&ev.order_id)
-                .execute(&s.pool)
-                .await?;
-            tracing::info!(order_id = %ev.order_id, count = ev.count, "ordered from the factory");
-            Ok(())
-        }
-        Err(f) => {
-            // Release the claim so the redelivery can try at once after the visibility timeout.
-            sqlx::query("UPDATE restock_order SET status = 'requested', claimed_until = NULL WHERE order_id = ? AND status = 'ordering'")
-                .bind(&ev.order_id)
-                .execute(&s.pool)
-                .await?;
-            Err(f)
-        }
+    let sent = classify("factory order", s.http.post(&url).json(&order).send().await).await;
+    let outcome = match &sent {
+        Ok(_) => "accepted",
+        Err(Failure::Retryable(_)) => "ambiguous",
+        Err(Failure::Permanent(_)) => "refused",
+    };
+    sqlx::query("UPDATE factory_attempt SET outcome = ? WHERE attempt_id = ?").bind(outcome).bind(&attempt_id).execute(&s.pool).await?;
+    if sent.is_ok() {
+        // The callback may have come already (status `delivered`): then this changes nothing.
+        sqlx::query(
+            "UPDATE restock_order o JOIN product p ON p.product_id = o.product_id
+             SET o.status = 'ordered', o.ordered_at = NOW(3), o.claimed_until = NULL, o.due_at = NOW(3) + INTERVAL p.restock_deadline_seconds SECOND
+             WHERE o.order_id = ? AND o.status = 'ordering'",
+        )
+        .bind(&ev.order_id)
+        .execute(&s.pool)
+        .await?;
+        tracing::info!(order_id = %ev.order_id, attempt_id, quantity, "ordered from the factory");
+        return Ok(());
     }
+    // Release the claim so the redelivery sends a new attempt. After an ambiguous failure the
+    // factory may still produce this attempt: its callback is counted all the same.
+    sqlx::query("UPDATE restock_order SET status = 'requested', claimed_until = NULL WHERE order_id = ? AND status = 'ordering'").bind(&ev.order_id).execute(&s.pool).await?;
+    sent.map(|_| ())
 }

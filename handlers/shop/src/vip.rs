@@ -3,14 +3,17 @@
 //!
 //! The quantity is re-checked (the subscription filter is not trusted alone). The promotion
 //! is keyed by purchase id, so a redelivery never repeats it; the marketing call is tracked
-//! separately, so a marketing outage retries only the call.
+//! separately, so a marketing outage retries only the call. The call is made under a claim
+//! (`crate::claim`) whose lease outlasts the HTTP client's timeout, so concurrent duplicate
+//! deliveries tell marketing once.
 
-use crate::batch::{each, BatchResponse};
+use crate::batch::{each, BatchResponse, Budget};
+use crate::claim::{self, Claim};
 use crate::deps::classify;
 use crate::events::{unwrap, Envelope, Purchase};
 use crate::Failure;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use sqlx::{MySqlPool, Row};
+use sqlx::MySqlPool;
 
 pub const VIP_THRESHOLD: i64 = 100;
 
@@ -18,10 +21,12 @@ pub struct Vip {
     pub pool: MySqlPool,
     pub http: reqwest::Client,
     pub marketing_url: String,
+    /// How long the claim keeps duplicates off; longer than the HTTP client's timeout.
+    pub lease: std::time::Duration,
 }
 
-pub async fn handle(s: &Vip, event: SqsEvent) -> BatchResponse {
-    each(event, |r| one(s, r)).await
+pub async fn handle(s: &Vip, event: SqsEvent, budget: Budget) -> BatchResponse {
+    each(event, budget, |r| one(s, r)).await
 }
 
 async fn one(s: &Vip, record: SqsMessage) -> Result<(), Failure> {
@@ -53,19 +58,25 @@ async fn one(s: &Vip, record: SqsMessage) -> Result<(), Failure> {
         .await?;
     }
     tx.commit().await?;
-    let pending = sqlx::query("SELECT marketing_notified_at IS NULL AS pending FROM vip_promotion WHERE purchase_id = ?")
-        .bind(&p.purchase_id)
-        .fetch_one(&s.pool)
-        .await?
-        .get::<bool, _>("pending");
-    if !pending {
-        tracing::info!(purchase_id = %p.purchase_id, "duplicate delivery: promotion and marketing already done");
-        return Ok(());
+    let key = format!("marketing-vip:{}", p.purchase_id);
+    match claim::take(&s.pool, &key, s.lease).await? {
+        Claim::Done => {
+            tracing::info!(purchase_id = %p.purchase_id, "duplicate delivery: promotion and marketing already done");
+            return Ok(());
+        }
+        Claim::Busy => return Err(Failure::Retryable(format!("marketing notice of {} is in progress elsewhere", p.purchase_id))),
+        Claim::Acquired => {}
     }
     let url = format!("{}/api/vip", s.marketing_url.trim_end_matches('/'));
     let body = serde_json::json!({ "customer_id": p.customer, "purchase_id": p.purchase_id, "quantity": p.quantity, "type": "vip" });
-    classify("marketing system", s.http.post(&url).json(&body).send().await).await?;
-    sqlx::query("UPDATE vip_promotion SET marketing_notified_at = NOW() WHERE purchase_id = ?").bind(&p.purchase_id).execute(&s.pool).await?;
+    if let Err(f) = classify("marketing system", s.http.post(&url).json(&body).send().await).await {
+        claim::release(&s.pool, &key).await?;
+        return Err(f);
+    }
+    let mut tx = s.pool.begin().await?;
+    sqlx::query("UPDATE vip_promotion SET marketing_notified_at = NOW() WHERE purchase_id = ?").bind(&p.purchase_id).execute(&mut *tx).await?;
+    claim::done(&mut *tx, &key).await?;
+    tx.commit().await?;
     tracing::info!(customer = %p.customer, purchase_id = %p.purchase_id, "customer promoted to VIP; marketing told");
     Ok(())
 }

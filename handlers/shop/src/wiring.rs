@@ -33,6 +33,8 @@ pub fn handlers() -> Vec<(&'static str, Vec<String>)> {
             [db(STOCK_DB), vec![c::email_identity(SHOP_EMAIL), c::email_configuration_set(SHOP_EMAIL), c::email_from(SHOP_EMAIL)]].concat(),
         ),
         ("vip-promotion", [db(CUSTOMER_DB), vec![c::endpoint_url(MARKETING)]].concat()),
+        ("outbox-relay", [db(STOCK_DB), vec![c::topic_arn(OUT_OF_STOCK), c::topic_arn(PURCHASES)]].concat()),
+        ("restock-reconciler", db(STOCK_DB)),
     ];
     for (_, vars) in &mut v {
         vars.sort();

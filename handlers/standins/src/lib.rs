@@ -3,9 +3,13 @@
 //!   delay it POSTs the order back to its `CallbackUrl`;
 //! - the **marketing system**: `POST /api/vip`.
 //!
-//! Both inject faults on demand (error rate, slow answers, outages; duplicate callbacks for
-//! the factory) and expose what they saw under `/admin/*`, so tests can assert on it.
-//! Faults can be changed while running: `PUT /admin/faults`.
+//! Both inject faults on demand (error rate, slow answers, outages for a given time; for the
+//! factory also: accept an order and then answer too late, call back twice, report a
+//! different count than ordered) and expose what they saw under `/admin/*`, so tests can
+//! assert on it. Faults can be changed while running: `PUT /admin/faults` (an outage's clock
+//! starts then). `dbproxy` is a third stand-in: a MySQL-protocol proxy that drops connections.
+
+pub mod dbproxy;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,6 +33,13 @@ pub struct Faults {
     pub slow_ms: u64,
     /// Factory only: share of orders whose callback is sent twice.
     pub duplicate_rate: f64,
+    /// Factory only: share of orders accepted (and produced) whose answer comes only after
+    /// `slow_ms`, so a client with a shorter timeout sees a timeout after the factory accepted.
+    pub accept_then_timeout_rate: f64,
+    /// Factory only: share of productions whose callback reports one unit less than ordered.
+    pub short_report_rate: f64,
+    /// Answer 503 to everything for this long after the faults were set (0 = no outage).
+    pub outage_ms: u64,
 }
 
 /// A small deterministic PRNG (xorshift64*), so fault patterns repeat for a given seed.
@@ -66,10 +77,24 @@ pub struct Log {
     pub rejected: usize,
     /// HTTP status of every callback attempt (factory only; 0 = connection failed).
     pub callbacks: Vec<(String, u16)>,
+    /// Factory only: (callback URL, units reported) of every production that called back
+    /// successfully (2xx). A production reported twice (`duplicate_rate`) appears once.
+    pub produced: Vec<(String, u64)>,
+    /// How many times each fault fired: `error`, `slow`, `down`, `outage`, `duplicate`,
+    /// `accept_then_timeout`, `short_report`.
+    pub fired: std::collections::BTreeMap<String, usize>,
+}
+
+impl Log {
+    fn fire(&mut self, fault: &str) {
+        *self.fired.entry(fault.to_string()).or_default() += 1;
+    }
 }
 
 struct Shared {
     faults: Mutex<Faults>,
+    /// When the faults were last set: the start of an `outage_ms` outage.
+    faults_set: Mutex<std::time::Instant>,
     rng: Mutex<Rng>,
     log: Mutex<Log>,
     callback_delay: Duration,
@@ -91,26 +116,42 @@ impl Running {
         self.shared.log.lock().unwrap().clone()
     }
     pub fn set_faults(&self, f: Faults) {
-        *self.shared.faults.lock().unwrap() = f;
+        self.shared.set_faults(f);
     }
     pub fn stop(self) {
         self.task.abort();
     }
 }
 
+impl Shared {
+    fn set_faults(&self, f: Faults) {
+        *self.faults.lock().unwrap() = f;
+        *self.faults_set.lock().unwrap() = std::time::Instant::now();
+    }
+
+    fn chance(&self, p: f64) -> bool {
+        self.rng.lock().unwrap().chance(p)
+    }
+
+    fn fire(&self, fault: &str) {
+        self.log.lock().unwrap().fire(fault);
+    }
+}
+
 /// Decides the fate of one request: Some(status) to fail it, after an optional delay.
 async fn inject(s: &Shared) -> Option<StatusCode> {
     let f = s.faults.lock().unwrap().clone();
-    let (fail, slow) = {
-        let mut rng = s.rng.lock().unwrap();
-        (rng.chance(f.error_rate), rng.chance(f.slow_rate))
-    };
+    let in_outage = f.outage_ms > 0 && s.faults_set.lock().unwrap().elapsed() < Duration::from_millis(f.outage_ms);
+    let (fail, slow) = (s.chance(f.error_rate), s.chance(f.slow_rate));
     if slow {
+        s.fire("slow");
         tokio::time::sleep(Duration::from_millis(f.slow_ms)).await;
     }
-    if f.down {
+    if f.down || in_outage {
+        s.fire(if f.down { "down" } else { "outage" });
         Some(StatusCode::SERVICE_UNAVAILABLE)
     } else if fail {
+        s.fire("error");
         Some(StatusCode::INTERNAL_SERVER_ERROR)
     } else {
         None
@@ -152,37 +193,55 @@ async fn manufacture(State(s): State<Arc<Shared>>, body: Result<Json<FactoryOrde
         return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": why })));
     }
     s.log.lock().unwrap().accepted.push(serde_json::to_value(&order).unwrap_or_default());
-    let twice = s.rng.lock().unwrap().chance(s.faults.lock().unwrap().duplicate_rate);
+    let f = s.faults.lock().unwrap().clone();
+    let (twice, late, short) = (s.chance(f.duplicate_rate), s.chance(f.accept_then_timeout_rate), s.chance(f.short_report_rate));
+    let ordered: u64 = order.message_attribute_product_cnt.parse().unwrap_or(0);
+    let units = if short { ordered.saturating_sub(1) } else { ordered };
+    for (fired, name) in [(twice, "duplicate"), (late, "accept_then_timeout"), (short, "short_report")] {
+        if fired {
+            s.fire(name);
+        }
+    }
     let shared = s.clone();
     tokio::spawn(async move {
         tokio::time::sleep(shared.callback_delay).await;
         for _ in 0..if twice { 2 } else { 1 } {
-            callback(&shared, &order).await;
+            callback(&shared, &order, units).await;
         }
     });
+    if late {
+        // Accepted and in production; the answer comes after the client gave up.
+        tokio::time::sleep(Duration::from_millis(f.slow_ms)).await;
+    }
     (StatusCode::ACCEPTED, Json(serde_json::json!({ "accepted": true })))
 }
 
-/// POSTs the produced order to its CallbackUrl, retrying 5xx and connection errors.
-async fn callback(s: &Shared, o: &FactoryOrder) {
+/// POSTs the production report to the order's CallbackUrl, retrying 5xx and connection errors.
+async fn callback(s: &Shared, o: &FactoryOrder, units: u64) {
     let body = serde_json::json!({
         "MessageGroupId": o.message_group_id,
         "MessageAttributeProductId": o.message_attribute_product_id,
-        "MessageAttributeProductCnt": o.message_attribute_product_cnt,
+        "MessageAttributeProductCnt": units.to_string(),
         "MessageAttributeFactoryId": o.message_attribute_factory_id,
         "MessageAttributeRequester": o.message_attribute_requester,
         "Status": "produced",
     });
-    for attempt in 0..5u32 {
+    for attempt in 0..8u32 {
         let status = match s.http.post(&o.callback_url).json(&body).send().await {
             Ok(r) => r.status().as_u16(),
             Err(_) => 0,
         };
-        s.log.lock().unwrap().callbacks.push((o.callback_url.clone(), status));
+        {
+            let mut log = s.log.lock().unwrap();
+            log.callbacks.push((o.callback_url.clone(), status));
+            if (200..300).contains(&status) && !log.produced.iter().any(|(u, _)| u == &o.callback_url) {
+                log.produced.push((o.callback_url.clone(), units));
+            }
+        }
         if status != 0 && status < 500 {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
+        tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt.min(5)))).await;
     }
 }
 
@@ -203,7 +262,7 @@ async fn admin_log(State(s): State<Arc<Shared>>) -> Json<Log> {
 }
 
 async fn admin_faults(State(s): State<Arc<Shared>>, Json(f): Json<Faults>) -> StatusCode {
-    *s.faults.lock().unwrap() = f;
+    s.set_faults(f);
     StatusCode::NO_CONTENT
 }
 
@@ -220,6 +279,7 @@ async fn serve(port: u16, shared: Arc<Shared>, app: Router<Arc<Shared>>) -> std:
 fn shared(faults: Faults, seed: u64, callback_delay: Duration) -> Arc<Shared> {
     Arc::new(Shared {
         faults: Mutex::new(faults),
+        faults_set: Mutex::new(std::time::Instant::now()),
         rng: Mutex::new(Rng(seed.max(1))),
         log: Mutex::new(Log::default()),
         callback_delay,

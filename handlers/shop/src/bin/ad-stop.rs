@@ -3,7 +3,9 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shop::deps::{self, env};
+use shop::batch::Budget;
 use shop::{ad_stop, db, wiring};
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -13,10 +15,12 @@ async fn main() -> Result<(), Error> {
     let _identity = env(&contracts::email_identity(wiring::SHOP_EMAIL))?;
     let s = ad_stop::AdStop {
         pool: db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?,
-        ses: aws_sdk_sesv2::Client::new(&aws),
+        ses: aws_sdk_sesv2::Client::new(&deps::bounded(&aws, Duration::from_secs(5))),
         from: env(&contracts::email_from(wiring::SHOP_EMAIL))?,
         configuration_set: env(&contracts::email_configuration_set(wiring::SHOP_EMAIL))?,
+        lease: Duration::from_secs(15),
     };
+    let per_record = Duration::from_secs(8);
     let s = &s;
-    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(ad_stop::handle(s, ev.payload).await) })).await
+    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(ad_stop::handle(s, ev.payload, Budget::from_lambda(ev.context.deadline, per_record)).await) })).await
 }

@@ -2,7 +2,8 @@
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shop::deps::{self, env};
-use shop::{db, sales, wiring};
+use shop::{db, outbox, sales, wiring};
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -10,9 +11,12 @@ async fn main() -> Result<(), Error> {
     let aws = deps::aws().await;
     let c = sales::Checkout {
         pool: db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?,
-        sns: aws_sdk_sns::Client::new(&aws),
-        out_of_stock_arn: env(&contracts::topic_arn(wiring::OUT_OF_STOCK))?,
-        purchases_arn: env(&contracts::topic_arn(wiring::PURCHASES))?,
+        // Published after commit; a slow SNS delays the answer by at most this, and the relay
+        // publishes what it could not.
+        publisher: outbox::Publisher {
+            sns: aws_sdk_sns::Client::new(&deps::bounded(&aws, Duration::from_secs(2))),
+            topics: [wiring::OUT_OF_STOCK, wiring::PURCHASES].into_iter().map(|t| Ok((t.to_string(), env(&contracts::topic_arn(t))?))).collect::<Result<_, shop::Failure>>()?,
+        },
     };
     let c = &c;
     run(service_fn(move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move { Ok::<_, Error>(sales::checkout(c, ev.payload).await) })).await

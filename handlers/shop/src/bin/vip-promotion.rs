@@ -3,6 +3,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shop::deps::{self, env};
+use shop::batch::Budget;
 use shop::{db, vip, wiring};
 use std::time::Duration;
 
@@ -14,7 +15,9 @@ async fn main() -> Result<(), Error> {
         pool: db::connect(wiring::CUSTOMER_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?,
         http: deps::http_client(Duration::from_secs(5)),
         marketing_url: env(&contracts::endpoint_url(wiring::MARKETING))?,
+        lease: Duration::from_secs(15),
     };
+    let per_record = Duration::from_secs(8);
     let s = &s;
-    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(vip::handle(s, ev.payload).await) })).await
+    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(vip::handle(s, ev.payload, Budget::from_lambda(ev.context.deadline, per_record)).await) })).await
 }

@@ -1,0 +1,97 @@
+//! Once-only external effects (an email, a notice to another system): a claim row with a
+//! lease, taken before the call, in the manner of Powertools' idempotency utility.
+//!
+//! - [`take`] succeeds for exactly one caller while the effect is not done: the first, or the
+//!   first after a failure was [`release`]d, or the first after a holder's lease expired (the
+//!   holder died mid-call). Concurrent duplicates get [`Claim::Busy`] and retry later.
+//! - The lease must outlast the call: callers bound the external call with a timeout shorter
+//!   than the lease, so a live holder never loses its claim to a duplicate.
+//! - [`done`] records the effect; later deliveries get [`Claim::Done`] and do nothing.
+//!
+//! Left open by design: a holder that dies AFTER the external system acted but BEFORE
+//! [`done`] leaves the effect ambiguous; the next delivery repeats it once the lease expires.
+//! That window is one call long, and the only way to close it is an idempotency key the
+//! external system honours.
+
+use crate::Failure;
+use sqlx::{Executor, MySql, MySqlPool, Row};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller holds the lease: make the call, then [`done`] or [`release`].
+    Acquired,
+    /// The effect happened already.
+    Done,
+    /// Another caller holds a live lease.
+    Busy,
+}
+
+/// Tries to claim `key` for `lease`.
+pub async fn take(pool: &MySqlPool, key: &str, lease: Duration) -> Result<Claim, Failure> {
+    let ms = lease.as_millis() as u64;
+    let inserted = sqlx::query("INSERT IGNORE INTO effect_claim (effect_key, status, lease_until) VALUES (?, 'in_progress', NOW(3) + INTERVAL ? MICROSECOND)")
+        .bind(key)
+        .bind(ms * 1000)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if inserted == 1 {
+        return Ok(Claim::Acquired);
+    }
+    let stolen = sqlx::query(
+        "UPDATE effect_claim SET status = 'in_progress', lease_until = NOW(3) + INTERVAL ? MICROSECOND, attempts = attempts + 1
+         WHERE effect_key = ? AND (status = 'failed' OR (status = 'in_progress' AND lease_until < NOW(3)))",
+    )
+    .bind(ms * 1000)
+    .bind(key)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if stolen == 1 {
+        return Ok(Claim::Acquired);
+    }
+    let status: Option<String> = sqlx::query("SELECT status FROM effect_claim WHERE effect_key = ?").bind(key).fetch_optional(pool).await?.map(|r| r.get(0));
+    Ok(match status.as_deref() {
+        Some("done") => Claim::Done,
+        _ => Claim::Busy,
+    })
+}
+
+/// Records the effect as done. Takes an executor so it can join the transaction that records
+/// the effect's consequences.
+pub async fn done<'e, E: Executor<'e, Database = MySql>>(ex: E, key: &str) -> Result<(), Failure> {
+    sqlx::query("UPDATE effect_claim SET status = 'done', lease_until = NULL, done_at = NOW(3) WHERE effect_key = ?").bind(key).execute(ex).await?;
+    Ok(())
+}
+
+/// Gives the claim back after a failed call, so the retry can take it at once.
+pub async fn release(pool: &MySqlPool, key: &str) -> Result<(), Failure> {
+    sqlx::query("UPDATE effect_claim SET status = 'failed', lease_until = NULL WHERE effect_key = ? AND status = 'in_progress'").bind(key).execute(pool).await?;
+    Ok(())
+}
+
+/// Runs `call` under the claim of `key`: at most once at a time, never again once it
+/// succeeded. `Ok(true)` when this caller made the call, `Ok(false)` when it was done already.
+/// A busy claim is a retryable failure (the record comes back after its visibility timeout).
+pub async fn once<F, Fut>(pool: &MySqlPool, key: &str, lease: Duration, call: F) -> Result<bool, Failure>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Failure>>,
+{
+    match take(pool, key, lease).await? {
+        Claim::Done => return Ok(false),
+        Claim::Busy => return Err(Failure::Retryable(format!("`{key}` is in progress elsewhere"))),
+        Claim::Acquired => {}
+    }
+    match call().await {
+        Ok(()) => {
+            done(pool, key).await?;
+            Ok(true)
+        }
+        Err(f) => {
+            release(pool, key).await?;
+            Err(f)
+        }
+    }
+}

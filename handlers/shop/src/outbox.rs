@@ -1,0 +1,134 @@
+//! Transactional outbox: an event is a row written in the same transaction as the change that
+//! makes it true ([`stage`]), so a rolled-back change never emits an event and a committed one
+//! always does. Publishing happens after commit, never while a row lock is held:
+//! - the fast path: the writer publishes its own rows right after commit ([`publish_ids`]);
+//! - the relay (a scheduled function) publishes whatever is left ([`relay`]): rows older than
+//!   a grace period, claimed with a lease so two relays never publish the same row at once.
+//!
+//! Delivery is at least once (a crash between publish and mark republishes); every consumer
+//! deduplicates on the event's id (order id, purchase id).
+
+use crate::events::Attributes;
+use crate::Failure;
+use serde::Serialize;
+use sqlx::{MySql, MySqlPool, Row, Transaction};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Where events go: topic config name -> ARN (from the function's env).
+#[derive(Clone)]
+pub struct Publisher {
+    pub sns: aws_sdk_sns::Client,
+    pub topics: BTreeMap<String, String>,
+}
+
+/// One event to publish.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub event_id: String,
+    pub topic: String,
+    pub body: String,
+    pub attributes: Attributes,
+}
+
+impl Event {
+    pub fn new(event_id: &str, topic: &str, body: &impl Serialize, attributes: Attributes) -> Result<Event, Failure> {
+        Ok(Event {
+            event_id: event_id.to_string(),
+            topic: topic.to_string(),
+            body: serde_json::to_string(body).map_err(|e| Failure::Permanent(e.to_string()))?,
+            attributes,
+        })
+    }
+}
+
+/// Writes `event` inside `tx`; it becomes visible (and publishable) when `tx` commits.
+pub async fn stage(tx: &mut Transaction<'_, MySql>, event: &Event) -> Result<(), Failure> {
+    let attrs = serde_json::to_string(&event.attributes).map_err(|e| Failure::Permanent(e.to_string()))?;
+    sqlx::query("INSERT INTO outbox (event_id, topic, body, attributes) VALUES (?, ?, ?, ?)")
+        .bind(&event.event_id)
+        .bind(&event.topic)
+        .bind(&event.body)
+        .bind(attrs)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn publish_one(p: &Publisher, e: &Event) -> Result<(), Failure> {
+    let arn = p.topics.get(&e.topic).ok_or_else(|| Failure::Permanent(format!("no ARN for topic `{}` in this function's wiring", e.topic)))?;
+    crate::events::publish_raw(&p.sns, arn, &e.body, &e.attributes).await.map(|_| ())
+}
+
+async fn mark(pool: &MySqlPool, event_id: &str) -> Result<(), Failure> {
+    sqlx::query("UPDATE outbox SET published_at = NOW(3), claimed_until = NULL, claim_token = NULL WHERE event_id = ?").bind(event_id).execute(pool).await?;
+    Ok(())
+}
+
+/// The fast path, after commit: publishes `events` and marks each one published. Failures
+/// are logged and left to the relay; the count of events published is returned.
+pub async fn publish_ids(pool: &MySqlPool, p: &Publisher, events: &[Event]) -> usize {
+    let mut n = 0;
+    for e in events {
+        match publish_one(p, e).await {
+            Ok(()) => {
+                n += 1;
+                if let Err(f) = mark(pool, &e.event_id).await {
+                    tracing::warn!(event_id = %e.event_id, "published but not marked (the relay publishes it again): {f}");
+                }
+            }
+            Err(f) => tracing::warn!(event_id = %e.event_id, topic = %e.topic, "publish after commit failed; the relay will publish it: {f}"),
+        }
+    }
+    n
+}
+
+/// What one relay pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayReport {
+    pub claimed: usize,
+    pub published: usize,
+    pub failed: usize,
+    /// Age in milliseconds of the oldest row still unpublished after the pass (0 if none).
+    pub oldest_unpublished_ms: i64,
+}
+
+/// One relay pass: claims up to `limit` unpublished rows older than `grace` (the fast path's
+/// window), publishes them oldest first, marks each. A failed row keeps its claim until the
+/// lease expires, which spaces out retries during an SNS outage.
+pub async fn relay(pool: &MySqlPool, p: &Publisher, grace: Duration, lease: Duration, limit: u32) -> Result<RelayReport, Failure> {
+    let token = uuid::Uuid::new_v4().to_string();
+    let claimed = sqlx::query(
+        "UPDATE outbox SET claimed_until = NOW(3) + INTERVAL ? MICROSECOND, claim_token = ?, attempts = attempts + 1
+         WHERE published_at IS NULL AND created_at <= NOW(3) - INTERVAL ? MICROSECOND AND (claimed_until IS NULL OR claimed_until < NOW(3))
+         ORDER BY created_at LIMIT ?",
+    )
+    .bind(lease.as_micros() as u64)
+    .bind(&token)
+    .bind(grace.as_micros() as u64)
+    .bind(limit)
+    .execute(pool)
+    .await?
+    .rows_affected() as usize;
+    let rows = sqlx::query("SELECT event_id, topic, body, attributes FROM outbox WHERE claim_token = ? AND published_at IS NULL ORDER BY created_at").bind(&token).fetch_all(pool).await?;
+    let mut report = RelayReport { claimed, ..Default::default() };
+    for r in rows {
+        let attributes: Attributes = serde_json::from_str(r.get::<&str, _>("attributes")).unwrap_or_default();
+        let e = Event { event_id: r.get("event_id"), topic: r.get("topic"), body: r.get("body"), attributes };
+        match publish_one(p, &e).await {
+            Ok(()) => {
+                mark(pool, &e.event_id).await?;
+                report.published += 1;
+            }
+            Err(f) => {
+                tracing::warn!(event_id = %e.event_id, topic = %e.topic, "relay publish failed; retried after the lease: {f}");
+                report.failed += 1;
+            }
+        }
+    }
+    report.oldest_unpublished_ms = sqlx::query("SELECT CAST(COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(created_at), NOW(3)) DIV 1000, 0) AS SIGNED) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(pool)
+        .await?
+        .get(0);
+    Ok(report)
+}
