@@ -4,6 +4,7 @@
 //! Tests that need a tool or a service fail with a message saying how to get it
 //! (`scripts/test.sh` provides everything); they never skip.
 
+pub mod chaos;
 pub mod deploy_path;
 pub mod services;
 

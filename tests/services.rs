@@ -224,6 +224,8 @@ pub async fn start_shop(
         region: "ap-northeast-2".into(),
         http_port: 0,
         max_concurrency: 4,
+        schedule_every: None,
+        extra_env: Vec::new(),
         retry_after: Some(std::time::Duration::from_secs(1)),
         log,
     })

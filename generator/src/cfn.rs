@@ -20,6 +20,8 @@ pub const MAX_RESOURCES: usize = 500;
 pub const KEY_ID: &str = "EncryptionKey";
 pub const ALARM_TOPIC_ID: &str = "AlarmTopic";
 pub const HTTP_API_ID: &str = "HttpApi";
+/// EventBridge's upper bound of RetryPolicy.MaximumRetryAttempts.
+pub const EVENTBRIDGE_MAX_RETRY_ATTEMPTS: u64 = 185;
 
 fn r(id: &str) -> Json {
     json!({ "Ref": id })
@@ -210,7 +212,30 @@ pub struct FunctionView {
     pub log_retention: u64,
     pub esm: Option<EsmView>,
     pub permissions: Vec<PermissionView>,
+    /// `DeadLetterConfig.TargetArn`: the function's own DLQ (scheduled functions).
+    pub dead_letter_arn: Option<Json>,
+    pub schedule: Option<ScheduleView>,
     pub meta: Meta,
+}
+
+/// A scheduled function's EventBridge rule, its async-invocation settings and its DLQ.
+#[derive(Serialize, Clone, Debug)]
+pub struct ScheduleView {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub rule_description: String,
+    /// Resources that must exist before the rule fires for the first time.
+    pub rule_depends_on: Vec<String>,
+    pub rule_meta: Meta,
+    pub expression: String,
+    pub target_id: String,
+    /// EventBridge's delivery retries (RetryPolicy.MaximumRetryAttempts).
+    pub delivery_attempts: u64,
+    pub max_event_age: u64,
+    pub invoke_config_id: String,
+    pub invoke_config_meta: Meta,
+    pub retries: u64,
+    pub dlq: QueueView,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -249,6 +274,7 @@ pub struct EsmView {
 #[derive(Serialize, Clone, Debug)]
 pub struct PermissionView {
     pub id: String,
+    pub principal: String,
     pub source_arn: Json,
 }
 
@@ -335,6 +361,17 @@ pub fn queue_id(name: &str) -> String {
 pub fn dlq_id(name: &str) -> String {
     format!("{}DeadLetterQueue", pascal(name))
 }
+pub fn function_dlq_id(name: &str) -> String {
+    format!("{}DeadLetterQueue", pascal(name))
+}
+pub fn schedule_rule_id(name: &str) -> String {
+    format!("{}ScheduleRule", pascal(name))
+}
+/// ARN of a scheduled function's rule, spelled out from its deterministic name: the key
+/// policy and the rule's own dependencies (permission, DLQ policy) cannot reference the rule.
+pub fn schedule_rule_arn(sys: &System, f: &Function) -> Json {
+    sub(&format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{}", f.physical_name(sys)))
+}
 pub fn function_id(name: &str) -> String {
     format!("{}Function", pascal(name))
 }
@@ -364,7 +401,9 @@ const LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.ide
 
 pub fn lower(sys: &System) -> StackView {
     let prefix = sys.prefix();
-    let has_dlq = sys.queues.iter().any(|q| q.dlq.is_some());
+    let scheduled: Vec<&Function> = sys.functions.iter().filter(|f| matches!(f.trigger, Trigger::Schedule { .. })).collect();
+    // Dead-letter queues (of queues and of scheduled functions) alarm to the alarm topic.
+    let has_dlq = sys.queues.iter().any(|q| q.dlq.is_some()) || !scheduled.is_empty();
     let vpc = sys.vpc_functions().next().is_some();
 
     // Parameters: per-account values, derived from the wiring, then the user's own.
@@ -479,6 +518,16 @@ pub fn lower(sys: &System) -> StackView {
             condition: Some(json!({ "ArnEquals": { "aws:SourceArn": one_or_many(delivering.clone()) } })),
         });
     }
+    if !scheduled.is_empty() {
+        key_statements.push(Statement {
+            sid: "EventBridgeEncryptsForScheduleDeadLetterQueues".into(),
+            effect: "Allow",
+            principal: Some(json!({ "Service": "events.amazonaws.com" })),
+            actions: vec!["kms:Decrypt".into(), "kms:GenerateDataKey".into()],
+            resources: json!("*"),
+            condition: Some(json!({ "ArnEquals": { "aws:SourceArn": one_or_many(scheduled.iter().map(|f| schedule_rule_arn(sys, f)).collect()) } })),
+        });
+    }
     if has_dlq {
         key_statements.push(Statement {
             sid: "CloudWatchAlarmsPublishToAlarmTopic".into(),
@@ -500,16 +549,17 @@ pub fn lower(sys: &System) -> StackView {
             sub(&format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/apigateway/{prefix}"))
         ] } })),
     });
+    let mut key_why = String::from("A customer key, because SNS cannot deliver to queues encrypted with the AWS-managed SQS key. Function roles get kms grants in IAM (the root statement enables that); naming them here would make the key and the roles depend on each other.");
+    if !scheduled.is_empty() {
+        key_why.push_str(" EventBridge may encrypt only for the schedule rules, whose ARNs are spelled out: the rules reference the dead-letter queues this key encrypts.");
+    }
     let key = KeyView {
         id: KEY_ID.into(),
         alias_id: "EncryptionKeyAlias".into(),
         alias: format!("alias/{prefix}"),
         description: format!("{prefix}: encrypts topics, queues, logs, env vars and secrets"),
         statements: key_statements,
-        meta: Meta::default().why(
-            "KeyPolicy",
-            "A customer key, because SNS cannot deliver to queues encrypted with the AWS-managed SQS key. Function roles get kms grants in IAM (the root statement enables that); naming them here would make the key and the roles depend on each other.",
-        ),
+        meta: Meta::default().why("KeyPolicy", key_why),
     };
 
     let secrets: Vec<SecretView> = sys
@@ -575,7 +625,7 @@ pub fn lower(sys: &System) -> StackView {
             Some(f) => {
                 let window = match f.trigger {
                     Trigger::Queue { batch_window, .. } => batch_window,
-                    Trigger::Http { .. } => 0,
+                    Trigger::Http { .. } | Trigger::Schedule { .. } => 0,
                 };
                 format!(
                     "{} s = 6 x the {} s timeout of function `{}` + its {} s batching window (AWS guidance), so a message is not redelivered while a retried invocation may still hold it",
@@ -717,6 +767,13 @@ pub fn lower(sys: &System) -> StackView {
             });
         }
     }
+    for f in &scheduled {
+        outputs.push(OutputView {
+            id: format!("{}DeadLetterQueueUrl", pascal(&f.name)),
+            description: format!("URL of the dead-letter queue of scheduled function `{}`", f.name),
+            value: r(&function_dlq_id(&f.name)),
+        });
+    }
     for t in &sys.topics {
         outputs.push(OutputView {
             id: format!("{}TopicArn", pascal(&t.name)),
@@ -771,6 +828,10 @@ pub fn logical_ids(v: &StackView) -> Vec<String> {
         ids.extend([f.role_id.clone(), f.log_group_id.clone(), f.id.clone()]);
         ids.extend(f.esm.iter().map(|e| e.id.clone()));
         ids.extend(f.permissions.iter().map(|p| p.id.clone()));
+        if let Some(sch) = &f.schedule {
+            ids.extend([sch.rule_id.clone(), sch.invoke_config_id.clone(), sch.dlq.id.clone(), sch.dlq.policy_id.clone()]);
+            ids.extend(sch.dlq.alarm.iter().map(|a| a.id.clone()));
+        }
         if let Some(vpc) = &f.vpc {
             ids.push(vpc.sg_id.clone());
             ids.extend(vpc.ingress.iter().map(|i| i.id.clone()));
@@ -868,9 +929,17 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
             arn(&queue_id(queue)),
         ));
     }
+    if let Trigger::Schedule { .. } = &f.trigger {
+        // Lambda writes failed asynchronous runs to the DLQ with the execution role; the
+        // queue is encrypted with the stack key, so the role also needs to make data keys.
+        st.push(allow("SendToOwnDeadLetterQueue", &["sqs:SendMessage"], arn(&function_dlq_id(&f.name))));
+        kms_actions.push("kms:GenerateDataKey");
+    }
     if !f.publishes.is_empty() {
         st.push(allow("PublishToTopics", &["sns:Publish"], one_or_many(f.publishes.iter().map(|t| r(&topic_id(t))).collect())));
-        kms_actions.push("kms:GenerateDataKey");
+        if !kms_actions.contains(&"kms:GenerateDataKey") {
+            kms_actions.push("kms:GenerateDataKey");
+        }
         for t in &f.publishes {
             env.push(EnvVar { name: contracts::topic_arn(t), value: r(&topic_id(t)) });
         }
@@ -976,7 +1045,7 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
             batch_window: *batch_window,
             max_concurrency: *max_concurrency,
         }),
-        Trigger::Http { .. } => None,
+        Trigger::Http { .. } | Trigger::Schedule { .. } => None,
     };
     let permissions = match &f.trigger {
         Trigger::Http { routes, .. } => routes
@@ -991,24 +1060,46 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
                 let method = if route.method == "ANY" { "*" } else { &route.method };
                 PermissionView {
                     id: format!("{}Permission", route_id(&route.method, &route.path)),
+                    principal: "apigateway.amazonaws.com".into(),
                     source_arn: sub(&format!(
                         "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{HttpApi}}/*/{method}{path}"
                     )),
                 }
             })
             .collect(),
+        // The rule ARN is spelled out: the rule depends on this permission (so its first
+        // run is allowed), and a `!GetAtt` back would be a cycle.
+        Trigger::Schedule { .. } => vec![PermissionView {
+            id: format!("{}SchedulePermission", pascal(&f.name)),
+            principal: "events.amazonaws.com".into(),
+            source_arn: schedule_rule_arn(sys, f),
+        }],
         Trigger::Queue { .. } => Vec::new(),
     };
+    let schedule = match &f.trigger {
+        Trigger::Schedule { expression, retries, max_event_age } => Some(lower_schedule(sys, f, expression, *retries, *max_event_age)),
+        _ => None,
+    };
 
-    let mut meta = Meta::default()
-        .cfn_lint("W3002", "Code is the local zip that `flowform package` builds; `aws cloudformation package` uploads it and rewrites this property")
-        .checkov(
-            "CKV_AWS_116",
-            match &f.trigger {
-                Trigger::Queue { .. } => "Invoked synchronously by its SQS event source mapping; failed messages go to the queue's dead-letter queue, an async DLQ would never receive anything",
-                Trigger::Http { .. } => "Invoked synchronously by API Gateway; the caller sees the error, an async DLQ would never receive anything",
-            },
-        );
+    let mut meta = Meta::default().cfn_lint("W3002", "Code is the local zip that `flowform package` builds; `aws cloudformation package` uploads it and rewrites this property");
+    match &f.trigger {
+        Trigger::Queue { .. } => {
+            meta = meta.checkov("CKV_AWS_116", "Invoked synchronously by its SQS event source mapping; failed messages go to the queue's dead-letter queue, an async DLQ would never receive anything");
+        }
+        Trigger::Http { .. } => {
+            meta = meta.checkov("CKV_AWS_116", "Invoked synchronously by API Gateway; the caller sees the error, an async DLQ would never receive anything");
+        }
+        Trigger::Schedule { expression, retries, max_event_age } => {
+            meta = meta.why(
+                "DeadLetterConfig",
+                format!(
+                    "invoked asynchronously by its schedule ({expression}): a run that still fails {}, or waits longer than {max_event_age} s, goes to dead-letter queue {} (alarmed) instead of being dropped",
+                    retry_words(*retries),
+                    f.dlq_physical_name(sys)
+                ),
+            );
+        }
+    }
     if f.reserved_concurrency.is_none() {
         meta = meta.checkov("CKV_AWS_115", "No `reserved_concurrency` in the config: the function shares the account's unreserved pool (reserving on an account with the default quota of 10 fails the deploy)");
     }
@@ -1036,7 +1127,106 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         log_retention: sys.log_retention_days,
         esm,
         permissions,
+        dead_letter_arn: schedule.as_ref().map(|sch| arn(&sch.dlq.id)),
+        schedule,
         meta,
         id,
+    }
+}
+
+/// "after 2 retries", "after 1 retry", "with no retry".
+pub fn retry_words(n: u64) -> String {
+    match n {
+        0 => "with no retry".into(),
+        1 => "after 1 retry".into(),
+        n => format!("after {n} retries"),
+    }
+}
+
+/// The EventBridge rule that invokes a scheduled function, its invoke config (Lambda's
+/// retries) and its dead-letter queue, which collects both the runs Lambda gave up on and the
+/// events EventBridge could not deliver.
+fn lower_schedule(sys: &System, f: &Function, expression: &str, retries: u64, max_event_age: u64) -> ScheduleView {
+    let p = pascal(&f.name);
+    let dlq_id = function_dlq_id(&f.name);
+    let rule_id = schedule_rule_id(&f.name);
+    let invoke_config_id = format!("{p}EventInvokeConfig");
+    let permission_id = format!("{p}SchedulePermission");
+    let dlq = QueueView {
+        policy_id: format!("{p}DeadLetterQueuePolicy"),
+        name: f.dlq_physical_name(sys),
+        fifo: false,
+        content_based_dedup: false,
+        visibility_timeout: 30,
+        retention: crate::validate::DEFAULT_DLQ_RETENTION_DAYS * 86_400,
+        redrive: None,
+        redrive_allow: Some(json!({ "redrivePermission": "denyAll" })),
+        statements: vec![
+            Statement {
+                sid: "ScheduleRuleSendsUndeliveredEvents".into(),
+                effect: "Allow",
+                principal: Some(json!({ "Service": "events.amazonaws.com" })),
+                actions: vec!["sqs:SendMessage".into()],
+                resources: arn(&dlq_id),
+                condition: Some(json!({ "ArnEquals": { "aws:SourceArn": schedule_rule_arn(sys, f) } })),
+            },
+            deny_insecure_transport(&["sqs:*"], arn(&dlq_id)),
+        ],
+        policy_queues: vec![r(&dlq_id)],
+        meta: Meta::default()
+            .why(
+                "MessageRetentionPeriod",
+                format!("{} days, the SQS maximum: failed scheduled runs of function `{}` wait here to be looked at", crate::validate::DEFAULT_DLQ_RETENTION_DAYS, f.name),
+            )
+            .why("RedriveAllowPolicy", format!("denyAll: this queue collects the failed runs of function `{}`; no queue may make it its dead-letter queue", f.name)),
+        alarm: Some(AlarmView {
+            id: format!("{dlq_id}Alarm"),
+            name: format!("{}-dlq-not-empty", f.physical_name(sys)),
+            description: format!(
+                "Scheduled runs of function `{}` failed ({}, or older than {max_event_age} s) and wait in its dead-letter queue",
+                f.name,
+                retry_words(retries)
+            ),
+            queue_name: json!({ "Fn::GetAtt": [dlq_id.clone(), "QueueName"] }),
+        }),
+        id: dlq_id,
+    };
+    let rule_meta = Meta::default()
+        .why(
+            "RetryPolicy",
+            format!(
+                "EventBridge retries handing a run to Lambda (throttling, service errors) with backoff until the event is {max_event_age} s old (`max_event_age`), then puts it in the dead-letter queue. MaximumRetryAttempts is EventBridge's maximum, {EVENTBRIDGE_MAX_RETRY_ATTEMPTS}: its backoff spreads those over about 24 h, so the age always ends the retries first and one config value bounds both EventBridge and Lambda"
+            ),
+        )
+        .why(
+            "DependsOn",
+            "the permission, the invoke config and the dead-letter queue's policy exist before the first run is due; they name this rule by its spelled-out ARN, so depending on them makes no cycle",
+        );
+    ScheduleView {
+        rule_name: f.physical_name(sys),
+        rule_description: format!("Runs function {} of {} on {expression}{}", f.name, sys.prefix(), if expression.starts_with("cron(") { " (UTC)" } else { "" }),
+        rule_depends_on: {
+            let mut d = vec![dlq.policy_id.clone(), invoke_config_id.clone(), permission_id];
+            d.sort();
+            d
+        },
+        rule_meta,
+        expression: expression.to_string(),
+        target_id: f.physical_name(sys),
+        delivery_attempts: EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
+        max_event_age,
+        invoke_config_meta: Meta::default()
+            .why(
+                "MaximumRetryAttempts",
+                match retries {
+                    0 => "0 (`retries`): Lambda does not run a failed scheduled run again; the event goes straight to the function's dead-letter queue".to_string(),
+                    n => format!("{n} (`retries`): Lambda runs a failed scheduled run again up to {n} more time{}, then sends the event to the function's dead-letter queue", if n == 1 { "" } else { "s" }),
+                },
+            )
+            .why("MaximumEventAgeInSeconds", format!("{max_event_age} s (`max_event_age`): a run still waiting (throttled, or between retries) after that goes to the dead-letter queue instead")),
+        invoke_config_id,
+        retries,
+        rule_id,
+        dlq,
     }
 }

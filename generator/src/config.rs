@@ -139,6 +139,12 @@ pub enum RawTrigger {
         auth: Option<Sp<String>>,
         routes: Vec<Sp<String>>,
     },
+    /// An EventBridge schedule; the expression is checked in `validate`.
+    Schedule {
+        expression: Sp<String>,
+        retries: Option<Sp<u64>>,
+        max_event_age: Option<Sp<u64>>,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -395,6 +401,20 @@ impl Parser {
         out
     }
 
+    /// Reports trigger options that belong to another kind of trigger than `kind`.
+    fn only_for(&mut self, tf: &Fields, kind: &str, foreign: &[&str]) {
+        for k in foreign {
+            let Some(node) = tf.get(k) else { continue };
+            let (owner, help) = match *k {
+                "retries" | "max_event_age" => ("schedule", "remove it, or trigger the function on a schedule"),
+                _ => ("queue", "remove it, or trigger the function from a queue"),
+            };
+            if owner != kind {
+                self.err(Diagnostic::error("E002", node_span(node), format!("`{k}` applies to {owner} triggers only")).with_help(help));
+            }
+        }
+    }
+
     fn config(&mut self, root: &Node) -> RawConfig {
         let mut cfg = RawConfig { top: Span::new(1, 1, 1), ..RawConfig::default() };
         let Some(f) = self.fields(
@@ -619,12 +639,19 @@ impl Parser {
         if let Some(t) = ff.get("trigger") {
             if let Some(tf) = self.fields(t, "`trigger`", &keys("trigger")) {
                 let span = node_span(t);
-                match (tf.get("queue"), tf.get("http")) {
-                    (Some(_), Some(h)) => self.err(
-                        Diagnostic::error("E002", node_span(h), format!("{what} has both a `queue` and an `http` trigger"))
-                            .with_help("a function has one trigger: split it into two functions"),
-                    ),
-                    (Some(q), None) => {
+                let kinds: Vec<(&str, &Node)> = ["queue", "http", "schedule"].into_iter().filter_map(|k| tf.get(k).map(|n| (k, n))).collect();
+                let article = |k: &str| if k == "http" { "an" } else { "a" };
+                match kinds.as_slice() {
+                    [(first, _), rest @ ..] if !rest.is_empty() => {
+                        for (other, n) in rest {
+                            self.err(
+                                Diagnostic::error("E002", node_span(n), format!("{what} has both {} `{first}` and {} `{other}` trigger", article(first), article(other)))
+                                    .with_help("a function has one trigger: split it into two functions"),
+                            );
+                        }
+                    }
+                    [("queue", q)] => {
+                        self.only_for(&tf, "queue", &["retries", "max_event_age"]);
                         if let Some(queue) = self.string(Some(q), "`trigger.queue`") {
                             func.trigger = Some(Sp::new(
                                 RawTrigger::Queue {
@@ -637,15 +664,8 @@ impl Parser {
                             ));
                         }
                     }
-                    (None, Some(h)) => {
-                        for k in ["batch_size", "batch_window", "max_concurrency"] {
-                            if let Some(node) = tf.get(k) {
-                                self.err(
-                                    Diagnostic::error("E002", node_span(node), format!("`{k}` applies to queue triggers only"))
-                                        .with_help("remove it, or trigger the function from a queue"),
-                                );
-                            }
-                        }
+                    [("http", h)] => {
+                        self.only_for(&tf, "http", &["batch_size", "batch_window", "max_concurrency", "retries", "max_event_age"]);
                         if let Some(hf) = self.fields(h, "`trigger.http`", &keys("http_trigger")) {
                             let routes = self.strings(hf.get("routes"), "`routes`");
                             func.trigger = Some(Sp::new(
@@ -654,9 +674,22 @@ impl Parser {
                             ));
                         }
                     }
-                    (None, None) => self.err(
-                        Diagnostic::error("E004", span, format!("the trigger of {what} names neither `queue` nor `http`"))
-                            .with_help("write `trigger: { queue: <queue> }` or `trigger: { http: { auth: public, routes: [...] } }`"),
+                    [("schedule", s)] => {
+                        self.only_for(&tf, "schedule", &["batch_size", "batch_window", "max_concurrency"]);
+                        if let Some(expression) = self.string(Some(s), "`trigger.schedule`") {
+                            func.trigger = Some(Sp::new(
+                                RawTrigger::Schedule {
+                                    expression,
+                                    retries: self.uint(tf.get("retries"), "`retries`", 0, 2),
+                                    max_event_age: self.uint(tf.get("max_event_age"), "`max_event_age`", 60, 21600),
+                                },
+                                span,
+                            ));
+                        }
+                    }
+                    _ => self.err(
+                        Diagnostic::error("E004", span, format!("the trigger of {what} names none of `queue`, `http`, `schedule`"))
+                            .with_help("write `trigger: { queue: <queue> }`, `trigger: { http: { auth: public, routes: [...] } }` or `trigger: { schedule: rate(1 hour) }`"),
                     ),
                 }
             }

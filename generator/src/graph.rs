@@ -1,6 +1,6 @@
-//! The topology as a diagram: routes -> functions -> topics -> filtered subscriptions ->
-//! queues -> DLQs -> functions -> email, databases, external endpoints. Mermaid (renders on
-//! GitHub) and Graphviz DOT, both deterministic (model order is name order).
+//! The topology as a diagram: routes and schedules -> functions -> topics -> filtered
+//! subscriptions -> queues -> DLQs -> functions -> email, databases, external endpoints.
+//! Mermaid (renders on GitHub) and Graphviz DOT, both deterministic (model order is name order).
 
 use crate::model::{FilterScope, System, Trigger};
 use std::fmt::Write as _;
@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Shape {
     Route,
+    Schedule,
     Function,
     Topic,
     Queue,
@@ -90,6 +91,11 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
                 edge(&mut edges, &rid, &id("fn", &f.name), "", false);
             }
         }
+        if let Trigger::Schedule { expression, .. } = &f.trigger {
+            let sid = id("schedule", &f.name);
+            nodes.push(Node { id: sid.clone(), label: format!("schedule: {expression}"), shape: Shape::Schedule });
+            edge(&mut edges, &sid, &id("fn", &f.name), "", false);
+        }
     }
     for f in &sys.functions {
         let label = match f.reserved_concurrency {
@@ -97,6 +103,11 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
             None => format!("{} · {}s", f.name, f.timeout),
         };
         nodes.push(Node { id: id("fn", &f.name), label, shape: Shape::Function });
+        if let Trigger::Schedule { retries, .. } = &f.trigger {
+            let did = id("fndlq", &f.name);
+            nodes.push(Node { id: did.clone(), label: format!("{} DLQ", f.name), shape: Shape::Dlq });
+            edge(&mut edges, &id("fn", &f.name), &did, &crate::cfn::retry_words(*retries), true);
+        }
         for t in &f.publishes {
             edge(&mut edges, &id("fn", &f.name), &id("topic", t), "publishes", false);
         }
@@ -158,6 +169,7 @@ pub fn mermaid(sys: &System) -> String {
         let l = mermaid_text(&n.label);
         let shape = match n.shape {
             Shape::Route => format!("([\"{l}\"])"),
+            Shape::Schedule => format!("((\"{l}\"))"),
             Shape::Function => format!("[\"{l}\"]"),
             Shape::Topic => format!("{{{{\"{l}\"}}}}"),
             Shape::Queue => format!("[/\"{l}\"/]"),
@@ -189,6 +201,7 @@ pub fn dot(sys: &System) -> String {
     for n in &nodes {
         let attrs = match n.shape {
             Shape::Route => "shape=oval",
+            Shape::Schedule => "shape=oval, style=dashed",
             Shape::Function => "shape=box, style=rounded",
             Shape::Topic => "shape=hexagon",
             Shape::Queue => "shape=parallelogram",

@@ -190,8 +190,14 @@ impl Function {
     pub fn queue(&self) -> Option<&str> {
         match &self.trigger {
             Trigger::Queue { queue, .. } => Some(queue),
-            Trigger::Http { .. } => None,
+            Trigger::Http { .. } | Trigger::Schedule { .. } => None,
         }
+    }
+
+    /// Physical name of the dead-letter queue of a scheduled function (same pattern as a
+    /// queue's DLQ; validation rejects configs where the two could meet).
+    pub fn dlq_physical_name(&self, sys: &System) -> String {
+        format!("{}-dlq", sys.physical(&self.name))
     }
 }
 
@@ -199,6 +205,10 @@ impl Function {
 pub enum Trigger {
     Queue { queue: String, batch_size: u64, batch_window: u64, max_concurrency: Option<u64> },
     Http { auth: RouteAuth, routes: Vec<Route> },
+    /// An EventBridge rule invokes the function asynchronously: `expression` is a checked
+    /// `rate(...)` or `cron(...)`; `retries` (0..2) and `max_event_age` (s) bound Lambda's
+    /// retries of a failed run before the event goes to the function's own DLQ.
+    Schedule { expression: String, retries: u64, max_event_age: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

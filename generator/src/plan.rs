@@ -2,7 +2,7 @@
 //! it. Resources added, removed, changed (with the changed properties); for each change
 //! whether CloudFormation updates in place, interrupts or REPLACES the resource (from the
 //! [`UPDATE_BEHAVIOUR`] table) and what that means for data; IAM changes per function in
-//! words; new or changed routes; weakened encryption or TLS policies.
+//! words; new or changed routes and schedules; weakened encryption or TLS policies.
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -93,6 +93,7 @@ pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
             ("KmsKeyArn", InPlace),
             ("Environment", InPlace),
             ("VpcConfig", InPlace),
+            ("DeadLetterConfig", InPlace),
         ],
     ),
     (
@@ -108,6 +109,11 @@ pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
         ],
     ),
     ("AWS::Lambda::Permission", &[("Action", Replacement), ("FunctionName", Replacement), ("Principal", Replacement), ("SourceArn", Replacement)]),
+    (
+        "AWS::Lambda::EventInvokeConfig",
+        &[("FunctionName", Replacement), ("Qualifier", Replacement), ("MaximumRetryAttempts", InPlace), ("MaximumEventAgeInSeconds", InPlace)],
+    ),
+    ("AWS::Events::Rule", &[("Name", Replacement), ("Description", InPlace), ("ScheduleExpression", InPlace), ("State", InPlace), ("Targets", InPlace)]),
     ("AWS::EC2::SecurityGroup", &[("GroupDescription", Replacement), ("VpcId", Replacement), ("SecurityGroupEgress", InPlace)]),
     (
         "AWS::EC2::SecurityGroupIngress",
@@ -175,6 +181,8 @@ pub struct Plan {
     pub permissions: Vec<String>,
     /// New, removed or changed HTTP routes and who may call them.
     pub routes: Vec<String>,
+    /// New, removed or changed schedules of functions.
+    pub schedules: Vec<String>,
     /// Encryption or TLS protections removed.
     pub weakened: Vec<String>,
 }
@@ -224,6 +232,10 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
                 let source_stays = id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}Queue")));
                 if ty == "AWS::SQS::Queue" && source_stays {
                     consequence = Some("removed dead-letter queue: failed messages of its queue will be retried until they expire, then lost".into());
+                }
+                let schedule_stays = id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}ScheduleRule")));
+                if ty == "AWS::SQS::Queue" && schedule_stays {
+                    consequence = Some("removed dead-letter queue: failed scheduled runs of its function will be dropped after their retries".into());
                 }
                 if retained {
                     consequence = Some(format!("{} (DeletionPolicy Retain keeps the old resource)", consequence.unwrap_or_else(|| "removed".into())));
@@ -283,6 +295,7 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
     }
     p.permissions = permissions(&b, &a);
     p.routes = routes(&b, &a);
+    p.schedules = schedules(&b, &a);
     p.weakened = weakened(&b, &a);
     p
 }
@@ -336,6 +349,7 @@ fn verb(action: &str) -> String {
     match action {
         "sns:Publish" => "publish to".into(),
         "sqs:ReceiveMessage" | "sqs:DeleteMessage" | "sqs:ChangeMessageVisibility" | "sqs:GetQueueAttributes" => "consume".into(),
+        "sqs:SendMessage" => "send to".into(),
         "ses:SendEmail" => "send email through".into(),
         "secretsmanager:GetSecretValue" => "read".into(),
         "logs:CreateLogStream" | "logs:PutLogEvents" => "write to".into(),
@@ -417,6 +431,33 @@ fn routes(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String>
     }
     for k in rb.keys().filter(|k| !ra.contains_key(*k)) {
         out.push(format!("route {k} is removed"));
+    }
+    out
+}
+
+/// Schedule expression per function, from the schedule rules (`<Fn>ScheduleRule`).
+fn schedule_table(res: &BTreeMap<String, Json>) -> BTreeMap<String, String> {
+    res.iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Events::Rule")
+        .map(|(id, r)| {
+            let func = snake(id.strip_suffix("ScheduleRule").unwrap_or(id));
+            (func, r["Properties"]["ScheduleExpression"].as_str().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+fn schedules(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
+    let (sb, sa) = (schedule_table(b), schedule_table(a));
+    let mut out = Vec::new();
+    for (f, expr) in &sa {
+        match sb.get(f) {
+            None => out.push(format!("{f} now runs on {expr}")),
+            Some(old) if old != expr => out.push(format!("{f} runs on {expr} instead of {old}")),
+            _ => {}
+        }
+    }
+    for (f, old) in sb.iter().filter(|(f, _)| !sa.contains_key(*f)) {
+        out.push(format!("{f} no longer runs on a schedule (was {old})"));
     }
     out
 }
@@ -535,7 +576,7 @@ pub fn text(p: &Plan) -> String {
             let _ = writeln!(o, "      => {cq}");
         }
     }
-    for (title, items) in [("permissions", &p.permissions), ("routes", &p.routes), ("encryption and TLS weakened", &p.weakened)] {
+    for (title, items) in [("permissions", &p.permissions), ("routes", &p.routes), ("schedules", &p.schedules), ("encryption and TLS weakened", &p.weakened)] {
         if !items.is_empty() {
             let _ = writeln!(o, "{title}:");
             for i in items {
@@ -580,7 +621,7 @@ pub fn markdown(p: &Plan, title: &str) -> String {
         let cq = c.consequence.clone().unwrap_or_default().replace('|', "\\|");
         let _ = writeln!(o, "| {}{mark} | `{}` | {} | {update} | {cq} |", if c.destructive { "⚠️" } else { "" }, c.logical_id, c.resource_type);
     }
-    for (title, items) in [("Permissions", &p.permissions), ("Routes", &p.routes), ("Encryption and TLS weakened", &p.weakened)] {
+    for (title, items) in [("Permissions", &p.permissions), ("Routes", &p.routes), ("Schedules", &p.schedules), ("Encryption and TLS weakened", &p.weakened)] {
         if !items.is_empty() {
             let _ = writeln!(o, "\n**{title}**\n");
             for i in items {
@@ -606,6 +647,18 @@ mod tests {
         assert!(p.destructive());
         let p = plan(&before, &before);
         assert!(p.changes.is_empty() && !p.destructive());
+    }
+
+    #[test]
+    fn schedule_changes_are_described_in_words() {
+        let rule = |e: &str| json!({"Type": "AWS::Events::Rule", "Properties": {"Name": "s-dev-relay", "ScheduleExpression": e}});
+        let t = |r: Option<Json>| json!({"Resources": r.map(|r| json!({"RelayScheduleRule": r})).unwrap_or(json!({}))});
+        let p = plan(&t(Some(rule("rate(1 minute)"))), &t(Some(rule("rate(5 minutes)"))));
+        assert_eq!(p.schedules, vec!["relay runs on rate(5 minutes) instead of rate(1 minute)".to_string()]);
+        assert_eq!(p.changes[0].update, Some(InPlace));
+        assert!(!p.destructive());
+        assert_eq!(plan(&t(None), &t(Some(rule("rate(1 hour)")))).schedules, vec!["relay now runs on rate(1 hour)".to_string()]);
+        assert_eq!(plan(&t(Some(rule("rate(1 hour)"))), &t(None)).schedules, vec!["relay no longer runs on a schedule (was rate(1 hour))".to_string()]);
     }
 
     #[test]

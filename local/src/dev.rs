@@ -1,8 +1,10 @@
 //! `flowform-local dev`: the system on one machine. Each function runs as its real binary
 //! behind a local Runtime API; queue-triggered functions are fed by pollers that follow the
 //! event source mapping's rules (batch size and window, partial batch failures, failed records
-//! left for SQS to redeliver and, after maxReceiveCount, to move to the DLQ); HTTP routes are
-//! served on a loopback port as API Gateway v2 events.
+//! left for SQS to redeliver and, after maxReceiveCount, to move to the DLQ), with as many
+//! pollers and processes as the mapping's maximum concurrency (so duplicate deliveries race
+//! as they do on AWS); scheduled functions are invoked by a ticker with EventBridge's event;
+//! HTTP routes are served on a loopback port as API Gateway v2 events.
 
 use crate::provision::Provisioned;
 use crate::runtime::{Function, InvokeError, LogSink, Spec};
@@ -29,9 +31,16 @@ pub struct Options {
     pub region: String,
     /// Loopback port for the HTTP API (0 = a free one).
     pub http_port: u16,
-    /// Most processes per HTTP function (Lambda runs up to the reserved concurrency in
-    /// parallel; locally this caps it). Queue functions run one process, fed by one poller.
+    /// Most processes per function (Lambda runs up to the reserved concurrency, or for a
+    /// queue the mapping's maximum concurrency, in parallel; locally this caps it). A queue
+    /// function gets one poller per process.
     pub max_concurrency: usize,
+    /// Invoke scheduled functions this often instead of their expression's period (a local
+    /// speed-up; `cron(...)` expressions fire every minute locally unless this is set).
+    pub schedule_every: Option<Duration>,
+    /// Extra environment for every function, after the template's (e.g.
+    /// `AWS_ENDPOINT_URL_SNS` to put a fault-injecting proxy in front of one service).
+    pub extra_env: Vec<(String, String)>,
     /// Make failed records visible again after this long instead of the queue's visibility
     /// timeout (a local speed-up; AWS always waits the full timeout).
     pub retry_after: Option<Duration>,
@@ -117,6 +126,7 @@ pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String
         env.push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
         env.push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
         env.push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
+        env.extend(o.extra_env.iter().cloned());
         out.insert(f.name.clone(), env);
     }
     out
@@ -158,11 +168,7 @@ pub async fn start(o: Options) -> Result<Dev, String> {
             timeout: Duration::from_secs(f.timeout),
             memory: f.memory,
             region: o.region.clone(),
-            concurrency: match f.trigger {
-                Trigger::Http { .. } => f.reserved_concurrency.map_or(o.max_concurrency, |rc| rc as usize).clamp(1, o.max_concurrency.max(1)),
-                // Queue and scheduled functions: one process (see the pollers and tickers).
-                _ => 1,
-            },
+            concurrency: processes(f, o.max_concurrency),
         };
         let func = Function::start(spec, o.log.clone()).await.map_err(|e| format!("runtime API for {}: {e}", f.name))?;
         functions.insert(f.name.clone(), func);
@@ -173,23 +179,30 @@ pub async fn start(o: Options) -> Result<Dev, String> {
     let aws = crate::aws_config(&o.aws_endpoint, &o.region).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     for f in &sys.functions {
+        if let Trigger::Schedule { expression, retries, .. } = &f.trigger {
+            let every = o.schedule_every.unwrap_or_else(|| period(expression));
+            let t = Ticker { function: functions[&f.name].clone(), every, retries: *retries, stats: stats.clone(), region: o.region.clone(), log: o.log.clone() };
+            tasks.push(tokio::spawn(t.run()));
+        }
         let Trigger::Queue { queue, batch_size, batch_window, .. } = &f.trigger else { continue };
         let (url, arn) = o.provisioned.queues.get(queue).cloned().ok_or_else(|| format!("queue {queue} was not provisioned"))?;
-        let p = Poller {
-            queue: queue.clone(),
-            url,
-            arn,
-            batch_size: *batch_size,
-            window: Duration::from_secs(*batch_window),
-            function: functions[&f.name].clone(),
-            sqs: sqs.clone(),
-            stats: stats.clone(),
-            stopping: stopping.clone(),
-            retry_after: o.retry_after,
-            region: o.region.clone(),
-            log: o.log.clone(),
-        };
-        tasks.push(tokio::spawn(p.run()));
+        for _ in 0..processes(f, o.max_concurrency) {
+            let p = Poller {
+                queue: queue.clone(),
+                url: url.clone(),
+                arn: arn.clone(),
+                batch_size: *batch_size,
+                window: Duration::from_secs(*batch_window),
+                function: functions[&f.name].clone(),
+                sqs: sqs.clone(),
+                stats: stats.clone(),
+                stopping: stopping.clone(),
+                retry_after: o.retry_after,
+                region: o.region.clone(),
+                log: o.log.clone(),
+            };
+            tasks.push(tokio::spawn(p.run()));
+        }
     }
     let mut routes: Vec<(Route, Arc<Function>)> = Vec::new();
     for f in &sys.functions {
@@ -208,6 +221,96 @@ pub async fn start(o: Options) -> Result<Dev, String> {
         let _ = axum::serve(listener, app).await;
     }));
     Ok(Dev { http_url, functions, stats, stopping, tasks })
+}
+
+/// How many processes a function runs locally: up to its reserved concurrency (HTTP) or its
+/// mapping's maximum concurrency (queue; AWS scales pollers up when none is set), capped.
+fn processes(f: &generator::model::Function, cap: usize) -> usize {
+    let cap = cap.max(1);
+    match &f.trigger {
+        Trigger::Http { .. } => f.reserved_concurrency.map_or(cap, |rc| rc as usize).clamp(1, cap),
+        Trigger::Queue { max_concurrency, .. } => max_concurrency.or(f.reserved_concurrency).map_or(cap, |m| m as usize).clamp(1, cap),
+        Trigger::Schedule { .. } => 1,
+    }
+}
+
+/// The period of a `rate(N unit)` expression; a minute for anything else (`cron(...)`).
+fn period(expression: &str) -> Duration {
+    let inner = expression.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')).unwrap_or("");
+    let mut words = inner.split_whitespace();
+    let n: u64 = words.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+    let unit = match words.next().unwrap_or("").trim_end_matches('s') {
+        "hour" => 3600,
+        "day" => 86_400,
+        _ => 60,
+    };
+    Duration::from_secs(n * unit)
+}
+
+/// `2026-12-02T15:04:05Z` (UTC, whole seconds), as EventBridge writes `time`.
+fn rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// EventBridge's side of a scheduled function: an asynchronous invocation every period, with
+/// Lambda's retries of a failed run (the DLQ step is only logged locally).
+struct Ticker {
+    function: Arc<Function>,
+    every: Duration,
+    retries: u64,
+    stats: Arc<Mutex<BTreeMap<String, QueueStats>>>,
+    region: String,
+    log: LogSink,
+}
+
+impl Ticker {
+    async fn run(self) {
+        let key = format!("schedule:{}", self.function.name);
+        let mut tick = tokio::time::interval(self.every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let event = json!({
+                "version": "0",
+                "id": uuid::Uuid::new_v4().to_string(),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": rfc3339(std::time::SystemTime::now()),
+                "region": self.region,
+                "resources": [],
+                "detail": {},
+            });
+            let mut ok = false;
+            for _ in 0..=self.retries {
+                if self.function.invoke(&event).await.is_ok() {
+                    ok = true;
+                    break;
+                }
+            }
+            let mut st = self.stats.lock().unwrap();
+            let s = st.entry(key.clone()).or_default();
+            s.receives += 1;
+            if ok {
+                s.succeeded += 1;
+            } else {
+                s.failed += 1;
+                (self.log)(&self.function.name, "scheduled run failed after its retries; on AWS the event goes to the function's DLQ");
+            }
+        }
+    }
 }
 
 struct Poller {
@@ -425,6 +528,18 @@ async fn front(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedule_periods_and_event_time() {
+        assert_eq!(period("rate(1 minute)"), Duration::from_secs(60));
+        assert_eq!(period("rate(5 minutes)"), Duration::from_secs(300));
+        assert_eq!(period("rate(2 hours)"), Duration::from_secs(7200));
+        assert_eq!(period("rate(1 day)"), Duration::from_secs(86_400));
+        assert_eq!(period("cron(0/5 * * * ? *)"), Duration::from_secs(60));
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_796_223_845); // 2026-12-02T15:04:05Z
+        assert_eq!(rfc3339(t), "2026-12-02T15:04:05Z");
+        assert_eq!(rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+    }
 
     #[test]
     fn route_matching_with_parameters() {

@@ -58,9 +58,14 @@ enum Command {
         /// Loopback port of the HTTP API (0 = a free one).
         #[arg(long, default_value_t = 8080)]
         http_port: u16,
-        /// Most processes per HTTP function (capped by its reserved concurrency).
+        /// Most processes per function (capped by its reserved concurrency, or for a queue
+        /// function by its mapping's maximum concurrency; one poller per queue process).
         #[arg(long, default_value_t = 4)]
         max_concurrency: usize,
+        /// Seconds between runs of every scheduled function (default: its rate; a minute
+        /// for cron expressions).
+        #[arg(long)]
+        schedule_every: Option<u64>,
         /// Seconds after which failed records are visible again (default: the queue's
         /// visibility timeout, as in AWS).
         #[arg(long)]
@@ -110,7 +115,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("up: {} topics, {} queues ({} with a DLQ), {} secrets", p.topics.len(), p.queues.len(), p.dlqs.len(), p.secrets.len());
             Ok(())
         }
-        Command::Dev { common, dist, bin_dir, db, endpoint, standins, http_port, max_concurrency, retry_after } => {
+        Command::Dev { common, dist, bin_dir, db, endpoint, standins, http_port, max_concurrency, schedule_every, retry_after } => {
             let sys = system(&common)?;
             let (conf, endpoint_url) = aws(&common).await?;
             let provisioned = provision::up(&sys, &conf).await?;
@@ -140,6 +145,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 region: common.region,
                 http_port,
                 max_concurrency,
+                schedule_every: schedule_every.map(Duration::from_secs),
+                extra_env: Vec::new(),
                 retry_after: retry_after.map(Duration::from_secs),
                 log,
             })

@@ -65,6 +65,32 @@ fn package_and_deploy_dev_then_read_back() {
         }
     }
 
+    // Schedules: the rule, its one target (the function) with the retry policy and the
+    // function's own DLQ, which is encrypted and keeps messages 14 days.
+    let mut scheduled = 0;
+    for f in &sys.functions {
+        let generator::model::Trigger::Schedule { expression, max_event_age, .. } = &f.trigger else { continue };
+        scheduled += 1;
+        let name = f.physical_name(sys);
+        let rule = aws.json(&["events", "describe-rule", "--name", &name]);
+        assert_eq!(rule["ScheduleExpression"], expression.as_str(), "{name}: {rule}");
+        assert_eq!(rule["State"], "ENABLED", "{name}");
+        let targets = aws.json(&["events", "list-targets-by-rule", "--rule", &name]);
+        let targets = targets["Targets"].as_array().unwrap();
+        assert_eq!(targets.len(), 1, "{name}: {targets:?}");
+        let t = &targets[0];
+        assert!(t["Arn"].as_str().unwrap().ends_with(&format!(":function:{name}")), "{name}: {t}");
+        assert!(t["DeadLetterConfig"]["Arn"].as_str().unwrap().ends_with(&format!(":{}", f.dlq_physical_name(sys))), "{name}: {t}");
+        assert_eq!(t["RetryPolicy"]["MaximumEventAgeInSeconds"], *max_event_age, "{name}: {t}");
+        let url = aws.json(&["sqs", "get-queue-url", "--queue-name", &f.dlq_physical_name(sys)])["QueueUrl"].as_str().unwrap().to_string();
+        let attrs = &aws.json(&["sqs", "get-queue-attributes", "--queue-url", &url, "--attribute-names", "All"])["Attributes"];
+        assert!(attrs["KmsMasterKeyId"].as_str().is_some_and(|k| !k.is_empty()), "{name}: DLQ not KMS-encrypted: {attrs}");
+        assert_eq!(attrs["MessageRetentionPeriod"], "1209600", "{name}");
+        let policy = aws.json(&["lambda", "get-policy", "--function-name", &name]);
+        assert!(policy["Policy"].as_str().unwrap().contains(&format!(":rule/{name}")), "{name}: invoke permission not scoped to its rule: {policy}");
+    }
+    assert!(scheduled > 0, "the donut shop has scheduled functions");
+
     // Log groups with the stage's retention.
     let groups = aws.json(&["logs", "describe-log-groups", "--log-group-name-prefix", "/aws/lambda/donut-shop-dev-"]);
     let groups = groups["logGroups"].as_array().unwrap();

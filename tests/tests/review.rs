@@ -100,6 +100,16 @@ fn removing_a_dlq_is_destructive() {
 }
 
 #[test]
+fn changing_a_schedule_updates_the_rule_in_place_and_says_so() {
+    let d = donut();
+    let after = edit(&d, "trigger: { schedule: rate(5 minutes) }", "trigger: { schedule: rate(10 minutes) }");
+    let p = plan_of("07-change-schedule", &d, &after, "dev");
+    assert_eq!(p.schedules, vec!["restock_reconciler runs on rate(10 minutes) instead of rate(5 minutes)".to_string()]);
+    assert_eq!(change(&p, "RestockReconcilerScheduleRule").update, Some(Update::InPlace));
+    assert!(!p.destructive());
+}
+
+#[test]
 fn every_emitted_property_has_an_update_behaviour() {
     let mut missing = Vec::new();
     for (name, path) in fixture_configs() {

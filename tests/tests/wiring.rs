@@ -59,12 +59,67 @@ fn each_subscribed_queue_admits_exactly_its_topics() {
     }
 }
 
+/// Every schedule rule may invoke its function and dead-letter into the function's own DLQ:
+/// a Lambda permission, a queue policy and a key policy statement name exactly that rule (by
+/// its spelled-out ARN), the rule waits for them, and the function dead-letters there too.
+#[test]
+fn each_schedule_rule_can_invoke_and_dead_letter() {
+    let mut rules_seen = 0;
+    for (name, sys, t) in systems() {
+        let res = &t["Resources"];
+        for f in sys.functions.iter().filter(|f| matches!(f.trigger, Trigger::Schedule { .. })) {
+            rules_seen += 1;
+            let p = pascal(&f.name);
+            let rule = &res[format!("{p}ScheduleRule")];
+            assert_eq!(rule["Type"], "AWS::Events::Rule", "{name}: {}", f.name);
+            let props = &rule["Properties"];
+            let Trigger::Schedule { expression, max_event_age, retries } = &f.trigger else { unreachable!() };
+            assert_eq!(props["ScheduleExpression"], json!(expression), "{name}: {}", f.name);
+            assert_eq!(props["State"], "ENABLED");
+            let rule_arn = json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{}", props["Name"].as_str().unwrap()) });
+            let targets = props["Targets"].as_array().unwrap();
+            assert_eq!(targets.len(), 1, "{name}: {}", f.name);
+            let dlq = json!({ "Fn::GetAtt": [format!("{p}DeadLetterQueue"), "Arn"] });
+            assert_eq!(targets[0]["Arn"], json!({ "Fn::GetAtt": [format!("{p}Function"), "Arn"] }));
+            assert_eq!(targets[0]["DeadLetterConfig"]["Arn"], dlq, "{name}: {}", f.name);
+            assert_eq!(targets[0]["RetryPolicy"]["MaximumEventAgeInSeconds"], json!(max_event_age));
+            let cfg = &res[format!("{p}EventInvokeConfig")]["Properties"];
+            assert_eq!((&cfg["MaximumRetryAttempts"], &cfg["MaximumEventAgeInSeconds"], &cfg["Qualifier"]), (&json!(retries), &json!(max_event_age), &json!("$LATEST")));
+            assert_eq!(res[format!("{p}Function")]["Properties"]["DeadLetterConfig"]["TargetArn"], dlq, "{name}: {}", f.name);
+
+            let perm = &res[format!("{p}SchedulePermission")]["Properties"];
+            assert_eq!((&perm["Principal"], &perm["FunctionName"], &perm["SourceArn"]), (&json!("events.amazonaws.com"), &json!({ "Ref": format!("{p}Function") }), &rule_arn));
+
+            let stmts = res[format!("{p}DeadLetterQueuePolicy")]["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap().clone();
+            let allows: Vec<&Json> = stmts.iter().filter(|s| s["Effect"] == "Allow").collect();
+            assert_eq!(allows.len(), 1, "{name}: {}", f.name);
+            assert_eq!(allows[0]["Principal"], json!({ "Service": "events.amazonaws.com" }));
+            assert_eq!(as_list(&allows[0]["Action"]), vec![json!("sqs:SendMessage")]);
+            assert_eq!(allows[0]["Condition"]["ArnEquals"]["aws:SourceArn"], rule_arn, "{name}: {}", f.name);
+            assert!(stmts.iter().any(|s| s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"));
+
+            let key = res["EncryptionKey"]["Properties"]["KeyPolicy"]["Statement"].as_array().unwrap();
+            let events = key.iter().find(|s| s["Principal"] == json!({ "Service": "events.amazonaws.com" })).expect("key admits EventBridge");
+            assert!(as_list(&events["Condition"]["ArnEquals"]["aws:SourceArn"]).contains(&rule_arn), "{name}: key policy must admit {}", f.name);
+
+            let depends: Vec<Json> = as_list(&rule["DependsOn"]);
+            for d in [format!("{p}SchedulePermission"), format!("{p}DeadLetterQueuePolicy"), format!("{p}EventInvokeConfig")] {
+                assert!(depends.contains(&json!(d)), "{name}: rule of {} must wait for {d}", f.name);
+            }
+        }
+    }
+    assert!(rules_seen > 0, "no scheduled function in the configs under test");
+}
+
 /// What a function may touch, spelled out from the model independently of the generator.
 fn allowed_resources(sys: &System, f: &generator::model::Function) -> BTreeSet<String> {
     let p = pascal(&f.name);
     let mut v: Vec<Json> = vec![json!({ "Fn::GetAtt": [format!("{p}LogGroup"), "Arn"] }), json!({ "Fn::GetAtt": ["EncryptionKey", "Arn"] })];
     if let Trigger::Queue { queue, .. } = &f.trigger {
         v.push(json!({ "Fn::GetAtt": [format!("{}Queue", pascal(queue)), "Arn"] }));
+    }
+    if let Trigger::Schedule { .. } = &f.trigger {
+        v.push(json!({ "Fn::GetAtt": [format!("{p}DeadLetterQueue"), "Arn"] }));
     }
     for t in &f.publishes {
         v.push(json!({ "Ref": format!("{}Topic", pascal(t)) }));
@@ -210,6 +265,8 @@ fn local_runner_env_matches_the_template() {
         region: "ap-northeast-2".into(),
         http_port: 0,
         max_concurrency: 1,
+        schedule_every: None,
+        extra_env: Vec::new(),
         retry_after: None,
         log: std::sync::Arc::new(|_: &str, _: &str| {}),
     };

@@ -90,11 +90,15 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
         claim::release(&s.pool, &key).await?;
         return Err(f);
     }
-    let mut tx = s.pool.begin().await?;
-    sqlx::query("UPDATE advertisement SET status = FALSE, paused_at = NOW() WHERE ad_id = ?").bind(&ad_id).execute(&mut *tx).await?;
-    sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'sent', NOW())").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
-    claim::done(&mut *tx, &key).await?;
-    tx.commit().await?;
+    claim::record(&key, || async {
+        let mut tx = s.pool.begin().await?;
+        sqlx::query("UPDATE advertisement SET status = FALSE, paused_at = NOW() WHERE ad_id = ?").bind(&ad_id).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'sent', NOW())").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
+        claim::done(&mut *tx, &key).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await?;
     tracing::info!(sku = %ev.sku, cycle = ev.cycle, to = %manager, "ad stop requested");
     Ok(())
 }

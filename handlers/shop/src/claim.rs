@@ -71,6 +71,28 @@ pub async fn release(pool: &MySqlPool, key: &str) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Records what an external call did, retrying a transient database failure a few times (a
+/// dropped connection, a failover): after the call succeeded, failing to record it would
+/// leave the claim to expire and the call to be repeated.
+pub async fn record<F, Fut>(what: &str, mut write: F) -> Result<(), Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), Failure>>,
+{
+    let mut pause = Duration::from_millis(50);
+    for _ in 0..4 {
+        match write().await {
+            Err(Failure::Retryable(e)) => {
+                tracing::warn!("recording {what} failed, trying again: {e}");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+    write().await
+}
+
 /// Runs `call` under the claim of `key`: at most once at a time, never again once it
 /// succeeded. `Ok(true)` when this caller made the call, `Ok(false)` when it was done already.
 /// A busy claim is a retryable failure (the record comes back after its visibility timeout).
@@ -86,7 +108,7 @@ where
     }
     match call().await {
         Ok(()) => {
-            done(pool, key).await?;
+            record(key, || done(pool, key)).await?;
             Ok(true)
         }
         Err(f) => {

@@ -11,7 +11,7 @@
 use crate::batch::{each, BatchResponse, Budget};
 use crate::deps::classify;
 use crate::events::{unwrap, Envelope, OutOfStock};
-use crate::{token, Failure};
+use crate::{claim, token, Failure};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde::Serialize;
 use sqlx::{MySqlPool, Row};
@@ -103,16 +103,24 @@ async fn one(s: &StockRequest, record: SqsMessage) -> Result<(), Failure> {
         Err(Failure::Retryable(_)) => "ambiguous",
         Err(Failure::Permanent(_)) => "refused",
     };
-    sqlx::query("UPDATE factory_attempt SET outcome = ? WHERE attempt_id = ?").bind(outcome).bind(&attempt_id).execute(&s.pool).await?;
+    let recorded = claim::record(&attempt_id, || async {
+        sqlx::query("UPDATE factory_attempt SET outcome = ? WHERE attempt_id = ?").bind(outcome).bind(&attempt_id).execute(&s.pool).await?;
+        Ok(())
+    });
+    recorded.await?;
     if sent.is_ok() {
         // The callback may have come already (status `delivered`): then this changes nothing.
-        sqlx::query(
-            "UPDATE restock_order o JOIN product p ON p.product_id = o.product_id
-             SET o.status = 'ordered', o.ordered_at = NOW(3), o.claimed_until = NULL, o.due_at = NOW(3) + INTERVAL p.restock_deadline_seconds SECOND
-             WHERE o.order_id = ? AND o.status = 'ordering'",
-        )
-        .bind(&ev.order_id)
-        .execute(&s.pool)
+        claim::record(&ev.order_id, || async {
+            sqlx::query(
+                "UPDATE restock_order o JOIN product p ON p.product_id = o.product_id
+                 SET o.status = 'ordered', o.ordered_at = NOW(3), o.claimed_until = NULL, o.due_at = NOW(3) + INTERVAL p.restock_deadline_seconds SECOND
+                 WHERE o.order_id = ? AND o.status = 'ordering'",
+            )
+            .bind(&ev.order_id)
+            .execute(&s.pool)
+            .await?;
+            Ok(())
+        })
         .await?;
         tracing::info!(order_id = %ev.order_id, attempt_id, quantity, "ordered from the factory");
         return Ok(());

@@ -73,10 +73,14 @@ async fn one(s: &Vip, record: SqsMessage) -> Result<(), Failure> {
         claim::release(&s.pool, &key).await?;
         return Err(f);
     }
-    let mut tx = s.pool.begin().await?;
-    sqlx::query("UPDATE vip_promotion SET marketing_notified_at = NOW() WHERE purchase_id = ?").bind(&p.purchase_id).execute(&mut *tx).await?;
-    claim::done(&mut *tx, &key).await?;
-    tx.commit().await?;
+    claim::record(&key, || async {
+        let mut tx = s.pool.begin().await?;
+        sqlx::query("UPDATE vip_promotion SET marketing_notified_at = NOW() WHERE purchase_id = ?").bind(&p.purchase_id).execute(&mut *tx).await?;
+        claim::done(&mut *tx, &key).await?;
+        tx.commit().await?;
+        Ok(())
+    })
+    .await?;
     tracing::info!(customer = %p.customer, purchase_id = %p.purchase_id, "customer promoted to VIP; marketing told");
     Ok(())
 }

@@ -164,3 +164,46 @@ mod tests {
         assert_eq!(decide(&s, b"\x0e"), (false, false), "COM_PING is not a statement");
     }
 }
+
+/// A plain TCP forwarder that refuses every connection (accepts and closes it at once) for a
+/// given time from the first connection on, then forwards to `upstream`: an outage of an HTTP
+/// service (SNS in moto) that begins with its first use and ends by itself.
+pub struct OutageProxy {
+    pub addr: SocketAddr,
+    refused: Arc<Mutex<usize>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OutageProxy {
+    pub async fn start(upstream: SocketAddr, outage: std::time::Duration) -> std::io::Result<OutageProxy> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let refused = Arc::new(Mutex::new(0));
+        let count = refused.clone();
+        let task = tokio::spawn(async move {
+            let mut first: Option<std::time::Instant> = None;
+            while let Ok((mut client, _)) = listener.accept().await {
+                if first.get_or_insert_with(std::time::Instant::now).elapsed() < outage {
+                    *count.lock().unwrap() += 1;
+                    continue; // dropped: the client sees the connection closed
+                }
+                tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Ok(OutageProxy { addr, refused, task })
+    }
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    /// Connections refused during the outage.
+    pub fn refused(&self) -> usize {
+        *self.refused.lock().unwrap()
+    }
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}

@@ -7,7 +7,7 @@
 //! factory also: accept an order and then answer too late, call back twice, report a
 //! different count than ordered) and expose what they saw under `/admin/*`, so tests can
 //! assert on it. Faults can be changed while running: `PUT /admin/faults` (an outage's clock
-//! starts then). `dbproxy` is a third stand-in: a MySQL-protocol proxy that drops connections.
+//! starts with the next request). `dbproxy` is a third stand-in: a MySQL-protocol proxy that drops connections.
 
 pub mod dbproxy;
 
@@ -38,7 +38,8 @@ pub struct Faults {
     pub accept_then_timeout_rate: f64,
     /// Factory only: share of productions whose callback reports one unit less than ordered.
     pub short_report_rate: f64,
-    /// Answer 503 to everything for this long after the faults were set (0 = no outage).
+    /// Answer 503 to everything for this long, from the first request after the faults were
+    /// set (0 = no outage).
     pub outage_ms: u64,
 }
 
@@ -93,8 +94,8 @@ impl Log {
 
 struct Shared {
     faults: Mutex<Faults>,
-    /// When the faults were last set: the start of an `outage_ms` outage.
-    faults_set: Mutex<std::time::Instant>,
+    /// When the outage began: the first request after the faults were set.
+    outage_start: Mutex<Option<std::time::Instant>>,
     rng: Mutex<Rng>,
     log: Mutex<Log>,
     callback_delay: Duration,
@@ -126,7 +127,7 @@ impl Running {
 impl Shared {
     fn set_faults(&self, f: Faults) {
         *self.faults.lock().unwrap() = f;
-        *self.faults_set.lock().unwrap() = std::time::Instant::now();
+        *self.outage_start.lock().unwrap() = None;
     }
 
     fn chance(&self, p: f64) -> bool {
@@ -141,7 +142,7 @@ impl Shared {
 /// Decides the fate of one request: Some(status) to fail it, after an optional delay.
 async fn inject(s: &Shared) -> Option<StatusCode> {
     let f = s.faults.lock().unwrap().clone();
-    let in_outage = f.outage_ms > 0 && s.faults_set.lock().unwrap().elapsed() < Duration::from_millis(f.outage_ms);
+    let in_outage = f.outage_ms > 0 && s.outage_start.lock().unwrap().get_or_insert_with(std::time::Instant::now).elapsed() < Duration::from_millis(f.outage_ms);
     let (fail, slow) = (s.chance(f.error_rate), s.chance(f.slow_rate));
     if slow {
         s.fire("slow");
@@ -279,7 +280,7 @@ async fn serve(port: u16, shared: Arc<Shared>, app: Router<Arc<Shared>>) -> std:
 fn shared(faults: Faults, seed: u64, callback_delay: Duration) -> Arc<Shared> {
     Arc::new(Shared {
         faults: Mutex::new(faults),
-        faults_set: Mutex::new(std::time::Instant::now()),
+        outage_start: Mutex::new(None),
         rng: Mutex::new(Rng(seed.max(1))),
         log: Mutex::new(Log::default()),
         callback_delay,
