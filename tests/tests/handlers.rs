@@ -181,18 +181,22 @@ async fn stock_request_orders_once_and_classifies_failures() {
     db.drop_db().await;
 }
 
+/// The stock-arrival function behind a loopback HTTP front (the factory's callback target).
+async fn arrival_front(db: &TestDb) -> String {
+    let arrival = Arc::new(shop::stock_arrival::StockArrival { pool: db.pool.clone(), callback_key: b"test-callback-key".to_vec() });
+    http_front(Arc::new(move |req| {
+        let a = arrival.clone();
+        Box::pin(async move { shop::stock_arrival::handle(&a, req).await })
+    }))
+    .await
+}
+
 #[tokio::test]
 async fn callback_restocks_once_and_rejects_forgeries() {
     let aws = aws().await;
     let db = stock_db(0).await;
     let (envelope, ev) = open_cycle(&db, &aws).await;
-    let arrival = Arc::new(shop::stock_arrival::StockArrival { pool: db.pool.clone(), callback_key: b"test-callback-key".to_vec() });
-    let a = arrival.clone();
-    let api = http_front(Arc::new(move |req| {
-        let a = a.clone();
-        Box::pin(async move { shop::stock_arrival::handle(&a, req).await })
-    }))
-    .await;
+    let api = arrival_front(&db).await;
     // The factory calls back twice for every order.
     let factory = standins::factory(0, standins::Faults { duplicate_rate: 1.0, ..Default::default() }, 7, Duration::from_millis(10)).await.unwrap();
     let s = stock_request(&db, &factory.url(), &api, Duration::from_secs(5));
@@ -497,13 +501,7 @@ async fn a_factory_that_accepts_then_times_out_has_every_production_counted_once
     let aws = aws().await;
     let db = stock_db(0).await;
     let (envelope, ev) = open_cycle(&db, &aws).await;
-    let arrival = Arc::new(shop::stock_arrival::StockArrival { pool: db.pool.clone(), callback_key: b"test-callback-key".to_vec() });
-    let a = arrival.clone();
-    let api = http_front(Arc::new(move |req| {
-        let a = a.clone();
-        Box::pin(async move { shop::stock_arrival::handle(&a, req).await })
-    }))
-    .await;
+    let api = arrival_front(&db).await;
     // Attempt 1: the factory accepts, produces, and answers after the client gave up.
     let factory = standins::factory(0, standins::Faults { accept_then_timeout_rate: 1.0, slow_ms: 1500, ..Default::default() }, 7, Duration::from_millis(2500)).await.unwrap();
     let s = stock_request(&db, &factory.url(), &api, Duration::from_millis(500));

@@ -51,7 +51,9 @@ fn every_handler_zip_is_small_reproducible_and_al2023_compatible() {
     let text = std::fs::read_to_string(root().join("flowform.yaml")).unwrap();
     let b = generator::build(&text).unwrap();
     let plan = generator::package::plan(&b.systems).unwrap();
-    assert_eq!(plan.len(), 6);
+    let handlers: std::collections::BTreeSet<&str> = b.systems.iter().flat_map(|s| s.functions.iter().map(|f| f.handler.as_str())).collect();
+    assert_eq!(plan.len(), handlers.len(), "one zip per handler of the config");
+    assert_eq!(plan.len(), 8);
     let scratch = std::env::temp_dir().join(format!("flowform-package-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     for handler in plan.keys() {
