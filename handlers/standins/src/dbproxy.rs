@@ -147,24 +147,6 @@ async fn relay(mut client: TcpStream, mut server: TcpStream, s: &State) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_commit_and_statements() {
-        let s = State { mode: Mutex::new(Mode::DropAtCommit), rng: Mutex::new(1), dropped: Mutex::new(0) };
-        assert_eq!(decide(&s, b"\x03COMMIT"), (true, false));
-        assert_eq!(decide(&s, b"\x03 commit "), (true, false));
-        assert_eq!(decide(&s, b"\x03SELECT 1"), (false, false));
-        *s.mode.lock().unwrap() = Mode::DropAfterCommit;
-        assert_eq!(decide(&s, b"\x03COMMIT"), (false, true));
-        *s.mode.lock().unwrap() = Mode::DropRandom(1.0);
-        assert_eq!(decide(&s, b"\x17\x01\x00\x00\x00"), (true, false));
-        assert_eq!(decide(&s, b"\x0e"), (false, false), "COM_PING is not a statement");
-    }
-}
-
 /// A plain TCP forwarder that refuses every connection (accepts and closes it at once) for a
 /// given time from the first connection on, then forwards to `upstream`: an outage of an HTTP
 /// service (SNS in moto) that begins with its first use and ends by itself.
@@ -205,5 +187,23 @@ impl OutageProxy {
     }
     pub fn stop(self) {
         self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_commit_and_statements() {
+        let s = State { mode: Mutex::new(Mode::DropAtCommit), rng: Mutex::new(1), dropped: Mutex::new(0) };
+        assert_eq!(decide(&s, b"\x03COMMIT"), (true, false));
+        assert_eq!(decide(&s, b"\x03 commit "), (true, false));
+        assert_eq!(decide(&s, b"\x03SELECT 1"), (false, false));
+        *s.mode.lock().unwrap() = Mode::DropAfterCommit;
+        assert_eq!(decide(&s, b"\x03COMMIT"), (false, true));
+        *s.mode.lock().unwrap() = Mode::DropRandom(1.0);
+        assert_eq!(decide(&s, b"\x17\x01\x00\x00\x00"), (true, false));
+        assert_eq!(decide(&s, b"\x0e"), (false, false), "COM_PING is not a statement");
     }
 }
