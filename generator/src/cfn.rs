@@ -637,10 +637,17 @@ pub fn lower(sys: &System) -> StackView {
         let mut meta = Meta::default().why("VisibilityTimeout", vt_why);
         let dlq = q.dlq.as_ref().map(|d| (dlq_id(&q.name), d));
         if let Some((_, d)) = &dlq {
-            meta = meta.why(
-                "RedrivePolicy",
-                format!("after {} receives without success a message moves to the dead-letter queue instead of being retried forever", d.max_receives),
-            );
+            let why = match d.retry_window {
+                Some(w) => format!(
+                    "{} receives: failed records wait {} s, doubling up to {} s, before the next receive (the handlers set it with ChangeMessageVisibility), so the last retry comes {} s after the first receive, covering the {w} s `dlq.retry_window`; then the message moves to the dead-letter queue",
+                    d.max_receives,
+                    q.visibility_timeout,
+                    contracts::retry::MAX_WAIT_SECONDS.max(q.visibility_timeout),
+                    contracts::retry::elapsed_before(q.visibility_timeout, d.max_receives)
+                ),
+                None => format!("after {} receives without success a message moves to the dead-letter queue instead of being retried forever", d.max_receives),
+            };
+            meta = meta.why("RedrivePolicy", why);
         } else {
             meta = meta.why("RedrivePolicy", "none: `dlq: false` in the config; failed messages are retried until they expire");
         }
@@ -987,6 +994,9 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
     }
     for ep in &f.endpoints {
         env.push(EnvVar { name: contracts::endpoint_url(ep), value: r(&endpoint_param(ep)) });
+    }
+    if let Some(q) = f.queue().and_then(|q| sys.queues.iter().find(|x| x.name == q)) {
+        env.push(EnvVar { name: contracts::RETRY_BASE_SECONDS.into(), value: json!(q.visibility_timeout.to_string()) });
     }
     if !f.callbacks.is_empty() {
         env.push(EnvVar { name: contracts::HTTP_API_URL.into(), value: sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}") });

@@ -98,6 +98,7 @@ pub struct RawQueue {
 pub struct RawDlq {
     pub max_receives: Option<Sp<u64>>,
     pub retention_days: Option<Sp<u64>>,
+    pub retry_window: Option<Sp<u64>>,
 }
 
 #[derive(Clone, Debug)]
@@ -568,6 +569,7 @@ impl Parser {
                             Some(RawDlq {
                                 max_receives: self.uint(df.get("max_receives"), "`dlq.max_receives`", 1, 1000),
                                 retention_days: self.uint(df.get("retention_days"), "`dlq.retention_days`", 1, 14),
+                                retry_window: self.uint(df.get("retry_window"), "`dlq.retry_window`", 60, 1_209_600),
                             }),
                             node_span(d),
                         ));

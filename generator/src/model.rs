@@ -124,8 +124,11 @@ impl Queue {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dlq {
+    /// `maxReceiveCount`: from `dlq.max_receives`, or computed from `retry_window`.
     pub max_receives: u64,
     pub retention_seconds: u64,
+    /// `dlq.retry_window` (seconds), when the receive count was derived from it.
+    pub retry_window: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -104,7 +104,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("description", T::Str, "For readers of the config."),
         ],
     ),
-    ("dlq", &[k("max_receives", T::Int(1, 1000), "Receives before a message moves to the DLQ; default 5."), k("retention_days", T::Int(1, 14), "Default 14; must exceed the queue's.")]),
+    ("dlq", &[k("max_receives", T::Int(1, 1000), "Receives before a message moves to the DLQ; default 5."), k("retention_days", T::Int(1, 14), "Default 14; must exceed the queue's."), k("retry_window", T::Int(60, 1_209_600), "Seconds a failing message keeps being retried (waits doubling from the visibility timeout up to 15 min) before it moves to the DLQ; sets maxReceiveCount. Instead of max_receives.")]),
     (
         "subscription",
         &[

@@ -477,6 +477,20 @@ impl Validator {
                 Some(Sp { value: None, .. }) => None,
                 None => Some((None, qn.span)),
             };
+            if let Some(Sp { value: Some(d), .. }) = &q.dlq {
+                if let (Some(m), Some(w)) = (&d.max_receives, &d.retry_window) {
+                    self.err(
+                        Diagnostic::error("E002", w.span, format!("queue `{}` sets both `dlq.max_receives` ({}) and `dlq.retry_window`", qn.value, m.value))
+                            .with_help("the retry window decides how many receives a message gets; keep one of the two"),
+                    );
+                }
+                if let Some(w) = d.retry_window.as_ref().filter(|w| w.value >= retention * DAY) {
+                    self.err(
+                        Diagnostic::error("E017", w.span, format!("queue `{}` retries for {} s, not less than it keeps messages ({retention} days)", qn.value, w.value))
+                            .with_help("a message would expire before it reached the DLQ: shorten `dlq.retry_window` or raise `retention_days`"),
+                    );
+                }
+            }
             if let Some((dlq_retention, span)) = dlq {
                 let dlq_ret = dlq_retention.map(|r| r.value).unwrap_or(DEFAULT_DLQ_RETENTION_DAYS);
                 if dlq_ret <= retention {
@@ -639,10 +653,15 @@ impl Validator {
                     dlq: match &q.dlq {
                         Some(Sp { value: None, .. }) => None,
                         Some(Sp { value: Some(d), .. }) => Some(Dlq {
-                            max_receives: d.max_receives.as_ref().map(|m| m.value).unwrap_or(DEFAULT_MAX_RECEIVES),
+                            max_receives: match (&d.max_receives, &d.retry_window) {
+                                (_, Some(w)) => contracts::retry::receives_for(vt, w.value),
+                                (Some(m), None) => m.value,
+                                (None, None) => DEFAULT_MAX_RECEIVES,
+                            },
                             retention_seconds: d.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_DLQ_RETENTION_DAYS) * DAY,
+                            retry_window: d.retry_window.as_ref().map(|w| w.value),
                         }),
-                        None => Some(Dlq { max_receives: DEFAULT_MAX_RECEIVES, retention_seconds: DEFAULT_DLQ_RETENTION_DAYS * DAY }),
+                        None => Some(Dlq { max_receives: DEFAULT_MAX_RECEIVES, retention_seconds: DEFAULT_DLQ_RETENTION_DAYS * DAY, retry_window: None }),
                     },
                     subscriptions: subs,
                     consumer,

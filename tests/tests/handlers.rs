@@ -687,3 +687,51 @@ async fn overdue_restock_orders_are_asked_for_again_and_nothing_else_is() {
     factory.stop();
     db.drop_db().await;
 }
+
+/// Receives one message from `url` and turns it into a Lambda SQS event as the mapping would.
+async fn received(sqs: &aws_sdk_sqs::Client, url: &str, arn: &str) -> Option<aws_lambda_events::event::sqs::SqsEvent> {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as A;
+    let r = sqs.receive_message().queue_url(url).max_number_of_messages(1).wait_time_seconds(1).message_system_attribute_names(A::ApproximateReceiveCount).send().await.unwrap();
+    let m = r.messages.unwrap_or_default().into_iter().next()?;
+    let mut ev = sqs_event(&[(m.message_id().unwrap_or_default(), m.body().unwrap_or_default().to_string())]);
+    let rec = &mut ev.records[0];
+    rec.receipt_handle = m.receipt_handle().map(String::from);
+    rec.event_source_arn = Some(arn.to_string());
+    let count = m.attributes().and_then(|a| a.get(&A::ApproximateReceiveCount)).cloned().unwrap_or_else(|| "1".into());
+    rec.attributes.insert("ApproximateReceiveCount".into(), count);
+    Some(ev)
+}
+
+#[tokio::test]
+async fn a_record_that_failed_waits_before_its_next_receive() {
+    use aws_sdk_sqs::types::QueueAttributeName as Q;
+    let aws = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    // The queue's own visibility timeout is 0: without the backoff, a failed record would be
+    // received again at once.
+    let name = format!("backoff-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let url = sqs.create_queue().queue_name(&name).attributes(Q::VisibilityTimeout, "0").send().await.unwrap().queue_url.unwrap();
+    let attrs = sqs.get_queue_attributes().queue_url(&url).attribute_names(Q::QueueArn).send().await.unwrap().attributes.unwrap();
+    let arn = attrs[&Q::QueueArn].clone();
+    let db = fresh_db("customer", 4).await;
+    schema::migrate(&db.pool, schema::CUSTOMER).await.unwrap();
+    let marketing = standins::marketing(0, standins::Faults { down: true, ..Default::default() }, 3).await.unwrap();
+    let vip = shop::vip::Vip { pool: db.pool.clone(), http: shop::deps::http_client(Duration::from_secs(2)), marketing_url: marketing.url(), lease: Duration::from_secs(15) };
+    let backoff = shop::batch::Backoff { sqs: sqs.clone(), base_seconds: 30 };
+    let with_backoff = || Budget::unlimited().with_backoff(backoff.clone());
+
+    // Marketing is down: the record fails, retryably, and is held for 30 s.
+    let p = Purchase { purchase_id: uuid::Uuid::new_v4().to_string(), sku: schema::SEED_SKU.into(), customer: "c-1".into(), quantity: 150 };
+    sqs.send_message().queue_url(&url).message_body(sns_envelope(&serde_json::to_value(&p).unwrap(), &[])).send().await.unwrap();
+    let ev = received(&sqs, &url, &arn).await.expect("the message");
+    assert_eq!(shop::vip::handle(&vip, ev, with_backoff()).await.batch_item_failures.len(), 1);
+    assert!(received(&sqs, &url, &arn).await.is_none(), "held, not redelivered at once");
+
+    // A malformed record is permanent: not held, it goes on towards the DLQ.
+    sqs.send_message().queue_url(&url).message_body("{}").send().await.unwrap();
+    let ev = received(&sqs, &url, &arn).await.expect("the malformed message");
+    assert_eq!(shop::vip::handle(&vip, ev, with_backoff()).await.batch_item_failures.len(), 1);
+    assert!(received(&sqs, &url, &arn).await.is_some(), "a permanent failure is not held back");
+    marketing.stop();
+    db.drop_db().await;
+}

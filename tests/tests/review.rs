@@ -89,7 +89,7 @@ fn a_new_route_is_called_out_with_who_may_call_it() {
 #[test]
 fn removing_a_dlq_is_destructive() {
     let d = donut();
-    let after = edit(&d, "    subscribe: [out_of_stock]\n    dlq: { max_receives: 5, retention_days: 14 }\n", "    subscribe: [out_of_stock]\n    dlq: false\n");
+    let after = edit(&d, "    dlq: { retry_window: 3600, retention_days: 14 }\n", "    dlq: false\n");
     let p = plan_of("06-remove-dlq", &d, &after, "dev");
     let dlq = change(&p, "StockRequestDeadLetterQueue");
     assert_eq!(dlq.kind, ChangeKind::Removed);

@@ -201,6 +201,11 @@ fn function_env_names_come_from_the_contracts() {
             if !f.callbacks.is_empty() {
                 want.insert(contracts::HTTP_API_URL.to_string());
             }
+            if let Trigger::Queue { queue, .. } = &f.trigger {
+                want.insert(contracts::RETRY_BASE_SECONDS.to_string());
+                let base = &vars[contracts::RETRY_BASE_SECONDS];
+                assert_eq!(base, &json!(sys.queue(queue).unwrap().visibility_timeout.to_string()), "{name}: retry base of {} is its queue's visibility timeout", f.name);
+            }
             want.extend(f.env.iter().map(|(k, _)| k.clone()));
             assert_eq!(have, want, "{name}: env of {}", f.name);
         }

@@ -89,6 +89,43 @@ pub fn secret_arn(secret: &str) -> String {
     format!("{PREFIX}SECRET_{}_ARN", upper(secret))
 }
 
+/// Seconds a queue function waits before the first retry of a failed record: the queue's
+/// visibility timeout. Set for queue-triggered functions; the retry schedule is [`retry`].
+pub const RETRY_BASE_SECONDS: &str = "FLOWFORM_RETRY_BASE_SECONDS";
+
+/// The retry schedule of failed queue records, shared by the generator (which turns a retry
+/// window into `maxReceiveCount`) and the handlers (which set each failed record's visibility
+/// with `ChangeMessageVisibility`): the wait after the n-th failed receive doubles from the
+/// base up to a cap, so an outage of an hour costs a handful of receives, not hundreds.
+pub mod retry {
+    /// The longest wait between two receives of one message (15 minutes), unless the base is
+    /// longer (the base is never shortened).
+    pub const MAX_WAIT_SECONDS: u64 = 900;
+
+    /// Seconds to wait after the `receive`-th (1-based) failed receive.
+    pub fn wait(base: u64, receive: u64) -> u64 {
+        let cap = MAX_WAIT_SECONDS.max(base);
+        let doublings = receive.saturating_sub(1).min(32) as u32;
+        base.saturating_mul(1u64 << doublings).min(cap)
+    }
+
+    /// Seconds from the first receive to the `receive`-th (the waits before it, summed).
+    pub fn elapsed_before(base: u64, receive: u64) -> u64 {
+        (1..receive).map(|n| wait(base, n)).sum()
+    }
+
+    /// The `maxReceiveCount` that keeps retrying for at least `window` seconds: the last
+    /// receive before the message moves to the DLQ comes `window` seconds or more after the
+    /// first. At least 2 (one retry).
+    pub fn receives_for(base: u64, window: u64) -> u64 {
+        let mut receives = 2;
+        while elapsed_before(base, receives) < window && receives < 1000 {
+            receives += 1;
+        }
+        receives
+    }
+}
+
 /// Message attribute names that cross the wire between handlers (and that filter policies
 /// in the config refer to).
 pub mod attributes {
@@ -109,6 +146,18 @@ pub mod attributes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_retry_schedule_doubles_to_its_cap_and_covers_its_window() {
+        let waits: Vec<u64> = (1..=6).map(|n| retry::wait(180, n)).collect();
+        assert_eq!(waits, vec![180, 360, 720, 900, 900, 900]);
+        assert_eq!(retry::wait(1200, 3), 1200, "a base above the cap is not shortened");
+        assert_eq!(retry::wait(30, 200), 900, "no overflow");
+        // An hour of outage with a 3-minute base: receives at 0, 180, 540, 1260, 2160, 3060, 3960 s.
+        assert_eq!(retry::receives_for(180, 3600), 7);
+        assert!(retry::elapsed_before(180, 7) >= 3600 && retry::elapsed_before(180, 6) < 3600);
+        assert_eq!(retry::receives_for(60, 1), 2);
+    }
 
     #[test]
     fn names_are_upper_snake_with_prefix() {

@@ -9,6 +9,12 @@
 //! time left can hold the longest a record may take; the rest are reported failed untouched
 //! and come back on their own. A Lambda timeout would instead re-run the whole batch,
 //! records already done included.
+//!
+//! With a [`Backoff`], a record that failed and is worth retrying waits longer after each
+//! receive (`contracts::retry`: doubling from the queue's visibility timeout up to 15 min),
+//! set with `ChangeMessageVisibility` before the batch response hands it back; the generator
+//! sized `maxReceiveCount` for the config's `dlq.retry_window` with the same schedule, so an
+//! outage of that length moves nothing to the DLQ.
 
 use crate::Failure;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -16,22 +22,65 @@ use serde::Serialize;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The time an invocation has, and the longest one record may take (its external calls'
-/// timeouts plus database time).
-#[derive(Debug, Clone, Copy)]
+/// The time an invocation has, the longest one record may take (its external calls'
+/// timeouts plus database time), and how failed records wait before their next try.
+#[derive(Debug, Clone)]
 pub struct Budget {
     deadline: Option<Instant>,
     per_record: Duration,
+    backoff: Option<Backoff>,
+}
+
+/// Exponential waits between receives of a failing record.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    pub sqs: aws_sdk_sqs::Client,
+    /// The first wait: the queue's visibility timeout (`FLOWFORM_RETRY_BASE_SECONDS`).
+    pub base_seconds: u64,
+}
+
+/// `https://sqs.<region>.amazonaws.com/<account>/<name>` from a queue ARN (the form
+/// CloudFormation's `Ref` gives; SQS accepts it with any endpoint).
+pub fn queue_url(arn: &str) -> Option<String> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [_, partition, "sqs", region, account, name] = parts.as_slice() else { return None };
+    let domain = if *partition == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" };
+    Some(format!("https://sqs.{region}.{domain}/{account}/{name}"))
+}
+
+impl Backoff {
+    /// From the function's wiring: the base from `FLOWFORM_RETRY_BASE_SECONDS`, an SQS client
+    /// whose calls are bounded (a slow SQS must not eat the invocation's time).
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Backoff, Failure> {
+        let base = crate::deps::env(contracts::RETRY_BASE_SECONDS)?;
+        let base_seconds = base.parse().map_err(|_| Failure::Permanent(format!("{} is `{base}`, not a number of seconds", contracts::RETRY_BASE_SECONDS)))?;
+        Ok(Backoff { sqs: aws_sdk_sqs::Client::new(&crate::deps::bounded(aws, Duration::from_secs(2))), base_seconds })
+    }
+
+    /// Makes the failed `record` wait before its next receive; a failure to do so leaves the
+    /// queue's visibility timeout in force (logged, not fatal).
+    async fn hold(&self, arn: Option<&str>, receipt: Option<&str>, receive_count: u64) {
+        let (Some(url), Some(receipt)) = (arn.and_then(queue_url), receipt) else { return };
+        let wait = contracts::retry::wait(self.base_seconds, receive_count);
+        let r = self.sqs.change_message_visibility().queue_url(&url).receipt_handle(receipt).visibility_timeout(wait as i32).send().await;
+        if let Err(e) = r {
+            tracing::warn!(queue = %url, "could not delay the retry by {wait} s: {}", aws_sdk_sqs::error::DisplayErrorContext(e));
+        }
+    }
 }
 
 impl Budget {
     /// No deadline (tests, tools).
     pub fn unlimited() -> Budget {
-        Budget { deadline: None, per_record: Duration::ZERO }
+        Budget { deadline: None, per_record: Duration::ZERO, backoff: None }
     }
 
     pub fn new(deadline: Instant, per_record: Duration) -> Budget {
-        Budget { deadline: Some(deadline), per_record }
+        Budget { deadline: Some(deadline), per_record, backoff: None }
+    }
+
+    pub fn with_backoff(self, backoff: Backoff) -> Budget {
+        Budget { backoff: Some(backoff), ..self }
     }
 
     /// From the Lambda context's deadline (milliseconds since the Unix epoch).
@@ -74,9 +123,15 @@ where
             out.batch_item_failures.push(ItemFailure { item_identifier: id });
             continue;
         }
+        let arn = record.event_source_arn.clone();
+        let receipt = record.receipt_handle.clone();
+        let receives: u64 = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
         match work(record).await {
             Ok(()) => {}
             Err(f) => {
+                if let (Some(b), true) = (&budget.backoff, f.is_retryable()) {
+                    b.hold(arn.as_deref(), receipt.as_deref(), receives).await;
+                }
                 match &f {
                     Failure::Retryable(_) => tracing::warn!(message_id = %id, "record failed, will be retried: {f}"),
                     Failure::Permanent(_) => tracing::error!(message_id = %id, "record failed permanently, goes to the DLQ after maxReceiveCount: {f}"),
@@ -86,4 +141,17 @@ where
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_urls_from_arns() {
+        assert_eq!(queue_url("arn:aws:sqs:ap-northeast-2:123456789012:donut-shop-dev-vip").as_deref(), Some("https://sqs.ap-northeast-2.amazonaws.com/123456789012/donut-shop-dev-vip"));
+        assert_eq!(queue_url("arn:aws-cn:sqs:cn-north-1:1:q.fifo").as_deref(), Some("https://sqs.cn-north-1.amazonaws.com.cn/1/q.fifo"));
+        assert_eq!(queue_url("arn:aws:sns:ap-northeast-2:1:topic"), None);
+        assert_eq!(queue_url("garbage"), None);
+    }
 }

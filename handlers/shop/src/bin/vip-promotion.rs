@@ -3,7 +3,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shop::deps::{self, env};
-use shop::batch::Budget;
+use shop::batch::{Backoff, Budget};
 use shop::{db, vip, wiring};
 use std::time::Duration;
 
@@ -18,6 +18,8 @@ async fn main() -> Result<(), Error> {
         lease: Duration::from_secs(15),
     };
     let per_record = Duration::from_secs(8);
+    let backoff = Backoff::from_env(&aws)?;
+    let backoff = &backoff;
     let s = &s;
-    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(vip::handle(s, ev.payload, Budget::from_lambda(ev.context.deadline, per_record)).await) })).await
+    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(vip::handle(s, ev.payload, Budget::from_lambda(ev.context.deadline, per_record).with_backoff(backoff.clone())).await) })).await
 }
