@@ -664,26 +664,31 @@ async fn overdue_restock_orders_are_asked_for_again_and_nothing_else_is() {
     set("UPDATE restock_order SET status = 'ordered', due_at = NOW(3) - INTERVAL 1 SECOND WHERE order_id = ?").await;
     assert_eq!(shop::reconcile::run(&db.pool, 100).await.unwrap().reordered, 1);
     assert_eq!(order_status(&db, &ev.order_id).await, "requested");
+    // A third re-ask without a delivery: the order is stuck, for a person to look at.
+    set("UPDATE restock_order SET due_at = NOW(3) - INTERVAL 1 SECOND WHERE order_id = ?").await;
+    let third = shop::reconcile::run(&db.pool, 100).await.unwrap();
+    assert_eq!((third.reordered, third.stuck.clone()), (1, vec![ev.order_id.clone()]));
 
     // The re-asks travel the normal path: outbox -> SNS -> stock request -> a factory attempt.
     let oos = Capture::new(&aws, "oos").await;
     let purchases = Capture::new(&aws, "purchases").await;
     let relayed = shop::outbox::relay(&db.pool, &publisher(&aws, &oos, &purchases), Duration::ZERO, Duration::from_secs(30), 100).await.unwrap();
-    assert_eq!(relayed.published, 2);
+    assert_eq!(relayed.published, 3);
+    assert_eq!(relayed.check_backlog(Duration::from_secs(300)), Ok(()));
     let again = oos.drain().await;
-    assert_eq!(again.len(), 2);
+    assert_eq!(again.len(), 3);
     for body in &again {
         let (msg, _) = envelope_message(body);
         assert_eq!((msg["order_id"].as_str(), msg["cycle"].as_i64(), msg["count"].as_i64()), (Some(ev.order_id.as_str()), Some(ev.cycle), Some(10)));
     }
     let factory = standins::factory(0, standins::Faults::default(), 7, Duration::from_secs(3600)).await.unwrap();
     let s = stock_request(&db, &factory.url(), "https://api.example.com", Duration::from_secs(5));
-    let recs = [("x1", again[0].clone()), ("x2", again[1].clone()), ("orig", envelope)];
+    let recs = [("x1", again[0].clone()), ("x2", again[1].clone()), ("x3", again[2].clone()), ("orig", envelope)];
     assert!(shop::stock_request::handle(&s, sqs_event(&recs), Budget::unlimited()).await.batch_item_failures.is_empty());
     assert_eq!(factory.log().accepted.len(), 1, "duplicates of the re-ask order once");
     // Delivered orders are never re-asked.
     set("UPDATE restock_order SET status = 'delivered', due_at = NOW(3) - INTERVAL 1 SECOND WHERE order_id = ?").await;
-    assert_eq!(shop::reconcile::run(&db.pool, 100).await.unwrap(), shop::reconcile::Report { reordered: 0, open: 0 });
+    assert_eq!(shop::reconcile::run(&db.pool, 100).await.unwrap(), shop::reconcile::Report { reordered: 0, open: 0, stuck: vec![] });
     factory.stop();
     db.drop_db().await;
 }

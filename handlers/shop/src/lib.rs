@@ -21,6 +21,7 @@ pub mod deps;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod metrics;
 pub mod outbox;
 pub mod reconcile;
 pub mod schema;

@@ -93,6 +93,17 @@ pub struct RelayReport {
     pub oldest_unpublished_ms: i64,
 }
 
+impl RelayReport {
+    /// A backlog older than `limit` is an operational failure (SNS down for long, or the relay
+    /// cannot keep up): the scheduled relay fails its run, so its DLQ alarm fires.
+    pub fn check_backlog(&self, limit: Duration) -> Result<(), Failure> {
+        if self.oldest_unpublished_ms > limit.as_millis() as i64 {
+            return Err(Failure::Retryable(format!("the oldest unpublished event is {} s old (limit {} s)", self.oldest_unpublished_ms / 1000, limit.as_secs())));
+        }
+        Ok(())
+    }
+}
+
 /// One relay pass: claims up to `limit` unpublished rows older than `grace` (the fast path's
 /// window), publishes them oldest first, marks each. A failed row keeps its claim until the
 /// lease expires, which spaces out retries during an SNS outage.
@@ -131,4 +142,17 @@ pub async fn relay(pool: &MySqlPool, p: &Publisher, grace: Duration, lease: Dura
         .await?
         .get(0);
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backlog_older_than_the_limit_fails_the_run() {
+        let old = RelayReport { oldest_unpublished_ms: 301_000, ..Default::default() };
+        assert!(matches!(old.check_backlog(Duration::from_secs(300)), Err(Failure::Retryable(m)) if m.contains("301 s")));
+        let fresh = RelayReport { oldest_unpublished_ms: 299_000, ..Default::default() };
+        assert_eq!(fresh.check_backlog(Duration::from_secs(300)), Ok(()));
+    }
 }

@@ -21,7 +21,14 @@ pub struct Report {
     pub reordered: usize,
     /// Orders still open after the pass (all with a deadline in the future).
     pub open: i64,
+    /// Open orders asked for [`STUCK_AFTER`] times or more without a delivery: a person must
+    /// look (the factory may refuse the product). The scheduled function fails its run when
+    /// there are any, so its DLQ alarm fires.
+    pub stuck: Vec<String>,
 }
+
+/// Re-asks after which an order counts as stuck.
+pub const STUCK_AFTER: i64 = 3;
 
 fn uuid_text(bytes: &[u8]) -> String {
     uuid::Uuid::from_slice(bytes).map(|u| u.to_string()).unwrap_or_default()
@@ -45,6 +52,13 @@ pub async fn run(pool: &MySqlPool, limit: u32) -> Result<Report, Failure> {
         }
     }
     report.open = sqlx::query("SELECT COUNT(*) FROM restock_order WHERE status <> 'delivered'").fetch_one(pool).await?.get(0);
+    report.stuck = sqlx::query("SELECT order_id FROM restock_order WHERE status <> 'delivered' AND reminders >= ? ORDER BY order_id")
+        .bind(STUCK_AFTER)
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
     if report.reordered > 0 {
         tracing::warn!(reordered = report.reordered, open = report.open, "overdue restock orders asked for again");
     }

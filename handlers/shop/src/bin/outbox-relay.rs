@@ -12,6 +12,8 @@ const GRACE: Duration = Duration::from_secs(10);
 /// A claimed row is not retried before this; longer than a pass's publishes can take.
 const LEASE: Duration = Duration::from_secs(30);
 const BATCH: u32 = 200;
+/// A backlog older than this fails the run (and so raises the function's DLQ alarm).
+const BACKLOG_LIMIT: Duration = Duration::from_secs(300);
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -39,6 +41,12 @@ async fn main() -> Result<(), Error> {
             }
         }
         tracing::info!(published = total.published, failed = total.failed, oldest_unpublished_ms = total.oldest_unpublished_ms, ms = started.elapsed().as_millis() as u64, "relay pass");
+        shop::metrics::emit(&[
+            ("OutboxPublished", total.published as f64, "Count"),
+            ("OutboxPublishFailed", total.failed as f64, "Count"),
+            ("OutboxOldestUnpublishedMs", total.oldest_unpublished_ms as f64, "Milliseconds"),
+        ]);
+        total.check_backlog(BACKLOG_LIMIT)?;
         Ok::<_, Error>(total)
     }))
     .await

@@ -10,5 +10,18 @@ async fn main() -> Result<(), Error> {
     let aws = deps::aws().await;
     let pool = db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?;
     let pool = &pool;
-    run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move { Ok::<_, Error>(reconcile::run(pool, 100).await?) })).await
+    run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        let report = reconcile::run(pool, 100).await?;
+        shop::metrics::emit(&[
+            ("RestockReordered", report.reordered as f64, "Count"),
+            ("RestockOpen", report.open as f64, "Count"),
+            ("RestockStuck", report.stuck.len() as f64, "Count"),
+        ]);
+        if !report.stuck.is_empty() {
+            // Fail the run so the function's DLQ alarm tells a person.
+            return Err(Error::from(format!("restock orders asked for {} times without a delivery: {}", reconcile::STUCK_AFTER, report.stuck.join(", "))));
+        }
+        Ok::<_, Error>(report)
+    }))
+    .await
 }
