@@ -92,12 +92,15 @@ pub struct Ledger {
     pub faults_silent: Vec<String>,
     /// What each nonzero `lost`/`double_applied` is made of.
     pub findings: Vec<String>,
+    /// The system went quiet (everything published, delivered, promoted, told, queues empty)
+    /// before the ledger was taken.
+    pub settled: bool,
     pub seconds: f64,
 }
 
 impl Ledger {
     pub fn ok(&self) -> bool {
-        self.lost == 0 && self.double_applied == 0 && self.faults_silent.is_empty()
+        self.lost == 0 && self.double_applied == 0 && self.faults_silent.is_empty() && self.settled
     }
 }
 
@@ -135,7 +138,19 @@ where
 }
 
 async fn count(pool: &sqlx::MySqlPool, sql: &'static str) -> i64 {
-    sqlx::query(sql).fetch_one(pool).await.map(|r| r.get::<i64, _>(0)).unwrap_or(-1)
+    sqlx::query(sql).fetch_one(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get::<i64, _>(0)
+}
+
+/// The value of `name=` in a URL's query.
+fn query_param<'a>(url: &'a str, name: &str) -> Option<&'a str> {
+    url.split_once('?')?.1.split('&').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+}
+
+/// The restock cycle an ad-stop email names ("(restock cycle 3, order ...)").
+fn email_cycle(message: &serde_json::Value) -> Option<i64> {
+    let text = message.to_string();
+    let at = text.find("restock cycle ")? + "restock cycle ".len();
+    text[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
 }
 
 /// One chaos run. Deploys out/dev to moto (after resetting it), so callers must not run two
@@ -221,12 +236,14 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     // answers 5xx or times out is retried with the same checkout_id, as a careful client does.
     let confirmed: Arc<Mutex<BTreeMap<String, i64>>> = Arc::new(Mutex::new(BTreeMap::new()));
     let sent: Arc<Mutex<BTreeSet<String>>> = Arc::new(Mutex::new(BTreeSet::new()));
+    let refused: Arc<Mutex<BTreeSet<String>>> = Arc::new(Mutex::new(BTreeSet::new()));
     let rng = Arc::new(Mutex::new(Rng(mix.seed.max(1))));
     let next = Arc::new(Mutex::new(0usize));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap();
     let mut clients = Vec::new();
     for _ in 0..4 {
         let (confirmed, sent, rng, next, http, url) = (confirmed.clone(), sent.clone(), rng.clone(), next.clone(), http.clone(), dev.http_url.clone());
+        let refused = refused.clone();
         let total = mix.checkouts;
         clients.push(tokio::spawn(async move {
             loop {
@@ -253,6 +270,7 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
                             break;
                         }
                         Ok(409) => {
+                            refused.lock().unwrap().insert(id.clone());
                             // Sold out: this customer leaves; the next one waits for the restock.
                             for _ in 0..50 {
                                 let p: Option<serde_json::Value> = match http.get(format!("{url}/product/donut")).send().await {
@@ -272,12 +290,12 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
             }
         }));
     }
-    for c in clients {
-        c.await.unwrap();
-    }
-
+    // SNS delivers at least once: halfway through, every event published so far goes out once
+    // more, all at once, racing the originals still in flight and the checkouts going on.
     if mix.duplicate_deliveries {
-        // SNS delivers at least once: every event goes out once more, all at once.
+        while *next.lock().unwrap() < mix.checkouts / 2 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let sns = aws_sdk_sns::Client::new(&aws);
         let rows = sqlx::query("SELECT topic, body, attributes FROM outbox WHERE published_at IS NOT NULL").fetch_all(&stock_db.pool).await.unwrap();
         let arns: BTreeMap<String, String> = provisioned.topics.clone().into_iter().collect();
@@ -290,6 +308,9 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         for s in sends {
             s.await.unwrap();
         }
+    }
+    for c in clients {
+        c.await.unwrap();
     }
 
     // Quiet: everything published, every cycle closed, every VIP sale promoted and told,
@@ -310,16 +331,18 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         let unpublished = count(&stock_db.pool, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await;
         let vip_sales = count(&stock_db.pool, "SELECT COUNT(*) FROM sale WHERE quantity >= 100").await;
         let told = count(&customer_db.pool, "SELECT COUNT(*) FROM vip_promotion WHERE marketing_notified_at IS NOT NULL").await;
+        let productions = factory.log().productions.len() as i64;
+        let counted_attempts = count(&stock_db.pool, "SELECT COUNT(*) FROM factory_attempt WHERE counted_at IS NOT NULL").await;
         let mut queued = 0;
         for (url, _) in provisioned.queues.values() {
             queued += depth(url.clone()).await;
         }
-        open == 0 && unpublished == 0 && told == vip_sales && queued == 0
+        open == 0 && unpublished == 0 && told == vip_sales && queued == 0 && counted_attempts >= productions
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await; // late duplicate callbacks land
 
-    let mut l = Ledger { checkouts: confirmed.lock().unwrap().len(), ..Default::default() };
+    let mut l = Ledger { checkouts: confirmed.lock().unwrap().len(), settled: quiet, ..Default::default() };
     let mut lost = |n: i64, what: String| {
         if n > 0 {
             l.findings.push(format!("lost {n}: {what}"));
@@ -334,21 +357,45 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     let confirmed = confirmed.lock().unwrap().clone();
     let missing = confirmed.keys().filter(|id| !sales.contains_key(*id)).count() as i64;
     lost(missing, "checkouts answered 200 with no sale".into());
+    let told_no = refused.lock().unwrap().iter().filter(|id| sales.contains_key(*id)).count() as i64;
+    lost(told_no, "checkouts answered 409 (sold out) although they were sold".into());
     let sent = sent.lock().unwrap().clone();
     let phantom = sales.keys().filter(|id| !sent.contains(*id)).count() as i64;
     let sold: i64 = sales.values().sum();
     let stock = count(&stock_db.pool, "SELECT CAST(stock AS SIGNED) FROM product WHERE sku = 'CP-502101'").await;
     let counted = count(&stock_db.pool, "SELECT CAST(COALESCE(SUM(produced), 0) AS SIGNED) FROM factory_attempt").await;
     let flog = factory.log();
-    let produced: i64 = flog.produced.iter().map(|p| p.1 as i64).sum();
-    lost(produced - counted, "units the factory produced and nobody counted".into());
+    // Per attempt: what the factory produced for it against what the shop counted for it.
+    let produced_by: BTreeMap<String, i64> =
+        flog.productions.iter().filter_map(|(url, units)| query_param(url, "attempt").map(|a| (a.to_string(), *units as i64))).collect();
+    let counted_by: BTreeMap<String, i64> = sqlx::query("SELECT attempt_id, CAST(produced AS SIGNED) FROM factory_attempt WHERE counted_at IS NOT NULL")
+        .fetch_all(&stock_db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let produced: i64 = produced_by.values().sum();
+    let uncounted: i64 = produced_by.iter().map(|(a, u)| (u - counted_by.get(a).copied().unwrap_or(0)).max(0)).sum();
+    lost(uncounted, "units the factory produced that were never counted for their attempt".into());
+    let overcounted: i64 = counted_by.iter().map(|(a, c)| (c - produced_by.get(a).copied().unwrap_or(0)).max(0)).sum();
     let unpublished = count(&stock_db.pool, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await;
     lost(unpublished, "events never published".into());
     let open = count(&stock_db.pool, "SELECT COUNT(*) FROM restock_order WHERE status <> 'delivered'").await;
     lost(open, "restock cycles left open".into());
-    let cycles = count(&stock_db.pool, "SELECT COUNT(*) FROM restock_order").await;
-    let emails = ses_sent_to(&manager).await.len();
-    lost(cycles - emails as i64, "restock cycles whose ad manager was never asked".into());
+    let sent_mail = ses_sent_to(&manager).await;
+    let emails = sent_mail.len();
+    // Per cycle: exactly one email each.
+    let mut per_cycle: BTreeMap<i64, i64> =
+        sqlx::query("SELECT cycle FROM restock_order").fetch_all(&stock_db.pool).await.unwrap().iter().map(|r| (r.get::<i64, _>(0), 0)).collect();
+    let mut stray_mail = 0;
+    for m in &sent_mail {
+        match email_cycle(m).and_then(|c| per_cycle.get_mut(&c)) {
+            Some(n) => *n += 1,
+            None => stray_mail += 1,
+        }
+    }
+    lost(per_cycle.values().filter(|n| **n == 0).count() as i64, "restock cycles whose ad manager was never asked".into());
     let big_sales = sales.values().filter(|q| **q >= 100).count() as i64;
     let promotions = count(&customer_db.pool, "SELECT COUNT(*) FROM vip_promotion").await;
     lost(big_sales - promotions, "VIP purchases never promoted".into());
@@ -366,8 +413,8 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     };
     double(phantom, "sales nobody asked for".into());
     double(vip_stock - (VIP_STOCK - sold_vip), "VIP box stock above what its sales explain".into());
-    double(counted - produced, "units counted more often than produced".into());
-    double(emails as i64 - cycles, "ad-stop emails beyond one per cycle".into());
+    double(overcounted, "units counted beyond what their attempt produced".into());
+    double(per_cycle.values().map(|n| (n - 1).max(0)).sum::<i64>() + stray_mail, "ad-stop emails beyond one per cycle".into());
     double(promotions - big_sales, "promotions beyond one per VIP purchase".into());
     double(mlog.accepted.len() as i64 - told.len() as i64, "marketing notices beyond one per promotion".into());
     double(vip_total - big_total, "VIP purchase totals counted twice".into());
@@ -381,7 +428,7 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         }
     }
     if !quiet {
-        l.findings.push("the system did not settle within 120 s".into());
+        l.findings.push("the system did not settle within 120 s (ok() is false)".into());
     }
 
     let mut in_dlq = 0;

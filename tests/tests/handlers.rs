@@ -732,11 +732,50 @@ async fn a_record_that_failed_waits_before_its_next_receive() {
     assert_eq!(shop::vip::handle(&vip, ev, with_backoff()).await.batch_item_failures.len(), 1);
     assert!(received(&sqs, &url, &arn).await.is_none(), "held, not redelivered at once");
 
+    // The wait grows with the receive count: on a third receive with a 1 s base it is 4 s, so
+    // the message is still held 2 s later (a wait that ignored the count would be 1 s).
+    let p2 = Purchase { purchase_id: uuid::Uuid::new_v4().to_string(), ..p.clone() };
+    sqs.send_message().queue_url(&url).message_body(sns_envelope(&serde_json::to_value(&p2).unwrap(), &[])).send().await.unwrap();
+    let mut ev = received(&sqs, &url, &arn).await.expect("the second message");
+    ev.records[0].attributes.insert("ApproximateReceiveCount".into(), "3".into());
+    let fast = Budget::unlimited().with_backoff(shop::batch::Backoff { sqs: sqs.clone(), base_seconds: 1 });
+    assert_eq!(shop::vip::handle(&vip, ev, fast).await.batch_item_failures.len(), 1);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(received(&sqs, &url, &arn).await.is_none(), "still held after 2 s: the third wait is 4 s");
+
     // A malformed record is permanent: not held, it goes on towards the DLQ.
     sqs.send_message().queue_url(&url).message_body("{}").send().await.unwrap();
     let ev = received(&sqs, &url, &arn).await.expect("the malformed message");
     assert_eq!(shop::vip::handle(&vip, ev, with_backoff()).await.batch_item_failures.len(), 1);
     assert!(received(&sqs, &url, &arn).await.is_some(), "a permanent failure is not held back");
     marketing.stop();
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_of_one_checkout_sell_once_and_all_answer_sold() {
+    let aws = aws().await;
+    let db = stock_db(40).await;
+    let (c, _, purchases) = checkout_deps(&db, &aws).await;
+    let c = Arc::new(c);
+    // Twenty checkouts of 2, each sent three times at once (a client retrying after a
+    // timeout while the first try is still running); the last ones take the final units.
+    for _ in 0..20 {
+        let id = uuid::Uuid::new_v4().to_string();
+        let runs: Vec<_> = (0..3)
+            .map(|_| {
+                let (c, body) = (c.clone(), checkout_with_id(2, &id));
+                tokio::spawn(async move { shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body))).await })
+            })
+            .collect();
+        for r in runs {
+            let r = r.await.unwrap();
+            assert_eq!(r.status_code, 200, "every try of a sold checkout answers sold: {}", r.body);
+        }
+    }
+    assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 0, "sold once per checkout");
+    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM sale").await, 20);
+    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM restock_order").await, 0, "no restock cycle opened by a retry");
+    assert_eq!(purchases.drain().await.len(), 20, "one purchase event per checkout");
     db.drop_db().await;
 }

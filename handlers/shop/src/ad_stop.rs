@@ -37,14 +37,14 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
     let pid = product_id.as_bytes().to_vec();
     // One notice per (product, cycle): the claim is the idempotency key.
     let key = format!("ad-stop:{product_id}:{}", ev.cycle);
-    match claim::take(&s.pool, &key, s.lease).await? {
+    let holder = match claim::take(&s.pool, &key, s.lease).await? {
         Claim::Done => {
             tracing::info!(sku = %ev.sku, cycle = ev.cycle, "duplicate delivery: ad stop already handled");
             return Ok(());
         }
         Claim::Busy => return Err(Failure::Retryable(format!("ad stop of {} cycle {} is in progress elsewhere", ev.sku, ev.cycle))),
-        Claim::Acquired => {}
-    }
+        Claim::Acquired(h) => h,
+    };
     let row = match sqlx::query("SELECT p.name, p.sku, a.ad_id, a.manager_email FROM product p JOIN advertisement a ON a.ad_id = p.ad_id WHERE p.product_id = ?")
         .bind(&pid)
         .fetch_optional(&s.pool)
@@ -52,14 +52,14 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
     {
         Ok(r) => r,
         Err(e) => {
-            claim::release(&s.pool, &key).await?;
+            claim::release(&s.pool, &holder).await?;
             return Err(e.into());
         }
     };
     let Some(row) = row else {
         let mut tx = s.pool.begin().await?;
         sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'no-ad', NOW())").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
-        claim::done(&mut *tx, &key).await?;
+        claim::done(&mut *tx, &holder).await?;
         tx.commit().await?;
         tracing::info!(sku = %ev.sku, "product has no ad; nothing to stop");
         return Ok(());
@@ -76,6 +76,7 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
         cycle = ev.cycle,
         order = ev.order_id
     );
+    claim::confirm(&s.pool, &holder, s.lease).await?;
     let sent = s
         .ses
         .send_email()
@@ -87,14 +88,14 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::Retryable(format!("SES send to {manager}: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e))));
     if let Err(f) = sent {
-        claim::release(&s.pool, &key).await?;
+        claim::release(&s.pool, &holder).await?;
         return Err(f);
     }
     claim::record(&key, || async {
         let mut tx = s.pool.begin().await?;
         sqlx::query("UPDATE advertisement SET status = FALSE, paused_at = NOW() WHERE ad_id = ?").bind(&ad_id).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'sent', NOW())").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
-        claim::done(&mut *tx, &key).await?;
+        claim::done(&mut *tx, &holder).await?;
         tx.commit().await?;
         Ok(())
     })

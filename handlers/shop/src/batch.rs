@@ -120,6 +120,12 @@ where
         let id = record.message_id.clone().unwrap_or_default();
         if !budget.fits_one_more() {
             tracing::warn!(message_id = %id, left = total - i, "time budget: not started, comes back for the next invocation");
+            // Held like a failure: when records run out of time because a dependency is slow,
+            // coming back at once would burn receives as fast as failures would.
+            if let Some(b) = &budget.backoff {
+                let receives = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+                b.hold(record.event_source_arn.as_deref(), record.receipt_handle.as_deref(), receives).await;
+            }
             out.batch_item_failures.push(ItemFailure { item_identifier: id });
             continue;
         }

@@ -4,8 +4,11 @@
 //! - [`take`] succeeds for exactly one caller while the effect is not done: the first, or the
 //!   first after a failure was [`release`]d, or the first after a holder's lease expired (the
 //!   holder died mid-call). Concurrent duplicates get [`Claim::Busy`] and retry later.
-//! - The lease must outlast the call: callers bound the external call with a timeout shorter
-//!   than the lease, so a live holder never loses its claim to a duplicate.
+//! - Every claim carries its holder's token: [`confirm`] renews the lease right before the
+//!   external call (and fails if another caller took the claim meanwhile, e.g. after this one
+//!   stalled on the database past its lease), and [`done`] / [`release`] only act on the
+//!   holder's own claim. The lease must outlast the call: callers bound the external call with
+//!   a timeout shorter than the lease, so a live holder never loses its claim to a duplicate.
 //! - [`done`] records the effect; later deliveries get [`Claim::Done`] and do nothing.
 //!
 //! Left open by design: a holder that dies AFTER the external system acted but BEFORE
@@ -17,39 +20,49 @@ use crate::Failure;
 use sqlx::{Executor, MySql, MySqlPool, Row};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This caller holds the lease: make the call, then [`done`] or [`release`].
-    Acquired,
+    /// This caller holds the lease: [`confirm`], make the call, then [`done`] or [`release`].
+    Acquired(Holder),
     /// The effect happened already.
     Done,
     /// Another caller holds a live lease.
     Busy,
 }
 
+/// Who holds a claim: its key and the holder's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub key: String,
+    token: String,
+}
+
 /// Tries to claim `key` for `lease`.
 pub async fn take(pool: &MySqlPool, key: &str, lease: Duration) -> Result<Claim, Failure> {
-    let ms = lease.as_millis() as u64;
-    let inserted = sqlx::query("INSERT IGNORE INTO effect_claim (effect_key, status, lease_until) VALUES (?, 'in_progress', NOW(3) + INTERVAL ? MICROSECOND)")
+    let micros = lease.as_micros() as u64;
+    let holder = Holder { key: key.to_string(), token: uuid::Uuid::new_v4().to_string() };
+    let inserted = sqlx::query("INSERT IGNORE INTO effect_claim (effect_key, status, holder, lease_until) VALUES (?, 'in_progress', ?, NOW(3) + INTERVAL ? MICROSECOND)")
         .bind(key)
-        .bind(ms * 1000)
+        .bind(&holder.token)
+        .bind(micros)
         .execute(pool)
         .await?
         .rows_affected();
     if inserted == 1 {
-        return Ok(Claim::Acquired);
+        return Ok(Claim::Acquired(holder));
     }
     let stolen = sqlx::query(
-        "UPDATE effect_claim SET status = 'in_progress', lease_until = NOW(3) + INTERVAL ? MICROSECOND, attempts = attempts + 1
+        "UPDATE effect_claim SET status = 'in_progress', holder = ?, lease_until = NOW(3) + INTERVAL ? MICROSECOND, attempts = attempts + 1
          WHERE effect_key = ? AND (status = 'failed' OR (status = 'in_progress' AND lease_until < NOW(3)))",
     )
-    .bind(ms * 1000)
+    .bind(&holder.token)
+    .bind(micros)
     .bind(key)
     .execute(pool)
     .await?
     .rows_affected();
     if stolen == 1 {
-        return Ok(Claim::Acquired);
+        return Ok(Claim::Acquired(holder));
     }
     let status: Option<String> = sqlx::query("SELECT status FROM effect_claim WHERE effect_key = ?").bind(key).fetch_optional(pool).await?.map(|r| r.get(0));
     Ok(match status.as_deref() {
@@ -58,16 +71,37 @@ pub async fn take(pool: &MySqlPool, key: &str, lease: Duration) -> Result<Claim,
     })
 }
 
-/// Records the effect as done. Takes an executor so it can join the transaction that records
-/// the effect's consequences.
-pub async fn done<'e, E: Executor<'e, Database = MySql>>(ex: E, key: &str) -> Result<(), Failure> {
-    sqlx::query("UPDATE effect_claim SET status = 'done', lease_until = NULL, done_at = NOW(3) WHERE effect_key = ?").bind(key).execute(ex).await?;
+/// Renews the lease right before the external call; a retryable failure when the claim is no
+/// longer this holder's (its lease ran out while it waited, and another caller took it).
+pub async fn confirm(pool: &MySqlPool, h: &Holder, lease: Duration) -> Result<(), Failure> {
+    let renewed = sqlx::query("UPDATE effect_claim SET lease_until = NOW(3) + INTERVAL ? MICROSECOND WHERE effect_key = ? AND holder = ? AND status = 'in_progress'")
+        .bind(lease.as_micros() as u64)
+        .bind(&h.key)
+        .bind(&h.token)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if renewed == 1 {
+        Ok(())
+    } else {
+        Err(Failure::Retryable(format!("lost the claim on `{}` before the call", h.key)))
+    }
+}
+
+/// Records the effect as done (even if the lease ran out meanwhile: the call happened). Takes
+/// an executor so it can join the transaction that records the effect's consequences.
+pub async fn done<'e, E: Executor<'e, Database = MySql>>(ex: E, h: &Holder) -> Result<(), Failure> {
+    sqlx::query("UPDATE effect_claim SET status = 'done', lease_until = NULL, done_at = NOW(3) WHERE effect_key = ? AND holder = ?").bind(&h.key).bind(&h.token).execute(ex).await?;
     Ok(())
 }
 
-/// Gives the claim back after a failed call, so the retry can take it at once.
-pub async fn release(pool: &MySqlPool, key: &str) -> Result<(), Failure> {
-    sqlx::query("UPDATE effect_claim SET status = 'failed', lease_until = NULL WHERE effect_key = ? AND status = 'in_progress'").bind(key).execute(pool).await?;
+/// Gives this holder's claim back after a failed call, so the retry can take it at once.
+pub async fn release(pool: &MySqlPool, h: &Holder) -> Result<(), Failure> {
+    sqlx::query("UPDATE effect_claim SET status = 'failed', lease_until = NULL WHERE effect_key = ? AND holder = ? AND status = 'in_progress'")
+        .bind(&h.key)
+        .bind(&h.token)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -101,18 +135,19 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(), Failure>>,
 {
-    match take(pool, key, lease).await? {
+    let h = match take(pool, key, lease).await? {
         Claim::Done => return Ok(false),
         Claim::Busy => return Err(Failure::Retryable(format!("`{key}` is in progress elsewhere"))),
-        Claim::Acquired => {}
-    }
+        Claim::Acquired(h) => h,
+    };
+    confirm(pool, &h, lease).await?;
     match call().await {
         Ok(()) => {
-            record(key, || done(pool, key)).await?;
+            record(key, || done(pool, &h)).await?;
             Ok(true)
         }
         Err(f) => {
-            release(pool, key).await?;
+            release(pool, &h).await?;
             Err(f)
         }
     }

@@ -51,12 +51,12 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Classifies an HTTP call's outcome: timeouts, connection errors, 429 and 5xx are worth
+/// Classifies an HTTP call's outcome: timeouts, connection errors, 408, 429 and 5xx are worth
 /// retrying; other 4xx mean the request itself is wrong.
 pub async fn classify(what: &str, res: Result<reqwest::Response, reqwest::Error>) -> Result<reqwest::Response, Failure> {
     match res {
         Ok(r) if r.status().is_success() => Ok(r),
-        Ok(r) if r.status().is_server_error() || r.status().as_u16() == 429 => Err(Failure::Retryable(format!("{what}: HTTP {}", r.status()))),
+        Ok(r) if r.status().is_server_error() || matches!(r.status().as_u16(), 408 | 429) => Err(Failure::Retryable(format!("{what}: HTTP {}", r.status()))),
         Ok(r) => {
             let status = r.status();
             let body = r.text().await.unwrap_or_default();

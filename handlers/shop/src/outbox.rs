@@ -61,9 +61,13 @@ async fn publish_one(p: &Publisher, e: &Event) -> Result<(), Failure> {
 }
 
 async fn mark(pool: &MySqlPool, event_id: &str) -> Result<(), Failure> {
-    sqlx::query("UPDATE outbox SET published_at = NOW(3), claimed_until = NULL, claim_token = NULL WHERE event_id = ?").bind(event_id).execute(pool).await?;
+    sqlx::query("UPDATE outbox SET published_at = NOW(3), claimed_until = NULL, claim_token = NULL WHERE event_id = ? AND published_at IS NULL").bind(event_id).execute(pool).await?;
     Ok(())
 }
+
+/// The longest one publish may take (the SNS client's bound in the binaries): a relay stops
+/// publishing its claimed rows when the lease could run out during the next one.
+pub const PUBLISH_BOUND: Duration = Duration::from_secs(2);
 
 /// The fast path, after commit: publishes `events` and marks each one published. Failures
 /// are logged and left to the relay; the count of events published is returned.
@@ -106,9 +110,13 @@ impl RelayReport {
 
 /// One relay pass: claims up to `limit` unpublished rows older than `grace` (the fast path's
 /// window), publishes them oldest first, marks each. A failed row keeps its claim until the
-/// lease expires, which spaces out retries during an SNS outage.
+/// lease expires, which spaces out retries during an SNS outage. The pass stops publishing
+/// when its lease could run out (a slow SNS): the rest are published after the lease, by
+/// whichever relay claims them, so a pass never outlives its lease and two relays never hold
+/// one row.
 pub async fn relay(pool: &MySqlPool, p: &Publisher, grace: Duration, lease: Duration, limit: u32) -> Result<RelayReport, Failure> {
     let token = uuid::Uuid::new_v4().to_string();
+    let claimed_at = std::time::Instant::now(); // the lease starts no earlier than this
     let claimed = sqlx::query(
         "UPDATE outbox SET claimed_until = NOW(3) + INTERVAL ? MICROSECOND, claim_token = ?, attempts = attempts + 1
          WHERE published_at IS NULL AND created_at <= NOW(3) - INTERVAL ? MICROSECOND AND (claimed_until IS NULL OR claimed_until < NOW(3))
@@ -124,6 +132,10 @@ pub async fn relay(pool: &MySqlPool, p: &Publisher, grace: Duration, lease: Dura
     let rows = sqlx::query("SELECT event_id, topic, body, attributes FROM outbox WHERE claim_token = ? AND published_at IS NULL ORDER BY created_at").bind(&token).fetch_all(pool).await?;
     let mut report = RelayReport { claimed, ..Default::default() };
     for r in rows {
+        if claimed_at.elapsed() + PUBLISH_BOUND >= lease {
+            tracing::warn!(left = claimed - report.published - report.failed, "relay pass stops before its lease runs out; the rest follow after it");
+            break;
+        }
         let attributes: Attributes = serde_json::from_str(r.get::<&str, _>("attributes")).unwrap_or_default();
         let e = Event { event_id: r.get("event_id"), topic: r.get("topic"), body: r.get("body"), attributes };
         match publish_one(p, &e).await {

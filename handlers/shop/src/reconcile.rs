@@ -6,7 +6,8 @@
 //! new factory attempt. That covers an order whose message ended in the stock-request DLQ, a
 //! factory that accepted and never called back, and a callback lost on the way. An attempt
 //! that does call back late is still counted (every production counts once). Orders being
-//! sent right now (a live claim) are left alone.
+//! sent right now (a live claim) are left alone; an order the factory refused (a 4xx) waits
+//! for its deadline here too.
 
 use crate::events::OutOfStock;
 use crate::outbox::{self, Event};
@@ -34,7 +35,7 @@ fn uuid_text(bytes: &[u8]) -> String {
     uuid::Uuid::from_slice(bytes).map(|u| u.to_string()).unwrap_or_default()
 }
 
-const OVERDUE: &str = "status IN ('requested', 'ordered') OR (status = 'ordering' AND claimed_until < NOW())";
+const OVERDUE: &str = "status IN ('requested', 'ordered', 'refused') OR (status = 'ordering' AND claimed_until < NOW())";
 
 /// One pass over at most `limit` overdue orders, oldest deadline first.
 pub async fn run(pool: &MySqlPool, limit: u32) -> Result<Report, Failure> {
@@ -90,7 +91,7 @@ async fn reorder(pool: &MySqlPool, order_id: &str) -> Result<bool, Failure> {
         cycle: o.get("cycle"),
     };
     sqlx::query(
-        "UPDATE restock_order SET status = 'requested', claimed_until = NULL, reminders = reminders + 1, due_at = NOW(3) + INTERVAL ? SECOND WHERE order_id = ?",
+        "UPDATE restock_order SET status = 'requested', claimed_until = NULL, claim_token = NULL, reminders = reminders + 1, due_at = NOW(3) + INTERVAL ? SECOND WHERE order_id = ?",
     )
     .bind(o.get::<i32, _>("restock_deadline_seconds"))
     .bind(order_id)

@@ -200,6 +200,14 @@ async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Fa
         tx.rollback().await?;
         return Ok(Outcome::NoProduct);
     };
+    // A concurrent retry with the same checkout_id may have sold while this request waited
+    // for the row: that sale is the answer, not "out of stock".
+    if let Some(id) = &order.checkout_id {
+        if sqlx::query("SELECT 1 FROM sale WHERE purchase_id = ?").bind(id).fetch_optional(&mut *tx).await?.is_some() {
+            tx.rollback().await?;
+            return Ok(Outcome::Sold { purchase_id: id.clone(), event: None });
+        }
+    }
     let max: i32 = p.get("max_per_order");
     if order.quantity > i64::from(max) {
         tx.rollback().await?;

@@ -44,6 +44,7 @@ pub const STOCK: &[&str] = &[
         quantity INT NOT NULL,
         requester VARCHAR(64) NOT NULL,
         status VARCHAR(16) NOT NULL,
+        claim_token CHAR(36) NULL,
         claimed_until TIMESTAMP NULL,
         attempts INT NOT NULL DEFAULT 0,
         reminders INT NOT NULL DEFAULT 0,
@@ -108,6 +109,7 @@ const OUTBOX: &str = "CREATE TABLE IF NOT EXISTS outbox (
 const CLAIM: &str = "CREATE TABLE IF NOT EXISTS effect_claim (
         effect_key VARCHAR(191) PRIMARY KEY,
         status VARCHAR(16) NOT NULL,
+        holder CHAR(36) NULL,
         lease_until TIMESTAMP(3) NULL,
         attempts INT NOT NULL DEFAULT 1,
         done_at TIMESTAMP(3) NULL

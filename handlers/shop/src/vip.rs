@@ -59,24 +59,25 @@ async fn one(s: &Vip, record: SqsMessage) -> Result<(), Failure> {
     }
     tx.commit().await?;
     let key = format!("marketing-vip:{}", p.purchase_id);
-    match claim::take(&s.pool, &key, s.lease).await? {
+    let holder = match claim::take(&s.pool, &key, s.lease).await? {
         Claim::Done => {
             tracing::info!(purchase_id = %p.purchase_id, "duplicate delivery: promotion and marketing already done");
             return Ok(());
         }
         Claim::Busy => return Err(Failure::Retryable(format!("marketing notice of {} is in progress elsewhere", p.purchase_id))),
-        Claim::Acquired => {}
-    }
+        Claim::Acquired(h) => h,
+    };
     let url = format!("{}/api/vip", s.marketing_url.trim_end_matches('/'));
     let body = serde_json::json!({ "customer_id": p.customer, "purchase_id": p.purchase_id, "quantity": p.quantity, "type": "vip" });
+    claim::confirm(&s.pool, &holder, s.lease).await?;
     if let Err(f) = classify("marketing system", s.http.post(&url).json(&body).send().await).await {
-        claim::release(&s.pool, &key).await?;
+        claim::release(&s.pool, &holder).await?;
         return Err(f);
     }
     claim::record(&key, || async {
         let mut tx = s.pool.begin().await?;
         sqlx::query("UPDATE vip_promotion SET marketing_notified_at = NOW() WHERE purchase_id = ?").bind(&p.purchase_id).execute(&mut *tx).await?;
-        claim::done(&mut *tx, &key).await?;
+        claim::done(&mut *tx, &holder).await?;
         tx.commit().await?;
         Ok(())
     })

@@ -81,6 +81,9 @@ pub struct Log {
     /// Factory only: (callback URL, units reported) of every production that called back
     /// successfully (2xx). A production reported twice (`duplicate_rate`) appears once.
     pub produced: Vec<(String, u64)>,
+    /// Factory only: (callback URL, units) of every order accepted, so produced, whether or
+    /// not its callback ever got through.
+    pub productions: Vec<(String, u64)>,
     /// How many times each fault fired: `error`, `slow`, `down`, `outage`, `duplicate`,
     /// `accept_then_timeout`, `short_report`.
     pub fired: std::collections::BTreeMap<String, usize>,
@@ -198,6 +201,7 @@ async fn manufacture(State(s): State<Arc<Shared>>, body: Result<Json<FactoryOrde
     let (twice, late, short) = (s.chance(f.duplicate_rate), s.chance(f.accept_then_timeout_rate), s.chance(f.short_report_rate));
     let ordered: u64 = order.message_attribute_product_cnt.parse().unwrap_or(0);
     let units = if short { ordered.saturating_sub(1) } else { ordered };
+    s.log.lock().unwrap().productions.push((order.callback_url.clone(), units));
     for (fired, name) in [(twice, "duplicate"), (late, "accept_then_timeout"), (short, "short_report")] {
         if fired {
             s.fire(name);
