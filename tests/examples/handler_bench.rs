@@ -4,9 +4,9 @@
 //! 1. checkout latency: 1000 sequential `POST /checkout` in process against MariaDB and
 //!    moto's SNS (each sale commits its outbox row, then publishes it), p50 / p99 / max; the
 //!    outbox lag (commit -> published) of those events; then the relay: the same 1000 events
-//!    marked unpublished, published again by relay passes, events per second;
-//! 1b. one product, 4 concurrent clients, 2000 sales in process: sales per second (the row
-//!    lock spans the transaction only, not the SNS publish);
+//!    marked unpublished, published again by relay passes, events per second; then one
+//!    product, 4 concurrent clients, 2000 sales in process: sales per second (the row lock
+//!    spans the transaction only, not the SNS publish);
 //! 2. stock-request throughput: batches of 10 distinct out-of-stock events against the factory
 //!    stand-in (each claims its order in MariaDB and POSTs the factory), records per second;
 //! 3. cold start: release handler binaries from process start to their first Runtime API
