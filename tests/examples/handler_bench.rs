@@ -69,13 +69,39 @@ async fn checkout_latency() {
     db.drop_db().await;
 }
 
-async fn same_product_four_clients() {
-    let aws = aws().await;
+/// An SNS endpoint that answers every Publish at once (no fan-out, nothing stored): takes
+/// moto, a single-threaded Python server, out of a measurement of the shop's own work.
+async fn instant_sns() -> String {
+    let app = axum::Router::new().fallback(|| async {
+        (
+            [("content-type", "text/xml")],
+            format!(
+                "<PublishResponse xmlns=\"http://sns.amazonaws.com/doc/2010-03-31/\"><PublishResult><MessageId>{}</MessageId></PublishResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></PublishResponse>",
+                uuid::Uuid::new_v4()
+            ),
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
+async fn same_product_four_clients(sns_endpoint: Option<String>) {
+    let aws = match &sns_endpoint {
+        Some(url) => local::aws_config(url, "ap-northeast-2").await,
+        None => aws().await,
+    };
     let db = fresh_db("bench", 8).await;
     schema::migrate(&db.pool, schema::STOCK).await.unwrap();
     schema::seed_stock(&db.pool, 1_000_000, "http://factory.invalid").await.unwrap();
-    let cap = Capture::new(&aws, "bench4").await;
-    let topics = [(shop::wiring::OUT_OF_STOCK.to_string(), cap.topic_arn.clone()), (shop::wiring::PURCHASES.to_string(), cap.topic_arn.clone())].into();
+    let arn = match &sns_endpoint {
+        Some(_) => "arn:aws:sns:ap-northeast-2:123456789012:instant".to_string(),
+        None => Capture::new(&aws, "bench4").await.topic_arn.clone(),
+    };
+    let topics = [(shop::wiring::OUT_OF_STOCK.to_string(), arn.clone()), (shop::wiring::PURCHASES.to_string(), arn)].into();
     let c = std::sync::Arc::new(shop::sales::Checkout { pool: db.pool.clone(), publisher: shop::outbox::Publisher { sns: aws_sdk_sns::Client::new(&aws), topics } });
     let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" }).to_string();
     let t = Instant::now();
@@ -92,7 +118,8 @@ async fn same_product_four_clients() {
         task.await.unwrap();
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("one product, 4 concurrent clients, 2000 sales in process (MariaDB + outbox + moto SNS): {:.0} sales/s", 2000.0 / secs);
+    let sns = if sns_endpoint.is_some() { "an instant SNS stub" } else { "moto SNS" };
+    println!("one product, 4 concurrent clients, 2000 sales in process (MariaDB + outbox + {sns}): {:.0} sales/s", 2000.0 / secs);
     db.drop_db().await;
 }
 
@@ -179,7 +206,8 @@ fn cold_start(bin: &std::path::Path, env: &[(&str, String)]) -> Vec<Duration> {
 #[tokio::main]
 async fn main() {
     checkout_latency().await;
-    same_product_four_clients().await;
+    same_product_four_clients(None).await;
+    same_product_four_clients(Some(instant_sns().await)).await;
     stock_request_throughput().await;
     let dir = std::path::PathBuf::from(std::env::var("FLOWFORM_BENCH_BIN_DIR").expect("FLOWFORM_BENCH_BIN_DIR: the release binaries"));
     let db = fresh_db("coldstart", 2).await;
