@@ -180,6 +180,17 @@ pub struct RawSecret {
 /// problem found. Never panics, whatever the input.
 pub fn parse(text: &str) -> (RawConfig, Vec<Diagnostic>) {
     let mut p = Parser { diags: Vec::new() };
+    // A UTF-8 byte-order mark is not part of the config (editors on Windows write one).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The loader reads the first YAML document and drops the rest without a word; a config
+    // read in part must never pass.
+    if let Some(line) = second_document(text) {
+        p.diags.push(
+            Diagnostic::error("E029", Span::new(line, 1, 3), "the file holds more than one YAML document; flowform reads exactly one")
+                .with_help("remove this `---` (or `...`) and merge what follows into the config above, or put it in a file of its own and pass it with `-c`"),
+        );
+        return (RawConfig::default(), p.diags);
+    }
     let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
     // marked-yaml reaches `unreachable!()` on some malformed alias input; a config must never
     // crash flowform, so a panic inside the YAML loader is turned into a syntax error.
@@ -200,6 +211,60 @@ pub fn parse(text: &str) -> (RawConfig, Vec<Diagnostic>) {
     };
     let cfg = p.config(&root);
     (cfg, p.diags)
+}
+
+/// The line of a document marker (`---` or `...` at column 1) that has config content both
+/// before and after it: a second document, which the loader would silently drop.
+fn second_document(text: &str) -> Option<usize> {
+    let is_marker = |l: &str| {
+        let t = l.trim_end();
+        ["---", "..."].iter().any(|m| t == *m || t.strip_prefix(m).is_some_and(|rest| rest.starts_with([' ', '\t'])))
+    };
+    let is_content = |l: &str| {
+        let t = l.trim_start();
+        !t.is_empty() && !t.starts_with('#') && !l.starts_with('%')
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut seen_content = false;
+    for (i, l) in lines.iter().enumerate() {
+        if is_marker(l) {
+            let inline = l.trim_end().len() > 3 && is_content(&l[3..]);
+            if seen_content && (inline || lines[i + 1..].iter().any(|l| is_content(l) && !is_marker(l))) {
+                return Some(i + 1);
+            }
+            seen_content |= inline;
+        } else if is_content(l) {
+            seen_content = true;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod document_tests {
+    #[test]
+    fn a_second_document_is_found_and_a_leading_marker_is_not() {
+        let cases: &[(&str, Option<usize>)] = &[
+            ("version: 1\n", None),
+            ("---\nversion: 1\n", None),
+            ("# c\n---\nversion: 1\n...\n# trailing comment\n", None),
+            ("version: 1\n---\nsystem: s\n", Some(2)),
+            ("version: 1\n...\nsystem: s\n", Some(2)),
+            ("version: 1\n--- {system: s}\n", Some(2)),
+            ("version: 1\n---\n", None),
+            ("description: |\n  ---\n  text\n", None),
+            ("a: 1\n----\n", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(super::second_document(text), *want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let (_, diags) = super::parse("\u{feff}version: 1\nsystem: s\nstages: { dev: {} }\n");
+        assert!(diags.iter().all(|d| d.code != "E003" && d.code != "E004"), "{diags:?}");
+    }
 }
 
 fn load_error(e: &marked_yaml::LoadError) -> Diagnostic {

@@ -113,7 +113,7 @@ fn main() -> ExitCode {
         Command::Graph { config, stage, format } => match load_and_build(&config) {
             Ok((name, b)) => match b.systems.iter().find(|s| s.stage == stage) {
                 Some(sys) => {
-                    print!("{}", if format == "dot" { generator::graph::dot(sys) } else { generator::graph::mermaid(sys) });
+                    say(&if format == "dot" { generator::graph::dot(sys) } else { generator::graph::mermaid(sys) });
                     exit::OK
                 }
                 None => {
@@ -125,7 +125,7 @@ fn main() -> ExitCode {
         },
         Command::Plan { config, stage, base, before, out, format, fail_on_destructive } => plan(&config, &stage, &base, before, &out, &format, fail_on_destructive),
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap_or_default());
+            say(&format!("{}\n", serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap_or_default()));
             exit::OK
         }
         Command::Validate { config } => match load_and_build(&config) {
@@ -139,10 +139,42 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Writes to stdout. A closed pipe (`flowform schema | head -1`) ends the program quietly with
+/// success, as Unix tools do; any other write error is an I/O failure.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(i32::from(exit::OK));
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(i32::from(exit::IO));
+    }
+}
+
+/// A file that is not UTF-8: the position of the first bad byte, as a config error.
+fn not_utf8(name: &str, bytes: &[u8], e: &std::str::Utf8Error) -> u8 {
+    let good = &bytes[..e.valid_up_to()];
+    let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
+    let d = Diagnostic::error("E030", diag::Span::new(line, col, 1), format!("the file is not UTF-8: byte 0x{:02x} at line {line}, column {col}", bytes[e.valid_up_to()]))
+        .with_help("flowform reads UTF-8 only: save the file as UTF-8 (most editors: \"Save with encoding\")");
+    report(name, &String::from_utf8_lossy(bytes), std::slice::from_ref(&d));
+    eprintln!("{name}: 1 error, 0 warnings; nothing was written");
+    exit::INVALID_CONFIG
+}
+
 fn load(path: &PathBuf) -> Result<(String, String), u8> {
     let name = path.display().to_string();
-    match std::fs::read_to_string(path) {
-        Ok(t) => Ok((name, t)),
+    match std::fs::read(path) {
+        Ok(bytes) => match std::str::from_utf8(&bytes) {
+            // A byte-order mark is not part of the config; stripped here so reports and the
+            // parser see the same columns.
+            Ok(t) => Ok((name, t.strip_prefix('\u{feff}').unwrap_or(t).to_string())),
+            Err(e) => Err(not_utf8(&name, &bytes, &e)),
+        },
         Err(e) => {
             eprintln!("error: cannot read {name}: {e}");
             eprintln!("   = help: run flowform in the directory that holds flowform.yaml, or pass --config <file>");
@@ -195,13 +227,13 @@ fn generate(p: &Paths, write: bool) -> u8 {
             return exit::IO;
         }
         for f in build.files.keys() {
-            println!("wrote {out}/{f}");
+            say(&format!("wrote {out}/{f}\n"));
         }
         return exit::OK;
     }
     match emit::check(&p.out, &build.files) {
         Ok(drift) if drift.is_empty() => {
-            println!("{out}/ is up to date with {name}");
+            say(&format!("{out}/ is up to date with {name}\n"));
             exit::OK
         }
         Ok(drift) => {
@@ -286,9 +318,9 @@ fn plan(config: &PathBuf, stage: &str, base: &str, before: Option<PathBuf>, out:
     };
     let p = generator::plan::plan(&b, &a);
     match format {
-        "json" => println!("{}", serde_json::to_string_pretty(&p).unwrap_or_default()),
-        "markdown" => print!("{}", generator::plan::markdown(&p, &format!("flowform plan: stage `{stage}` ({what} -> {name})"))),
-        _ => print!("{}", generator::plan::text(&p)),
+        "json" => say(&format!("{}\n", serde_json::to_string_pretty(&p).unwrap_or_default())),
+        "markdown" => say(&generator::plan::markdown(&p, &format!("flowform plan: stage `{stage}` ({what} -> {name})"))),
+        _ => say(&generator::plan::text(&p)),
     }
     if fail && p.destructive() {
         eprintln!("plan: destructive changes (see the lines marked !); acknowledge them before merging");

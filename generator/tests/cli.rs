@@ -57,3 +57,35 @@ fn missing_config_exits_3_with_help() {
     assert!(err.contains("cannot read flowform.yaml"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // The reader goes away before flowform writes: `flowform schema | head -0`.
+    for args in [&["schema"][..], &["graph", "-c", "../flowform.yaml"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_flowform"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn encodings_a_bom_is_accepted_and_bad_bytes_are_pointed_at() {
+    let dir = scratch("encoding");
+    std::fs::write(dir.join("bom.yaml"), format!("\u{feff}{GOOD}")).unwrap();
+    let (code, _, err) = flowform(&dir, &["validate", "-c", "bom.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(dir.join("bad.yaml"), b"version: 1\nsystem: s\xff\n").unwrap();
+    let (code, _, err) = flowform(&dir, &["validate", "-c", "bad.yaml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error[E030]") && err.contains("bad.yaml:2:10") && err.contains("byte 0xff"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
