@@ -182,6 +182,12 @@ pub fn parse(text: &str) -> (RawConfig, Vec<Diagnostic>) {
     let mut p = Parser { diags: Vec::new() };
     // A UTF-8 byte-order mark is not part of the config (editors on Windows write one).
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // Bounded work for any input: a size limit and a nesting limit, before the YAML loader
+    // (which takes time and memory in proportion to both).
+    if let Some(d) = too_big_or_deep(text) {
+        p.diags.push(d);
+        return (RawConfig::default(), p.diags);
+    }
     // The loader reads the first YAML document and drops the rest without a word; a config
     // read in part must never pass.
     if let Some(line) = second_document(text) {
@@ -211,6 +217,65 @@ pub fn parse(text: &str) -> (RawConfig, Vec<Diagnostic>) {
     };
     let cfg = p.config(&root);
     (cfg, p.diags)
+}
+
+/// The largest config flowform reads (the donut shop is 5 KB; 1,000 functions are about 200 KB).
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+/// The deepest nesting of collections flowform reads (the schema needs 8).
+pub const MAX_NESTING: usize = 64;
+
+/// E031 for a file over [`MAX_CONFIG_BYTES`] (at the line where the limit is crossed) or nested
+/// deeper than [`MAX_NESTING`] (at the collection that goes too deep).
+fn too_big_or_deep(text: &str) -> Option<Diagnostic> {
+    let line_of = |offset: usize| text[..offset].bytes().filter(|b| *b == b'\n').count() + 1;
+    if text.len() > MAX_CONFIG_BYTES {
+        let mut at = MAX_CONFIG_BYTES;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        return Some(
+            Diagnostic::error("E031", Span::new(line_of(at), 1, 1), format!("the file is {} bytes; flowform reads configs of at most {MAX_CONFIG_BYTES} bytes", text.len()))
+                .with_help("a config this large is not a system description: check that this is the right file"),
+        );
+    }
+    let deep = |line: usize, col: usize| {
+        Diagnostic::error("E031", Span::new(line, col, 1), format!("collections nested more than {MAX_NESTING} levels deep"))
+            .with_help("flowform configs nest a few levels; flatten this value")
+    };
+    let (mut flow, mut quote) = (0usize, None::<char>);
+    for (i, l) in text.lines().enumerate() {
+        // Block nesting: indentation plus `- ` list markers at the start of the line.
+        let indent = l.len() - l.trim_start_matches(' ').len();
+        let mut rest = l.trim_start_matches(' ');
+        let mut dashes = 0;
+        while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+            dashes += 1;
+            rest = r.trim_start_matches(' ');
+        }
+        if quote.is_none() && (indent + 2 * dashes) / 2 > MAX_NESTING {
+            return Some(deep(i + 1, indent + 1));
+        }
+        // Flow nesting: `[` and `{` outside quotes and comments.
+        for (col, c) in l.chars().enumerate() {
+            match (quote, c) {
+                (None, '#') if col == 0 || l[..l.char_indices().nth(col).map_or(l.len(), |(b, _)| b)].ends_with([' ', '\t']) => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (None, '[' | '{') => {
+                    flow += 1;
+                    if flow > MAX_NESTING {
+                        return Some(deep(i + 1, col + 1));
+                    }
+                }
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+        if quote == Some('\'') || flow == 0 {
+            quote = None; // single-quoted scalars rarely span lines; never let one hide the rest
+        }
+    }
+    None
 }
 
 /// The line of a document marker (`---` or `...` at column 1) that has config content both
@@ -258,6 +323,21 @@ mod document_tests {
         for (text, want) in cases {
             assert_eq!(super::second_document(text), *want, "{text:?}");
         }
+    }
+
+    #[test]
+    fn size_and_nesting_are_bounded_before_loading() {
+        let deep_flow = format!("version: 1\nx: {}{}\n", "[".repeat(65), "]".repeat(65));
+        let d = super::too_big_or_deep(&deep_flow).expect("65 levels");
+        assert_eq!((d.code, d.span.line, d.span.col), ("E031", 2, 68));
+        assert!(super::too_big_or_deep(&format!("x: {}{}\n", "[".repeat(64), "]".repeat(64))).is_none());
+        assert!(super::too_big_or_deep("x: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n").is_none(), "inside quotes");
+        let deep_block = format!("x:\n{}y\n", "- ".repeat(70));
+        assert_eq!(super::too_big_or_deep(&deep_block).map(|d| d.span.line), Some(2));
+        let big = "# padding\n".repeat(120_000);
+        let d = super::too_big_or_deep(&big).expect("over 1 MiB");
+        assert_eq!(d.span.line, super::MAX_CONFIG_BYTES / 10 + 1);
+        assert!(super::too_big_or_deep(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../flowform.yaml")).unwrap()).is_none());
     }
 
     #[test]

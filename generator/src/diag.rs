@@ -77,6 +77,33 @@ pub fn sort(diags: &mut [Diagnostic]) {
 ///    |            ^^^^^^^^^^
 ///    = help: did you mean `stock_queue`?
 /// ```
+/// The widest source line a report echoes, in characters.
+pub const MAX_ECHO: usize = 120;
+
+/// The part of `line` a report shows: all of it when short, else `MAX_ECHO` characters around
+/// the span with `…` where it was cut; and the span's start and length within what is shown.
+fn window(line: &str, start: usize, len: usize) -> (String, usize, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    let width = chars.len();
+    let start = start.min(width);
+    let len = len.min(width.saturating_sub(start).max(1));
+    if width <= MAX_ECHO {
+        return (line.to_string(), start, len);
+    }
+    let from = start.saturating_sub(MAX_ECHO / 3).min(width - MAX_ECHO);
+    let to = from + MAX_ECHO;
+    let mut shown: String = chars[from..to].iter().collect();
+    let mut at = start - from;
+    if from > 0 {
+        shown.insert(0, '…');
+        at += 1;
+    }
+    if to < width {
+        shown.push('…');
+    }
+    (shown, at, len.min(to - start).max(1))
+}
+
 pub fn render(file: &str, source: &str, diags: &[Diagnostic]) -> String {
     let lines: Vec<&str> = source.lines().collect();
     let mut out = String::new();
@@ -93,12 +120,9 @@ pub fn render(file: &str, source: &str, diags: &[Diagnostic]) -> String {
             if let Some(text) = lines.get(d.span.line - 1) {
                 let num = d.span.line.to_string();
                 let pad = " ".repeat(num.len());
-                let text = text.trim_end();
+                let (text, start, len) = window(text.trim_end(), d.span.col.saturating_sub(1), d.span.len.max(1));
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{num} | {text}");
-                let width = text.chars().count();
-                let start = d.span.col.saturating_sub(1).min(width);
-                let len = d.span.len.max(1).min(width.saturating_sub(start).max(1));
                 let _ = writeln!(out, "{pad} | {}{}", " ".repeat(start), "^".repeat(len));
             }
         }
@@ -144,6 +168,19 @@ pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a st
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn long_lines_are_cut_around_the_span() {
+        assert_eq!(super::window("short", 1, 2), ("short".to_string(), 1, 2));
+        let long = format!("{}X{}", "a".repeat(500), "b".repeat(500));
+        let (shown, at, len) = super::window(&long, 500, 1);
+        assert_eq!(shown.chars().count(), super::MAX_ECHO + 2, "the window and two ellipses");
+        assert_eq!(shown.chars().nth(at), Some('X'));
+        assert_eq!(len, 1);
+        let (shown, at, _) = super::window(&long, 0, 3);
+        assert!(shown.starts_with("aaa") && shown.ends_with('…') && at == 0);
+    }
+
     use super::*;
 
     #[test]
