@@ -41,8 +41,8 @@ pub struct Options {
     /// Extra environment for every function, after the template's (e.g.
     /// `AWS_ENDPOINT_URL_SNS` to put a fault-injecting proxy in front of one service).
     pub extra_env: Vec<(String, String)>,
-    /// Make failed records visible again after this long instead of the queue's visibility
-    /// timeout (a local speed-up; AWS always waits the full timeout).
+    /// Make failed records visible again after this long (doubling with each receive, up to
+    /// 16x) instead of the handlers' backoff waits (a local speed-up with the same shape).
     pub retry_after: Option<Duration>,
     pub log: LogSink,
 }
@@ -393,7 +393,12 @@ impl Poller {
                 let id = m.message_id.clone().unwrap_or_default();
                 let handle = m.receipt_handle.clone().unwrap_or_default();
                 if failed.contains(&id) {
-                    retry.push(handle);
+                    let receives: u64 = m
+                        .attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(1);
+                    retry.push((handle, receives));
                 } else {
                     done.push(handle);
                 }
@@ -410,8 +415,12 @@ impl Poller {
                 }
             }
             if let Some(after) = self.retry_after {
-                for h in retry {
-                    let _ = self.sqs.change_message_visibility().queue_url(&self.url).receipt_handle(h).visibility_timeout(after.as_secs() as i32).send().await;
+                // The handlers' backoff, compressed: `after` stands for the queue's visibility
+                // timeout, doubling with each receive like `contracts::retry` (capped at 16x),
+                // so leases and retry windows keep their proportions locally.
+                for (h, receives) in retry {
+                    let wait = after.as_secs().max(1) << receives.saturating_sub(1).min(4);
+                    let _ = self.sqs.change_message_visibility().queue_url(&self.url).receipt_handle(h).visibility_timeout(wait as i32).send().await;
                 }
             }
         }

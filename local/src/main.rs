@@ -66,8 +66,9 @@ enum Command {
         /// for cron expressions).
         #[arg(long)]
         schedule_every: Option<u64>,
-        /// Seconds after which failed records are visible again (default: the queue's
-        /// visibility timeout, as in AWS).
+        /// Seconds after which a failed record is visible again after its first receive,
+        /// doubling with each receive up to 16x (the handlers' backoff, compressed; default:
+        /// the handlers' own waits, as in AWS).
         #[arg(long)]
         retry_after: Option<u64>,
     },
