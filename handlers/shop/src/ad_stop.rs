@@ -7,7 +7,7 @@
 //! the notice, the paused ad and the claim's `done` commit together.
 
 use crate::batch::{each, BatchResponse, Budget};
-use crate::claim::{self, Claim};
+use crate::claim;
 use crate::events::{unwrap, Envelope, OutOfStock};
 use crate::Failure;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -37,14 +37,7 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
     let pid = product_id.as_bytes().to_vec();
     // One notice per (product, cycle): the claim is the idempotency key.
     let key = format!("ad-stop:{product_id}:{}", ev.cycle);
-    let holder = match claim::take(&s.pool, &key, s.lease).await? {
-        Claim::Done => {
-            tracing::info!(sku = %ev.sku, cycle = ev.cycle, "duplicate delivery: ad stop already handled");
-            return Ok(());
-        }
-        Claim::Busy => return Err(Failure::Retryable(format!("ad stop of {} cycle {} is in progress elsewhere", ev.sku, ev.cycle))),
-        Claim::Acquired(h) => h,
-    };
+    let Some(holder) = claim::acquire(&s.pool, &key, s.lease).await? else { return Ok(()) };
     let row = match sqlx::query("SELECT p.name, p.sku, a.ad_id, a.manager_email FROM product p JOIN advertisement a ON a.ad_id = p.ad_id WHERE p.product_id = ?")
         .bind(&pid)
         .fetch_optional(&s.pool)

@@ -107,6 +107,11 @@ pub struct ItemFailure {
     pub item_identifier: String,
 }
 
+/// Which receive of its message this record is (1 for the first).
+fn receive_count(record: &SqsMessage) -> u64 {
+    record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1)
+}
+
 /// Runs `work` on every record that fits in `budget`; collects the ids of those that failed
 /// or were not started.
 pub async fn each<F, Fut>(event: SqsEvent, budget: Budget, mut work: F) -> BatchResponse
@@ -123,15 +128,14 @@ where
             // Held like a failure: when records run out of time because a dependency is slow,
             // coming back at once would burn receives as fast as failures would.
             if let Some(b) = &budget.backoff {
-                let receives = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
-                b.hold(record.event_source_arn.as_deref(), record.receipt_handle.as_deref(), receives).await;
+                b.hold(record.event_source_arn.as_deref(), record.receipt_handle.as_deref(), receive_count(&record)).await;
             }
             out.batch_item_failures.push(ItemFailure { item_identifier: id });
             continue;
         }
         let arn = record.event_source_arn.clone();
         let receipt = record.receipt_handle.clone();
-        let receives: u64 = record.attributes.get("ApproximateReceiveCount").and_then(|n| n.parse().ok()).unwrap_or(1);
+        let receives = receive_count(&record);
         match work(record).await {
             Ok(()) => {}
             Err(f) => {

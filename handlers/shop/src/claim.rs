@@ -71,6 +71,19 @@ pub async fn take(pool: &MySqlPool, key: &str, lease: Duration) -> Result<Claim,
     })
 }
 
+/// [`take`] for a caller that acts only when it holds the claim: `Ok(Some(holder))` to go on,
+/// `Ok(None)` when the effect is done already, a retryable failure while another caller holds it.
+pub async fn acquire(pool: &MySqlPool, key: &str, lease: Duration) -> Result<Option<Holder>, Failure> {
+    match take(pool, key, lease).await? {
+        Claim::Acquired(h) => Ok(Some(h)),
+        Claim::Done => {
+            tracing::info!(key, "duplicate delivery: already done");
+            Ok(None)
+        }
+        Claim::Busy => Err(Failure::Retryable(format!("`{key}` is in progress elsewhere"))),
+    }
+}
+
 /// Renews the lease right before the external call; a retryable failure when the claim is no
 /// longer this holder's (its lease ran out while it waited, and another caller took it).
 pub async fn confirm(pool: &MySqlPool, h: &Holder, lease: Duration) -> Result<(), Failure> {
@@ -135,11 +148,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<(), Failure>>,
 {
-    let h = match take(pool, key, lease).await? {
-        Claim::Done => return Ok(false),
-        Claim::Busy => return Err(Failure::Retryable(format!("`{key}` is in progress elsewhere"))),
-        Claim::Acquired(h) => h,
-    };
+    let Some(h) = acquire(pool, key, lease).await? else { return Ok(false) };
     confirm(pool, &h, lease).await?;
     match call().await {
         Ok(()) => {

@@ -28,6 +28,11 @@ pub struct Purchase {
     pub quantity: i64,
 }
 
+/// A UUID stored as `BINARY(16)`, as text (empty if the bytes are not a UUID).
+pub fn uuid_text(bytes: &[u8]) -> String {
+    uuid::Uuid::from_slice(bytes).map(|u| u.to_string()).unwrap_or_default()
+}
+
 /// One SNS message attribute: `("Number", "150")`.
 pub type Attributes = BTreeMap<String, (String, String)>;
 

@@ -22,6 +22,14 @@ pub struct Publisher {
     pub topics: BTreeMap<String, String>,
 }
 
+impl Publisher {
+    /// Publishes to `topics` (config names), their ARNs from the function's env.
+    pub fn from_env(sns: aws_sdk_sns::Client, topics: &[&str]) -> Result<Publisher, Failure> {
+        let topics = topics.iter().map(|t| Ok((t.to_string(), crate::deps::env(&contracts::topic_arn(t))?))).collect::<Result<_, Failure>>()?;
+        Ok(Publisher { sns, topics })
+    }
+}
+
 /// One event to publish.
 #[derive(Debug, Clone)]
 pub struct Event {

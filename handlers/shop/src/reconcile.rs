@@ -9,7 +9,7 @@
 //! sent right now (a live claim) are left alone; an order the factory refused (a 4xx) waits
 //! for its deadline here too.
 
-use crate::events::OutOfStock;
+use crate::events::{uuid_text, OutOfStock};
 use crate::outbox::{self, Event};
 use crate::{wiring, Failure};
 use serde::Serialize;
@@ -30,10 +30,6 @@ pub struct Report {
 
 /// Re-asks after which an order counts as stuck.
 pub const STUCK_AFTER: i64 = 3;
-
-fn uuid_text(bytes: &[u8]) -> String {
-    uuid::Uuid::from_slice(bytes).map(|u| u.to_string()).unwrap_or_default()
-}
 
 const OVERDUE: &str = "status IN ('requested', 'ordered', 'refused') OR (status = 'ordering' AND claimed_until < NOW())";
 

@@ -8,7 +8,7 @@
 //! nothing. Events are published after commit: no network call while the product row is
 //! locked, and an SNS outage delays events without stopping sales (see `crate::outbox`).
 
-use crate::events::{OutOfStock, Purchase};
+use crate::events::{uuid_text, OutOfStock, Purchase};
 use crate::http::{body, error, json, query, route, Response};
 use crate::outbox::{self, Event, Publisher};
 use crate::{wiring, Failure};
@@ -20,10 +20,6 @@ pub struct Checkout {
     pub pool: MySqlPool,
     /// Publishes `out_of_stock` and `purchases` after commit.
     pub publisher: Publisher,
-}
-
-fn uuid_text(bytes: &[u8]) -> String {
-    uuid::Uuid::from_slice(bytes).map(|u| u.to_string()).unwrap_or_default()
 }
 
 /// `GET /product/donut[?sku=...]`: 200 with the product, 400 when there is none.

@@ -8,7 +8,7 @@
 //! deliveries tell marketing once.
 
 use crate::batch::{each, BatchResponse, Budget};
-use crate::claim::{self, Claim};
+use crate::claim;
 use crate::deps::classify;
 use crate::events::{unwrap, Envelope, Purchase};
 use crate::Failure;
@@ -59,14 +59,7 @@ async fn one(s: &Vip, record: SqsMessage) -> Result<(), Failure> {
     }
     tx.commit().await?;
     let key = format!("marketing-vip:{}", p.purchase_id);
-    let holder = match claim::take(&s.pool, &key, s.lease).await? {
-        Claim::Done => {
-            tracing::info!(purchase_id = %p.purchase_id, "duplicate delivery: promotion and marketing already done");
-            return Ok(());
-        }
-        Claim::Busy => return Err(Failure::Retryable(format!("marketing notice of {} is in progress elsewhere", p.purchase_id))),
-        Claim::Acquired(h) => h,
-    };
+    let Some(holder) = claim::acquire(&s.pool, &key, s.lease).await? else { return Ok(()) };
     let url = format!("{}/api/vip", s.marketing_url.trim_end_matches('/'));
     let body = serde_json::json!({ "customer_id": p.customer, "purchase_id": p.purchase_id, "quantity": p.quantity, "type": "vip" });
     claim::confirm(&s.pool, &holder, s.lease).await?;

@@ -3,7 +3,7 @@
 //! `shop::outbox::relay`. A failed pass (database unreachable) is an error, so Lambda's
 //! asynchronous retries and then the function's DLQ see it.
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use shop::deps::{self, env};
+use shop::deps;
 use shop::{db, outbox, wiring};
 use std::time::{Duration, Instant};
 
@@ -20,10 +20,7 @@ async fn main() -> Result<(), Error> {
     deps::init_tracing();
     let aws = deps::aws().await;
     let pool = db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?;
-    let publisher = outbox::Publisher {
-        sns: aws_sdk_sns::Client::new(&deps::bounded(&aws, Duration::from_secs(2))),
-        topics: [wiring::OUT_OF_STOCK, wiring::PURCHASES].into_iter().map(|t| Ok((t.to_string(), env(&contracts::topic_arn(t))?))).collect::<Result<_, shop::Failure>>()?,
-    };
+    let publisher = outbox::Publisher::from_env(aws_sdk_sns::Client::new(&deps::bounded(&aws, Duration::from_secs(2))), &[wiring::OUT_OF_STOCK, wiring::PURCHASES])?;
     let (pool, publisher) = (&pool, &publisher);
     run(service_fn(move |ev: LambdaEvent<serde_json::Value>| async move {
         let deadline = shop::batch::Budget::from_lambda(ev.context.deadline, LEASE);
