@@ -167,7 +167,11 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     let (stock_db, customer_db) = donut_dbs(tag, initial_stock).await;
     let manager = format!("ads-{}@donut.example.com", uuid::Uuid::new_v4().simple());
     sqlx::query("UPDATE advertisement SET manager_email = ?").bind(&manager).execute(&stock_db.pool).await.unwrap();
-    sqlx::query("UPDATE product SET restock_deadline_seconds = ?, reorder_quantity = 10").bind(mix.restock_deadline_s).execute(&stock_db.pool).await.unwrap();
+    sqlx::query("UPDATE product SET restock_deadline_seconds = ?, reorder_quantity = 10")
+        .bind(mix.restock_deadline_s)
+        .execute(&stock_db.pool)
+        .await
+        .unwrap();
     // Big (VIP) orders buy a second product with plenty of stock, so the donuts run out on
     // everyday orders alone and restock cycles come often.
     sqlx::query(
@@ -190,11 +194,15 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         ..Default::default()
     };
     let factory = standins::factory(0, factory_faults, mix.seed, Duration::from_millis(200)).await.unwrap();
-    let marketing = standins::marketing(0, standins::Faults { outage_ms: mix.marketing_outage_ms, ..Default::default() }, mix.seed).await.unwrap();
+    let marketing =
+        standins::marketing(0, standins::Faults { outage_ms: mix.marketing_outage_ms, ..Default::default() }, mix.seed)
+            .await
+            .unwrap();
     let dbproxy = standins::dbproxy::start("127.0.0.1:3306".parse().unwrap(), mix.seed).await.unwrap();
     dbproxy.set(standins::dbproxy::Mode::DropRandom(mix.db_drop_rate));
     let moto_addr: std::net::SocketAddr = moto_url().trim_start_matches("http://").parse().unwrap();
-    let sns_proxy = standins::dbproxy::OutageProxy::start(moto_addr, Duration::from_millis(mix.sns_outage_ms)).await.unwrap();
+    let sns_proxy =
+        standins::dbproxy::OutageProxy::start(moto_addr, Duration::from_millis(mix.sns_outage_ms)).await.unwrap();
 
     // The Lambda zips' bootstraps, or (FLOWFORM_BIN_DIR, e.g. target/debug) a cargo build of
     // the same binaries for a quicker loop while changing handlers.
@@ -213,7 +221,8 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         system: sys.clone(),
         provisioned: provisioned.clone(),
         bin_dir: bin_dir.clone(),
-        db_urls: [("stock".to_string(), dbproxy.url(&stock_db.url)), ("customer".to_string(), customer_db.url.clone())].into(),
+        db_urls: [("stock".to_string(), dbproxy.url(&stock_db.url)), ("customer".to_string(), customer_db.url.clone())]
+            .into(),
         endpoint_urls: [("factory".to_string(), factory.url()), ("marketing".to_string(), marketing.url())].into(),
         aws_endpoint: moto_url(),
         region: "ap-northeast-2".into(),
@@ -230,7 +239,12 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     if mix.poison {
         let sqs = aws_sdk_sqs::Client::new(&aws);
         let (url, _) = &provisioned.queues["stock_request"];
-        sqs.send_message().queue_url(url).message_body("{\"Type\":\"Notification\",\"Message\":\"not json\"}").send().await.unwrap();
+        sqs.send_message()
+            .queue_url(url)
+            .message_body("{\"Type\":\"Notification\",\"Message\":\"not json\"}")
+            .send()
+            .await
+            .unwrap();
     }
 
     // Customers buy: four at a time, mostly a few donuts, sometimes 100+ (VIP). A checkout that
@@ -243,7 +257,8 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap();
     let mut clients = Vec::new();
     for _ in 0..4 {
-        let (confirmed, sent, rng, next, http, url) = (confirmed.clone(), sent.clone(), rng.clone(), next.clone(), http.clone(), dev.http_url.clone());
+        let (confirmed, sent, rng, next, http, url) =
+            (confirmed.clone(), sent.clone(), rng.clone(), next.clone(), http.clone(), dev.http_url.clone());
         let refused = refused.clone();
         let total = mix.checkouts;
         clients.push(tokio::spawn(async move {
@@ -274,10 +289,11 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
                             refused.lock().unwrap().insert(id.clone());
                             // Sold out: this customer leaves; the next one waits for the restock.
                             for _ in 0..50 {
-                                let p: Option<serde_json::Value> = match http.get(format!("{url}/product/donut")).send().await {
-                                    Ok(r) => r.json().await.ok(),
-                                    Err(_) => None,
-                                };
+                                let p: Option<serde_json::Value> =
+                                    match http.get(format!("{url}/product/donut")).send().await {
+                                        Ok(r) => r.json().await.ok(),
+                                        Err(_) => None,
+                                    };
                                 if p.is_some_and(|p| p["stock"].as_i64().unwrap_or(0) > 2) {
                                     break;
                                 }
@@ -298,11 +314,15 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let sns = aws_sdk_sns::Client::new(&aws);
-        let rows = sqlx::query("SELECT topic, body, attributes FROM outbox WHERE published_at IS NOT NULL").fetch_all(&stock_db.pool).await.unwrap();
+        let rows = sqlx::query("SELECT topic, body, attributes FROM outbox WHERE published_at IS NOT NULL")
+            .fetch_all(&stock_db.pool)
+            .await
+            .unwrap();
         let arns: BTreeMap<String, String> = provisioned.topics.clone().into_iter().collect();
         let mut sends = Vec::new();
         for r in rows {
-            let attrs: shop::events::Attributes = serde_json::from_str(r.get::<&str, _>("attributes")).unwrap_or_default();
+            let attrs: shop::events::Attributes =
+                serde_json::from_str(r.get::<&str, _>("attributes")).unwrap_or_default();
             let (sns, arn, body) = (sns.clone(), arns[r.get::<&str, _>("topic")].clone(), r.get::<String, _>("body"));
             sends.push(tokio::spawn(async move { shop::events::publish_raw(&sns, &arn, &body, &attrs).await.is_ok() }));
         }
@@ -321,9 +341,17 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         let sqs = sqs.clone();
         async move {
             use aws_sdk_sqs::types::QueueAttributeName as A;
-            let r = sqs.get_queue_attributes().queue_url(url).attribute_names(A::ApproximateNumberOfMessages).attribute_names(A::ApproximateNumberOfMessagesNotVisible).send().await.unwrap();
+            let r = sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(A::ApproximateNumberOfMessages)
+                .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await
+                .unwrap();
             let a = r.attributes.unwrap();
-            a[&A::ApproximateNumberOfMessages].parse::<i64>().unwrap() + a[&A::ApproximateNumberOfMessagesNotVisible].parse::<i64>().unwrap()
+            a[&A::ApproximateNumberOfMessages].parse::<i64>().unwrap()
+                + a[&A::ApproximateNumberOfMessagesNotVisible].parse::<i64>().unwrap()
         }
     };
     dbproxy.set(standins::dbproxy::Mode::Pass);
@@ -331,9 +359,12 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         let open = count(&stock_db.pool, "SELECT COUNT(*) FROM restock_order WHERE status <> 'delivered'").await;
         let unpublished = count(&stock_db.pool, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await;
         let vip_sales = count(&stock_db.pool, "SELECT COUNT(*) FROM sale WHERE quantity >= 100").await;
-        let told = count(&customer_db.pool, "SELECT COUNT(*) FROM vip_promotion WHERE marketing_notified_at IS NOT NULL").await;
+        let told =
+            count(&customer_db.pool, "SELECT COUNT(*) FROM vip_promotion WHERE marketing_notified_at IS NOT NULL")
+                .await;
         let productions = factory.log().productions.len() as i64;
-        let counted_attempts = count(&stock_db.pool, "SELECT COUNT(*) FROM factory_attempt WHERE counted_at IS NOT NULL").await;
+        let counted_attempts =
+            count(&stock_db.pool, "SELECT COUNT(*) FROM factory_attempt WHERE counted_at IS NOT NULL").await;
         let mut queued = 0;
         for (url, _) in provisioned.queues.values() {
             queued += depth(url.clone()).await;
@@ -350,8 +381,13 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
             l.lost += n;
         }
     };
-    let sales: BTreeMap<String, i64> =
-        sqlx::query("SELECT purchase_id, CAST(quantity AS SIGNED) FROM sale").fetch_all(&stock_db.pool).await.unwrap().iter().map(|r| (r.get(0), r.get(1))).collect();
+    let sales: BTreeMap<String, i64> = sqlx::query("SELECT purchase_id, CAST(quantity AS SIGNED) FROM sale")
+        .fetch_all(&stock_db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     let sold_vip = count(&stock_db.pool, "SELECT CAST(COALESCE(SUM(s.quantity), 0) AS SIGNED) FROM sale s JOIN product p ON p.product_id = s.product_id WHERE p.sku = 'VIP-BOX-01'").await;
     let vip_stock = count(&stock_db.pool, "SELECT CAST(stock AS SIGNED) FROM product WHERE sku = 'VIP-BOX-01'").await;
     lost(VIP_STOCK - sold_vip - vip_stock, "VIP box stock below what its sales explain".into());
@@ -367,15 +403,19 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     let counted = count(&stock_db.pool, "SELECT CAST(COALESCE(SUM(produced), 0) AS SIGNED) FROM factory_attempt").await;
     let flog = factory.log();
     // Per attempt: what the factory produced for it against what the shop counted for it.
-    let produced_by: BTreeMap<String, i64> =
-        flog.productions.iter().filter_map(|(url, units)| query_param(url, "attempt").map(|a| (a.to_string(), *units as i64))).collect();
-    let counted_by: BTreeMap<String, i64> = sqlx::query("SELECT attempt_id, CAST(produced AS SIGNED) FROM factory_attempt WHERE counted_at IS NOT NULL")
-        .fetch_all(&stock_db.pool)
-        .await
-        .unwrap()
+    let produced_by: BTreeMap<String, i64> = flog
+        .productions
         .iter()
-        .map(|r| (r.get(0), r.get(1)))
+        .filter_map(|(url, units)| query_param(url, "attempt").map(|a| (a.to_string(), *units as i64)))
         .collect();
+    let counted_by: BTreeMap<String, i64> =
+        sqlx::query("SELECT attempt_id, CAST(produced AS SIGNED) FROM factory_attempt WHERE counted_at IS NOT NULL")
+            .fetch_all(&stock_db.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
     let produced: i64 = produced_by.values().sum();
     let uncounted: i64 = produced_by.iter().map(|(a, u)| (u - counted_by.get(a).copied().unwrap_or(0)).max(0)).sum();
     lost(uncounted, "units the factory produced that were never counted for their attempt".into());
@@ -387,8 +427,13 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     let sent_mail = ses_sent_to(&manager).await;
     let emails = sent_mail.len();
     // Per cycle: exactly one email each.
-    let mut per_cycle: BTreeMap<i64, i64> =
-        sqlx::query("SELECT cycle FROM restock_order").fetch_all(&stock_db.pool).await.unwrap().iter().map(|r| (r.get::<i64, _>(0), 0)).collect();
+    let mut per_cycle: BTreeMap<i64, i64> = sqlx::query("SELECT cycle FROM restock_order")
+        .fetch_all(&stock_db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get::<i64, _>(0), 0))
+        .collect();
     let mut stray_mail = 0;
     for m in &sent_mail {
         match email_cycle(m).and_then(|c| per_cycle.get_mut(&c)) {
@@ -396,14 +441,22 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
             None => stray_mail += 1,
         }
     }
-    lost(per_cycle.values().filter(|n| **n == 0).count() as i64, "restock cycles whose ad manager was never asked".into());
+    lost(
+        per_cycle.values().filter(|n| **n == 0).count() as i64,
+        "restock cycles whose ad manager was never asked".into(),
+    );
     let big_sales = sales.values().filter(|q| **q >= 100).count() as i64;
     let promotions = count(&customer_db.pool, "SELECT COUNT(*) FROM vip_promotion").await;
     lost(big_sales - promotions, "VIP purchases never promoted".into());
     let mlog = marketing.log();
-    let told: BTreeSet<String> = mlog.accepted.iter().filter_map(|m| m["purchase_id"].as_str().map(String::from)).collect();
+    let told: BTreeSet<String> =
+        mlog.accepted.iter().filter_map(|m| m["purchase_id"].as_str().map(String::from)).collect();
     lost(promotions - told.len() as i64, "promotions marketing never heard of".into());
-    let vip_total = count(&customer_db.pool, "SELECT CAST(COALESCE(SUM(purchase_total), 0) AS SIGNED) FROM customer WHERE type = 'vip'").await;
+    let vip_total = count(
+        &customer_db.pool,
+        "SELECT CAST(COALESCE(SUM(purchase_total), 0) AS SIGNED) FROM customer WHERE type = 'vip'",
+    )
+    .await;
     let big_total: i64 = sales.values().filter(|q| **q >= 100).sum();
 
     let mut double = |n: i64, what: String| {
@@ -415,13 +468,19 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
     double(phantom, "sales nobody asked for".into());
     double(vip_stock - (VIP_STOCK - sold_vip), "VIP box stock above what its sales explain".into());
     double(overcounted, "units counted beyond what their attempt produced".into());
-    double(per_cycle.values().map(|n| (n - 1).max(0)).sum::<i64>() + stray_mail, "ad-stop emails beyond one per cycle".into());
+    double(
+        per_cycle.values().map(|n| (n - 1).max(0)).sum::<i64>() + stray_mail,
+        "ad-stop emails beyond one per cycle".into(),
+    );
     double(promotions - big_sales, "promotions beyond one per VIP purchase".into());
     double(mlog.accepted.len() as i64 - told.len() as i64, "marketing notices beyond one per promotion".into());
     double(vip_total - big_total, "VIP purchase totals counted twice".into());
     let expected_stock = initial_stock + counted - (sold - sold_vip);
     if stock != expected_stock {
-        l.findings.push(format!("stock {stock}, expected initial {initial_stock} + counted {counted} - sold {} = {expected_stock}", sold - sold_vip));
+        l.findings.push(format!(
+            "stock {stock}, expected initial {initial_stock} + counted {counted} - sold {} = {expected_stock}",
+            sold - sold_vip
+        ));
         if stock > expected_stock {
             l.double_applied += stock - expected_stock;
         } else {
@@ -462,7 +521,11 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         (mix.sns_outage_ms > 0, "sns_refused"),
         (mix.db_drop_rate > 0.0, "db_connection_dropped"),
     ];
-    l.faults_silent = asked.iter().filter(|(on, k)| *on && fired.get(*k).copied().unwrap_or(0) == 0).map(|(_, k)| k.to_string()).collect();
+    l.faults_silent = asked
+        .iter()
+        .filter(|(on, k)| *on && fired.get(*k).copied().unwrap_or(0) == 0)
+        .map(|(_, k)| k.to_string())
+        .collect();
 
     l.sold = sold;
     l.events_published = count(&stock_db.pool, "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL").await;

@@ -73,20 +73,42 @@ pub fn deploy_dev(tag: &str) -> Deployed {
         let zip = root().join(format!("dist/lambda/{}.zip", f.handler));
         let dest = work.join(format!("dist/lambda/{}.zip", f.handler));
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(&zip, &dest).unwrap_or_else(|e| panic!("{}: {e}; `scripts/test.sh` builds the zips with `flowform package`", zip.display()));
+        std::fs::copy(&zip, &dest).unwrap_or_else(|e| {
+            panic!("{}: {e}; `scripts/test.sh` builds the zips with `flowform package`", zip.display())
+        });
     }
 
     // The per-account values a user passes: a VPC, subnets and database security groups.
-    let vpc = aws.json(&["ec2", "create-vpc", "--cidr-block", "10.9.0.0/16"])["Vpc"]["VpcId"].as_str().unwrap().to_string();
-    let subnet = aws.json(&["ec2", "create-subnet", "--vpc-id", &vpc, "--cidr-block", "10.9.1.0/24"])["Subnet"]["SubnetId"].as_str().unwrap().to_string();
-    let sg = |name: &str| aws.json(&["ec2", "create-security-group", "--group-name", name, "--description", "db", "--vpc-id", &vpc])["GroupId"].as_str().unwrap().to_string();
+    let vpc =
+        aws.json(&["ec2", "create-vpc", "--cidr-block", "10.9.0.0/16"])["Vpc"]["VpcId"].as_str().unwrap().to_string();
+    let subnet = aws.json(&["ec2", "create-subnet", "--vpc-id", &vpc, "--cidr-block", "10.9.1.0/24"])["Subnet"]
+        ["SubnetId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sg = |name: &str| {
+        aws.json(&["ec2", "create-security-group", "--group-name", name, "--description", "db", "--vpc-id", &vpc])
+            ["GroupId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     let (stock_sg, customer_sg) = (sg(&format!("stock-db-{tag}")), sg(&format!("customer-db-{tag}")));
     let bucket = format!("flowform-deploy-{tag}-{}", std::process::id());
     aws.ok(&["s3", "mb", &format!("s3://{bucket}")]);
 
     let template = work.join("out/dev/template.yaml");
     let packaged = work.join("packaged.yaml");
-    aws.ok(&["cloudformation", "package", "--template-file", template.to_str().unwrap(), "--s3-bucket", &bucket, "--output-template-file", packaged.to_str().unwrap()]);
+    aws.ok(&[
+        "cloudformation",
+        "package",
+        "--template-file",
+        template.to_str().unwrap(),
+        "--s3-bucket",
+        &bucket,
+        "--output-template-file",
+        packaged.to_str().unwrap(),
+    ]);
     let packaged_text = std::fs::read_to_string(&packaged).unwrap();
     assert!(!packaged_text.contains("dist/lambda"), "package must replace every local Code path");
 
@@ -104,8 +126,17 @@ pub fn deploy_dev(tag: &str) -> Deployed {
         format!("CustomerDbSecurityGroupId={customer_sg}"),
     ];
     let mut deploy = vec![
-        "cloudformation", "deploy", "--template-file", packaged.to_str().unwrap(), "--stack-name", &stack, "--s3-bucket", &bucket,
-        "--capabilities", "CAPABILITY_IAM", "--parameter-overrides",
+        "cloudformation",
+        "deploy",
+        "--template-file",
+        packaged.to_str().unwrap(),
+        "--stack-name",
+        &stack,
+        "--s3-bucket",
+        &bucket,
+        "--capabilities",
+        "CAPABILITY_IAM",
+        "--parameter-overrides",
     ];
     deploy.extend(overrides.iter().map(String::as_str));
     // The template is over CloudFormation's 51,200-byte inline limit, so `deploy` uploads it

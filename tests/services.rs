@@ -23,7 +23,9 @@ impl TestDb {
     pub async fn drop_db(self) {
         self.pool.close().await;
         if let Ok(admin) = MySqlPoolOptions::new().max_connections(1).connect(MARIADB).await {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{}`", self.name))).execute(&admin).await;
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{}`", self.name)))
+                .execute(&admin)
+                .await;
         }
     }
 }
@@ -38,7 +40,12 @@ pub async fn fresh_db(tag: &str, max_connections: u32) -> TestDb {
     });
     let name = format!("flowform_{tag}_{}_{}", std::process::id(), DB_SEQ.fetch_add(1, Ordering::SeqCst));
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS `{name}`"))).execute(&admin).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"))).execute(&admin).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
     let url = format!("{MARIADB}/{name}");
     let pool = MySqlPoolOptions::new().max_connections(max_connections).connect(&url).await.unwrap();
     TestDb { name, url, pool }
@@ -68,7 +75,13 @@ impl Capture {
         let sqs = aws_sdk_sqs::Client::new(aws);
         let topic_arn = sns.create_topic().name(&unique).send().await.unwrap().topic_arn.unwrap();
         let queue_url = sqs.create_queue().queue_name(&unique).send().await.unwrap().queue_url.unwrap();
-        let attrs = sqs.get_queue_attributes().queue_url(&queue_url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn).send().await.unwrap();
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap();
         let queue_arn = attrs.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone();
         sns.subscribe().topic_arn(&topic_arn).protocol("sqs").endpoint(queue_arn).send().await.unwrap();
         Capture { topic_arn, queue_url, sqs }
@@ -78,14 +91,28 @@ impl Capture {
     pub async fn drain(&self) -> Vec<String> {
         let mut out = Vec::new();
         loop {
-            let r = self.sqs.receive_message().queue_url(&self.queue_url).max_number_of_messages(10).wait_time_seconds(0).send().await.unwrap();
+            let r = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .unwrap();
             let msgs = r.messages.unwrap_or_default();
             if msgs.is_empty() {
                 return out;
             }
             for m in msgs {
                 out.push(m.body.clone().unwrap_or_default());
-                self.sqs.delete_message().queue_url(&self.queue_url).receipt_handle(m.receipt_handle.unwrap()).send().await.unwrap();
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle.unwrap())
+                    .send()
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -102,7 +129,8 @@ pub fn sns_envelope(message: &Json, attributes: &[(&str, &str, &str)]) -> String
     let mut env: Json = serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
     env["MessageId"] = json!(uuid::Uuid::new_v4().to_string());
     env["Message"] = json!(message.to_string());
-    env["MessageAttributes"] = Json::Object(attributes.iter().map(|(k, t, v)| (k.to_string(), json!({ "Type": t, "Value": v }))).collect());
+    env["MessageAttributes"] =
+        Json::Object(attributes.iter().map(|(k, t, v)| (k.to_string(), json!({ "Type": t, "Value": v }))).collect());
     env.to_string()
 }
 
@@ -141,7 +169,11 @@ pub fn http_event(method: &str, path: &str, query: &str, body: Option<&str>) -> 
     serde_json::from_value(e).unwrap()
 }
 
-type Handler = Arc<dyn Fn(ApiGatewayV2httpRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = shop::http::Response> + Send>> + Send + Sync>;
+type Handler = Arc<
+    dyn Fn(ApiGatewayV2httpRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = shop::http::Response> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Serves `handler` on a loopback port the way API Gateway would: each request becomes a
 /// payload-2.0 event. Returns the base URL.
@@ -152,7 +184,12 @@ pub async fn http_front(handler: Handler) -> String {
         let h = handler.clone();
         async move {
             let text = String::from_utf8_lossy(&body).into_owned();
-            let ev = http_event(method.as_str(), uri.path(), uri.query().unwrap_or(""), (!text.is_empty()).then_some(text.as_str()));
+            let ev = http_event(
+                method.as_str(),
+                uri.path(),
+                uri.query().unwrap_or(""),
+                (!text.is_empty()).then_some(text.as_str()),
+            );
             let r = h(ev).await;
             (StatusCode::from_u16(r.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), r.body)
         }
@@ -185,7 +222,9 @@ pub fn unpack_handlers(system: &generator::model::System, tag: &str) -> std::pat
     std::fs::create_dir_all(&dir).unwrap();
     for f in &system.functions {
         let zip = crate::root().join(format!("dist/lambda/{}.zip", f.handler));
-        let bytes = std::fs::read(&zip).unwrap_or_else(|e| panic!("{}: {e}; scripts/test.sh builds the zips with `flowform package`", zip.display()));
+        let bytes = std::fs::read(&zip).unwrap_or_else(|e| {
+            panic!("{}: {e}; scripts/test.sh builds the zips with `flowform package`", zip.display())
+        });
         let path = dir.join(&f.handler);
         std::fs::write(&path, generator::package::read_bootstrap(&bytes).unwrap()).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -15,7 +15,9 @@ fn bench(c: &mut Criterion) {
     for n in [10usize, 100, 1000] {
         let text = synthetic::config(n);
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_with_input(BenchmarkId::new("functions", n), &text, |b, t| b.iter(|| build_with(&renderer, t, unlimited).unwrap()));
+        g.bench_with_input(BenchmarkId::new("functions", n), &text, |b, t| {
+            b.iter(|| build_with(&renderer, t, unlimited).unwrap())
+        });
     }
     g.finish();
 }

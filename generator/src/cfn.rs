@@ -401,7 +401,8 @@ const LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.ide
 
 pub fn lower(sys: &System) -> StackView {
     let prefix = sys.prefix();
-    let scheduled: Vec<&Function> = sys.functions.iter().filter(|f| matches!(f.trigger, Trigger::Schedule { .. })).collect();
+    let scheduled: Vec<&Function> =
+        sys.functions.iter().filter(|f| matches!(f.trigger, Trigger::Schedule { .. })).collect();
     // Dead-letter queues (of queues and of scheduled functions) alarm to the alarm topic.
     let has_dlq = sys.queues.iter().any(|q| q.dlq.is_some()) || !scheduled.is_empty();
     let vpc = sys.vpc_functions().next().is_some();
@@ -484,7 +485,11 @@ pub fn lower(sys: &System) -> StackView {
         parameters.push(ParamView {
             id: endpoint_param(&ep.name),
             kind: "String".into(),
-            description: if ep.description.is_empty() { format!("Base URL of endpoint `{}`", ep.name) } else { format!("Base URL of {}", ep.description) },
+            description: if ep.description.is_empty() {
+                format!("Base URL of endpoint `{}`", ep.name)
+            } else {
+                format!("Base URL of {}", ep.description)
+            },
             default: ep.default.clone(),
             allowed_values: vec![],
             allowed_pattern: Some("^https?://.+$".into()),
@@ -498,7 +503,9 @@ pub fn lower(sys: &System) -> StackView {
     let delivering: Vec<Json> = sys
         .delivering_topics()
         .iter()
-        .map(|t| sub(&format!("arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{}", t.physical_name(sys))))
+        .map(|t| {
+            sub(&format!("arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{}", t.physical_name(sys)))
+        })
         .collect();
     let mut key_statements = vec![Statement {
         sid: "AccountAdministersKeyThroughIam".into(),
@@ -649,7 +656,10 @@ pub fn lower(sys: &System) -> StackView {
             };
             meta = meta.why("RedrivePolicy", why);
         } else {
-            meta = meta.why("RedrivePolicy", "none: `dlq: false` in the config; failed messages are retried until they expire");
+            meta = meta.why(
+                "RedrivePolicy",
+                "none: `dlq: false` in the config; failed messages are retried until they expire",
+            );
         }
         let mut statements = Vec::new();
         if !q.subscriptions.is_empty() {
@@ -671,7 +681,9 @@ pub fn lower(sys: &System) -> StackView {
             content_based_dedup: q.content_based_dedup,
             visibility_timeout: q.visibility_timeout,
             retention: q.retention_seconds,
-            redrive: dlq.as_ref().map(|(did, d)| json!({ "deadLetterTargetArn": arn(did), "maxReceiveCount": d.max_receives })),
+            redrive: dlq
+                .as_ref()
+                .map(|(did, d)| json!({ "deadLetterTargetArn": arn(did), "maxReceiveCount": d.max_receives })),
             redrive_allow: None,
             statements,
             policy_queues: vec![r(&id)],
@@ -718,10 +730,16 @@ pub fn lower(sys: &System) -> StackView {
             let topic = sys.topic(&s.topic);
             let mut meta = Meta::default();
             if !s.raw {
-                meta = meta.why("RawMessageDelivery", "false: the consumer reads the SNS envelope (message attributes stay inside the body)");
+                meta = meta.why(
+                    "RawMessageDelivery",
+                    "false: the consumer reads the SNS envelope (message attributes stay inside the body)",
+                );
             }
             if topic.is_some_and(|t| t.fifo) && !q.fifo {
-                meta = meta.why("Ordering", "a FIFO topic delivering to a standard queue: order and deduplication end at the queue");
+                meta = meta.why(
+                    "Ordering",
+                    "a FIFO topic delivering to a standard queue: order and deduplication end at the queue",
+                );
             }
             subscriptions.push(SubscriptionView {
                 id: subscription_id(&s.topic, &q.name),
@@ -836,7 +854,12 @@ pub fn logical_ids(v: &StackView) -> Vec<String> {
         ids.extend(f.esm.iter().map(|e| e.id.clone()));
         ids.extend(f.permissions.iter().map(|p| p.id.clone()));
         if let Some(sch) = &f.schedule {
-            ids.extend([sch.rule_id.clone(), sch.invoke_config_id.clone(), sch.dlq.id.clone(), sch.dlq.policy_id.clone()]);
+            ids.extend([
+                sch.rule_id.clone(),
+                sch.invoke_config_id.clone(),
+                sch.dlq.id.clone(),
+                sch.dlq.policy_id.clone(),
+            ]);
             ids.extend(sch.dlq.alarm.iter().map(|a| a.id.clone()));
         }
         if let Some(vpc) = &f.vpc {
@@ -884,7 +907,10 @@ fn lower_http(sys: &System, h: &HttpApi) -> HttpView {
             let mut meta = Meta::default();
             match auth {
                 RouteAuth::Public => {
-                    meta = meta.checkov("CKV_AWS_309", format!("`auth: public` in the config: `{}` is meant to be called by anyone", route.key()));
+                    meta = meta.checkov(
+                        "CKV_AWS_309",
+                        format!("`auth: public` in the config: `{}` is meant to be called by anyone", route.key()),
+                    );
                 }
                 RouteAuth::Signed => {
                     meta = meta.checkov(
@@ -943,7 +969,11 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         kms_actions.push("kms:GenerateDataKey");
     }
     if !f.publishes.is_empty() {
-        st.push(allow("PublishToTopics", &["sns:Publish"], one_or_many(f.publishes.iter().map(|t| r(&topic_id(t))).collect())));
+        st.push(allow(
+            "PublishToTopics",
+            &["sns:Publish"],
+            one_or_many(f.publishes.iter().map(|t| r(&topic_id(t))).collect()),
+        ));
         if !kms_actions.contains(&"kms:GenerateDataKey") {
             kms_actions.push("kms:GenerateDataKey");
         }
@@ -953,14 +983,25 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
     }
     for e in &f.emails {
         let Some(email) = sys.email(e) else { continue };
-        let identity = sub(&format!("arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{}", email.identity));
-        let cs = sub(&format!("arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:configuration-set/${{{}}}", email_config_set_id(e)));
+        let identity = sub(&format!(
+            "arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{}",
+            email.identity
+        ));
+        let cs = sub(&format!(
+            "arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:configuration-set/${{{}}}",
+            email_config_set_id(e)
+        ));
         let mut s = allow(&format!("SendEmailAs{}", pascal(e)), &["ses:SendEmail"], json!([identity, cs]));
-        s.condition = Some(json!({ "StringEquals": { "ses:FromAddress": one_or_many(email.senders.iter().map(|a| json!(a)).collect()) } }));
+        s.condition = Some(
+            json!({ "StringEquals": { "ses:FromAddress": one_or_many(email.senders.iter().map(|a| json!(a)).collect()) } }),
+        );
         st.push(s);
         env.push(EnvVar { name: contracts::email_identity(e), value: json!(email.identity) });
         env.push(EnvVar { name: contracts::email_configuration_set(e), value: r(&email_config_set_id(e)) });
-        env.push(EnvVar { name: contracts::email_from(e), value: json!(email.senders.first().cloned().unwrap_or_default()) });
+        env.push(EnvVar {
+            name: contracts::email_from(e),
+            value: json!(email.senders.first().cloned().unwrap_or_default()),
+        });
     }
     let mut secret_arns = Vec::new();
     for d in &f.databases {
@@ -975,7 +1016,10 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
             st.push(allow(
                 &format!("ConnectTo{}DbWithIam", pascal(d)),
                 &["rds-db:connect"],
-                sub(&format!("arn:${{AWS::Partition}}:rds-db:${{AWS::Region}}:${{AWS::AccountId}}:dbuser:${{{}}}/{user}", db_param(d, "ResourceId"))),
+                sub(&format!(
+                    "arn:${{AWS::Partition}}:rds-db:${{AWS::Region}}:${{AWS::AccountId}}:dbuser:${{{}}}/{user}",
+                    db_param(d, "ResourceId")
+                )),
             ));
         }
     }
@@ -999,7 +1043,10 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         env.push(EnvVar { name: contracts::RETRY_BASE_SECONDS.into(), value: json!(q.visibility_timeout.to_string()) });
     }
     if !f.callbacks.is_empty() {
-        env.push(EnvVar { name: contracts::HTTP_API_URL.into(), value: sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}") });
+        env.push(EnvVar {
+            name: contracts::HTTP_API_URL.into(),
+            value: sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"),
+        });
     }
     for (k, v) in &f.env {
         env.push(EnvVar { name: k.clone(), value: json!(v) });
@@ -1015,11 +1062,18 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         st.push(allow("DescribeNetworkInterfaces", &["ec2:DescribeNetworkInterfaces"], json!("*")));
         st.push(allow(
             "ManageOwnNetworkInterfaces",
-            &["ec2:AssignPrivateIpAddresses", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"],
+            &[
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:CreateNetworkInterface",
+                "ec2:DeleteNetworkInterface",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
             json!([
                 sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*"),
                 sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:subnet/*"),
-                sub(&format!("arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:security-group/${{{sg_id}}}")),
+                sub(&format!(
+                    "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:security-group/${{{sg_id}}}"
+                )),
             ]),
         ));
         let mut egress = vec![EgressRule {
@@ -1087,7 +1141,9 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         Trigger::Queue { .. } => Vec::new(),
     };
     let schedule = match &f.trigger {
-        Trigger::Schedule { expression, retries, max_event_age } => Some(lower_schedule(sys, f, expression, *retries, *max_event_age)),
+        Trigger::Schedule { expression, retries, max_event_age } => {
+            Some(lower_schedule(sys, f, expression, *retries, *max_event_age))
+        }
         _ => None,
     };
 
@@ -1114,7 +1170,10 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         meta = meta.checkov("CKV_AWS_115", "No `reserved_concurrency` in the config: the function shares the account's unreserved pool (reserving on an account with the default quota of 10 fails the deploy)");
     }
     if f.databases.is_empty() {
-        meta = meta.checkov("CKV_AWS_117", "Reaches no VPC resource; running it in a VPC would only add NAT or endpoint cost for its AWS API calls");
+        meta = meta.checkov(
+            "CKV_AWS_117",
+            "Reaches no VPC resource; running it in a VPC would only add NAT or endpoint cost for its AWS API calls",
+        );
     }
     if let Trigger::Queue { .. } = f.trigger {
         meta = meta.why("Timeout", format!("{} s; the queue's visibility timeout is derived from it", f.timeout));
@@ -1124,7 +1183,11 @@ fn lower_function(sys: &System, f: &Function) -> FunctionView {
         role_description: format!("Execution role of {}", f.physical_name(sys)),
         log_group_id: log_group_id.clone(),
         name: f.physical_name(sys),
-        description: if f.description.is_empty() { format!("{}: {}", sys.prefix(), f.name) } else { f.description.clone() },
+        description: if f.description.is_empty() {
+            format!("{}: {}", sys.prefix(), f.name)
+        } else {
+            f.description.clone()
+        },
         code: format!("{CODE_DIR}/{}.zip", f.handler),
         memory: f.memory,
         timeout: f.timeout,

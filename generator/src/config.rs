@@ -234,13 +234,21 @@ fn too_big_or_deep(text: &str) -> Option<Diagnostic> {
             at -= 1;
         }
         return Some(
-            Diagnostic::error("E031", Span::new(line_of(at), 1, 1), format!("the file is {} bytes; flowform reads configs of at most {MAX_CONFIG_BYTES} bytes", text.len()))
-                .with_help("a config this large is not a system description: check that this is the right file"),
+            Diagnostic::error(
+                "E031",
+                Span::new(line_of(at), 1, 1),
+                format!("the file is {} bytes; flowform reads configs of at most {MAX_CONFIG_BYTES} bytes", text.len()),
+            )
+            .with_help("a config this large is not a system description: check that this is the right file"),
         );
     }
     let deep = |line: usize, col: usize| {
-        Diagnostic::error("E031", Span::new(line, col, 1), format!("collections nested more than {MAX_NESTING} levels deep"))
-            .with_help("flowform configs nest a few levels; flatten this value")
+        Diagnostic::error(
+            "E031",
+            Span::new(line, col, 1),
+            format!("collections nested more than {MAX_NESTING} levels deep"),
+        )
+        .with_help("flowform configs nest a few levels; flatten this value")
     };
     let (mut flow, mut quote) = (0usize, None::<char>);
     for (i, l) in text.lines().enumerate() {
@@ -258,7 +266,12 @@ fn too_big_or_deep(text: &str) -> Option<Diagnostic> {
         // Flow nesting: `[` and `{` outside quotes and comments.
         for (col, c) in l.chars().enumerate() {
             match (quote, c) {
-                (None, '#') if col == 0 || l[..l.char_indices().nth(col).map_or(l.len(), |(b, _)| b)].ends_with([' ', '\t']) => break,
+                (None, '#')
+                    if col == 0
+                        || l[..l.char_indices().nth(col).map_or(l.len(), |(b, _)| b)].ends_with([' ', '\t']) =>
+                {
+                    break
+                }
                 (None, '"' | '\'') => quote = Some(c),
                 (Some(q), c) if c == q => quote = None,
                 (None, '[' | '{') => {
@@ -331,13 +344,20 @@ mod document_tests {
         let d = super::too_big_or_deep(&deep_flow).expect("65 levels");
         assert_eq!((d.code, d.span.line, d.span.col), ("E031", 2, 68));
         assert!(super::too_big_or_deep(&format!("x: {}{}\n", "[".repeat(64), "]".repeat(64))).is_none());
-        assert!(super::too_big_or_deep("x: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n").is_none(), "inside quotes");
+        assert!(
+            super::too_big_or_deep("x: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n")
+                .is_none(),
+            "inside quotes"
+        );
         let deep_block = format!("x:\n{}y\n", "- ".repeat(70));
         assert_eq!(super::too_big_or_deep(&deep_block).map(|d| d.span.line), Some(2));
         let big = "# padding\n".repeat(120_000);
         let d = super::too_big_or_deep(&big).expect("over 1 MiB");
         assert_eq!(d.span.line, super::MAX_CONFIG_BYTES / 10 + 1);
-        assert!(super::too_big_or_deep(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../flowform.yaml")).unwrap()).is_none());
+        assert!(super::too_big_or_deep(
+            &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../flowform.yaml")).unwrap()
+        )
+        .is_none());
     }
 
     #[test]
@@ -496,8 +516,12 @@ impl Parser {
             }
             None => {
                 self.err(
-                    Diagnostic::error("E002", scalar_span(s), format!("{what} must be a whole number, found `{}`", s.as_str()))
-                        .with_help(format!("write a number from {min} to {max}, without quotes")),
+                    Diagnostic::error(
+                        "E002",
+                        scalar_span(s),
+                        format!("{what} must be a whole number, found `{}`", s.as_str()),
+                    )
+                    .with_help(format!("write a number from {min} to {max}, without quotes")),
                 );
                 None
             }
@@ -514,8 +538,12 @@ impl Parser {
             Some(b) => Some(Sp::new(b, scalar_span(s))),
             None => {
                 self.err(
-                    Diagnostic::error("E002", scalar_span(s), format!("{what} must be `true` or `false`, found `{}`", s.as_str()))
-                        .with_help("write `true` or `false`, without quotes"),
+                    Diagnostic::error(
+                        "E002",
+                        scalar_span(s),
+                        format!("{what} must be `true` or `false`, found `{}`", s.as_str()),
+                    )
+                    .with_help("write `true` or `false`, without quotes"),
                 );
                 None
             }
@@ -556,18 +584,17 @@ impl Parser {
                 _ => ("queue", "remove it, or trigger the function from a queue"),
             };
             if owner != kind {
-                self.err(Diagnostic::error("E002", node_span(node), format!("`{k}` applies to {owner} triggers only")).with_help(help));
+                self.err(
+                    Diagnostic::error("E002", node_span(node), format!("`{k}` applies to {owner} triggers only"))
+                        .with_help(help),
+                );
             }
         }
     }
 
     fn config(&mut self, root: &Node) -> RawConfig {
         let mut cfg = RawConfig { top: Span::new(1, 1, 1), ..RawConfig::default() };
-        let Some(f) = self.fields(
-            root,
-            "the config",
-            &keys("config"),
-        ) else {
+        let Some(f) = self.fields(root, "the config", &keys("config")) else {
             return cfg;
         };
         cfg.version = self.uint(f.get("version"), "`version`", 0, u64::MAX);
@@ -580,7 +607,12 @@ impl Parser {
                     timeout: self.uint(d.get("timeout"), "`defaults.timeout`", 1, 900),
                     memory: self.uint(d.get("memory"), "`defaults.memory`", 128, 10240),
                     architecture: self.string(d.get("architecture"), "`defaults.architecture`"),
-                    log_retention_days: self.uint(d.get("log_retention_days"), "`defaults.log_retention_days`", 1, 3653),
+                    log_retention_days: self.uint(
+                        d.get("log_retention_days"),
+                        "`defaults.log_retention_days`",
+                        1,
+                        3653,
+                    ),
                 };
             }
         }
@@ -596,7 +628,12 @@ impl Parser {
                         Some(of) => RawFunctionOverride {
                             timeout: self.uint(of.get("timeout"), "`timeout`", 1, 900),
                             memory: self.uint(of.get("memory"), "`memory`", 128, 10240),
-                            reserved_concurrency: self.uint(of.get("reserved_concurrency"), "`reserved_concurrency`", 0, 1000),
+                            reserved_concurrency: self.uint(
+                                of.get("reserved_concurrency"),
+                                "`reserved_concurrency`",
+                                0,
+                                1000,
+                            ),
                             env: self.env(of.get("env"), "`env`"),
                         },
                         None => RawFunctionOverride::default(),
@@ -691,8 +728,7 @@ impl Parser {
 
     fn queue(&mut self, n: &Node, name: &Name) -> RawQueue {
         let what = format!("queue `{}`", name.value);
-        let Some(qf) = self.fields(n, &what, &keys("queue"))
-        else {
+        let Some(qf) = self.fields(n, &what, &keys("queue")) else {
             return RawQueue::default();
         };
         let mut q = RawQueue {
@@ -763,11 +799,7 @@ impl Parser {
     fn function(&mut self, n: &Node, name: &Name) -> RawFunction {
         let what = format!("function `{}`", name.value);
         let mut func = RawFunction { span: name.span, ..RawFunction::default() };
-        let Some(ff) = self.fields(
-            n,
-            &what,
-            &keys("function"),
-        ) else {
+        let Some(ff) = self.fields(n, &what, &keys("function")) else {
             return func;
         };
         func.handler = self.string(ff.get("handler"), "`handler`");
@@ -786,7 +818,8 @@ impl Parser {
         if let Some(t) = ff.get("trigger") {
             if let Some(tf) = self.fields(t, "`trigger`", &keys("trigger")) {
                 let span = node_span(t);
-                let kinds: Vec<(&str, &Node)> = ["queue", "http", "schedule"].into_iter().filter_map(|k| tf.get(k).map(|n| (k, n))).collect();
+                let kinds: Vec<(&str, &Node)> =
+                    ["queue", "http", "schedule"].into_iter().filter_map(|k| tf.get(k).map(|n| (k, n))).collect();
                 let article = |k: &str| if k == "http" { "an" } else { "a" };
                 match kinds.as_slice() {
                     [(first, _), rest @ ..] if !rest.is_empty() => {
@@ -870,9 +903,7 @@ fn to_json(n: &Node) -> Json {
             Json::String(t.to_string())
         }
         Node::Sequence(seq) => Json::Array(seq.iter().map(to_json).collect()),
-        Node::Mapping(map) => {
-            Json::Object(map.iter().map(|(k, v)| (k.as_str().to_string(), to_json(v))).collect())
-        }
+        Node::Mapping(map) => Json::Object(map.iter().map(|(k, v)| (k.as_str().to_string(), to_json(v))).collect()),
     }
 }
 

@@ -62,9 +62,7 @@ impl Diagnostic {
 /// Sorts diagnostics by position, then code, so reports are stable whatever order the
 /// checks ran in.
 pub fn sort(diags: &mut [Diagnostic]) {
-    diags.sort_by(|a, b| {
-        (a.span, a.severity, a.code, &a.message).cmp(&(b.span, b.severity, b.code, &b.message))
-    });
+    diags.sort_by(|a, b| (a.span, a.severity, a.code, &a.message).cmp(&(b.span, b.severity, b.code, &b.message)));
 }
 
 /// Renders diagnostics like rustc does:

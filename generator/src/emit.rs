@@ -108,7 +108,8 @@ pub fn check(out: &Path, files: &Files) -> io::Result<Vec<Drift>> {
         drift.push(Drift::Stale(dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()));
     }
     // Files inside generated stage directories that flowform would not write.
-    let dirs: std::collections::BTreeSet<&str> = files.keys().filter_map(|k| k.split_once('/').map(|(d, _)| d)).collect();
+    let dirs: std::collections::BTreeSet<&str> =
+        files.keys().filter_map(|k| k.split_once('/').map(|(d, _)| d)).collect();
     for d in dirs {
         if let Ok(rd) = fs::read_dir(out.join(d)) {
             let mut extra: Vec<String> = rd

@@ -49,10 +49,21 @@ fn filter_label(f: &serde_json::Value, scope: FilterScope) -> String {
                             serde_json::Value::Object(o) => o
                                 .iter()
                                 .map(|(op, arg)| match (op.as_str(), arg) {
-                                    ("numeric", serde_json::Value::Array(x)) => {
-                                        x.chunks(2).map(|p| format!("{} {}", p[0].as_str().unwrap_or("?"), p.get(1).map(|n| n.to_string()).unwrap_or_default())).collect::<Vec<_>>().join(" and ")
-                                    }
-                                    (op, arg) => format!("{op} {}", arg.as_str().map(String::from).unwrap_or_else(|| arg.to_string())),
+                                    ("numeric", serde_json::Value::Array(x)) => x
+                                        .chunks(2)
+                                        .map(|p| {
+                                            format!(
+                                                "{} {}",
+                                                p[0].as_str().unwrap_or("?"),
+                                                p.get(1).map(|n| n.to_string()).unwrap_or_default()
+                                            )
+                                        })
+                                        .collect::<Vec<_>>()
+                                        .join(" and "),
+                                    (op, arg) => format!(
+                                        "{op} {}",
+                                        arg.as_str().map(String::from).unwrap_or_else(|| arg.to_string())
+                                    ),
                                 })
                                 .collect::<Vec<_>>()
                                 .join(", "),
@@ -87,7 +98,11 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
         if let Trigger::Http { auth, routes } = &f.trigger {
             for r in routes {
                 let rid = id("route", &r.key());
-                nodes.push(Node { id: rid.clone(), label: format!("{} ({})", r.key(), auth.as_str()), shape: Shape::Route });
+                nodes.push(Node {
+                    id: rid.clone(),
+                    label: format!("{} ({})", r.key(), auth.as_str()),
+                    shape: Shape::Route,
+                });
                 edge(&mut edges, &rid, &id("fn", &f.name), "", false);
             }
         }
@@ -122,11 +137,19 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
         }
     }
     for t in &sys.topics {
-        nodes.push(Node { id: id("topic", &t.name), label: format!("{}{}", t.name, if t.fifo { " (FIFO)" } else { "" }), shape: Shape::Topic });
+        nodes.push(Node {
+            id: id("topic", &t.name),
+            label: format!("{}{}", t.name, if t.fifo { " (FIFO)" } else { "" }),
+            shape: Shape::Topic,
+        });
     }
     for q in &sys.queues {
         let qid = id("queue", &q.name);
-        nodes.push(Node { id: qid.clone(), label: format!("{}{} · vt {}s", q.name, if q.fifo { " (FIFO)" } else { "" }, q.visibility_timeout), shape: Shape::Queue });
+        nodes.push(Node {
+            id: qid.clone(),
+            label: format!("{}{} · vt {}s", q.name, if q.fifo { " (FIFO)" } else { "" }, q.visibility_timeout),
+            shape: Shape::Queue,
+        });
         for s in &q.subscriptions {
             let mut label = s.filter.as_ref().map(|f| filter_label(f, s.filter_scope)).unwrap_or_default();
             if s.raw {
@@ -236,7 +259,13 @@ mod tests {
 
     #[test]
     fn filter_labels_read_like_conditions() {
-        assert_eq!(filter_label(&json!({"quantity": [{"numeric": [">=", 100]}]}), FilterScope::Attributes), "quantity >= 100");
-        assert_eq!(filter_label(&json!({"plan": ["paid", {"prefix": "team-"}]}), FilterScope::Body), "body plan: paid | prefix team-");
+        assert_eq!(
+            filter_label(&json!({"quantity": [{"numeric": [">=", 100]}]}), FilterScope::Attributes),
+            "quantity >= 100"
+        );
+        assert_eq!(
+            filter_label(&json!({"plan": ["paid", {"prefix": "team-"}]}), FilterScope::Body),
+            "body plan: paid | prefix team-"
+        );
     }
 }

@@ -43,7 +43,11 @@ pub enum Failure {
 
 /// Config text -> generated files. Nothing is written; the caller decides.
 pub fn build(text: &str) -> Result<Build, Failure> {
-    build_with(&render::Renderer::new().map_err(|e| Failure::Internal(format!("templates do not compile: {}", e.0)))?, text, Options::default())
+    build_with(
+        &render::Renderer::new().map_err(|e| Failure::Internal(format!("templates do not compile: {}", e.0)))?,
+        text,
+        Options::default(),
+    )
 }
 
 /// Knobs of a build. The default is what `flowform` uses.
@@ -91,8 +95,14 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
             }
             for id in cfn::clashing_ids(&view) {
                 diags.push(
-                    Diagnostic::error("E006", raw.top, format!("two names of different kinds both become logical ID `{id}` (stage `{}`)", sys.stage))
-                        .with_help("rename one: e.g. a queue `a_dead_letter` clashes with the dead-letter queue of queue `a`"),
+                    Diagnostic::error(
+                        "E006",
+                        raw.top,
+                        format!("two names of different kinds both become logical ID `{id}` (stage `{}`)", sys.stage),
+                    )
+                    .with_help(
+                        "rename one: e.g. a queue `a_dead_letter` clashes with the dead-letter queue of queue `a`",
+                    ),
                 );
             }
             views.push(view);
@@ -104,9 +114,15 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
     }
     let mut files = Files::new();
     for view in &views {
-        let text = renderer.render(view).map_err(|e| Failure::Internal(format!("stage {}: template rendering failed: {}", view.stage, e.0)))?;
+        let text = renderer
+            .render(view)
+            .map_err(|e| Failure::Internal(format!("stage {}: template rendering failed: {}", view.stage, e.0)))?;
         if let Err(problems) = verify::verify(&text, options.resource_limit) {
-            return Err(Failure::Internal(format!("stage {}: generated template failed verification:\n  {}", view.stage, problems.join("\n  "))));
+            return Err(Failure::Internal(format!(
+                "stage {}: generated template failed verification:\n  {}",
+                view.stage,
+                problems.join("\n  ")
+            )));
         }
         files.insert(format!("{}/template.yaml", view.stage), text);
     }

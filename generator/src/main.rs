@@ -123,7 +123,9 @@ fn main() -> ExitCode {
             },
             Err(code) => code,
         },
-        Command::Plan { config, stage, base, before, out, format, fail_on_destructive } => plan(&config, &stage, &base, before, &out, &format, fail_on_destructive),
+        Command::Plan { config, stage, base, before, out, format, fail_on_destructive } => {
+            plan(&config, &stage, &base, before, &out, &format, fail_on_destructive)
+        }
         Command::Schema => {
             say(&format!("{}\n", serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap_or_default()));
             exit::OK
@@ -159,8 +161,12 @@ fn not_utf8(name: &str, bytes: &[u8], e: &std::str::Utf8Error) -> u8 {
     let line = good.iter().filter(|b| **b == b'\n').count() + 1;
     let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let col = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
-    let d = Diagnostic::error("E030", diag::Span::new(line, col, 1), format!("the file is not UTF-8: byte 0x{:02x} at line {line}, column {col}", bytes[e.valid_up_to()]))
-        .with_help("flowform reads UTF-8 only: save the file as UTF-8 (most editors: \"Save with encoding\")");
+    let d = Diagnostic::error(
+        "E030",
+        diag::Span::new(line, col, 1),
+        format!("the file is not UTF-8: byte 0x{:02x} at line {line}, column {col}", bytes[e.valid_up_to()]),
+    )
+    .with_help("flowform reads UTF-8 only: save the file as UTF-8 (most editors: \"Save with encoding\")");
     report(name, &String::from_utf8_lossy(bytes), std::slice::from_ref(&d));
     eprintln!("{name}: 1 error, 0 warnings; nothing was written");
     exit::INVALID_CONFIG
@@ -271,7 +277,8 @@ fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<Pa
         .or(installed)
         .unwrap_or_else(|| PathBuf::from("cargo-zigbuild"));
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
-    let opts = generator::package::Options { crate_name: sys.handlers_crate.clone(), profile, dist, zigbuild, target_dir };
+    let opts =
+        generator::package::Options { crate_name: sys.handlers_crate.clone(), profile, dist, zigbuild, target_dir };
     match generator::package::run(&build.systems, &opts, &mut |line| eprintln!("package: {line}")) {
         Ok(zips) => {
             eprintln!("package: {} zip{} ready", zips.len(), if zips.len() == 1 { "" } else { "s" });
@@ -284,7 +291,15 @@ fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<Pa
     }
 }
 
-fn plan(config: &PathBuf, stage: &str, base: &str, before: Option<PathBuf>, out: &std::path::Path, format: &str, fail: bool) -> u8 {
+fn plan(
+    config: &PathBuf,
+    stage: &str,
+    base: &str,
+    before: Option<PathBuf>,
+    out: &std::path::Path,
+    format: &str,
+    fail: bool,
+) -> u8 {
     let (name, build) = match load_and_build(config) {
         Ok(x) => x,
         Err(code) => return code,
@@ -303,7 +318,9 @@ fn plan(config: &PathBuf, stage: &str, base: &str, before: Option<PathBuf>, out:
             }
         },
         None => match std::process::Command::new("git").args(["show", &format!("{base}:{rel}")]).output() {
-            Ok(o) if o.status.success() => (String::from_utf8_lossy(&o.stdout).into_owned(), format!("{rel} at {base}")),
+            Ok(o) if o.status.success() => {
+                (String::from_utf8_lossy(&o.stdout).into_owned(), format!("{rel} at {base}"))
+            }
             // Not in that revision: everything is new.
             Ok(_) => ("Resources: {}\n".to_string(), format!("{rel} (absent at {base})")),
             Err(e) => {
@@ -312,14 +329,17 @@ fn plan(config: &PathBuf, stage: &str, base: &str, before: Option<PathBuf>, out:
             }
         },
     };
-    let (Ok(b), Ok(a)) = (generator::verify::template_json(&before_text), generator::verify::template_json(after)) else {
+    let (Ok(b), Ok(a)) = (generator::verify::template_json(&before_text), generator::verify::template_json(after))
+    else {
         eprintln!("error: {what} is not a template");
         return exit::IO;
     };
     let p = generator::plan::plan(&b, &a);
     match format {
         "json" => say(&format!("{}\n", serde_json::to_string_pretty(&p).unwrap_or_default())),
-        "markdown" => say(&generator::plan::markdown(&p, &format!("flowform plan: stage `{stage}` ({what} -> {name})"))),
+        "markdown" => {
+            say(&generator::plan::markdown(&p, &format!("flowform plan: stage `{stage}` ({what} -> {name})")))
+        }
         _ => say(&generator::plan::text(&p)),
     }
     if fail && p.destructive() {

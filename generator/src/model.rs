@@ -59,7 +59,10 @@ impl System {
 
     /// Topics that deliver into at least one queue (their ARNs go into the key policy).
     pub fn delivering_topics(&self) -> Vec<&Topic> {
-        self.topics.iter().filter(|t| self.queues.iter().any(|q| q.subscriptions.iter().any(|s| s.topic == t.name))).collect()
+        self.topics
+            .iter()
+            .filter(|t| self.queues.iter().any(|q| q.subscriptions.iter().any(|s| s.topic == t.name)))
+            .collect()
     }
 
     /// Functions placed in the VPC (those that reach a database).
@@ -206,12 +209,24 @@ impl Function {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Trigger {
-    Queue { queue: String, batch_size: u64, batch_window: u64, max_concurrency: Option<u64> },
-    Http { auth: RouteAuth, routes: Vec<Route> },
+    Queue {
+        queue: String,
+        batch_size: u64,
+        batch_window: u64,
+        max_concurrency: Option<u64>,
+    },
+    Http {
+        auth: RouteAuth,
+        routes: Vec<Route>,
+    },
     /// An EventBridge rule invokes the function asynchronously: `expression` is a checked
     /// `rate(...)` or `cron(...)`; `retries` (0..2) and `max_event_age` (s) bound Lambda's
     /// retries of a failed run before the event goes to the function's own DLQ.
-    Schedule { expression: String, retries: u64, max_event_age: u64 },
+    Schedule {
+        expression: String,
+        retries: u64,
+        max_event_age: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

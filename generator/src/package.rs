@@ -19,7 +19,12 @@ pub fn plan(systems: &[System]) -> Result<BTreeMap<String, Architecture>, String
         for f in &sys.functions {
             if let Some(prev) = out.insert(f.handler.clone(), f.architecture) {
                 if prev != f.architecture {
-                    return Err(format!("handler `{}` is used with both {} and {}; one binary has one architecture", f.handler, prev.as_aws(), f.architecture.as_aws()));
+                    return Err(format!(
+                        "handler `{}` is used with both {} and {}; one binary has one architecture",
+                        f.handler,
+                        prev.as_aws(),
+                        f.architecture.as_aws()
+                    ));
                 }
             }
         }
@@ -59,14 +64,30 @@ pub fn run(systems: &[System], o: &Options, progress: &mut dyn FnMut(&str)) -> R
         path.push(p);
     }
     for (target, bins) in &by_arch {
-        progress(&format!("building {} handler{} for {target} (glibc {GLIBC}, profile {}): {}", bins.len(), if bins.len() == 1 { "" } else { "s" }, o.profile, bins.join(", ")));
+        progress(&format!(
+            "building {} handler{} for {target} (glibc {GLIBC}, profile {}): {}",
+            bins.len(),
+            if bins.len() == 1 { "" } else { "s" },
+            o.profile,
+            bins.join(", ")
+        ));
         let mut cmd = Command::new(&o.zigbuild);
-        cmd.arg("zigbuild").args(["--locked", "--profile", &o.profile, "-p", &o.crate_name, "--target", &format!("{target}.{GLIBC}")]);
+        cmd.arg("zigbuild").args([
+            "--locked",
+            "--profile",
+            &o.profile,
+            "-p",
+            &o.crate_name,
+            "--target",
+            &format!("{target}.{GLIBC}"),
+        ]);
         for b in bins {
             cmd.args(["--bin", b]);
         }
         cmd.env("PATH", &path).env("CARGO_TARGET_DIR", &o.target_dir);
-        let status = cmd.status().map_err(|e| format!("cannot run {}: {e} (scripts/tools.sh installs cargo-zigbuild)", o.zigbuild.display()))?;
+        let status = cmd.status().map_err(|e| {
+            format!("cannot run {}: {e} (scripts/tools.sh installs cargo-zigbuild)", o.zigbuild.display())
+        })?;
         if !status.success() {
             return Err(format!("cargo zigbuild failed for {target} ({status})"));
         }
@@ -79,8 +100,15 @@ pub fn run(systems: &[System], o: &Options, progress: &mut dyn FnMut(&str)) -> R
         let zip = zip_bootstrap(&data);
         let dest = o.dist.join(format!("{h}.zip"));
         let tmp = dest.with_extension("zip.tmp");
-        std::fs::write(&tmp, &zip).and_then(|_| std::fs::rename(&tmp, &dest)).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
-        progress(&format!("{}  {:.2} MB (binary {:.2} MB)", dest.display(), zip.len() as f64 / 1e6, data.len() as f64 / 1e6));
+        std::fs::write(&tmp, &zip)
+            .and_then(|_| std::fs::rename(&tmp, &dest))
+            .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+        progress(&format!(
+            "{}  {:.2} MB (binary {:.2} MB)",
+            dest.display(),
+            zip.len() as f64 / 1e6,
+            data.len() as f64 / 1e6
+        ));
         out.push((dest, zip.len() as u64));
     }
     Ok(out)

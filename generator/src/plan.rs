@@ -28,8 +28,19 @@ use Update::*;
 pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
     ("AWS::KMS::Key", &[("Description", InPlace), ("EnableKeyRotation", InPlace), ("KeyPolicy", InPlace)]),
     ("AWS::KMS::Alias", &[("AliasName", Replacement), ("TargetKeyId", InPlace)]),
-    ("AWS::SecretsManager::Secret", &[("Name", Replacement), ("Description", InPlace), ("KmsKeyId", InPlace), ("GenerateSecretString", InPlace)]),
-    ("AWS::SNS::Topic", &[("TopicName", Replacement), ("FifoTopic", Replacement), ("ContentBasedDeduplication", InPlace), ("KmsMasterKeyId", InPlace)]),
+    (
+        "AWS::SecretsManager::Secret",
+        &[("Name", Replacement), ("Description", InPlace), ("KmsKeyId", InPlace), ("GenerateSecretString", InPlace)],
+    ),
+    (
+        "AWS::SNS::Topic",
+        &[
+            ("TopicName", Replacement),
+            ("FifoTopic", Replacement),
+            ("ContentBasedDeduplication", InPlace),
+            ("KmsMasterKeyId", InPlace),
+        ],
+    ),
     ("AWS::SNS::TopicPolicy", &[("Topics", InPlace), ("PolicyDocument", InPlace)]),
     (
         "AWS::SNS::Subscription",
@@ -108,13 +119,38 @@ pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
             ("ScalingConfig", InPlace),
         ],
     ),
-    ("AWS::Lambda::Permission", &[("Action", Replacement), ("FunctionName", Replacement), ("Principal", Replacement), ("SourceArn", Replacement)]),
+    (
+        "AWS::Lambda::Permission",
+        &[
+            ("Action", Replacement),
+            ("FunctionName", Replacement),
+            ("Principal", Replacement),
+            ("SourceArn", Replacement),
+        ],
+    ),
     (
         "AWS::Lambda::EventInvokeConfig",
-        &[("FunctionName", Replacement), ("Qualifier", Replacement), ("MaximumRetryAttempts", InPlace), ("MaximumEventAgeInSeconds", InPlace)],
+        &[
+            ("FunctionName", Replacement),
+            ("Qualifier", Replacement),
+            ("MaximumRetryAttempts", InPlace),
+            ("MaximumEventAgeInSeconds", InPlace),
+        ],
     ),
-    ("AWS::Events::Rule", &[("Name", Replacement), ("Description", InPlace), ("ScheduleExpression", InPlace), ("State", InPlace), ("Targets", InPlace)]),
-    ("AWS::EC2::SecurityGroup", &[("GroupDescription", Replacement), ("VpcId", Replacement), ("SecurityGroupEgress", InPlace)]),
+    (
+        "AWS::Events::Rule",
+        &[
+            ("Name", Replacement),
+            ("Description", InPlace),
+            ("ScheduleExpression", InPlace),
+            ("State", InPlace),
+            ("Targets", InPlace),
+        ],
+    ),
+    (
+        "AWS::EC2::SecurityGroup",
+        &[("GroupDescription", Replacement), ("VpcId", Replacement), ("SecurityGroupEgress", InPlace)],
+    ),
     (
         "AWS::EC2::SecurityGroupIngress",
         &[
@@ -129,19 +165,38 @@ pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
     ("AWS::ApiGatewayV2::Api", &[("Name", InPlace), ("ProtocolType", Replacement)]),
     (
         "AWS::ApiGatewayV2::Stage",
-        &[("ApiId", Replacement), ("StageName", Replacement), ("AutoDeploy", InPlace), ("AccessLogSettings", InPlace), ("DefaultRouteSettings", InPlace)],
+        &[
+            ("ApiId", Replacement),
+            ("StageName", Replacement),
+            ("AutoDeploy", InPlace),
+            ("AccessLogSettings", InPlace),
+            ("DefaultRouteSettings", InPlace),
+        ],
     ),
     (
         "AWS::ApiGatewayV2::Integration",
-        &[("ApiId", Replacement), ("IntegrationType", InPlace), ("IntegrationUri", InPlace), ("PayloadFormatVersion", InPlace), ("TimeoutInMillis", InPlace)],
+        &[
+            ("ApiId", Replacement),
+            ("IntegrationType", InPlace),
+            ("IntegrationUri", InPlace),
+            ("PayloadFormatVersion", InPlace),
+            ("TimeoutInMillis", InPlace),
+        ],
     ),
-    ("AWS::ApiGatewayV2::Route", &[("ApiId", Replacement), ("RouteKey", InPlace), ("AuthorizationType", InPlace), ("Target", InPlace)]),
+    (
+        "AWS::ApiGatewayV2::Route",
+        &[("ApiId", Replacement), ("RouteKey", InPlace), ("AuthorizationType", InPlace), ("Target", InPlace)],
+    ),
     ("AWS::SES::ConfigurationSet", &[("Name", Replacement), ("DeliveryOptions", InPlace)]),
     ("AWS::SES::EmailIdentity", &[("EmailIdentity", Replacement), ("ConfigurationSetAttributes", InPlace)]),
 ];
 
 pub fn behaviour(ty: &str, prop: &str) -> Option<Update> {
-    UPDATE_BEHAVIOUR.iter().find(|(t, _)| *t == ty).and_then(|(_, props)| props.iter().find(|(p, _)| *p == prop)).map(|(_, u)| *u)
+    UPDATE_BEHAVIOUR
+        .iter()
+        .find(|(t, _)| *t == ty)
+        .and_then(|(_, props)| props.iter().find(|(p, _)| *p == prop))
+        .map(|(_, u)| *u)
 }
 
 #[derive(Debug, Serialize, PartialEq)]
@@ -199,8 +254,12 @@ fn resources(t: &Json) -> BTreeMap<String, Json> {
 
 fn stateful(ty: &str) -> Option<&'static str> {
     match ty {
-        "AWS::SQS::Queue" => Some("the queue's messages are left behind in the retained old queue, which nothing reads any more"),
-        "AWS::SNS::Topic" => Some("subscriptions made outside this stack are dropped, and publishers must use the new ARN"),
+        "AWS::SQS::Queue" => {
+            Some("the queue's messages are left behind in the retained old queue, which nothing reads any more")
+        }
+        "AWS::SNS::Topic" => {
+            Some("subscriptions made outside this stack are dropped, and publishers must use the new ARN")
+        }
         "AWS::Logs::LogGroup" => Some("logs so far stay in the retained old log group; new logs start empty"),
         "AWS::KMS::Key" => Some("data encrypted with the old key needs the retained old key to be read"),
         "AWS::SecretsManager::Secret" => Some("a new secret value: tokens signed with the old one stop working"),
@@ -229,16 +288,22 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
                 let ty = r["Type"].as_str().unwrap_or_default().to_string();
                 let retained = r["DeletionPolicy"] == "Retain";
                 let mut consequence = stateful(&ty).map(|c| format!("removed: {c}"));
-                let source_stays = id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}Queue")));
+                let source_stays =
+                    id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}Queue")));
                 if ty == "AWS::SQS::Queue" && source_stays {
                     consequence = Some("removed dead-letter queue: failed messages of its queue will be retried until they expire, then lost".into());
                 }
-                let schedule_stays = id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}ScheduleRule")));
+                let schedule_stays = id
+                    .strip_suffix("DeadLetterQueue")
+                    .is_some_and(|base| a.contains_key(&format!("{base}ScheduleRule")));
                 if ty == "AWS::SQS::Queue" && schedule_stays {
                     consequence = Some("removed dead-letter queue: failed scheduled runs of its function will be dropped after their retries".into());
                 }
                 if retained {
-                    consequence = Some(format!("{} (DeletionPolicy Retain keeps the old resource)", consequence.unwrap_or_else(|| "removed".into())));
+                    consequence = Some(format!(
+                        "{} (DeletionPolicy Retain keeps the old resource)",
+                        consequence.unwrap_or_else(|| "removed".into())
+                    ));
                 }
                 p.changes.push(Change {
                     logical_id: id.clone(),
@@ -260,11 +325,21 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
                 for n in names {
                     let (x, y) = (pb.get(n).cloned().unwrap_or(Json::Null), pa.get(n).cloned().unwrap_or(Json::Null));
                     if x != y {
-                        props.push(PropChange { property: n.clone(), update: behaviour(&ty, n).unwrap_or(Replacement), before: x, after: y });
+                        props.push(PropChange {
+                            property: n.clone(),
+                            update: behaviour(&ty, n).unwrap_or(Replacement),
+                            before: x,
+                            after: y,
+                        });
                     }
                 }
                 if rb["Type"] != ra["Type"] {
-                    props.push(PropChange { property: "Type".into(), update: Replacement, before: rb["Type"].clone(), after: ra["Type"].clone() });
+                    props.push(PropChange {
+                        property: "Type".into(),
+                        update: Replacement,
+                        before: rb["Type"].clone(),
+                        after: ra["Type"].clone(),
+                    });
                 }
                 if props.is_empty() {
                     continue;
@@ -273,16 +348,22 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
                 let replaced = update == Some(Replacement);
                 let mut consequence = if replaced { stateful(&ty).map(|c| format!("replaced: {c}")) } else { None };
                 if ty == "AWS::SQS::Queue" && props.iter().any(|c| c.property == "RedrivePolicy" && c.after.is_null()) {
-                    consequence = Some(consequence.map_or(String::new(), |c| format!("{c}; ")) + "its dead-letter queue is detached: failed messages are retried until they expire");
+                    consequence = Some(
+                        consequence.map_or(String::new(), |c| format!("{c}; "))
+                            + "its dead-letter queue is detached: failed messages are retried until they expire",
+                    );
                 }
                 // Updated in place, but CloudFormation generates a new value.
-                let regenerated = ty == "AWS::SecretsManager::Secret" && props.iter().any(|c| c.property == "GenerateSecretString");
+                let regenerated =
+                    ty == "AWS::SecretsManager::Secret" && props.iter().any(|c| c.property == "GenerateSecretString");
                 if regenerated && !replaced {
                     consequence = Some("GenerateSecretString changed: CloudFormation generates a new secret value; tokens signed with the old one stop working".into());
                 }
                 p.changes.push(Change {
                     logical_id: id.clone(),
-                    destructive: replaced && stateful(&ty).is_some() || regenerated || consequence.as_deref().is_some_and(|c| c.contains("detached")),
+                    destructive: replaced && stateful(&ty).is_some()
+                        || regenerated
+                        || consequence.as_deref().is_some_and(|c| c.contains("detached")),
                     resource_type: ty,
                     kind: ChangeKind::Modified,
                     update,
@@ -348,7 +429,9 @@ fn snake(pascal: &str) -> String {
 fn verb(action: &str) -> String {
     match action {
         "sns:Publish" => "publish to".into(),
-        "sqs:ReceiveMessage" | "sqs:DeleteMessage" | "sqs:ChangeMessageVisibility" | "sqs:GetQueueAttributes" => "consume".into(),
+        "sqs:ReceiveMessage" | "sqs:DeleteMessage" | "sqs:ChangeMessageVisibility" | "sqs:GetQueueAttributes" => {
+            "consume".into()
+        }
         "sqs:SendMessage" => "send to".into(),
         "ses:SendEmail" => "send email through".into(),
         "secretsmanager:GetSecretValue" => "read".into(),
@@ -407,7 +490,12 @@ fn permissions(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<St
 fn route_table(res: &BTreeMap<String, Json>) -> BTreeMap<String, String> {
     res.values()
         .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
-        .map(|r| (r["Properties"]["RouteKey"].as_str().unwrap_or_default().to_string(), r["Properties"]["AuthorizationType"].as_str().unwrap_or("NONE").to_string()))
+        .map(|r| {
+            (
+                r["Properties"]["RouteKey"].as_str().unwrap_or_default().to_string(),
+                r["Properties"]["AuthorizationType"].as_str().unwrap_or("NONE").to_string(),
+            )
+        })
         .collect()
 }
 
@@ -463,9 +551,9 @@ fn schedules(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<Stri
 }
 
 fn denies_insecure(r: &Json) -> bool {
-    r["Properties"]["PolicyDocument"]["Statement"]
-        .as_array()
-        .is_some_and(|s| s.iter().any(|st| st["Effect"] == "Deny" && st["Condition"]["Bool"]["aws:SecureTransport"] == "false"))
+    r["Properties"]["PolicyDocument"]["Statement"].as_array().is_some_and(|s| {
+        s.iter().any(|st| st["Effect"] == "Deny" && st["Condition"]["Bool"]["aws:SecureTransport"] == "false")
+    })
 }
 
 fn weakened(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
@@ -478,10 +566,16 @@ fn weakened(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<Strin
                 out.push(format!("{id} ({ty}) is no longer encrypted with the stack key ({key} removed)"));
             }
         }
-        if ty == "AWS::KMS::Key" && rb["Properties"]["EnableKeyRotation"] == true && ra["Properties"]["EnableKeyRotation"] != true {
+        if ty == "AWS::KMS::Key"
+            && rb["Properties"]["EnableKeyRotation"] == true
+            && ra["Properties"]["EnableKeyRotation"] != true
+        {
             out.push(format!("{id}: key rotation turned off"));
         }
-        if (ty == "AWS::SQS::QueuePolicy" || ty == "AWS::SNS::TopicPolicy") && denies_insecure(rb) && !denies_insecure(ra) {
+        if (ty == "AWS::SQS::QueuePolicy" || ty == "AWS::SNS::TopicPolicy")
+            && denies_insecure(rb)
+            && !denies_insecure(ra)
+        {
             out.push(format!("{id} no longer denies requests without TLS"));
         }
     }
@@ -494,7 +588,10 @@ fn weakened(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<Strin
             .collect()
     };
     for (id, rb) in b {
-        if !a.contains_key(id) && (rb["Type"] == "AWS::SQS::QueuePolicy" || rb["Type"] == "AWS::SNS::TopicPolicy") && denies_insecure(rb) {
+        if !a.contains_key(id)
+            && (rb["Type"] == "AWS::SQS::QueuePolicy" || rb["Type"] == "AWS::SNS::TopicPolicy")
+            && denies_insecure(rb)
+        {
             let kept: Vec<String> = protected(rb).into_iter().filter(|t| a.contains_key(t)).collect();
             if !kept.is_empty() {
                 out.push(format!("{id} is removed: {} no longer refuse requests without TLS", kept.join(", ")));
@@ -525,12 +622,18 @@ fn leaf_diffs(path: &str, a: &Json, b: &Json) -> Vec<(String, Json, Json)> {
             let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             keys.into_iter()
                 .filter(|k| x.get(*k) != y.get(*k))
-                .flat_map(|k| leaf_diffs(&format!("{path}.{k}"), x.get(k).unwrap_or(&Json::Null), y.get(k).unwrap_or(&Json::Null)))
+                .flat_map(|k| {
+                    leaf_diffs(&format!("{path}.{k}"), x.get(k).unwrap_or(&Json::Null), y.get(k).unwrap_or(&Json::Null))
+                })
                 .collect()
         }
-        (Json::Array(x), Json::Array(y)) if x.len() == y.len() => {
-            x.iter().zip(y).enumerate().filter(|(_, (p, q))| p != q).flat_map(|(i, (p, q))| leaf_diffs(&format!("{path}[{i}]"), p, q)).collect()
-        }
+        (Json::Array(x), Json::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .filter(|(_, (p, q))| p != q)
+            .flat_map(|(i, (p, q))| leaf_diffs(&format!("{path}[{i}]"), p, q))
+            .collect(),
         _ => vec![(path.to_string(), a.clone(), b.clone())],
     }
 }
@@ -576,7 +679,12 @@ pub fn text(p: &Plan) -> String {
             let _ = writeln!(o, "      => {cq}");
         }
     }
-    for (title, items) in [("permissions", &p.permissions), ("routes", &p.routes), ("schedules", &p.schedules), ("encryption and TLS weakened", &p.weakened)] {
+    for (title, items) in [
+        ("permissions", &p.permissions),
+        ("routes", &p.routes),
+        ("schedules", &p.schedules),
+        ("encryption and TLS weakened", &p.weakened),
+    ] {
         if !items.is_empty() {
             let _ = writeln!(o, "{title}:");
             for i in items {
@@ -585,7 +693,11 @@ pub fn text(p: &Plan) -> String {
         }
     }
     let (add, rem, modi) = counts(p);
-    let _ = writeln!(o, "{add} to add, {modi} to change, {rem} to remove{}", if p.destructive() { "; DESTRUCTIVE changes marked with !" } else { "" });
+    let _ = writeln!(
+        o,
+        "{add} to add, {modi} to change, {rem} to remove{}",
+        if p.destructive() { "; DESTRUCTIVE changes marked with !" } else { "" }
+    );
     o
 }
 
@@ -602,7 +714,11 @@ pub fn markdown(p: &Plan, title: &str) -> String {
         return o;
     }
     let (add, rem, modi) = counts(p);
-    let _ = writeln!(o, "{add} to add, {modi} to change, {rem} to remove.{}\n", if p.destructive() { " **Destructive changes below need an explicit acknowledgement.**" } else { "" });
+    let _ = writeln!(
+        o,
+        "{add} to add, {modi} to change, {rem} to remove.{}\n",
+        if p.destructive() { " **Destructive changes below need an explicit acknowledgement.**" } else { "" }
+    );
     o.push_str("| | resource | type | update | consequence |\n|---|---|---|---|---|\n");
     for c in &p.changes {
         let mark = match c.kind {
@@ -619,9 +735,20 @@ pub fn markdown(p: &Plan, title: &str) -> String {
             ChangeKind::Removed => "removed".into(),
         };
         let cq = c.consequence.clone().unwrap_or_default().replace('|', "\\|");
-        let _ = writeln!(o, "| {}{mark} | `{}` | {} | {update} | {cq} |", if c.destructive { "⚠️" } else { "" }, c.logical_id, c.resource_type);
+        let _ = writeln!(
+            o,
+            "| {}{mark} | `{}` | {} | {update} | {cq} |",
+            if c.destructive { "⚠️" } else { "" },
+            c.logical_id,
+            c.resource_type
+        );
     }
-    for (title, items) in [("Permissions", &p.permissions), ("Routes", &p.routes), ("Schedules", &p.schedules), ("Encryption and TLS weakened", &p.weakened)] {
+    for (title, items) in [
+        ("Permissions", &p.permissions),
+        ("Routes", &p.routes),
+        ("Schedules", &p.schedules),
+        ("Encryption and TLS weakened", &p.weakened),
+    ] {
         if !items.is_empty() {
             let _ = writeln!(o, "\n**{title}**\n");
             for i in items {
@@ -657,8 +784,14 @@ mod tests {
         assert_eq!(p.schedules, vec!["relay runs on rate(5 minutes) instead of rate(1 minute)".to_string()]);
         assert_eq!(p.changes[0].update, Some(InPlace));
         assert!(!p.destructive());
-        assert_eq!(plan(&t(None), &t(Some(rule("rate(1 hour)")))).schedules, vec!["relay now runs on rate(1 hour)".to_string()]);
-        assert_eq!(plan(&t(Some(rule("rate(1 hour)"))), &t(None)).schedules, vec!["relay no longer runs on a schedule (was rate(1 hour))".to_string()]);
+        assert_eq!(
+            plan(&t(None), &t(Some(rule("rate(1 hour)")))).schedules,
+            vec!["relay now runs on rate(1 hour)".to_string()]
+        );
+        assert_eq!(
+            plan(&t(Some(rule("rate(1 hour)"))), &t(None)).schedules,
+            vec!["relay no longer runs on a schedule (was rate(1 hour))".to_string()]
+        );
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub fn config(n: usize) -> String {
     s.push_str("functions:\n");
     for i in 0..n {
         if i % 4 == 0 {
-            let _ = writeln!(s, "  api{i}: {{ trigger: {{ http: {{ auth: public, routes: [\"POST /r{i}\"] }} }}, publishes: [t{}] }}", i % topics);
+            let _ = writeln!(
+                s,
+                "  api{i}: {{ trigger: {{ http: {{ auth: public, routes: [\"POST /r{i}\"] }} }}, publishes: [t{}] }}",
+                i % topics
+            );
         }
         let _ = writeln!(s, "  f{i}: {{ trigger: {{ queue: q{i}, batch_size: 10 }}, reserved_concurrency: 2 }}");
     }

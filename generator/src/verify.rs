@@ -5,8 +5,16 @@
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 
-pub const SECTION_ORDER: &[&str] =
-    &["AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Mappings", "Conditions", "Resources", "Outputs"];
+pub const SECTION_ORDER: &[&str] = &[
+    "AWSTemplateFormatVersion",
+    "Description",
+    "Metadata",
+    "Parameters",
+    "Mappings",
+    "Conditions",
+    "Resources",
+    "Outputs",
+];
 pub const RESOURCE_KEY_ORDER: &[&str] =
     &["Type", "Condition", "DependsOn", "DeletionPolicy", "UpdateReplacePolicy", "Metadata", "Properties"];
 
@@ -18,7 +26,8 @@ pub struct Verified {
 }
 
 pub fn verify(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> {
-    let doc: Value = serde_yaml::from_str(text).map_err(|e| vec![format!("rendered template is not valid YAML: {e}")])?;
+    let doc: Value =
+        serde_yaml::from_str(text).map_err(|e| vec![format!("rendered template is not valid YAML: {e}")])?;
     let mut problems = Vec::new();
     let Value::Mapping(top) = &doc else {
         return Err(vec!["rendered template is not a mapping".into()]);
@@ -62,7 +71,9 @@ pub fn verify(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>
     collect_refs(&doc, &mut refs);
     for (kind, target) in refs {
         let ok = match kind {
-            "Ref" => ids.contains(target.as_str()) || params_set.contains(target.as_str()) || target.starts_with("AWS::"),
+            "Ref" => {
+                ids.contains(target.as_str()) || params_set.contains(target.as_str()) || target.starts_with("AWS::")
+            }
             "GetAtt" => ids.contains(target.as_str()),
             _ => ids.contains(target.as_str()) || params_set.contains(target.as_str()) || target.starts_with("AWS::"),
         };
@@ -101,7 +112,12 @@ fn find_cycle(doc: &Value) -> Option<Vec<String>> {
         edges.insert(id, deps);
     }
     // 0 = unvisited, 1 = on the stack, 2 = done.
-    fn visit(n: &str, edges: &BTreeMap<String, BTreeSet<String>>, state: &mut BTreeMap<String, u8>, stack: &mut Vec<String>) -> Option<Vec<String>> {
+    fn visit(
+        n: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        state: &mut BTreeMap<String, u8>,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
         state.insert(n.to_string(), 1);
         stack.push(n.to_string());
         for d in edges.get(n).into_iter().flatten() {
@@ -150,7 +166,9 @@ fn to_json(v: &Value) -> serde_json::Value {
         Value::Number(n) => serde_json::to_value(n).unwrap_or(serde_json::Value::Null),
         Value::String(s) => json!(s),
         Value::Sequence(s) => serde_json::Value::Array(s.iter().map(to_json).collect()),
-        Value::Mapping(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), to_json(v))).collect()),
+        Value::Mapping(m) => serde_json::Value::Object(
+            m.iter().map(|(k, v)| (k.as_str().unwrap_or_default().to_string(), to_json(v))).collect(),
+        ),
         Value::Tagged(t) => {
             let inner = to_json(&t.value);
             match t.tag.to_string().as_str() {
@@ -185,7 +203,9 @@ pub fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {
             let tag = t.tag.to_string();
             match (tag.as_str(), &t.value) {
                 ("!Ref", Value::String(s)) => out.push(("Ref", s.clone())),
-                ("!GetAtt", Value::String(s)) => out.push(("GetAtt", s.split('.').next().unwrap_or_default().to_string())),
+                ("!GetAtt", Value::String(s)) => {
+                    out.push(("GetAtt", s.split('.').next().unwrap_or_default().to_string()))
+                }
                 ("!Sub", Value::String(s)) => sub_refs(s, out),
                 _ => collect_refs(&t.value, out),
             }

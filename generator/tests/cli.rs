@@ -12,7 +12,11 @@ fn scratch(name: &str) -> PathBuf {
 
 fn flowform(dir: &PathBuf, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_flowform")).current_dir(dir).args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 const GOOD: &str = "version: 1\nsystem: s\nstages: { dev: {} }\ntopics: { t: {} }\nqueues: { q: { subscribe: [t] } }\nfunctions:\n  f: { trigger: { queue: q } }\n  p: { trigger: { http: { auth: public, routes: [\"POST /x\"] } }, publishes: [t] }\n";

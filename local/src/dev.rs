@@ -98,10 +98,16 @@ pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String
     }
     for d in &sys.databases {
         refs.insert(cfn::db_param(&d.name, "Host"), "127.0.0.1".into());
-        refs.insert(cfn::db_param(&d.name, "SecretArn"), format!("arn:aws:secretsmanager:{}:123456789012:secret:{}/{}/db/{}", o.region, sys.name, sys.stage, d.name));
+        refs.insert(
+            cfn::db_param(&d.name, "SecretArn"),
+            format!("arn:aws:secretsmanager:{}:123456789012:secret:{}/{}/db/{}", o.region, sys.name, sys.stage, d.name),
+        );
     }
     for e in &sys.endpoints {
-        refs.insert(cfn::endpoint_param(&e.name), o.endpoint_urls.get(&e.name).cloned().or_else(|| e.default.clone()).unwrap_or_default());
+        refs.insert(
+            cfn::endpoint_param(&e.name),
+            o.endpoint_urls.get(&e.name).cloned().or_else(|| e.default.clone()).unwrap_or_default(),
+        );
     }
     for e in &sys.emails {
         refs.insert(cfn::email_config_set_id(&e.name), e.configuration_set.replace("{stage}", &sys.stage));
@@ -135,10 +141,17 @@ pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String
 fn resolve(v: &Json, refs: &BTreeMap<String, String>, region: &str) -> String {
     match v {
         Json::String(s) => s.clone(),
-        Json::Object(m) if m.contains_key("Ref") => m["Ref"].as_str().and_then(|id| refs.get(id)).cloned().unwrap_or_default(),
+        Json::Object(m) if m.contains_key("Ref") => {
+            m["Ref"].as_str().and_then(|id| refs.get(id)).cloned().unwrap_or_default()
+        }
         Json::Object(m) if m.contains_key("Fn::Sub") => {
             let mut s = m["Fn::Sub"].as_str().unwrap_or_default().to_string();
-            for (k, val) in [("AWS::Region", region), ("AWS::AccountId", "123456789012"), ("AWS::Partition", "aws"), ("AWS::URLSuffix", "amazonaws.com")] {
+            for (k, val) in [
+                ("AWS::Region", region),
+                ("AWS::AccountId", "123456789012"),
+                ("AWS::Partition", "aws"),
+                ("AWS::URLSuffix", "amazonaws.com"),
+            ] {
                 s = s.replace(&format!("${{{k}}}"), val);
             }
             for (k, val) in refs {
@@ -152,14 +165,20 @@ fn resolve(v: &Json, refs: &BTreeMap<String, String>, region: &str) -> String {
 
 pub async fn start(o: Options) -> Result<Dev, String> {
     let sys = o.system.clone();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.http_port)).await.map_err(|e| format!("HTTP port {}: {e}", o.http_port))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", o.http_port))
+        .await
+        .map_err(|e| format!("HTTP port {}: {e}", o.http_port))?;
     let http_url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     let envs = function_env(&o, &http_url);
     let mut functions = BTreeMap::new();
     for f in &sys.functions {
         let binary = o.bin_dir.join(&f.handler);
         if !binary.exists() {
-            return Err(format!("no binary for handler `{}` at {} (run `flowform package`, or pass --bin-dir)", f.handler, binary.display()));
+            return Err(format!(
+                "no binary for handler `{}` at {} (run `flowform package`, or pass --bin-dir)",
+                f.handler,
+                binary.display()
+            ));
         }
         let spec = Spec {
             name: f.physical_name(&sys),
@@ -170,7 +189,8 @@ pub async fn start(o: Options) -> Result<Dev, String> {
             region: o.region.clone(),
             concurrency: processes(f, o.max_concurrency),
         };
-        let func = Function::start(spec, o.log.clone()).await.map_err(|e| format!("runtime API for {}: {e}", f.name))?;
+        let func =
+            Function::start(spec, o.log.clone()).await.map_err(|e| format!("runtime API for {}: {e}", f.name))?;
         functions.insert(f.name.clone(), func);
     }
     let stopping = Arc::new(AtomicBool::new(false));
@@ -181,11 +201,19 @@ pub async fn start(o: Options) -> Result<Dev, String> {
     for f in &sys.functions {
         if let Trigger::Schedule { expression, retries, .. } = &f.trigger {
             let every = o.schedule_every.unwrap_or_else(|| period(expression));
-            let t = Ticker { function: functions[&f.name].clone(), every, retries: *retries, stats: stats.clone(), region: o.region.clone(), log: o.log.clone() };
+            let t = Ticker {
+                function: functions[&f.name].clone(),
+                every,
+                retries: *retries,
+                stats: stats.clone(),
+                region: o.region.clone(),
+                log: o.log.clone(),
+            };
             tasks.push(tokio::spawn(t.run()));
         }
         let Trigger::Queue { queue, batch_size, batch_window, .. } = &f.trigger else { continue };
-        let (url, arn) = o.provisioned.queues.get(queue).cloned().ok_or_else(|| format!("queue {queue} was not provisioned"))?;
+        let (url, arn) =
+            o.provisioned.queues.get(queue).cloned().ok_or_else(|| format!("queue {queue} was not provisioned"))?;
         for _ in 0..processes(f, o.max_concurrency) {
             let p = Poller {
                 queue: queue.clone(),
@@ -213,10 +241,15 @@ pub async fn start(o: Options) -> Result<Dev, String> {
         }
     }
     let routes = Arc::new(routes);
-    let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-        let routes = routes.clone();
-        async move { front(&routes, method, uri, headers, body).await }
-    });
+    let app = axum::Router::new().fallback(
+        move |method: axum::http::Method,
+              uri: axum::http::Uri,
+              headers: axum::http::HeaderMap,
+              body: axum::body::Bytes| {
+            let routes = routes.clone();
+            async move { front(&routes, method, uri, headers, body).await }
+        },
+    );
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     }));
@@ -229,7 +262,9 @@ fn processes(f: &generator::model::Function, cap: usize) -> usize {
     let cap = cap.max(1);
     match &f.trigger {
         Trigger::Http { .. } => f.reserved_concurrency.map_or(cap, |rc| rc as usize).clamp(1, cap),
-        Trigger::Queue { max_concurrency, .. } => max_concurrency.or(f.reserved_concurrency).map_or(cap, |m| m as usize).clamp(1, cap),
+        Trigger::Queue { max_concurrency, .. } => {
+            max_concurrency.or(f.reserved_concurrency).map_or(cap, |m| m as usize).clamp(1, cap)
+        }
         Trigger::Schedule { .. } => 1,
     }
 }
@@ -307,7 +342,10 @@ impl Ticker {
                 s.succeeded += 1;
             } else {
                 s.failed += 1;
-                (self.log)(&self.function.name, "scheduled run failed after its retries; on AWS the event goes to the function's DLQ");
+                (self.log)(
+                    &self.function.name,
+                    "scheduled run failed after its retries; on AWS the event goes to the function's DLQ",
+                );
             }
         }
     }
@@ -349,7 +387,10 @@ impl Poller {
                 let msgs = match r {
                     Ok(r) => r.messages.unwrap_or_default(),
                     Err(e) => {
-                        (self.log)("poller", &format!("receive from {}: {}", self.queue, aws_sdk_sqs::error::DisplayErrorContext(e)));
+                        (self.log)(
+                            "poller",
+                            &format!("receive from {}: {}", self.queue, aws_sdk_sqs::error::DisplayErrorContext(e)),
+                        );
                         tokio::time::sleep(Duration::from_secs(1)).await;
                         Vec::new()
                     }
@@ -357,7 +398,10 @@ impl Poller {
                 let got = msgs.len();
                 batch.extend(msgs);
                 // Like the event source mapping: a full batch, or the window has passed.
-                if batch.len() >= self.batch_size as usize || started.elapsed() >= self.window || (got == 0 && !batch.is_empty() && self.window.is_zero()) {
+                if batch.len() >= self.batch_size as usize
+                    || started.elapsed() >= self.window
+                    || (got == 0 && !batch.is_empty() && self.window.is_zero())
+                {
                     break;
                 }
                 if got == 0 && batch.is_empty() {
@@ -380,7 +424,12 @@ impl Poller {
                 }
             }
             let failed: BTreeSet<String> = match self.function.invoke(&json!({ "Records": records })).await {
-                Ok(resp) => resp["batchItemFailures"].as_array().into_iter().flatten().filter_map(|f| f["itemIdentifier"].as_str().map(String::from)).collect(),
+                Ok(resp) => resp["batchItemFailures"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f["itemIdentifier"].as_str().map(String::from))
+                    .collect(),
                 Err(e) => {
                     (self.log)(&self.function.name, &format!("batch of {} failed as a whole: {e:?}", batch.len()));
                     self.stats.lock().unwrap().entry(self.queue.clone()).or_default().invoke_errors += 1;
@@ -411,7 +460,10 @@ impl Poller {
             }
             for h in done {
                 if let Err(e) = self.sqs.delete_message().queue_url(&self.url).receipt_handle(h).send().await {
-                    (self.log)("poller", &format!("delete from {}: {}", self.queue, aws_sdk_sqs::error::DisplayErrorContext(e)));
+                    (self.log)(
+                        "poller",
+                        &format!("delete from {}: {}", self.queue, aws_sdk_sqs::error::DisplayErrorContext(e)),
+                    );
                 }
             }
             if let Some(after) = self.retry_after {
@@ -420,7 +472,14 @@ impl Poller {
                 // so leases and retry windows keep their proportions locally.
                 for (h, receives) in retry {
                     let wait = after.as_secs().max(1) << receives.saturating_sub(1).min(4);
-                    let _ = self.sqs.change_message_visibility().queue_url(&self.url).receipt_handle(h).visibility_timeout(wait as i32).send().await;
+                    let _ = self
+                        .sqs
+                        .change_message_visibility()
+                        .queue_url(&self.url)
+                        .receipt_handle(h)
+                        .visibility_timeout(wait as i32)
+                        .send()
+                        .await;
                 }
             }
         }
@@ -428,8 +487,10 @@ impl Poller {
 
     /// One SQS record as Lambda's event source mapping delivers it.
     fn record(&self, m: &aws_sdk_sqs::types::Message) -> Json {
-        let attributes: serde_json::Map<String, Json> =
-            m.attributes().map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect()).unwrap_or_default();
+        let attributes: serde_json::Map<String, Json> = m
+            .attributes()
+            .map(|a| a.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect())
+            .unwrap_or_default();
         let message_attributes: serde_json::Map<String, Json> = m
             .message_attributes()
             .map(|a| {
@@ -483,16 +544,24 @@ async fn front(
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
     let path = uri.path().to_string();
-    let Some((route, f, params)) = routes.iter().find_map(|(r, f)| matches(r, method.as_str(), &path).map(|p| (r, f, p))) else {
+    let Some((route, f, params)) =
+        routes.iter().find_map(|(r, f)| matches(r, method.as_str(), &path).map(|p| (r, f, p)))
+    else {
         return (StatusCode::NOT_FOUND, axum::Json(json!({ "message": "Not Found" }))).into_response();
     };
     let query = uri.query().unwrap_or("");
-    let qs: serde_json::Map<String, Json> = query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect();
-    let hs: serde_json::Map<String, Json> = headers.iter().map(|(k, v)| (k.as_str().to_string(), json!(v.to_str().unwrap_or_default()))).collect();
+    let qs: serde_json::Map<String, Json> =
+        query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect();
+    let hs: serde_json::Map<String, Json> =
+        headers.iter().map(|(k, v)| (k.as_str().to_string(), json!(v.to_str().unwrap_or_default()))).collect();
     // The donut shop's APIs take JSON; binary bodies (which API Gateway would base64-encode)
     // are refused rather than passed on half-supported.
     let Ok(text) = std::str::from_utf8(&body).map(str::to_string) else {
-        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, axum::Json(json!({ "message": "binary bodies are not supported locally" }))).into_response();
+        return (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            axum::Json(json!({ "message": "binary bodies are not supported locally" })),
+        )
+            .into_response();
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let event = json!({
@@ -519,18 +588,25 @@ async fn front(
     });
     match f.invoke(&event).await {
         Ok(resp) if resp.get("statusCode").is_some() => {
-            let status = StatusCode::from_u16(resp["statusCode"].as_u64().unwrap_or(500) as u16).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status = StatusCode::from_u16(resp["statusCode"].as_u64().unwrap_or(500) as u16)
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut r = (status, resp["body"].as_str().unwrap_or_default().to_string()).into_response();
             for (k, v) in resp["headers"].as_object().into_iter().flatten() {
-                if let (Ok(k), Ok(v)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), axum::http::HeaderValue::from_str(v.as_str().unwrap_or_default())) {
+                if let (Ok(k), Ok(v)) = (
+                    axum::http::HeaderName::from_bytes(k.as_bytes()),
+                    axum::http::HeaderValue::from_str(v.as_str().unwrap_or_default()),
+                ) {
                     r.headers_mut().insert(k, v);
                 }
             }
             r
         }
         Ok(other) => (StatusCode::OK, axum::Json(other)).into_response(),
-        Err(InvokeError::Timeout) => (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "message": "Service Unavailable" }))).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({ "message": "Internal Server Error" }))).into_response(),
+        Err(InvokeError::Timeout) => {
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({ "message": "Service Unavailable" }))).into_response()
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({ "message": "Internal Server Error" })))
+            .into_response(),
     }
 }
 

@@ -9,7 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "flowform-local", version, about = "Run a flowform system locally against moto, MariaDB and the stand-ins")]
+#[command(
+    name = "flowform-local",
+    version,
+    about = "Run a flowform system locally against moto, MariaDB and the stand-ins"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,7 +79,9 @@ enum Command {
 }
 
 fn kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
 }
 
 fn system(c: &Common) -> Result<generator::model::System, String> {
@@ -84,11 +90,18 @@ fn system(c: &Common) -> Result<generator::model::System, String> {
         generator::Failure::Invalid(d) => generator::diag::render(&c.config.display().to_string(), &text, &d),
         generator::Failure::Internal(m) => m,
     })?;
-    b.systems.into_iter().find(|s| s.stage == c.stage).ok_or_else(|| format!("no stage `{}` in {}", c.stage, c.config.display()))
+    b.systems
+        .into_iter()
+        .find(|s| s.stage == c.stage)
+        .ok_or_else(|| format!("no stage `{}` in {}", c.stage, c.config.display()))
 }
 
 async fn aws(c: &Common) -> Result<(aws_config::SdkConfig, String), String> {
-    let endpoint = c.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()).ok_or("pass --endpoint-url (moto), e.g. from scripts/with-moto.sh")?;
+    let endpoint = c
+        .endpoint_url
+        .clone()
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .ok_or("pass --endpoint-url (moto), e.g. from scripts/with-moto.sh")?;
     let conf = local::aws_config(&endpoint, &c.region).await;
     Ok((conf, endpoint))
 }
@@ -102,7 +115,9 @@ fn unpack(dist: &std::path::Path, handlers: impl Iterator<Item = String>) -> Res
         let data = std::fs::read(&zip).map_err(|e| format!("{}: {e} (run `flowform package`)", zip.display()))?;
         let bin = generator::package::read_bootstrap(&data).map_err(|e| format!("{}: {e}", zip.display()))?;
         let path = dir.join(&h);
-        std::fs::write(&path, bin).and_then(|_| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))).map_err(|e| e.to_string())?;
+        std::fs::write(&path, bin)
+            .and_then(|_| std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)))
+            .map_err(|e| e.to_string())?;
     }
     Ok(dir)
 }
@@ -113,10 +128,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             let sys = system(&c)?;
             let (conf, _) = aws(&c).await?;
             let p = provision::up(&sys, &conf).await?;
-            println!("up: {} topics, {} queues ({} with a DLQ), {} secrets", p.topics.len(), p.queues.len(), p.dlqs.len(), p.secrets.len());
+            println!(
+                "up: {} topics, {} queues ({} with a DLQ), {} secrets",
+                p.topics.len(),
+                p.queues.len(),
+                p.dlqs.len(),
+                p.secrets.len()
+            );
             Ok(())
         }
-        Command::Dev { common, dist, bin_dir, db, endpoint, standins, http_port, max_concurrency, schedule_every, retry_after } => {
+        Command::Dev {
+            common,
+            dist,
+            bin_dir,
+            db,
+            endpoint,
+            standins,
+            http_port,
+            max_concurrency,
+            schedule_every,
+            retry_after,
+        } => {
             let sys = system(&common)?;
             let (conf, endpoint_url) = aws(&common).await?;
             let provisioned = provision::up(&sys, &conf).await?;
@@ -127,7 +159,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let mut endpoints: BTreeMap<String, String> = endpoint.into_iter().collect();
             let mut running = Vec::new();
             if standins {
-                let f = standins::factory(0, standins::Faults::default(), 1, Duration::from_millis(500)).await.map_err(|e| e.to_string())?;
+                let f = standins::factory(0, standins::Faults::default(), 1, Duration::from_millis(500))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let m = standins::marketing(0, standins::Faults::default(), 1).await.map_err(|e| e.to_string())?;
                 println!("stand-ins: factory {} marketing {}", f.url(), m.url());
                 endpoints.entry("factory".into()).or_insert(f.url());

@@ -26,7 +26,11 @@ fn err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
-async fn queue(sqs: &aws_sdk_sqs::Client, name: &str, attrs: BTreeMap<&str, String>) -> Result<(String, String), String> {
+async fn queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    attrs: BTreeMap<&str, String>,
+) -> Result<(String, String), String> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let url = match sqs.get_queue_url().queue_name(name).send().await {
         Ok(r) => r.queue_url.unwrap_or_default(),
@@ -35,7 +39,11 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str, attrs: BTreeMap<&str, Stri
             for (k, v) in attrs {
                 req = req.attributes(A::from(k), v);
             }
-            req.send().await.map_err(|e| format!("create queue {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?.queue_url.unwrap_or_default()
+            req.send()
+                .await
+                .map_err(|e| format!("create queue {name}: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+                .queue_url
+                .unwrap_or_default()
         }
     };
     let a = sqs.get_queue_attributes().queue_url(&url).attribute_names(A::QueueArn).send().await.map_err(err(name))?;
@@ -55,7 +63,12 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
         if t.content_based_dedup {
             req = req.attributes("ContentBasedDeduplication", "true");
         }
-        let arn = req.send().await.map_err(|e| format!("create topic {}: {}", t.name, aws_sdk_sns::error::DisplayErrorContext(e)))?.topic_arn.unwrap_or_default();
+        let arn = req
+            .send()
+            .await
+            .map_err(|e| format!("create topic {}: {}", t.name, aws_sdk_sns::error::DisplayErrorContext(e)))?
+            .topic_arn
+            .unwrap_or_default();
         p.topics.insert(t.name.clone(), arn);
     }
     for q in &sys.queues {
@@ -67,14 +80,20 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
                 }
             }
         };
-        let mut attrs = BTreeMap::from([("VisibilityTimeout", q.visibility_timeout.to_string()), ("MessageRetentionPeriod", q.retention_seconds.to_string())]);
+        let mut attrs = BTreeMap::from([
+            ("VisibilityTimeout", q.visibility_timeout.to_string()),
+            ("MessageRetentionPeriod", q.retention_seconds.to_string()),
+        ]);
         fifo(&mut attrs);
         if let Some(d) = &q.dlq {
             let mut dattrs = BTreeMap::from([("MessageRetentionPeriod", d.retention_seconds.to_string())]);
             fifo(&mut dattrs);
             let (durl, darn) = queue(&sqs, &q.dlq_physical_name(sys), dattrs).await?;
             p.dlqs.insert(q.name.clone(), durl);
-            attrs.insert("RedrivePolicy", serde_json::json!({ "deadLetterTargetArn": darn, "maxReceiveCount": d.max_receives }).to_string());
+            attrs.insert(
+                "RedrivePolicy",
+                serde_json::json!({ "deadLetterTargetArn": darn, "maxReceiveCount": d.max_receives }).to_string(),
+            );
         }
         let (url, arn) = queue(&sqs, &q.physical_name(sys), attrs).await?;
         p.queues.insert(q.name.clone(), (url, arn));
@@ -83,11 +102,21 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
         let (_, queue_arn) = &p.queues[&q.name];
         for s in &q.subscriptions {
             let topic_arn = &p.topics[&s.topic];
-            let existing = sns.list_subscriptions_by_topic().topic_arn(topic_arn).send().await.map_err(err("list subscriptions"))?;
+            let existing = sns
+                .list_subscriptions_by_topic()
+                .topic_arn(topic_arn)
+                .send()
+                .await
+                .map_err(err("list subscriptions"))?;
             if existing.subscriptions().iter().any(|x| x.endpoint() == Some(queue_arn.as_str())) {
                 continue;
             }
-            let mut req = sns.subscribe().topic_arn(topic_arn).protocol("sqs").endpoint(queue_arn).attributes("RawMessageDelivery", s.raw.to_string());
+            let mut req = sns
+                .subscribe()
+                .topic_arn(topic_arn)
+                .protocol("sqs")
+                .endpoint(queue_arn)
+                .attributes("RawMessageDelivery", s.raw.to_string());
             if let Some(f) = &s.filter {
                 req = req.attributes("FilterPolicy", f.to_string()).attributes(
                     "FilterPolicyScope",
@@ -97,7 +126,9 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
                     },
                 );
             }
-            req.send().await.map_err(|e| format!("subscribe {} to {}: {}", q.name, s.topic, aws_sdk_sns::error::DisplayErrorContext(e)))?;
+            req.send().await.map_err(|e| {
+                format!("subscribe {} to {}: {}", q.name, s.topic, aws_sdk_sns::error::DisplayErrorContext(e))
+            })?;
         }
     }
     let sm = aws_sdk_secretsmanager::Client::new(aws);
@@ -106,8 +137,20 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
         let arn = match sm.describe_secret().secret_id(&name).send().await {
             Ok(d) => d.arn.unwrap_or_default(),
             Err(_) => {
-                let value: String = (0..s.length.div_ceil(32)).map(|_| uuid::Uuid::new_v4().simple().to_string()).collect::<String>()[..s.length as usize].to_string();
-                sm.create_secret().name(&name).secret_string(value).send().await.map_err(|e| format!("create secret {name}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e)))?.arn.unwrap_or_default()
+                let value: String = (0..s.length.div_ceil(32))
+                    .map(|_| uuid::Uuid::new_v4().simple().to_string())
+                    .collect::<String>()[..s.length as usize]
+                    .to_string();
+                sm.create_secret()
+                    .name(&name)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!("create secret {name}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))
+                    })?
+                    .arn
+                    .unwrap_or_default()
             }
         };
         p.secrets.insert(s.name.clone(), arn);
@@ -121,7 +164,9 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
     // The runner polls the queues; mappings created by a template deploy must not compete.
     let lambda = aws_sdk_lambda::Client::new(aws);
     for f in &sys.functions {
-        let Ok(list) = lambda.list_event_source_mappings().function_name(f.physical_name(sys)).send().await else { continue };
+        let Ok(list) = lambda.list_event_source_mappings().function_name(f.physical_name(sys)).send().await else {
+            continue;
+        };
         for m in list.event_source_mappings() {
             if let Some(uuid) = m.uuid() {
                 let _ = lambda.update_event_source_mapping().uuid(uuid).enabled(false).send().await;

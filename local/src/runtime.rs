@@ -151,18 +151,36 @@ impl Function {
                 let _ = axum::serve(listener, app).await;
             }));
             let label = if spec.concurrency > 1 { format!("{}#{n}", spec.name) } else { spec.name.clone() };
-            tasks.push(tokio::spawn(supervise(worker.clone(), shared.clone(), stopping.clone(), spec.clone(), port, label, log.clone())));
+            tasks.push(tokio::spawn(supervise(
+                worker.clone(),
+                shared.clone(),
+                stopping.clone(),
+                spec.clone(),
+                port,
+                label,
+                log.clone(),
+            )));
             workers.push(worker);
         }
-        Ok(Arc::new(Function { name: spec.name.clone(), timeout: spec.timeout, tx, shared, workers, stopping, tasks: Mutex::new(tasks) }))
+        Ok(Arc::new(Function {
+            name: spec.name.clone(),
+            timeout: spec.timeout,
+            tx,
+            shared,
+            workers,
+            stopping,
+            tasks: Mutex::new(tasks),
+        }))
     }
 
     /// Invokes the function synchronously, as API Gateway and the SQS poller do.
     pub async fn invoke(&self, payload: &serde_json::Value) -> Result<serde_json::Value, InvokeError> {
         let (reply, rx) = oneshot::channel();
-        let deadline_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() + self.timeout.as_millis();
+        let deadline_ms =
+            SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() + self.timeout.as_millis();
         let id = uuid::Uuid::new_v4().to_string();
-        let p = Pending { id: id.clone(), payload: serde_json::to_vec(payload).unwrap_or_default(), deadline_ms, reply };
+        let p =
+            Pending { id: id.clone(), payload: serde_json::to_vec(payload).unwrap_or_default(), deadline_ms, reply };
         if self.tx.send(p).is_err() {
             return Err(InvokeError::Crashed);
         }
@@ -174,7 +192,8 @@ impl Function {
             Ok(Err(_)) => Err(InvokeError::Crashed),
             Err(_) => {
                 self.shared.inflight.lock().unwrap().remove(&id);
-                if let Some(w) = self.workers.iter().find(|w| w.current.lock().unwrap().as_deref() == Some(id.as_str())) {
+                if let Some(w) = self.workers.iter().find(|w| w.current.lock().unwrap().as_deref() == Some(id.as_str()))
+                {
                     w.restart.notify_one();
                 }
                 Err(InvokeError::Timeout)
@@ -196,7 +215,15 @@ impl Function {
 }
 
 /// Runs the function's process; restarts it when it exits or an invocation timed out.
-async fn supervise(worker: Arc<Worker>, shared: Arc<Shared>, stopping: Arc<AtomicBool>, spec: Arc<Spec>, port: u16, label: String, log: LogSink) {
+async fn supervise(
+    worker: Arc<Worker>,
+    shared: Arc<Shared>,
+    stopping: Arc<AtomicBool>,
+    spec: Arc<Spec>,
+    port: u16,
+    label: String,
+    log: LogSink,
+) {
     while !stopping.load(Ordering::SeqCst) {
         let mut cmd = tokio::process::Command::new(&spec.binary);
         cmd.env_clear()
@@ -221,9 +248,12 @@ async fn supervise(worker: Arc<Worker>, shared: Arc<Shared>, stopping: Arc<Atomi
                 return;
             }
         };
-        for pipe in [child.stdout.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>), child.stderr.take().map(|p| Box::new(p) as _)]
-            .into_iter()
-            .flatten()
+        for pipe in [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child.stderr.take().map(|p| Box::new(p) as _),
+        ]
+        .into_iter()
+        .flatten()
         {
             let (log, name) = (log.clone(), label.clone());
             tokio::spawn(async move {
@@ -273,7 +303,15 @@ mod tests {
     }
 
     fn spec(binary: PathBuf, timeout_ms: u64) -> Spec {
-        Spec { name: "probe".into(), binary, env: vec![], timeout: Duration::from_millis(timeout_ms), memory: 128, region: "ap-northeast-2".into(), concurrency: 1 }
+        Spec {
+            name: "probe".into(),
+            binary,
+            env: vec![],
+            timeout: Duration::from_millis(timeout_ms),
+            memory: 128,
+            region: "ap-northeast-2".into(),
+            concurrency: 1,
+        }
     }
 
     #[tokio::test]
@@ -282,7 +320,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let lines: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();
-        let f = Function::start(spec(script(&dir, "hang", "exec sleep 30"), 500), Arc::new(move |_: &str, l: &str| sink.lock().unwrap().push(l.to_string()))).await.unwrap();
+        let f = Function::start(
+            spec(script(&dir, "hang", "exec sleep 30"), 500),
+            Arc::new(move |_: &str, l: &str| sink.lock().unwrap().push(l.to_string())),
+        )
+        .await
+        .unwrap();
         let t = std::time::Instant::now();
         assert_eq!(f.invoke(&serde_json::json!({})).await, Err(InvokeError::Timeout));
         assert!(t.elapsed() < Duration::from_secs(3));
@@ -297,7 +340,9 @@ mod tests {
     async fn a_crash_fails_the_invocation_at_once() {
         let dir = std::env::temp_dir().join(format!("flowform-rt-crash-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let f = Function::start(spec(script(&dir, "crash", "exit 3"), 20_000), Arc::new(|_: &str, _: &str| {})).await.unwrap();
+        let f = Function::start(spec(script(&dir, "crash", "exit 3"), 20_000), Arc::new(|_: &str, _: &str| {}))
+            .await
+            .unwrap();
         let t = std::time::Instant::now();
         assert_eq!(f.invoke(&serde_json::json!({})).await, Err(InvokeError::Crashed));
         assert!(t.elapsed() < Duration::from_secs(5), "reported at the crash, not at the 20 s timeout");

@@ -9,7 +9,8 @@
 
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut mix = if args.iter().any(|a| a == "--calm") { tests::chaos::Mix::calm() } else { tests::chaos::Mix::default() };
+    let mut mix =
+        if args.iter().any(|a| a == "--calm") { tests::chaos::Mix::calm() } else { tests::chaos::Mix::default() };
     let mut it = args.iter().filter(|a| *a != "--calm");
     while let Some(flag) = it.next() {
         let Some(v) = it.next() else {

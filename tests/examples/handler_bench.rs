@@ -30,8 +30,15 @@ async fn checkout_latency() {
     schema::migrate(&db.pool, schema::STOCK).await.unwrap();
     schema::seed_stock(&db.pool, 1_000_000, "http://factory.invalid").await.unwrap();
     let cap = Capture::new(&aws, "bench").await;
-    let topics = [(shop::wiring::OUT_OF_STOCK.to_string(), cap.topic_arn.clone()), (shop::wiring::PURCHASES.to_string(), cap.topic_arn.clone())].into();
-    let c = shop::sales::Checkout { pool: db.pool.clone(), publisher: shop::outbox::Publisher { sns: aws_sdk_sns::Client::new(&aws), topics } };
+    let topics = [
+        (shop::wiring::OUT_OF_STOCK.to_string(), cap.topic_arn.clone()),
+        (shop::wiring::PURCHASES.to_string(), cap.topic_arn.clone()),
+    ]
+    .into();
+    let c = shop::sales::Checkout {
+        pool: db.pool.clone(),
+        publisher: shop::outbox::Publisher { sns: aws_sdk_sns::Client::new(&aws), topics },
+    };
     let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" }).to_string();
     let mut times = Vec::new();
     for i in 0..1100 {
@@ -58,14 +65,19 @@ async fn checkout_latency() {
     let t = Instant::now();
     let mut published = 0;
     loop {
-        let r = shop::outbox::relay(&db.pool, &c.publisher, Duration::ZERO, Duration::from_secs(30), 200).await.unwrap();
+        let r =
+            shop::outbox::relay(&db.pool, &c.publisher, Duration::ZERO, Duration::from_secs(30), 200).await.unwrap();
         published += r.published;
         if r.claimed == 0 {
             break;
         }
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("outbox relay (a backlog of {published} events, passes of 200): {:.0} events/s, {:.2} s in all", published as f64 / secs, secs);
+    println!(
+        "outbox relay (a backlog of {published} events, passes of 200): {:.0} events/s, {:.2} s in all",
+        published as f64 / secs,
+        secs
+    );
     db.drop_db().await;
 }
 
@@ -101,8 +113,12 @@ async fn same_product_four_clients(sns_endpoint: Option<String>) {
         Some(_) => "arn:aws:sns:ap-northeast-2:123456789012:instant".to_string(),
         None => Capture::new(&aws, "bench4").await.topic_arn.clone(),
     };
-    let topics = [(shop::wiring::OUT_OF_STOCK.to_string(), arn.clone()), (shop::wiring::PURCHASES.to_string(), arn)].into();
-    let c = std::sync::Arc::new(shop::sales::Checkout { pool: db.pool.clone(), publisher: shop::outbox::Publisher { sns: aws_sdk_sns::Client::new(&aws), topics } });
+    let topics =
+        [(shop::wiring::OUT_OF_STOCK.to_string(), arn.clone()), (shop::wiring::PURCHASES.to_string(), arn)].into();
+    let c = std::sync::Arc::new(shop::sales::Checkout {
+        pool: db.pool.clone(),
+        publisher: shop::outbox::Publisher { sns: aws_sdk_sns::Client::new(&aws), topics },
+    });
     let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" }).to_string();
     let t = Instant::now();
     let mut tasks = Vec::new();
@@ -110,7 +126,10 @@ async fn same_product_four_clients(sns_endpoint: Option<String>) {
         let (c, body) = (c.clone(), body.clone());
         tasks.push(tokio::spawn(async move {
             for _ in 0..500 {
-                assert_eq!(shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body))).await.status_code, 200);
+                assert_eq!(
+                    shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body))).await.status_code,
+                    200
+                );
             }
         }));
     }
@@ -119,7 +138,10 @@ async fn same_product_four_clients(sns_endpoint: Option<String>) {
     }
     let secs = t.elapsed().as_secs_f64();
     let sns = if sns_endpoint.is_some() { "an instant SNS stub" } else { "moto SNS" };
-    println!("one product, 4 concurrent clients, 2000 sales in process (MariaDB + outbox + {sns}): {:.0} sales/s", 2000.0 / secs);
+    println!(
+        "one product, 4 concurrent clients, 2000 sales in process (MariaDB + outbox + {sns}): {:.0} sales/s",
+        2000.0 / secs
+    );
     db.drop_db().await;
 }
 
@@ -162,7 +184,10 @@ async fn stock_request_throughput() {
         assert!(r.batch_item_failures.is_empty());
     }
     let per_batch = total.as_secs_f64() * 1000.0 / batches as f64;
-    println!("stock-request (batches of 10, MariaDB + factory stand-in): {per_batch:.2} ms per batch, {:.0} records/s", 10_000.0 / per_batch);
+    println!(
+        "stock-request (batches of 10, MariaDB + factory stand-in): {per_batch:.2} ms per batch, {:.0} records/s",
+        10_000.0 / per_batch
+    );
     assert_eq!(factory.log().accepted.len(), batches * 10);
     factory.stop();
     db.drop_db().await;
@@ -209,14 +234,23 @@ async fn main() {
     same_product_four_clients(None).await;
     same_product_four_clients(Some(instant_sns().await)).await;
     stock_request_throughput().await;
-    let dir = std::path::PathBuf::from(std::env::var("FLOWFORM_BENCH_BIN_DIR").expect("FLOWFORM_BENCH_BIN_DIR: the release binaries"));
+    let dir = std::path::PathBuf::from(
+        std::env::var("FLOWFORM_BENCH_BIN_DIR").expect("FLOWFORM_BENCH_BIN_DIR: the release binaries"),
+    );
     let db = fresh_db("coldstart", 2).await;
     schema::migrate(&db.pool, schema::STOCK).await.unwrap();
     let url = db.url.clone();
     let topic = "arn:aws:sns:ap-northeast-2:123456789012:bench".to_string();
     for (name, env) in [
         ("product", vec![(contracts_db_url("stock"), url.clone())]),
-        ("checkout", vec![(contracts_db_url("stock"), url.clone()), (contracts::topic_arn("out_of_stock"), topic.clone()), (contracts::topic_arn("purchases"), topic.clone())]),
+        (
+            "checkout",
+            vec![
+                (contracts_db_url("stock"), url.clone()),
+                (contracts::topic_arn("out_of_stock"), topic.clone()),
+                (contracts::topic_arn("purchases"), topic.clone()),
+            ],
+        ),
     ] {
         let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
         let t = cold_start(&dir.join(name), &env);

@@ -20,7 +20,15 @@ async fn main() {
     let factory = standins::factory(0, standins::Faults::default(), 1, Duration::ZERO).await.unwrap();
     let marketing = standins::marketing(0, standins::Faults::default(), 1).await.unwrap();
     let bin_dir = unpack_handlers(&sys, "lbench");
-    let dev = start_shop(&sys, provisioned, &bin_dir, (&stock_db, &customer_db), (&factory, &marketing), Arc::new(|_: &str, _: &str| {})).await;
+    let dev = start_shop(
+        &sys,
+        provisioned,
+        &bin_dir,
+        (&stock_db, &customer_db),
+        (&factory, &marketing),
+        Arc::new(|_: &str, _: &str| {}),
+    )
+    .await;
     let http = reqwest::Client::new();
     let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" });
     // Warm up (first invocation starts nothing new: processes are already up).
@@ -66,7 +74,8 @@ async fn main() {
         let r = http.post(format!("{}/checkout", dev.http_url)).json(&body).send().await.unwrap();
         assert_eq!(r.status(), 409);
         loop {
-            let v: serde_json::Value = http.get(format!("{}/product/donut", dev.http_url)).send().await.unwrap().json().await.unwrap();
+            let v: serde_json::Value =
+                http.get(format!("{}/product/donut", dev.http_url)).send().await.unwrap().json().await.unwrap();
             if v["stock"].as_i64().unwrap() > 0 {
                 break;
             }
@@ -79,7 +88,11 @@ async fn main() {
         .fetch_one(&stock_db.pool)
         .await
         .unwrap();
-        phases.push([row.get::<i64, _>("a") as f64 / 1e3, row.get::<i64, _>("b") as f64 / 1e3, row.get::<i64, _>("c") as f64 / 1e3]);
+        phases.push([
+            row.get::<i64, _>("a") as f64 / 1e3,
+            row.get::<i64, _>("b") as f64 / 1e3,
+            row.get::<i64, _>("c") as f64 / 1e3,
+        ]);
     }
     total.sort();
     let med = |i: usize| {

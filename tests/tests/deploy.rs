@@ -22,16 +22,33 @@ fn package_and_deploy_dev_then_read_back() {
     for q in &sys.queues {
         let name = q.physical_name(sys);
         let url = aws.json(&["sqs", "get-queue-url", "--queue-name", &name])["QueueUrl"].as_str().unwrap().to_string();
-        let attrs = &aws.json(&["sqs", "get-queue-attributes", "--queue-url", &url, "--attribute-names", "All"])["Attributes"];
+        let attrs =
+            &aws.json(&["sqs", "get-queue-attributes", "--queue-url", &url, "--attribute-names", "All"])["Attributes"];
         assert_eq!(attrs["VisibilityTimeout"], q.visibility_timeout.to_string(), "{name}");
         assert_eq!(attrs["MessageRetentionPeriod"], q.retention_seconds.to_string(), "{name}");
-        assert!(attrs["KmsMasterKeyId"].as_str().is_some_and(|k| !k.is_empty()), "{name} is not KMS-encrypted: {attrs}");
+        assert!(
+            attrs["KmsMasterKeyId"].as_str().is_some_and(|k| !k.is_empty()),
+            "{name} is not KMS-encrypted: {attrs}"
+        );
         let dlq = q.dlq.as_ref().expect("every donut shop queue has a DLQ");
         let redrive: Json = serde_json::from_str(attrs["RedrivePolicy"].as_str().expect("RedrivePolicy")).unwrap();
-        assert!(redrive["deadLetterTargetArn"].as_str().unwrap().ends_with(&format!(":{}", q.dlq_physical_name(sys))), "{name}: {redrive}");
+        assert!(
+            redrive["deadLetterTargetArn"].as_str().unwrap().ends_with(&format!(":{}", q.dlq_physical_name(sys))),
+            "{name}: {redrive}"
+        );
         assert_eq!(redrive["maxReceiveCount"].to_string().trim_matches('"'), dlq.max_receives.to_string(), "{name}");
-        let dlq_url = aws.json(&["sqs", "get-queue-url", "--queue-name", &q.dlq_physical_name(sys)])["QueueUrl"].as_str().unwrap().to_string();
-        let dlq_attrs = &aws.json(&["sqs", "get-queue-attributes", "--queue-url", &dlq_url, "--attribute-names", "MessageRetentionPeriod"])["Attributes"];
+        let dlq_url = aws.json(&["sqs", "get-queue-url", "--queue-name", &q.dlq_physical_name(sys)])["QueueUrl"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let dlq_attrs = &aws.json(&[
+            "sqs",
+            "get-queue-attributes",
+            "--queue-url",
+            &dlq_url,
+            "--attribute-names",
+            "MessageRetentionPeriod",
+        ])["Attributes"];
         assert_eq!(dlq_attrs["MessageRetentionPeriod"], dlq.retention_seconds.to_string());
     }
 
@@ -47,7 +64,9 @@ fn package_and_deploy_dev_then_read_back() {
         let env = &c["Environment"]["Variables"];
         assert_eq!(env[contracts::STAGE], "dev", "{name}");
         for t in &f.publishes {
-            let arn = env[contracts::topic_arn(t)].as_str().unwrap_or_else(|| panic!("{name}: no {}: {env}", contracts::topic_arn(t)));
+            let arn = env[contracts::topic_arn(t)]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: no {}: {env}", contracts::topic_arn(t)));
             assert!(arn.starts_with("arn:aws:sns:ap-northeast-2:123456789012:donut-shop-dev-"), "{name}: {arn}");
         }
         for d in &f.databases {
@@ -56,7 +75,13 @@ fn package_and_deploy_dev_then_read_back() {
         if let generator::model::Trigger::Queue { queue, batch_size, max_concurrency, .. } = &f.trigger {
             let m = aws.json(&["lambda", "list-event-source-mappings", "--function-name", &name]);
             let m = &m["EventSourceMappings"][0];
-            assert!(m["EventSourceArn"].as_str().unwrap().ends_with(&format!(":{}", sys.queue(queue).unwrap().physical_name(sys))), "{name}: {m}");
+            assert!(
+                m["EventSourceArn"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!(":{}", sys.queue(queue).unwrap().physical_name(sys))),
+                "{name}: {m}"
+            );
             assert_eq!(m["BatchSize"], *batch_size, "{name}");
             assert_eq!(m["FunctionResponseTypes"], serde_json::json!(["ReportBatchItemFailures"]), "{name}");
             if let Some(mc) = max_concurrency {
@@ -80,14 +105,27 @@ fn package_and_deploy_dev_then_read_back() {
         assert_eq!(targets.len(), 1, "{name}: {targets:?}");
         let t = &targets[0];
         assert!(t["Arn"].as_str().unwrap().ends_with(&format!(":function:{name}")), "{name}: {t}");
-        assert!(t["DeadLetterConfig"]["Arn"].as_str().unwrap().ends_with(&format!(":{}", f.dlq_physical_name(sys))), "{name}: {t}");
+        assert!(
+            t["DeadLetterConfig"]["Arn"].as_str().unwrap().ends_with(&format!(":{}", f.dlq_physical_name(sys))),
+            "{name}: {t}"
+        );
         assert_eq!(t["RetryPolicy"]["MaximumEventAgeInSeconds"], *max_event_age, "{name}: {t}");
-        let url = aws.json(&["sqs", "get-queue-url", "--queue-name", &f.dlq_physical_name(sys)])["QueueUrl"].as_str().unwrap().to_string();
-        let attrs = &aws.json(&["sqs", "get-queue-attributes", "--queue-url", &url, "--attribute-names", "All"])["Attributes"];
-        assert!(attrs["KmsMasterKeyId"].as_str().is_some_and(|k| !k.is_empty()), "{name}: DLQ not KMS-encrypted: {attrs}");
+        let url = aws.json(&["sqs", "get-queue-url", "--queue-name", &f.dlq_physical_name(sys)])["QueueUrl"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let attrs =
+            &aws.json(&["sqs", "get-queue-attributes", "--queue-url", &url, "--attribute-names", "All"])["Attributes"];
+        assert!(
+            attrs["KmsMasterKeyId"].as_str().is_some_and(|k| !k.is_empty()),
+            "{name}: DLQ not KMS-encrypted: {attrs}"
+        );
         assert_eq!(attrs["MessageRetentionPeriod"], "1209600", "{name}");
         let policy = aws.json(&["lambda", "get-policy", "--function-name", &name]);
-        assert!(policy["Policy"].as_str().unwrap().contains(&format!(":rule/{name}")), "{name}: invoke permission not scoped to its rule: {policy}");
+        assert!(
+            policy["Policy"].as_str().unwrap().contains(&format!(":rule/{name}")),
+            "{name}: invoke permission not scoped to its rule: {policy}"
+        );
     }
     assert!(scheduled > 0, "the donut shop has scheduled functions");
 

@@ -34,7 +34,13 @@ struct Shop {
 
 impl Shop {
     async fn checkout(&self, customer: &str, qty: i64) -> u16 {
-        let r = self.http.post(format!("{}/checkout", self.url)).json(&json!({ "sku": schema::SEED_SKU, "quantity": qty, "customer": customer })).send().await.unwrap();
+        let r = self
+            .http
+            .post(format!("{}/checkout", self.url))
+            .json(&json!({ "sku": schema::SEED_SKU, "quantity": qty, "customer": customer }))
+            .send()
+            .await
+            .unwrap();
         let code = r.status().as_u16();
         if code == 200 {
             *self.sold.lock().unwrap() += qty;
@@ -59,7 +65,10 @@ async fn chaos_every_fault_at_once() {
     let ledger = tests::chaos::run(&tests::chaos::Mix::default(), "chaos").await;
     println!("{}", serde_json::to_string(&ledger).unwrap());
     assert!(ledger.ok(), "{ledger:#?}");
-    assert!(ledger.sold > 0 && ledger.factory_orders > 0 && ledger.promotions > 0, "the run did something: {ledger:#?}");
+    assert!(
+        ledger.sold > 0 && ledger.factory_orders > 0 && ledger.promotions > 0,
+        "the run did something: {ledger:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -91,7 +100,8 @@ async fn the_donut_shop_end_to_end() {
         }
         sink.lock().unwrap().push(line);
     });
-    let dev = start_shop(&sys, provisioned.clone(), &bin_dir, (&stock_db, &customer_db), (&factory, &marketing), log).await;
+    let dev =
+        start_shop(&sys, provisioned.clone(), &bin_dir, (&stock_db, &customer_db), (&factory, &marketing), log).await;
     let shop = Shop { http: reqwest::Client::new(), url: dev.http_url.clone(), sold: Mutex::new(0) };
     let limit = Duration::from_secs(60);
 
@@ -123,9 +133,19 @@ async fn the_donut_shop_end_to_end() {
     assert_eq!(shop.checkout("c-1003", 40).await, 200);
     let kind = |c: &'static str| {
         let pool = customer_db.pool.clone();
-        async move { sqlx::query("SELECT type FROM customer WHERE customer_id = ?").bind(c).fetch_one(&pool).await.unwrap().get::<String, _>(0) }
+        async move {
+            sqlx::query("SELECT type FROM customer WHERE customer_id = ?")
+                .bind(c)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get::<String, _>(0)
+        }
     };
-    eventually(limit, "c-1002 promoted and marketing told", || async { kind("c-1002").await == "vip" && marketing.log().accepted.len() == 1 }).await;
+    eventually(limit, "c-1002 promoted and marketing told", || async {
+        kind("c-1002").await == "vip" && marketing.log().accepted.len() == 1
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(kind("c-1003").await, "normal");
     assert_eq!(dev.stats()["vip"].distinct_messages, 1, "the 40-unit purchase was filtered out before the VIP queue");
@@ -137,7 +157,12 @@ async fn the_donut_shop_end_to_end() {
     marketing.set_faults(standins::Faults { down: true, ..Default::default() });
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let (stock_request_url, _) = &provisioned.queues["stock_request"];
-    sqs.send_message().queue_url(stock_request_url).message_body("{\"Type\":\"Notification\",\"Message\":\"not json\"}").send().await.unwrap();
+    sqs.send_message()
+        .queue_url(stock_request_url)
+        .message_body("{\"Type\":\"Notification\",\"Message\":\"not json\"}")
+        .send()
+        .await
+        .unwrap();
     let left = shop.stock().await;
     add(2 - left).await;
     let mut cycles = 1;
@@ -160,12 +185,21 @@ async fn the_donut_shop_end_to_end() {
             marketing.set_faults(standins::Faults::default()); // the outage ends
         }
     }
-    eventually(limit, "marketing told about every VIP purchase", || async { marketing.log().accepted.len() == 3 }).await;
+    eventually(limit, "marketing told about every VIP purchase", || async { marketing.log().accepted.len() == 3 })
+        .await;
     let depth = |url: String| {
         let sqs = sqs.clone();
         async move {
-            let r = sqs.get_queue_attributes().queue_url(url).attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages).send().await.unwrap();
-            r.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages].parse::<i64>().unwrap()
+            let r = sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .unwrap();
+            r.attributes.unwrap()[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages]
+                .parse::<i64>()
+                .unwrap()
         }
     };
     eventually(limit, "the malformed message in the stock-request DLQ", || {
@@ -175,7 +209,10 @@ async fn the_donut_shop_end_to_end() {
     .await;
 
     // The ledger: every message took effect exactly once or sits in a DLQ.
-    let orders = sqlx::query("SELECT status, CAST(produced AS SIGNED) AS produced FROM restock_order").fetch_all(&stock_db.pool).await.unwrap();
+    let orders = sqlx::query("SELECT status, CAST(produced AS SIGNED) AS produced FROM restock_order")
+        .fetch_all(&stock_db.pool)
+        .await
+        .unwrap();
     assert_eq!(orders.len(), cycles, "one factory order per restock cycle");
     let delivered: i64 = orders.iter().map(|o| o.get::<i64, _>("produced")).sum();
     let undelivered = orders.iter().filter(|o| o.get::<String, _>("status") != "delivered").count() as i64;
@@ -183,20 +220,50 @@ async fn the_donut_shop_end_to_end() {
     for url in provisioned.dlqs.values() {
         in_dlqs += depth(url.clone()).await;
     }
-    assert_eq!(in_dlqs, 1 + undelivered, "the DLQs hold the malformed message and any order that never reached the factory");
+    assert_eq!(
+        in_dlqs,
+        1 + undelivered,
+        "the DLQs hold the malformed message and any order that never reached the factory"
+    );
     let sold = *shop.sold.lock().unwrap();
     let stock = shop.stock().await;
-    assert_eq!(stock, 3 + adjust + delivered - sold, "stock = initial + produced - sold (+ manual adjustments {adjust}); duplicate callbacks added nothing");
+    assert_eq!(
+        stock,
+        3 + adjust + delivered - sold,
+        "stock = initial + produced - sold (+ manual adjustments {adjust}); duplicate callbacks added nothing"
+    );
     let accepted = factory.log().accepted.len();
     assert_eq!(accepted as i64, cycles as i64 - undelivered, "exactly one accepted factory order per delivered cycle");
-    let vip = sqlx::query("SELECT COUNT(*), CAST(COALESCE(SUM(marketing_notified_at IS NULL), 0) AS SIGNED) FROM vip_promotion").fetch_one(&customer_db.pool).await.unwrap();
-    assert_eq!((vip.get::<i64, _>(0), vip.get::<i64, _>(1)), (3, 0), "one promotion per VIP purchase, each told to marketing");
+    let vip = sqlx::query(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(marketing_notified_at IS NULL), 0) AS SIGNED) FROM vip_promotion",
+    )
+    .fetch_one(&customer_db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (vip.get::<i64, _>(0), vip.get::<i64, _>(1)),
+        (3, 0),
+        "one promotion per VIP purchase, each told to marketing"
+    );
     assert_eq!(marketing.log().accepted.len(), 3, "marketing told exactly once per promotion");
-    eventually(limit, "one ad-stop email per restock cycle", || async { ses_sent_to(&manager).await.len() == cycles }).await;
+    eventually(limit, "one ad-stop email per restock cycle", || async { ses_sent_to(&manager).await.len() == cycles })
+        .await;
     // The DLQ alarm's condition (ApproximateNumberOfMessagesVisible > 0) holds for stock_request.
     assert!(depth(provisioned.dlqs["stock_request"].clone()).await > 0);
-    let queues: Vec<String> = dev.stats().iter().map(|(q, s)| format!("{q}: {} received ({} distinct), {} ok, {} failed", s.receives, s.distinct_messages, s.succeeded, s.failed)).collect();
-    println!("ledger: {cycles} cycles, {delivered} delivered, {sold} sold, {in_dlqs} in DLQs, stock {stock}; {}", queues.join("; "));
+    let queues: Vec<String> = dev
+        .stats()
+        .iter()
+        .map(|(q, s)| {
+            format!(
+                "{q}: {} received ({} distinct), {} ok, {} failed",
+                s.receives, s.distinct_messages, s.succeeded, s.failed
+            )
+        })
+        .collect();
+    println!(
+        "ledger: {cycles} cycles, {delivered} delivered, {sold} sold, {in_dlqs} in DLQs, stock {stock}; {}",
+        queues.join("; ")
+    );
     let logs = logs.lock().unwrap().clone();
     // One process per function, or `<name>#<n>` when the function runs several.
     assert!(logs.iter().any(|l| l.starts_with("[donut-shop-dev-stock-request]") || l.starts_with("[donut-shop-dev-stock-request#")), "function logs arrive prefixed");

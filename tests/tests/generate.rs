@@ -89,7 +89,9 @@ fn every_invalid_config_fails_with_its_report() {
             }
         };
         if let Some(other) = seen_reports.insert(report.lines().next().unwrap_or_default().to_string(), name.clone()) {
-            failures.push(format!("{name}: same first diagnostic as {other}; each corpus file must show a different mistake"));
+            failures.push(format!(
+                "{name}: same first diagnostic as {other}; each corpus file must show a different mistake"
+            ));
         }
         if let Err(e) = snapshot(&path.with_extension("expected"), &report) {
             failures.push(e);
@@ -132,7 +134,9 @@ fn mangled_configs_never_panic() {
                 panic!("{name} cut at {cut}: internal error {m}");
             }
         }
-        for (i, flip) in [b':', b' ', b'-', b'[', b'}', b'\t', b'"', b'*', b'&', b'!'].iter().cycle().take(400).enumerate() {
+        for (i, flip) in
+            [b':', b' ', b'-', b'[', b'}', b'\t', b'"', b'*', b'&', b'!'].iter().cycle().take(400).enumerate()
+        {
             let at = (i * 131) % bytes.len();
             let mut m = bytes.to_vec();
             m[at] = *flip;

@@ -26,7 +26,11 @@ async fn scalar(pool: &sqlx::MySqlPool, sql: &'static str) -> i64 {
 fn publisher(aws: &aws_config::SdkConfig, oos: &Capture, purchases: &Capture) -> Publisher {
     Publisher {
         sns: aws_sdk_sns::Client::new(aws),
-        topics: [(wiring::OUT_OF_STOCK.to_string(), oos.topic_arn.clone()), (wiring::PURCHASES.to_string(), purchases.topic_arn.clone())].into(),
+        topics: [
+            (wiring::OUT_OF_STOCK.to_string(), oos.topic_arn.clone()),
+            (wiring::PURCHASES.to_string(), purchases.topic_arn.clone()),
+        ]
+        .into(),
     }
 }
 
@@ -55,8 +59,14 @@ async fn product_and_checkout_answer_and_publish() {
     let r = shop::sales::product(&db.pool, http_event("GET", "/product/donut", "", None)).await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let p: Json = serde_json::from_str(&r.body).unwrap();
-    assert_eq!((p["sku"].as_str(), p["name"].as_str(), p["price"].as_i64(), p["stock"].as_i64()), (Some("CP-502101"), Some("부산도너츠"), Some(19900), Some(3)));
-    assert_eq!(shop::sales::product(&db.pool, http_event("GET", "/product/donut", "sku=NOPE", None)).await.status_code, 400);
+    assert_eq!(
+        (p["sku"].as_str(), p["name"].as_str(), p["price"].as_i64(), p["stock"].as_i64()),
+        (Some("CP-502101"), Some("부산도너츠"), Some(19900), Some(3))
+    );
+    assert_eq!(
+        shop::sales::product(&db.pool, http_event("GET", "/product/donut", "sku=NOPE", None)).await.status_code,
+        400
+    );
     assert_eq!(shop::sales::product(&db.pool, http_event("GET", "/other", "", None)).await.status_code, 404);
 
     let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1001")))).await;
@@ -65,7 +75,11 @@ async fn product_and_checkout_answer_and_publish() {
     assert_eq!(bought.len(), 1);
     let (msg, attrs) = envelope_message(&bought[0]);
     assert_eq!(msg["quantity"], 1);
-    assert_eq!(attrs["quantity"], json!({ "Type": "Number", "Value": "1" }), "quantity must be a Number attribute for the VIP filter");
+    assert_eq!(
+        attrs["quantity"],
+        json!({ "Type": "Number", "Value": "1" }),
+        "quantity must be a Number attribute for the VIP filter"
+    );
 
     // 2 left, 5 wanted: 409, and the restock cycle opens with one event.
     for _ in 0..3 {
@@ -78,16 +92,33 @@ async fn product_and_checkout_answer_and_publish() {
     let (msg, attrs) = envelope_message(&events[0]);
     assert_eq!(msg["sku"], "CP-502101");
     assert_eq!(msg["count"], 10, "reorder quantity of the seed product");
-    for a in ["MessageAttributeProductId", "MessageAttributeFactoryId", "MessageAttributeProductCnt", "MessageAttributeRequester"] {
+    for a in [
+        "MessageAttributeProductId",
+        "MessageAttributeFactoryId",
+        "MessageAttributeProductCnt",
+        "MessageAttributeRequester",
+    ] {
         assert!(attrs.get(a).is_some(), "attribute {a} missing: {attrs}");
     }
-    assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 2, "a refused checkout changes nothing");
+    assert_eq!(
+        scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await,
+        2,
+        "a refused checkout changes nothing"
+    );
     assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM restock_order").await, 1);
 
     for bad in ["{}", "not json", r#"{"sku":"CP-502101","quantity":0,"customer":"c"}"#] {
-        assert_eq!(shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(bad))).await.status_code, 400, "{bad}");
+        assert_eq!(
+            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(bad))).await.status_code,
+            400,
+            "{bad}"
+        );
     }
-    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&json!({"sku":"NOPE","quantity":1,"customer":"c"}).to_string()))).await;
+    let r = shop::sales::checkout(
+        &c,
+        http_event("POST", "/checkout", "", Some(&json!({"sku":"NOPE","quantity":1,"customer":"c"}).to_string())),
+    )
+    .await;
     assert_eq!(r.status_code, 404);
     db.drop_db().await;
 }
@@ -102,7 +133,9 @@ async fn concurrent_checkouts_sell_exactly_the_stock_and_order_once() {
     for i in 0..500 {
         let c = c.clone();
         tasks.push(tokio::spawn(async move {
-            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, &format!("c-{i}"))))).await.status_code
+            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, &format!("c-{i}")))))
+                .await
+                .status_code
         }));
     }
     let mut codes = std::collections::BTreeMap::new();
@@ -139,7 +172,12 @@ fn stock_request(db: &TestDb, factory: &str, api: &str, timeout: Duration) -> sh
 }
 
 async fn order_status(db: &TestDb, id: &str) -> String {
-    sqlx::query("SELECT status FROM restock_order WHERE order_id = ?").bind(id).fetch_one(&db.pool).await.unwrap().get("status")
+    sqlx::query("SELECT status FROM restock_order WHERE order_id = ?")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+        .get("status")
 }
 
 #[tokio::test]
@@ -163,7 +201,16 @@ async fn stock_request_orders_once_and_classifies_failures() {
 
     // Healthy again: a batch with the event twice (duplicate delivery) and a malformed record.
     factory.set_faults(standins::Faults::default());
-    let r = shop::stock_request::handle(&s, sqs_event(&[("dup-1", envelope.clone()), ("bad", "{\"Type\":\"Notification\"".into()), ("dup-2", envelope.clone())]), Budget::unlimited()).await;
+    let r = shop::stock_request::handle(
+        &s,
+        sqs_event(&[
+            ("dup-1", envelope.clone()),
+            ("bad", "{\"Type\":\"Notification\"".into()),
+            ("dup-2", envelope.clone()),
+        ]),
+        Budget::unlimited(),
+    )
+    .await;
     let failed: Vec<_> = r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, vec!["bad"], "only the malformed record fails");
     assert_eq!(order_status(&db, &ev.order_id).await, "ordered");
@@ -173,9 +220,15 @@ async fn stock_request_orders_once_and_classifies_failures() {
     assert_eq!(order["MessageGroupId"], "stock-arrival-group");
     assert_eq!(order["MessageAttributeProductCnt"], "10");
     let cb = order["CallbackUrl"].as_str().unwrap();
-    assert!(cb.starts_with(&format!("https://api.example.com/factory/callback?order={}&attempt=", ev.order_id)), "{cb}");
+    assert!(
+        cb.starts_with(&format!("https://api.example.com/factory/callback?order={}&attempt=", ev.order_id)),
+        "{cb}"
+    );
     // A later redelivery is a no-op.
-    assert!(shop::stock_request::handle(&s, sqs_event(&[("m9", envelope)]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::stock_request::handle(&s, sqs_event(&[("m9", envelope)]), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     assert_eq!(factory.log().accepted.len(), 1);
     factory.stop();
     db.drop_db().await;
@@ -183,7 +236,10 @@ async fn stock_request_orders_once_and_classifies_failures() {
 
 /// The stock-arrival function behind a loopback HTTP front (the factory's callback target).
 async fn arrival_front(db: &TestDb) -> String {
-    let arrival = Arc::new(shop::stock_arrival::StockArrival { pool: db.pool.clone(), callback_key: b"test-callback-key".to_vec() });
+    let arrival = Arc::new(shop::stock_arrival::StockArrival {
+        pool: db.pool.clone(),
+        callback_key: b"test-callback-key".to_vec(),
+    });
     http_front(Arc::new(move |req| {
         let a = arrival.clone();
         Box::pin(async move { shop::stock_arrival::handle(&a, req).await })
@@ -198,9 +254,19 @@ async fn callback_restocks_once_and_rejects_forgeries() {
     let (envelope, ev) = open_cycle(&db, &aws).await;
     let api = arrival_front(&db).await;
     // The factory calls back twice for every order.
-    let factory = standins::factory(0, standins::Faults { duplicate_rate: 1.0, ..Default::default() }, 7, Duration::from_millis(10)).await.unwrap();
+    let factory = standins::factory(
+        0,
+        standins::Faults { duplicate_rate: 1.0, ..Default::default() },
+        7,
+        Duration::from_millis(10),
+    )
+    .await
+    .unwrap();
     let s = stock_request(&db, &factory.url(), &api, Duration::from_secs(5));
-    assert!(shop::stock_request::handle(&s, sqs_event(&[("m1", envelope)]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::stock_request::handle(&s, sqs_event(&[("m1", envelope)]), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     for _ in 0..100 {
         if factory.log().callbacks.len() >= 2 {
             break;
@@ -215,11 +281,27 @@ async fn callback_restocks_once_and_rejects_forgeries() {
 
     let http = reqwest::Client::new();
     let post = |url: String| http.post(url).body("{}").send();
-    let attempt: String = sqlx::query("SELECT attempt_id FROM factory_attempt").fetch_one(&db.pool).await.unwrap().get(0);
-    assert_eq!(post(format!("{api}/factory/callback?order={}&attempt={attempt}", ev.order_id)).await.unwrap().status(), 401);
-    assert_eq!(post(format!("{api}/factory/callback?order={}&attempt={attempt}&token={}", ev.order_id, "ab".repeat(32))).await.unwrap().status(), 403);
+    let attempt: String =
+        sqlx::query("SELECT attempt_id FROM factory_attempt").fetch_one(&db.pool).await.unwrap().get(0);
+    assert_eq!(
+        post(format!("{api}/factory/callback?order={}&attempt={attempt}", ev.order_id)).await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        post(format!("{api}/factory/callback?order={}&attempt={attempt}&token={}", ev.order_id, "ab".repeat(32)))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let forged_other = shop::token::sign(b"someone-else", &ev.order_id, &attempt);
-    assert_eq!(post(format!("{api}/factory/callback?order={}&attempt={attempt}&token={forged_other}", ev.order_id)).await.unwrap().status(), 403);
+    assert_eq!(
+        post(format!("{api}/factory/callback?order={}&attempt={attempt}&token={forged_other}", ev.order_id))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
     let other_attempt = uuid::Uuid::new_v4().to_string();
     let unknown = shop::stock_request::callback_url(&api, b"test-callback-key", &ev.order_id, &other_attempt);
     assert_eq!(post(unknown).await.unwrap().status(), 404, "a well-signed attempt that was never sent counts nothing");
@@ -227,7 +309,11 @@ async fn callback_restocks_once_and_rejects_forgeries() {
     let r = post(replay).await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("already counted"));
-    assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 10, "forged and replayed calls change nothing");
+    assert_eq!(
+        scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await,
+        10,
+        "forged and replayed calls change nothing"
+    );
     factory.stop();
     db.drop_db().await;
 }
@@ -240,7 +326,13 @@ async fn ad_stop_emails_the_ad_manager_once_per_cycle() {
     sqlx::query("UPDATE advertisement SET manager_email = ?").bind(&manager).execute(&db.pool).await.unwrap();
     let ses = aws_sdk_sesv2::Client::new(&aws);
     let _ = ses.create_email_identity().email_identity("donut.example.com").send().await;
-    let s = shop::ad_stop::AdStop { pool: db.pool.clone(), ses, from: "ads@donut.example.com".into(), configuration_set: "donut-shop-dev-shop".into(), lease: Duration::from_secs(15) };
+    let s = shop::ad_stop::AdStop {
+        pool: db.pool.clone(),
+        ses,
+        from: "ads@donut.example.com".into(),
+        configuration_set: "donut-shop-dev-shop".into(),
+        lease: Duration::from_secs(15),
+    };
     let ev = OutOfStock {
         order_id: uuid::Uuid::new_v4().to_string(),
         product_id: schema::SEED_PRODUCT_ID.into(),
@@ -251,16 +343,31 @@ async fn ad_stop_emails_the_ad_manager_once_per_cycle() {
         cycle: 1,
     };
     let body = sns_envelope(&serde_json::to_value(&ev).unwrap(), &[]);
-    let r = shop::ad_stop::handle(&s, sqs_event(&[("a", body.clone()), ("b", body.clone()), ("bad", "[]".into())]), Budget::unlimited()).await;
+    let r = shop::ad_stop::handle(
+        &s,
+        sqs_event(&[("a", body.clone()), ("b", body.clone()), ("bad", "[]".into())]),
+        Budget::unlimited(),
+    )
+    .await;
     assert_eq!(r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect::<Vec<_>>(), vec!["bad"]);
-    assert!(shop::ad_stop::handle(&s, sqs_event(&[("c", body)]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::ad_stop::handle(&s, sqs_event(&[("c", body)]), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     let sent = ses_sent_to(&manager).await;
     assert_eq!(sent.len(), 1, "one ad-stop email per restock cycle: {sent:?}");
     assert!(sent[0]["subject"].as_str().unwrap().contains("부산도너츠"));
-    assert_eq!(scalar(&db.pool, "SELECT CAST(status AS SIGNED) FROM advertisement").await, 0, "the ad is recorded as paused");
+    assert_eq!(
+        scalar(&db.pool, "SELECT CAST(status AS SIGNED) FROM advertisement").await,
+        0,
+        "the ad is recorded as paused"
+    );
     // The next cycle asks again.
     let next = sns_envelope(&serde_json::to_value(OutOfStock { cycle: 2, ..ev }).unwrap(), &[]);
-    assert!(shop::ad_stop::handle(&s, sqs_event(&[("d", next)]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::ad_stop::handle(&s, sqs_event(&[("d", next)]), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     assert_eq!(ses_sent_to(&manager).await.len(), 2);
     db.drop_db().await;
 }
@@ -271,15 +378,32 @@ async fn vip_promotion_is_idempotent_and_survives_a_marketing_outage() {
     schema::migrate(&db.pool, schema::CUSTOMER).await.unwrap();
     schema::seed_customers(&db.pool).await.unwrap();
     let marketing = standins::marketing(0, standins::Faults { down: true, ..Default::default() }, 3).await.unwrap();
-    let s = shop::vip::Vip { pool: db.pool.clone(), http: shop::deps::http_client(Duration::from_secs(2)), marketing_url: marketing.url(), lease: Duration::from_secs(15) };
+    let s = shop::vip::Vip {
+        pool: db.pool.clone(),
+        http: shop::deps::http_client(Duration::from_secs(2)),
+        marketing_url: marketing.url(),
+        lease: Duration::from_secs(15),
+    };
     let purchase = |customer: &str, quantity: i64| {
-        let p = Purchase { purchase_id: uuid::Uuid::new_v4().to_string(), sku: schema::SEED_SKU.into(), customer: customer.into(), quantity };
+        let p = Purchase {
+            purchase_id: uuid::Uuid::new_v4().to_string(),
+            sku: schema::SEED_SKU.into(),
+            customer: customer.into(),
+            quantity,
+        };
         sns_envelope(&serde_json::to_value(&p).unwrap(), &[("quantity", "Number", &quantity.to_string())])
     };
     let big = purchase("c-1001", 150);
     let kind = |c: &'static str| {
         let pool = db.pool.clone();
-        async move { sqlx::query("SELECT type, purchase_total FROM customer WHERE customer_id = ?").bind(c).fetch_one(&pool).await.map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1))).unwrap() }
+        async move {
+            sqlx::query("SELECT type, purchase_total FROM customer WHERE customer_id = ?")
+                .bind(c)
+                .fetch_one(&pool)
+                .await
+                .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+                .unwrap()
+        }
     };
 
     // Marketing is down: the record fails (retried), but the promotion is done once.
@@ -292,7 +416,10 @@ async fn vip_promotion_is_idempotent_and_survives_a_marketing_outage() {
     // Marketing is back: the retry only tells it, once.
     marketing.set_faults(standins::Faults::default());
     for _ in 0..2 {
-        assert!(shop::vip::handle(&s, sqs_event(&[("big", big.clone())]), Budget::unlimited()).await.batch_item_failures.is_empty());
+        assert!(shop::vip::handle(&s, sqs_event(&[("big", big.clone())]), Budget::unlimited())
+            .await
+            .batch_item_failures
+            .is_empty());
     }
     let told = marketing.log().accepted;
     assert_eq!(told.len(), 1, "marketing told exactly once: {told:?}");
@@ -300,7 +427,12 @@ async fn vip_promotion_is_idempotent_and_survives_a_marketing_outage() {
     assert_eq!(kind("c-1001").await, ("vip".to_string(), 150));
 
     // A small purchase that slipped past the filter changes nothing; a malformed one fails alone.
-    let r = shop::vip::handle(&s, sqs_event(&[("small", purchase("c-1002", 40)), ("bad", "{}".into())]), Budget::unlimited()).await;
+    let r = shop::vip::handle(
+        &s,
+        sqs_event(&[("small", purchase("c-1002", 40)), ("bad", "{}".into())]),
+        Budget::unlimited(),
+    )
+    .await;
     assert_eq!(r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect::<Vec<_>>(), vec!["bad"]);
     assert_eq!(kind("c-1002").await, ("normal".to_string(), 0));
     marketing.stop();
@@ -315,7 +447,15 @@ async fn database_credentials_come_from_secrets_manager_and_require_tls() {
     let aws = aws().await;
     let sm = aws_sdk_secretsmanager::Client::new(&aws);
     let name = |s: &str| format!("flowform-test/{}/{s}", std::process::id());
-    let good = sm.create_secret().name(name("good")).secret_string(r#"{"username":"root","password":""}"#).send().await.unwrap().arn.unwrap();
+    let good = sm
+        .create_secret()
+        .name(name("good"))
+        .secret_string(r#"{"username":"root","password":""}"#)
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
     let bad = sm.create_secret().name(name("bad")).secret_string("hunter2").send().await.unwrap().arn.unwrap();
     // A config name of its own, so no other test reads these env vars.
     let db = "secret_probe";
@@ -329,7 +469,9 @@ async fn database_credentials_come_from_secrets_manager_and_require_tls() {
     }
     std::env::set_var(contracts::db_secret_arn(db), &good);
     match shop::db::connect(db, Some(&sm), 1).await {
-        Err(shop::Failure::Retryable(m)) => assert!(m.to_lowercase().contains("tls") || m.to_lowercase().contains("ssl"), "must fail on TLS, got: {m}"),
+        Err(shop::Failure::Retryable(m)) => {
+            assert!(m.to_lowercase().contains("tls") || m.to_lowercase().contains("ssl"), "must fail on TLS, got: {m}")
+        }
         other => panic!("a server without TLS must be refused: {:?}", other.map(|_| ())),
     }
 }
@@ -355,7 +497,8 @@ async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
     let proxy = standins::dbproxy::start("127.0.0.1:3306".parse().unwrap(), 1).await.unwrap();
     let oos = Capture::new(&aws, "oos").await;
     let purchases = Capture::new(&aws, "purchases").await;
-    let c = shop::sales::Checkout { pool: proxied_pool(&proxy, &db).await, publisher: publisher(&aws, &oos, &purchases) };
+    let c =
+        shop::sales::Checkout { pool: proxied_pool(&proxy, &db).await, publisher: publisher(&aws, &oos, &purchases) };
     let post = |body: String| shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body)));
 
     // The COMMIT never reaches the server: a sale (and, below, a restock cycle) was decided
@@ -364,9 +507,15 @@ async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
     assert_eq!(post(checkout_body(2, "c-1001")).await.status_code, 503);
     assert_eq!(post(checkout_body(9, "c-1001")).await.status_code, 503, "the out-of-stock path commits too");
     assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 5);
-    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM sale").await + scalar(&db.pool, "SELECT COUNT(*) FROM outbox").await, 0);
+    assert_eq!(
+        scalar(&db.pool, "SELECT COUNT(*) FROM sale").await + scalar(&db.pool, "SELECT COUNT(*) FROM outbox").await,
+        0
+    );
     assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM restock_order").await, 0);
-    assert!(purchases.drain().await.is_empty() && oos.drain().await.is_empty(), "no event for a sale that never happened");
+    assert!(
+        purchases.drain().await.is_empty() && oos.drain().await.is_empty(),
+        "no event for a sale that never happened"
+    );
 
     // The COMMIT succeeds but its answer is lost: the client sees a failure, the sale stands,
     // and its event is in the outbox (the fast path never ran). A retry with the same
@@ -385,7 +534,10 @@ async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
     let p = publisher(&aws, &oos, &purchases);
     let first = shop::outbox::relay(&db.pool, &p, Duration::ZERO, Duration::from_secs(30), 100).await.unwrap();
     assert_eq!((first.published, first.oldest_unpublished_ms), (1, 0));
-    assert_eq!(shop::outbox::relay(&db.pool, &p, Duration::ZERO, Duration::from_secs(30), 100).await.unwrap().published, 0);
+    assert_eq!(
+        shop::outbox::relay(&db.pool, &p, Duration::ZERO, Duration::from_secs(30), 100).await.unwrap().published,
+        0
+    );
     let bought = purchases.drain().await;
     assert_eq!(bought.len(), 1, "the relay publishes the committed sale's event once");
     assert_eq!(envelope_message(&bought[0]).0["purchase_id"], json!(id));
@@ -426,27 +578,44 @@ async fn an_sns_outage_delays_events_but_never_stops_or_blocks_sales() {
     // transaction locks it at once (the lock wait limit is 1 s, the SNS wait is 1 s per try).
     let first = {
         let c = c.clone();
-        tokio::spawn(async move { shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1")))).await.status_code })
+        tokio::spawn(async move {
+            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1"))))
+                .await
+                .status_code
+        })
     };
     while accepted.load(std::sync::atomic::Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let mut conn = db.pool.acquire().await.unwrap();
     sqlx::query("SET SESSION innodb_lock_wait_timeout = 1").execute(&mut *conn).await.unwrap();
-    sqlx::query("UPDATE product SET price = price WHERE sku = ?").bind(schema::SEED_SKU).execute(&mut *conn).await.expect("the row is not locked during the publish");
+    sqlx::query("UPDATE product SET price = price WHERE sku = ?")
+        .bind(schema::SEED_SKU)
+        .execute(&mut *conn)
+        .await
+        .expect("the row is not locked during the publish");
     drop(conn);
     assert_eq!(first.await.unwrap(), 200);
 
     let mut tasks = Vec::new();
     for i in 0..9 {
         let c = c.clone();
-        tasks.push(tokio::spawn(async move { shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(2, &format!("c-{i}"))))).await.status_code }));
+        tasks.push(tokio::spawn(async move {
+            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(2, &format!("c-{i}")))))
+                .await
+                .status_code
+        }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200, "sales go on while SNS is down");
     }
     // 19 sold, 1 left; a checkout of 2 opens a restock cycle, its event waits too.
-    assert_eq!(shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(2, "c-x")))).await.status_code, 409);
+    assert_eq!(
+        shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(2, "c-x"))))
+            .await
+            .status_code,
+        409
+    );
     assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await, 11);
     assert!(purchases.drain().await.is_empty());
 
@@ -457,10 +626,19 @@ async fn an_sns_outage_delays_events_but_never_stops_or_blocks_sales() {
         shop::outbox::relay(&db.pool, &up, Duration::ZERO, Duration::from_secs(30), 100)
     );
     assert_eq!(a.unwrap().published + b.unwrap().published, 11);
-    let bought: std::collections::BTreeSet<String> =
-        purchases.drain().await.iter().map(|b| envelope_message(b).0["purchase_id"].as_str().unwrap().to_string()).collect();
-    let sold: std::collections::BTreeSet<String> =
-        sqlx::query("SELECT purchase_id FROM sale").fetch_all(&db.pool).await.unwrap().iter().map(|r| r.get::<String, _>(0)).collect();
+    let bought: std::collections::BTreeSet<String> = purchases
+        .drain()
+        .await
+        .iter()
+        .map(|b| envelope_message(b).0["purchase_id"].as_str().unwrap().to_string())
+        .collect();
+    let sold: std::collections::BTreeSet<String> = sqlx::query("SELECT purchase_id FROM sale")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
     assert_eq!((bought.len(), &bought), (10, &sold), "one purchase event per sale, no more, no less");
     assert_eq!(oos.drain().await.len(), 1);
     db.drop_db().await;
@@ -476,12 +654,17 @@ async fn the_order_size_comes_from_the_restock_policy_and_checkouts_are_capped()
     let body: Json = serde_json::from_str(&r.body).unwrap();
     assert!((1..=3600).contains(&body["expected_in_seconds"].as_i64().unwrap()), "{body}");
     let (msg, attrs) = envelope_message(&oos.drain().await.pop().unwrap());
-    assert_eq!((msg["count"].as_i64(), attrs["MessageAttributeProductCnt"]["Value"].as_str()), (Some(10), Some("10")), "the product's reorder quantity, not the buyer's 300");
+    assert_eq!(
+        (msg["count"].as_i64(), attrs["MessageAttributeProductCnt"]["Value"].as_str()),
+        (Some(10), Some("10")),
+        "the product's reorder quantity, not the buyer's 300"
+    );
     assert_eq!(scalar(&db.pool, "SELECT CAST(quantity AS SIGNED) FROM restock_order").await, 10);
     let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(501, "c-1001")))).await;
     assert_eq!(r.status_code, 422, "{}", r.body);
     assert!(r.body.contains("\"max_per_order\":500"), "{}", r.body);
-    let bad_id = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c", "checkout_id": "not-a-uuid" }).to_string();
+    let bad_id =
+        json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c", "checkout_id": "not-a-uuid" }).to_string();
     assert_eq!(shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&bad_id))).await.status_code, 400);
     db.drop_db().await;
 }
@@ -503,7 +686,14 @@ async fn a_factory_that_accepts_then_times_out_has_every_production_counted_once
     let (envelope, ev) = open_cycle(&db, &aws).await;
     let api = arrival_front(&db).await;
     // Attempt 1: the factory accepts, produces, and answers after the client gave up.
-    let factory = standins::factory(0, standins::Faults { accept_then_timeout_rate: 1.0, slow_ms: 1500, ..Default::default() }, 7, Duration::from_millis(2500)).await.unwrap();
+    let factory = standins::factory(
+        0,
+        standins::Faults { accept_then_timeout_rate: 1.0, slow_ms: 1500, ..Default::default() },
+        7,
+        Duration::from_millis(2500),
+    )
+    .await
+    .unwrap();
     let s = stock_request(&db, &factory.url(), &api, Duration::from_millis(500));
     let r = shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())]), Budget::unlimited()).await;
     assert_eq!(r.batch_item_failures.len(), 1, "an ambiguous failure is retried");
@@ -511,7 +701,10 @@ async fn a_factory_that_accepts_then_times_out_has_every_production_counted_once
     // Attempt 2 (the redelivery): accepted at once; the factory reports one unit short and
     // calls back twice.
     factory.set_faults(standins::Faults { short_report_rate: 1.0, duplicate_rate: 1.0, ..Default::default() });
-    assert!(shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::stock_request::handle(&s, sqs_event(&[("m1", envelope.clone())]), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     assert_eq!(order_status(&db, &ev.order_id).await, "ordered");
     wait_for("both productions to be reported", || factory.log().produced.len() == 2).await;
     wait_for("the duplicate callback", || factory.log().callbacks.len() == 3).await;
@@ -520,10 +713,24 @@ async fn a_factory_that_accepts_then_times_out_has_every_production_counted_once
     assert_eq!(log.accepted.len(), 2, "the factory produced twice");
     let produced: u64 = log.produced.iter().map(|p| p.1).sum();
     assert_eq!(produced, 10 + 9);
-    assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 19, "every unit produced is counted, once");
+    assert_eq!(
+        scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await,
+        19,
+        "every unit produced is counted, once"
+    );
     assert_eq!(scalar(&db.pool, "SELECT CAST(SUM(produced) AS SIGNED) FROM factory_attempt").await, 19);
-    assert_eq!(scalar(&db.pool, "SELECT CAST(produced AS SIGNED) FROM restock_order").await, 19, "the report that differs is kept");
-    let outcomes: Vec<String> = sqlx::query("SELECT outcome FROM factory_attempt ORDER BY sent_at").fetch_all(&db.pool).await.unwrap().iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        scalar(&db.pool, "SELECT CAST(produced AS SIGNED) FROM restock_order").await,
+        19,
+        "the report that differs is kept"
+    );
+    let outcomes: Vec<String> = sqlx::query("SELECT outcome FROM factory_attempt ORDER BY sent_at")
+        .fetch_all(&db.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(outcomes, vec!["ambiguous", "accepted"]);
     assert_eq!(scalar(&db.pool, "SELECT CAST(restocking AS SIGNED) FROM product").await, 0);
     assert_eq!(log.fired.get("accept_then_timeout"), Some(&1));
@@ -537,13 +744,23 @@ async fn concurrent_duplicate_deliveries_make_one_external_call() {
     // The factory: eight deliveries of one out-of-stock event at once, a slow factory.
     let db = stock_db(0).await;
     let (envelope, _) = open_cycle(&db, &aws).await;
-    let factory = standins::factory(0, standins::Faults { slow_rate: 1.0, slow_ms: 300, ..Default::default() }, 7, Duration::from_secs(3600)).await.unwrap();
+    let factory = standins::factory(
+        0,
+        standins::Faults { slow_rate: 1.0, slow_ms: 300, ..Default::default() },
+        7,
+        Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
     let s = Arc::new(stock_request(&db, &factory.url(), "https://api.example.com", Duration::from_secs(5)));
-    let runs = (0..8).map(|i| {
-        let (s, e) = (s.clone(), envelope.clone());
-        tokio::spawn(async move { shop::stock_request::handle(&s, sqs_event(&[(&format!("d{i}"), e)]), Budget::unlimited()).await })
-    })
-    .collect::<Vec<_>>(); // spawn all before awaiting any: they race
+    let runs = (0..8)
+        .map(|i| {
+            let (s, e) = (s.clone(), envelope.clone());
+            tokio::spawn(async move {
+                shop::stock_request::handle(&s, sqs_event(&[(&format!("d{i}"), e)]), Budget::unlimited()).await
+            })
+        })
+        .collect::<Vec<_>>(); // spawn all before awaiting any: they race
     for r in runs {
         r.await.unwrap();
     }
@@ -554,35 +771,69 @@ async fn concurrent_duplicate_deliveries_make_one_external_call() {
     sqlx::query("UPDATE advertisement SET manager_email = ?").bind(&manager).execute(&db.pool).await.unwrap();
     let ses = aws_sdk_sesv2::Client::new(&aws);
     let _ = ses.create_email_identity().email_identity("donut.example.com").send().await;
-    let ad = Arc::new(shop::ad_stop::AdStop { pool: db.pool.clone(), ses, from: "ads@donut.example.com".into(), configuration_set: "cs".into(), lease: Duration::from_secs(15) });
-    let runs = (0..8).map(|i| {
-        let (ad, e) = (ad.clone(), envelope.clone());
-        tokio::spawn(async move { shop::ad_stop::handle(&ad, sqs_event(&[(&format!("a{i}"), e)]), Budget::unlimited()).await })
-    })
-    .collect::<Vec<_>>(); // spawn all before awaiting any: they race
+    let ad = Arc::new(shop::ad_stop::AdStop {
+        pool: db.pool.clone(),
+        ses,
+        from: "ads@donut.example.com".into(),
+        configuration_set: "cs".into(),
+        lease: Duration::from_secs(15),
+    });
+    let runs = (0..8)
+        .map(|i| {
+            let (ad, e) = (ad.clone(), envelope.clone());
+            tokio::spawn(async move {
+                shop::ad_stop::handle(&ad, sqs_event(&[(&format!("a{i}"), e)]), Budget::unlimited()).await
+            })
+        })
+        .collect::<Vec<_>>(); // spawn all before awaiting any: they race
     for r in runs {
         r.await.unwrap();
     }
-    assert!(shop::ad_stop::handle(&ad, sqs_event(&[("late", envelope.clone())]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::ad_stop::handle(&ad, sqs_event(&[("late", envelope.clone())]), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     assert_eq!(ses_sent_to(&manager).await.len(), 1, "one email");
 
     // The marketing notice: eight deliveries of one big purchase at once, a slow marketing.
     let cdb = fresh_db("customer", 12).await;
     schema::migrate(&cdb.pool, schema::CUSTOMER).await.unwrap();
-    let marketing = standins::marketing(0, standins::Faults { slow_rate: 1.0, slow_ms: 300, ..Default::default() }, 3).await.unwrap();
-    let vip = Arc::new(shop::vip::Vip { pool: cdb.pool.clone(), http: shop::deps::http_client(Duration::from_secs(5)), marketing_url: marketing.url(), lease: Duration::from_secs(15) });
-    let p = Purchase { purchase_id: uuid::Uuid::new_v4().to_string(), sku: schema::SEED_SKU.into(), customer: "c-9".into(), quantity: 120 };
+    let marketing = standins::marketing(0, standins::Faults { slow_rate: 1.0, slow_ms: 300, ..Default::default() }, 3)
+        .await
+        .unwrap();
+    let vip = Arc::new(shop::vip::Vip {
+        pool: cdb.pool.clone(),
+        http: shop::deps::http_client(Duration::from_secs(5)),
+        marketing_url: marketing.url(),
+        lease: Duration::from_secs(15),
+    });
+    let p = Purchase {
+        purchase_id: uuid::Uuid::new_v4().to_string(),
+        sku: schema::SEED_SKU.into(),
+        customer: "c-9".into(),
+        quantity: 120,
+    };
     let big = sns_envelope(&serde_json::to_value(&p).unwrap(), &[("quantity", "Number", "120")]);
-    let runs = (0..8).map(|i| {
-        let (v, e) = (vip.clone(), big.clone());
-        tokio::spawn(async move { shop::vip::handle(&v, sqs_event(&[(&format!("v{i}"), e)]), Budget::unlimited()).await })
-    })
-    .collect::<Vec<_>>(); // spawn all before awaiting any: they race
+    let runs = (0..8)
+        .map(|i| {
+            let (v, e) = (vip.clone(), big.clone());
+            tokio::spawn(async move {
+                shop::vip::handle(&v, sqs_event(&[(&format!("v{i}"), e)]), Budget::unlimited()).await
+            })
+        })
+        .collect::<Vec<_>>(); // spawn all before awaiting any: they race
     let failed: usize = futures_count(runs).await;
     assert!(failed >= 1, "duplicates that found the claim busy are retried, not dropped");
-    assert!(shop::vip::handle(&vip, sqs_event(&[("late", big)]), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::vip::handle(&vip, sqs_event(&[("late", big)]), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     assert_eq!(marketing.log().accepted.len(), 1, "marketing told once");
-    assert_eq!(scalar(&cdb.pool, "SELECT CAST(purchase_total AS SIGNED) FROM customer WHERE customer_id = 'c-9'").await, 120, "promoted once");
+    assert_eq!(
+        scalar(&cdb.pool, "SELECT CAST(purchase_total AS SIGNED) FROM customer WHERE customer_id = 'c-9'").await,
+        120,
+        "promoted once"
+    );
     factory.stop();
     marketing.stop();
     db.drop_db().await;
@@ -623,7 +874,14 @@ async fn a_batch_starts_no_record_its_time_cannot_hold() {
         records.push((format!("r{cycle}"), sns_envelope(&serde_json::to_value(&ev).unwrap(), &[])));
     }
     // Each factory call takes 0.7 s; the invocation has 1.5 s and a record may take 1 s.
-    let factory = standins::factory(0, standins::Faults { slow_rate: 1.0, slow_ms: 700, ..Default::default() }, 7, Duration::from_secs(3600)).await.unwrap();
+    let factory = standins::factory(
+        0,
+        standins::Faults { slow_rate: 1.0, slow_ms: 700, ..Default::default() },
+        7,
+        Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
     let s = stock_request(&db, &factory.url(), "https://api.example.com", Duration::from_secs(5));
     let recs: Vec<(&str, String)> = records.iter().map(|(id, b)| (id.as_str(), b.clone())).collect();
     let budget = Budget::new(std::time::Instant::now() + Duration::from_millis(1500), Duration::from_secs(1));
@@ -631,9 +889,16 @@ async fn a_batch_starts_no_record_its_time_cannot_hold() {
     let failed: Vec<&str> = r.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(failed, vec!["r2", "r3"], "the records that could not fit are handed back untouched");
     assert_eq!(factory.log().accepted.len(), 1);
-    assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM restock_order WHERE status = 'requested'").await, 2, "not started, not claimed");
+    assert_eq!(
+        scalar(&db.pool, "SELECT COUNT(*) FROM restock_order WHERE status = 'requested'").await,
+        2,
+        "not started, not claimed"
+    );
     // The redelivery does them, and never the first again.
-    assert!(shop::stock_request::handle(&s, sqs_event(&recs), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::stock_request::handle(&s, sqs_event(&recs), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     assert_eq!(factory.log().accepted.len(), 3);
     factory.stop();
     db.drop_db().await;
@@ -672,23 +937,35 @@ async fn overdue_restock_orders_are_asked_for_again_and_nothing_else_is() {
     // The re-asks travel the normal path: outbox -> SNS -> stock request -> a factory attempt.
     let oos = Capture::new(&aws, "oos").await;
     let purchases = Capture::new(&aws, "purchases").await;
-    let relayed = shop::outbox::relay(&db.pool, &publisher(&aws, &oos, &purchases), Duration::ZERO, Duration::from_secs(30), 100).await.unwrap();
+    let relayed =
+        shop::outbox::relay(&db.pool, &publisher(&aws, &oos, &purchases), Duration::ZERO, Duration::from_secs(30), 100)
+            .await
+            .unwrap();
     assert_eq!(relayed.published, 3);
     assert_eq!(relayed.check_backlog(Duration::from_secs(300)), Ok(()));
     let again = oos.drain().await;
     assert_eq!(again.len(), 3);
     for body in &again {
         let (msg, _) = envelope_message(body);
-        assert_eq!((msg["order_id"].as_str(), msg["cycle"].as_i64(), msg["count"].as_i64()), (Some(ev.order_id.as_str()), Some(ev.cycle), Some(10)));
+        assert_eq!(
+            (msg["order_id"].as_str(), msg["cycle"].as_i64(), msg["count"].as_i64()),
+            (Some(ev.order_id.as_str()), Some(ev.cycle), Some(10))
+        );
     }
     let factory = standins::factory(0, standins::Faults::default(), 7, Duration::from_secs(3600)).await.unwrap();
     let s = stock_request(&db, &factory.url(), "https://api.example.com", Duration::from_secs(5));
     let recs = [("x1", again[0].clone()), ("x2", again[1].clone()), ("x3", again[2].clone()), ("orig", envelope)];
-    assert!(shop::stock_request::handle(&s, sqs_event(&recs), Budget::unlimited()).await.batch_item_failures.is_empty());
+    assert!(shop::stock_request::handle(&s, sqs_event(&recs), Budget::unlimited())
+        .await
+        .batch_item_failures
+        .is_empty());
     assert_eq!(factory.log().accepted.len(), 1, "duplicates of the re-ask order once");
     // Delivered orders are never re-asked.
     set("UPDATE restock_order SET status = 'delivered', due_at = NOW(3) - INTERVAL 1 SECOND WHERE order_id = ?").await;
-    assert_eq!(shop::reconcile::run(&db.pool, 100).await.unwrap(), shop::reconcile::Report { reordered: 0, open: 0, stuck: vec![] });
+    assert_eq!(
+        shop::reconcile::run(&db.pool, 100).await.unwrap(),
+        shop::reconcile::Report { reordered: 0, open: 0, stuck: vec![] }
+    );
     factory.stop();
     db.drop_db().await;
 }
@@ -696,7 +973,15 @@ async fn overdue_restock_orders_are_asked_for_again_and_nothing_else_is() {
 /// Receives one message from `url` and turns it into a Lambda SQS event as the mapping would.
 async fn received(sqs: &aws_sdk_sqs::Client, url: &str, arn: &str) -> Option<aws_lambda_events::event::sqs::SqsEvent> {
     use aws_sdk_sqs::types::MessageSystemAttributeName as A;
-    let r = sqs.receive_message().queue_url(url).max_number_of_messages(1).wait_time_seconds(1).message_system_attribute_names(A::ApproximateReceiveCount).send().await.unwrap();
+    let r = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(1)
+        .wait_time_seconds(1)
+        .message_system_attribute_names(A::ApproximateReceiveCount)
+        .send()
+        .await
+        .unwrap();
     let m = r.messages.unwrap_or_default().into_iter().next()?;
     let mut ev = sqs_event(&[(m.message_id().unwrap_or_default(), m.body().unwrap_or_default().to_string())]);
     let rec = &mut ev.records[0];
@@ -715,19 +1000,50 @@ async fn a_record_that_failed_waits_before_its_next_receive() {
     // The queue's own visibility timeout is 0: without the backoff, a failed record would be
     // received again at once.
     let name = format!("backoff-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
-    let url = sqs.create_queue().queue_name(&name).attributes(Q::VisibilityTimeout, "0").send().await.unwrap().queue_url.unwrap();
-    let attrs = sqs.get_queue_attributes().queue_url(&url).attribute_names(Q::QueueArn).send().await.unwrap().attributes.unwrap();
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .attributes(Q::VisibilityTimeout, "0")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(Q::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
     let arn = attrs[&Q::QueueArn].clone();
     let db = fresh_db("customer", 4).await;
     schema::migrate(&db.pool, schema::CUSTOMER).await.unwrap();
     let marketing = standins::marketing(0, standins::Faults { down: true, ..Default::default() }, 3).await.unwrap();
-    let vip = shop::vip::Vip { pool: db.pool.clone(), http: shop::deps::http_client(Duration::from_secs(2)), marketing_url: marketing.url(), lease: Duration::from_secs(15) };
+    let vip = shop::vip::Vip {
+        pool: db.pool.clone(),
+        http: shop::deps::http_client(Duration::from_secs(2)),
+        marketing_url: marketing.url(),
+        lease: Duration::from_secs(15),
+    };
     let backoff = shop::batch::Backoff { sqs: sqs.clone(), base_seconds: 30 };
     let with_backoff = || Budget::unlimited().with_backoff(backoff.clone());
 
     // Marketing is down: the record fails, retryably, and is held for 30 s.
-    let p = Purchase { purchase_id: uuid::Uuid::new_v4().to_string(), sku: schema::SEED_SKU.into(), customer: "c-1".into(), quantity: 150 };
-    sqs.send_message().queue_url(&url).message_body(sns_envelope(&serde_json::to_value(&p).unwrap(), &[])).send().await.unwrap();
+    let p = Purchase {
+        purchase_id: uuid::Uuid::new_v4().to_string(),
+        sku: schema::SEED_SKU.into(),
+        customer: "c-1".into(),
+        quantity: 150,
+    };
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body(sns_envelope(&serde_json::to_value(&p).unwrap(), &[]))
+        .send()
+        .await
+        .unwrap();
     let ev = received(&sqs, &url, &arn).await.expect("the message");
     assert_eq!(shop::vip::handle(&vip, ev, with_backoff()).await.batch_item_failures.len(), 1);
     assert!(received(&sqs, &url, &arn).await.is_none(), "held, not redelivered at once");
@@ -735,7 +1051,12 @@ async fn a_record_that_failed_waits_before_its_next_receive() {
     // The wait grows with the receive count: on a third receive with a 1 s base it is 4 s, so
     // the message is still held 2 s later (a wait that ignored the count would be 1 s).
     let p2 = Purchase { purchase_id: uuid::Uuid::new_v4().to_string(), ..p.clone() };
-    sqs.send_message().queue_url(&url).message_body(sns_envelope(&serde_json::to_value(&p2).unwrap(), &[])).send().await.unwrap();
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body(sns_envelope(&serde_json::to_value(&p2).unwrap(), &[]))
+        .send()
+        .await
+        .unwrap();
     let mut ev = received(&sqs, &url, &arn).await.expect("the second message");
     ev.records[0].attributes.insert("ApproximateReceiveCount".into(), "3".into());
     let fast = Budget::unlimited().with_backoff(shop::batch::Backoff { sqs: sqs.clone(), base_seconds: 1 });
@@ -765,7 +1086,9 @@ async fn concurrent_retries_of_one_checkout_sell_once_and_all_answer_sold() {
         let runs: Vec<_> = (0..3)
             .map(|_| {
                 let (c, body) = (c.clone(), checkout_with_id(2, &id));
-                tokio::spawn(async move { shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body))).await })
+                tokio::spawn(async move {
+                    shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body))).await
+                })
             })
             .collect();
         for r in runs {

@@ -37,7 +37,9 @@ fn walk(dir: &PathBuf) -> Vec<PathBuf> {
 #[test]
 fn cfn_lint_reports_nothing_including_informational_rules() {
     let files = templates();
-    let (code, out, err) = run(Command::new(tool("FLOWFORM_CFN_LINT")).args(["-r", "ap-northeast-2", "-c", "I", "-f", "parseable", "--"]).args(&files));
+    let (code, out, err) = run(Command::new(tool("FLOWFORM_CFN_LINT"))
+        .args(["-r", "ap-northeast-2", "-c", "I", "-f", "parseable", "--"])
+        .args(&files));
     assert!(code == 0 && out.trim().is_empty(), "cfn-lint exit {code} on {} templates:\n{out}\n{err}", files.len());
 }
 
@@ -50,7 +52,8 @@ fn checkov_reports_no_failed_check() {
         cmd.arg("-f").arg(f);
     }
     let (code, out, err) = run(&mut cmd);
-    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("checkov JSON: {e}\n{out}\n{err}"));
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("checkov JSON: {e}\n{out}\n{err}"));
     let reports = match &report {
         serde_json::Value::Array(a) => a.clone(),
         other => vec![other.clone()],
@@ -77,7 +80,11 @@ fn every_suppression_has_a_reason() {
             }
             for rule in r["Metadata"]["cfn-lint"]["config"]["ignore_checks"].as_array().into_iter().flatten() {
                 let reason = &r["Metadata"]["flowform"]["cfn-lint-reasons"][rule.as_str().unwrap()];
-                assert!(reason.as_str().is_some_and(|s| s.len() > 20), "{}: {id}: cfn-lint {rule} ignored without a reason", f.display());
+                assert!(
+                    reason.as_str().is_some_and(|s| s.len() > 20),
+                    "{}: {id}: cfn-lint {rule} ignored without a reason",
+                    f.display()
+                );
             }
         }
     }

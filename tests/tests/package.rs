@@ -51,21 +51,31 @@ fn every_handler_zip_is_small_reproducible_and_al2023_compatible() {
     let text = std::fs::read_to_string(root().join("flowform.yaml")).unwrap();
     let b = generator::build(&text).unwrap();
     let plan = generator::package::plan(&b.systems).unwrap();
-    let handlers: std::collections::BTreeSet<&str> = b.systems.iter().flat_map(|s| s.functions.iter().map(|f| f.handler.as_str())).collect();
+    let handlers: std::collections::BTreeSet<&str> =
+        b.systems.iter().flat_map(|s| s.functions.iter().map(|f| f.handler.as_str())).collect();
     assert_eq!(plan.len(), handlers.len(), "one zip per handler of the config");
     assert_eq!(plan.len(), 8);
     let scratch = std::env::temp_dir().join(format!("flowform-package-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     for handler in plan.keys() {
         let path = root().join("dist/lambda").join(format!("{handler}.zip"));
-        let zip = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; `scripts/test.sh` builds the zips with `flowform package` before the tests", path.display()));
+        let zip = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; `scripts/test.sh` builds the zips with `flowform package` before the tests",
+                path.display()
+            )
+        });
         assert!(zip.len() < 5_000_000, "{handler}.zip is {} bytes; the budget is 5 MB", zip.len());
         let e = read_zip(&zip);
         assert_eq!(e.name, "bootstrap");
         assert_eq!(e.mode, 0o100_755, "{handler}: bootstrap must be an executable file");
         assert_eq!(&e.data[..4], b"\x7fELF", "{handler}: bootstrap is an ELF binary");
         assert_eq!(u16::from_le_bytes([e.data[18], e.data[19]]), 62, "{handler}: x86-64 (EM_X86_64)");
-        assert_eq!(generator::package::zip_bootstrap(&e.data), zip, "{handler}: the zip is not reproducible from its binary");
+        assert_eq!(
+            generator::package::zip_bootstrap(&e.data),
+            zip,
+            "{handler}: the zip is not reproducible from its binary"
+        );
         let bin = scratch.join(handler);
         std::fs::write(&bin, &e.data).unwrap();
         let floor = glibc_floor(&bin);

@@ -32,13 +32,19 @@ fn plan_of(name: &str, before: &str, after: &str, stage: &str) -> generator::pla
 }
 
 fn change<'a>(p: &'a generator::plan::Plan, id: &str) -> &'a generator::plan::Change {
-    p.changes.iter().find(|c| c.logical_id == id).unwrap_or_else(|| panic!("no change to {id}: {:#?}", p.changes.iter().map(|c| &c.logical_id).collect::<Vec<_>>()))
+    p.changes.iter().find(|c| c.logical_id == id).unwrap_or_else(|| {
+        panic!("no change to {id}: {:#?}", p.changes.iter().map(|c| &c.logical_id).collect::<Vec<_>>())
+    })
 }
 
 #[test]
 fn renaming_a_queue_loses_its_messages() {
     let d = donut();
-    let after = edit(&edit(&d, "  vip:\n    description: Purchases", "  vip_buyers:\n    description: Purchases"), "      queue: vip\n", "      queue: vip_buyers\n");
+    let after = edit(
+        &edit(&d, "  vip:\n    description: Purchases", "  vip_buyers:\n    description: Purchases"),
+        "      queue: vip\n",
+        "      queue: vip_buyers\n",
+    );
     let p = plan_of("01-rename-queue", &d, &after, "dev");
     let old = change(&p, "VipQueue");
     assert_eq!(old.kind, ChangeKind::Removed);
@@ -71,9 +77,17 @@ fn adding_a_filter_updates_the_subscription_in_place() {
 #[test]
 fn widening_wiring_is_reported_in_words() {
     let d = donut();
-    let after = edit(&d, "    databases: [customer]\n    endpoints: [marketing]\n", "    databases: [customer]\n    endpoints: [marketing]\n    publishes: [purchases]\n");
+    let after = edit(
+        &d,
+        "    databases: [customer]\n    endpoints: [marketing]\n",
+        "    databases: [customer]\n    endpoints: [marketing]\n    publishes: [purchases]\n",
+    );
     let p = plan_of("04-widen-wiring", &d, &after, "dev");
-    assert!(p.permissions.iter().any(|l| l == "vip_promotion can now publish to topic purchases"), "{:?}", p.permissions);
+    assert!(
+        p.permissions.iter().any(|l| l == "vip_promotion can now publish to topic purchases"),
+        "{:?}",
+        p.permissions
+    );
     assert_eq!(change(&p, "VipPromotionRole").update, Some(Update::InPlace));
 }
 
@@ -126,7 +140,11 @@ fn every_emitted_property_has_an_update_behaviour() {
             }
         }
     }
-    assert!(missing.is_empty(), "properties without an update behaviour in plan::UPDATE_BEHAVIOUR:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "properties without an update behaviour in plan::UPDATE_BEHAVIOUR:\n{}",
+        missing.join("\n")
+    );
 }
 
 #[test]
@@ -134,15 +152,25 @@ fn schema_is_fresh_and_agrees_with_the_parser() {
     let want = serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap() + "\n";
     let have = std::fs::read_to_string(root().join("docs/flowform.schema.json")).unwrap_or_default();
     assert!(have == want, "docs/flowform.schema.json is stale: run `flowform schema > docs/flowform.schema.json`");
-    assert!(std::fs::read_to_string(root().join("flowform.yaml")).unwrap().starts_with("# yaml-language-server: $schema=./docs/flowform.schema.json"));
+    assert!(std::fs::read_to_string(root().join("flowform.yaml"))
+        .unwrap()
+        .starts_with("# yaml-language-server: $schema=./docs/flowform.schema.json"));
 
     // Valid configs validate; configs the parser rejects for unknown keys do not.
     let mut valid: Vec<std::path::PathBuf> = fixture_configs().into_iter().map(|(_, p)| p).collect();
-    valid.extend(std::fs::read_dir(root().join("tests/corpus/warnings")).unwrap().filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "yaml")));
+    valid.extend(
+        std::fs::read_dir(root().join("tests/corpus/warnings"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml")),
+    );
     let mut unknown_keys = Vec::new();
     for e in std::fs::read_dir(root().join("tests/corpus/invalid")).unwrap().filter_map(Result::ok) {
         let p = e.path();
-        if p.extension().is_some_and(|e| e == "expected") && std::fs::read_to_string(&p).unwrap().starts_with("error[E003]") {
+        if p.extension().is_some_and(|e| e == "expected")
+            && std::fs::read_to_string(&p).unwrap().starts_with("error[E003]")
+        {
             unknown_keys.push(p.with_extension("yaml"));
         }
     }
@@ -155,7 +183,12 @@ for path in sys.argv[2:]:
     errs = list(v.iter_errors(yaml.safe_load(open(path, encoding="utf-8"))))
     print(path, "ok" if not errs else "invalid: " + errs[0].message)
 "#;
-    let (code, out, err) = run(Command::new(tool("FLOWFORM_LINT_PYTHON")).arg("-c").arg(script).arg(root().join("docs/flowform.schema.json")).args(&valid).args(&unknown_keys));
+    let (code, out, err) = run(Command::new(tool("FLOWFORM_LINT_PYTHON"))
+        .arg("-c")
+        .arg(script)
+        .arg(root().join("docs/flowform.schema.json"))
+        .args(&valid)
+        .args(&unknown_keys));
     assert_eq!(code, 0, "{err}");
     for line in out.lines() {
         let is_valid_config = valid.iter().any(|v| line.starts_with(&*v.to_string_lossy()));

@@ -31,7 +31,12 @@ fn each_subscribed_queue_admits_exactly_its_topics() {
         let policies = resources_of(&t, "AWS::SQS::QueuePolicy");
         let mut queues: BTreeSet<String> = BTreeSet::new();
         for (_, s) in subs.iter().filter(|(_, s)| s["Properties"]["Protocol"] == "sqs") {
-            queues.insert(s["Properties"]["Endpoint"]["Fn::GetAtt"][0].as_str().expect("Endpoint is GetAtt Queue.Arn").to_string());
+            queues.insert(
+                s["Properties"]["Endpoint"]["Fn::GetAtt"][0]
+                    .as_str()
+                    .expect("Endpoint is GetAtt Queue.Arn")
+                    .to_string(),
+            );
         }
         assert!(!queues.is_empty(), "{name}: no SQS subscriptions");
         for q in queues {
@@ -40,7 +45,10 @@ fn each_subscribed_queue_admits_exactly_its_topics() {
                 .filter(|(_, s)| s["Properties"]["Endpoint"]["Fn::GetAtt"][0] == q.as_str())
                 .map(|(_, s)| s["Properties"]["TopicArn"].to_string())
                 .collect();
-            let covering: Vec<_> = policies.iter().filter(|(_, p)| as_list(&p["Properties"]["Queues"]).contains(&json!({ "Ref": q }))).collect();
+            let covering: Vec<_> = policies
+                .iter()
+                .filter(|(_, p)| as_list(&p["Properties"]["Queues"]).contains(&json!({ "Ref": q })))
+                .collect();
             assert_eq!(covering.len(), 1, "{name}: queue {q} needs exactly one queue policy");
             let stmts = covering[0].1["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap();
             let allows: Vec<&Json> = stmts.iter().filter(|s| s["Effect"] == "Allow").collect();
@@ -49,7 +57,8 @@ fn each_subscribed_queue_admits_exactly_its_topics() {
             assert_eq!(a["Principal"], json!({ "Service": "sns.amazonaws.com" }), "{name}: {q}");
             assert_eq!(as_list(&a["Action"]), vec![json!("sqs:SendMessage")], "{name}: {q}");
             assert_eq!(a["Resource"], json!({ "Fn::GetAtt": [q, "Arn"] }), "{name}: {q}");
-            let admitted: BTreeSet<String> = as_list(&a["Condition"]["ArnEquals"]["aws:SourceArn"]).iter().map(Json::to_string).collect();
+            let admitted: BTreeSet<String> =
+                as_list(&a["Condition"]["ArnEquals"]["aws:SourceArn"]).iter().map(Json::to_string).collect();
             assert_eq!(admitted, topics, "{name}: queue {q} must admit exactly its subscribed topics");
             assert!(
                 stmts.iter().any(|s| s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"),
@@ -84,26 +93,51 @@ fn each_schedule_rule_can_invoke_and_dead_letter() {
             assert_eq!(targets[0]["DeadLetterConfig"]["Arn"], dlq, "{name}: {}", f.name);
             assert_eq!(targets[0]["RetryPolicy"]["MaximumEventAgeInSeconds"], json!(max_event_age));
             let cfg = &res[format!("{p}EventInvokeConfig")]["Properties"];
-            assert_eq!((&cfg["MaximumRetryAttempts"], &cfg["MaximumEventAgeInSeconds"], &cfg["Qualifier"]), (&json!(retries), &json!(max_event_age), &json!("$LATEST")));
-            assert_eq!(res[format!("{p}Function")]["Properties"]["DeadLetterConfig"]["TargetArn"], dlq, "{name}: {}", f.name);
+            assert_eq!(
+                (&cfg["MaximumRetryAttempts"], &cfg["MaximumEventAgeInSeconds"], &cfg["Qualifier"]),
+                (&json!(retries), &json!(max_event_age), &json!("$LATEST"))
+            );
+            assert_eq!(
+                res[format!("{p}Function")]["Properties"]["DeadLetterConfig"]["TargetArn"],
+                dlq,
+                "{name}: {}",
+                f.name
+            );
 
             let perm = &res[format!("{p}SchedulePermission")]["Properties"];
-            assert_eq!((&perm["Principal"], &perm["FunctionName"], &perm["SourceArn"]), (&json!("events.amazonaws.com"), &json!({ "Ref": format!("{p}Function") }), &rule_arn));
+            assert_eq!(
+                (&perm["Principal"], &perm["FunctionName"], &perm["SourceArn"]),
+                (&json!("events.amazonaws.com"), &json!({ "Ref": format!("{p}Function") }), &rule_arn)
+            );
 
-            let stmts = res[format!("{p}DeadLetterQueuePolicy")]["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap().clone();
+            let stmts = res[format!("{p}DeadLetterQueuePolicy")]["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .clone();
             let allows: Vec<&Json> = stmts.iter().filter(|s| s["Effect"] == "Allow").collect();
             assert_eq!(allows.len(), 1, "{name}: {}", f.name);
             assert_eq!(allows[0]["Principal"], json!({ "Service": "events.amazonaws.com" }));
             assert_eq!(as_list(&allows[0]["Action"]), vec![json!("sqs:SendMessage")]);
             assert_eq!(allows[0]["Condition"]["ArnEquals"]["aws:SourceArn"], rule_arn, "{name}: {}", f.name);
-            assert!(stmts.iter().any(|s| s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"));
+            assert!(stmts
+                .iter()
+                .any(|s| s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"));
 
             let key = res["EncryptionKey"]["Properties"]["KeyPolicy"]["Statement"].as_array().unwrap();
-            let events = key.iter().find(|s| s["Principal"] == json!({ "Service": "events.amazonaws.com" })).expect("key admits EventBridge");
-            assert!(as_list(&events["Condition"]["ArnEquals"]["aws:SourceArn"]).contains(&rule_arn), "{name}: key policy must admit {}", f.name);
+            let events = key
+                .iter()
+                .find(|s| s["Principal"] == json!({ "Service": "events.amazonaws.com" }))
+                .expect("key admits EventBridge");
+            assert!(
+                as_list(&events["Condition"]["ArnEquals"]["aws:SourceArn"]).contains(&rule_arn),
+                "{name}: key policy must admit {}",
+                f.name
+            );
 
             let depends: Vec<Json> = as_list(&rule["DependsOn"]);
-            for d in [format!("{p}SchedulePermission"), format!("{p}DeadLetterQueuePolicy"), format!("{p}EventInvokeConfig")] {
+            for d in
+                [format!("{p}SchedulePermission"), format!("{p}DeadLetterQueuePolicy"), format!("{p}EventInvokeConfig")]
+            {
                 assert!(depends.contains(&json!(d)), "{name}: rule of {} must wait for {d}", f.name);
             }
         }
@@ -114,7 +148,10 @@ fn each_schedule_rule_can_invoke_and_dead_letter() {
 /// What a function may touch, spelled out from the model independently of the generator.
 fn allowed_resources(sys: &System, f: &generator::model::Function) -> BTreeSet<String> {
     let p = pascal(&f.name);
-    let mut v: Vec<Json> = vec![json!({ "Fn::GetAtt": [format!("{p}LogGroup"), "Arn"] }), json!({ "Fn::GetAtt": ["EncryptionKey", "Arn"] })];
+    let mut v: Vec<Json> = vec![
+        json!({ "Fn::GetAtt": [format!("{p}LogGroup"), "Arn"] }),
+        json!({ "Fn::GetAtt": ["EncryptionKey", "Arn"] }),
+    ];
     if let Trigger::Queue { queue, .. } = &f.trigger {
         v.push(json!({ "Fn::GetAtt": [format!("{}Queue", pascal(queue)), "Arn"] }));
     }
@@ -161,13 +198,27 @@ fn role_statements_name_only_wired_resources() {
             for pol in policies {
                 for s in pol["PolicyDocument"]["Statement"].as_array().unwrap() {
                     assert_eq!(s["Effect"], "Allow");
-                    let actions: Vec<String> = as_list(&s["Action"]).iter().map(|a| a.as_str().unwrap().to_string()).collect();
-                    assert!(actions.iter().all(|a| !a.contains('*')), "{name}: {} has a wildcard action {actions:?}", f.name);
+                    let actions: Vec<String> =
+                        as_list(&s["Action"]).iter().map(|a| a.as_str().unwrap().to_string()).collect();
+                    assert!(
+                        actions.iter().all(|a| !a.contains('*')),
+                        "{name}: {} has a wildcard action {actions:?}",
+                        f.name
+                    );
                     for r in as_list(&s["Resource"]) {
                         let key = r.to_string();
-                        assert!(allowed.contains(&key), "{name}: role of {} names {key}, which the function is not wired to", f.name);
+                        assert!(
+                            allowed.contains(&key),
+                            "{name}: role of {} names {key}, which the function is not wired to",
+                            f.name
+                        );
                         if r == json!("*") {
-                            assert_eq!(actions, vec!["ec2:DescribeNetworkInterfaces"], "{name}: {}: `*` only for describe", f.name);
+                            assert_eq!(
+                                actions,
+                                vec!["ec2:DescribeNetworkInterfaces"],
+                                "{name}: {}: `*` only for describe",
+                                f.name
+                            );
                         }
                         used.insert(key);
                     }
@@ -183,20 +234,30 @@ fn role_statements_name_only_wired_resources() {
 fn function_env_names_come_from_the_contracts() {
     for (name, sys, t) in systems() {
         for f in &sys.functions {
-            let vars = &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
+            let vars =
+                &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
             let have: BTreeSet<String> = vars.as_object().unwrap().keys().cloned().collect();
             let mut want: BTreeSet<String> = [contracts::STAGE.to_string()].into();
             want.extend(f.publishes.iter().map(|t| contracts::topic_arn(t)));
             want.extend(f.secrets.iter().map(|s| contracts::secret_arn(s)));
             want.extend(f.endpoints.iter().map(|e| contracts::endpoint_url(e)));
             for d in &f.databases {
-                want.extend([contracts::db_host(d), contracts::db_port(d), contracts::db_name(d), contracts::db_secret_arn(d)]);
+                want.extend([
+                    contracts::db_host(d),
+                    contracts::db_port(d),
+                    contracts::db_name(d),
+                    contracts::db_secret_arn(d),
+                ]);
                 if sys.database(d).unwrap().iam_user.is_some() {
                     want.insert(contracts::db_iam_user(d));
                 }
             }
             for e in &f.emails {
-                want.extend([contracts::email_identity(e), contracts::email_configuration_set(e), contracts::email_from(e)]);
+                want.extend([
+                    contracts::email_identity(e),
+                    contracts::email_configuration_set(e),
+                    contracts::email_from(e),
+                ]);
             }
             if !f.callbacks.is_empty() {
                 want.insert(contracts::HTTP_API_URL.to_string());
@@ -204,7 +265,12 @@ fn function_env_names_come_from_the_contracts() {
             if let Trigger::Queue { queue, .. } = &f.trigger {
                 want.insert(contracts::RETRY_BASE_SECONDS.to_string());
                 let base = &vars[contracts::RETRY_BASE_SECONDS];
-                assert_eq!(base, &json!(sys.queue(queue).unwrap().visibility_timeout.to_string()), "{name}: retry base of {} is its queue's visibility timeout", f.name);
+                assert_eq!(
+                    base,
+                    &json!(sys.queue(queue).unwrap().visibility_timeout.to_string()),
+                    "{name}: retry base of {} is its queue's visibility timeout",
+                    f.name
+                );
             }
             want.extend(f.env.iter().map(|(k, _)| k.clone()));
             assert_eq!(have, want, "{name}: env of {}", f.name);
@@ -222,7 +288,11 @@ fn stateful_resources_are_retained_and_encrypted() {
             }
         }
         for (id, r) in resources_of(&t, "AWS::SQS::Queue").into_iter().chain(resources_of(&t, "AWS::SNS::Topic")) {
-            assert_eq!(r["Properties"]["KmsMasterKeyId"], json!({ "Ref": "EncryptionKey" }), "{name}: {id} must use the stack key");
+            assert_eq!(
+                r["Properties"]["KmsMasterKeyId"],
+                json!({ "Ref": "EncryptionKey" }),
+                "{name}: {id} must use the stack key"
+            );
         }
     }
 }
@@ -237,17 +307,33 @@ fn every_function_has_a_handler_reading_exactly_its_env() {
     for sys in &b.systems {
         let t = template_json(&b.files[&format!("{}/template.yaml", sys.stage)]);
         for f in &sys.functions {
-            let reads = handlers.get(f.handler.as_str()).unwrap_or_else(|| panic!("function {} names handler `{}`, which the shop crate does not have", f.name, f.handler));
-            assert!(tests::root().join(format!("handlers/shop/src/bin/{}.rs", f.handler)).exists(), "no binary for {}", f.handler);
-            let vars = &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
+            let reads = handlers.get(f.handler.as_str()).unwrap_or_else(|| {
+                panic!("function {} names handler `{}`, which the shop crate does not have", f.name, f.handler)
+            });
+            assert!(
+                tests::root().join(format!("handlers/shop/src/bin/{}.rs", f.handler)).exists(),
+                "no binary for {}",
+                f.handler
+            );
+            let vars =
+                &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
             let user: BTreeSet<&str> = f.env.iter().map(|(k, _)| k.as_str()).collect();
-            let given: BTreeSet<String> =
-                vars.as_object().unwrap().keys().filter(|k| k.as_str() != contracts::STAGE && !user.contains(k.as_str())).cloned().collect();
+            let given: BTreeSet<String> = vars
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.as_str() != contracts::STAGE && !user.contains(k.as_str()))
+                .cloned()
+                .collect();
             let read: BTreeSet<String> = reads.iter().cloned().collect();
             assert_eq!(given, read, "{}/{}: template env vs what handler `{}` reads", sys.stage, f.name, f.handler);
         }
         for h in handlers.keys() {
-            assert!(sys.functions.iter().any(|f| f.handler == *h), "handler `{h}` is not used by any function of stage {}", sys.stage);
+            assert!(
+                sys.functions.iter().any(|f| f.handler == *h),
+                "handler `{h}` is not used by any function of stage {}",
+                sys.stage
+            );
         }
     }
 }
@@ -264,7 +350,11 @@ fn local_runner_env_matches_the_template() {
         system: sys.clone(),
         provisioned: local::provision::Provisioned::default(),
         bin_dir: std::path::PathBuf::new(),
-        db_urls: sys.databases.iter().map(|d| (d.name.clone(), format!("mysql://root@127.0.0.1:3306/{}", d.name))).collect(),
+        db_urls: sys
+            .databases
+            .iter()
+            .map(|d| (d.name.clone(), format!("mysql://root@127.0.0.1:3306/{}", d.name)))
+            .collect(),
         endpoint_urls: Default::default(),
         aws_endpoint: "http://127.0.0.1:1".into(),
         region: "ap-northeast-2".into(),
@@ -280,7 +370,11 @@ fn local_runner_env_matches_the_template() {
         let vars = &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
         let template: BTreeSet<String> = vars.as_object().unwrap().keys().cloned().collect();
         let local: BTreeSet<String> = envs[&f.name].iter().map(|(k, _)| k.clone()).collect();
-        let mut extra: BTreeSet<String> = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"].iter().map(|s| s.to_string()).collect();
+        let mut extra: BTreeSet<String> =
+            ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_EC2_METADATA_DISABLED"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
         extra.extend(f.databases.iter().map(|d| contracts::db_url(d)));
         assert_eq!(local, template.union(&extra).cloned().collect(), "{}", f.name);
         if !f.callbacks.is_empty() {

@@ -33,7 +33,8 @@ fn content(text: &str) -> Result<Content, Failure> {
 
 async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
     let (_env, ev): (Envelope, OutOfStock) = unwrap(record.body.as_deref())?;
-    let product_id = uuid::Uuid::parse_str(&ev.product_id).map_err(|_| Failure::Permanent(format!("bad product id `{}`", ev.product_id)))?;
+    let product_id = uuid::Uuid::parse_str(&ev.product_id)
+        .map_err(|_| Failure::Permanent(format!("bad product id `{}`", ev.product_id)))?;
     let pid = product_id.as_bytes().to_vec();
     // One notice per (product, cycle): the claim is the idempotency key.
     let key = format!("ad-stop:{product_id}:{}", ev.cycle);
@@ -51,7 +52,11 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
     };
     let Some(row) = row else {
         let mut tx = s.pool.begin().await?;
-        sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'no-ad', NOW())").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'no-ad', NOW())")
+            .bind(&pid)
+            .bind(ev.cycle)
+            .execute(&mut *tx)
+            .await?;
         claim::done(&mut *tx, &holder).await?;
         tx.commit().await?;
         tracing::info!(sku = %ev.sku, "product has no ad; nothing to stop");
@@ -76,18 +81,36 @@ async fn one(s: &AdStop, record: SqsMessage) -> Result<(), Failure> {
         .from_email_address(&s.from)
         .destination(Destination::builder().to_addresses(&manager).build())
         .configuration_set_name(&s.configuration_set)
-        .content(EmailContent::builder().simple(Message::builder().subject(content(&subject)?).body(Body::builder().text(content(&text)?).build()).build()).build())
+        .content(
+            EmailContent::builder()
+                .simple(
+                    Message::builder()
+                        .subject(content(&subject)?)
+                        .body(Body::builder().text(content(&text)?).build())
+                        .build(),
+                )
+                .build(),
+        )
         .send()
         .await
-        .map_err(|e| Failure::Retryable(format!("SES send to {manager}: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e))));
+        .map_err(|e| {
+            Failure::Retryable(format!("SES send to {manager}: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e)))
+        });
     if let Err(f) = sent {
         claim::release(&s.pool, &holder).await?;
         return Err(f);
     }
     claim::record(&key, || async {
         let mut tx = s.pool.begin().await?;
-        sqlx::query("UPDATE advertisement SET status = FALSE, paused_at = NOW() WHERE ad_id = ?").bind(&ad_id).execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'sent', NOW())").bind(&pid).bind(ev.cycle).execute(&mut *tx).await?;
+        sqlx::query("UPDATE advertisement SET status = FALSE, paused_at = NOW() WHERE ad_id = ?")
+            .bind(&ad_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO ad_stop_notice (product_id, cycle, status, sent_at) VALUES (?, ?, 'sent', NOW())")
+            .bind(&pid)
+            .bind(ev.cycle)
+            .execute(&mut *tx)
+            .await?;
         claim::done(&mut *tx, &holder).await?;
         tx.commit().await?;
         Ok(())

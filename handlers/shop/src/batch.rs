@@ -53,7 +53,9 @@ impl Backoff {
     /// whose calls are bounded (a slow SQS must not eat the invocation's time).
     pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Backoff, Failure> {
         let base = crate::deps::env(contracts::RETRY_BASE_SECONDS)?;
-        let base_seconds = base.parse().map_err(|_| Failure::Permanent(format!("{} is `{base}`, not a number of seconds", contracts::RETRY_BASE_SECONDS)))?;
+        let base_seconds = base.parse().map_err(|_| {
+            Failure::Permanent(format!("{} is `{base}`, not a number of seconds", contracts::RETRY_BASE_SECONDS))
+        })?;
         Ok(Backoff { sqs: aws_sdk_sqs::Client::new(&crate::deps::bounded(aws, Duration::from_secs(2))), base_seconds })
     }
 
@@ -62,7 +64,14 @@ impl Backoff {
     async fn hold(&self, arn: Option<&str>, receipt: Option<&str>, receive_count: u64) {
         let (Some(url), Some(receipt)) = (arn.and_then(queue_url), receipt) else { return };
         let wait = contracts::retry::wait(self.base_seconds, receive_count);
-        let r = self.sqs.change_message_visibility().queue_url(&url).receipt_handle(receipt).visibility_timeout(wait as i32).send().await;
+        let r = self
+            .sqs
+            .change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(receipt)
+            .visibility_timeout(wait as i32)
+            .send()
+            .await;
         if let Err(e) = r {
             tracing::warn!(queue = %url, "could not delay the retry by {wait} s: {}", aws_sdk_sqs::error::DisplayErrorContext(e));
         }
@@ -128,7 +137,8 @@ where
             // Held like a failure: when records run out of time because a dependency is slow,
             // coming back at once would burn receives as fast as failures would.
             if let Some(b) = &budget.backoff {
-                b.hold(record.event_source_arn.as_deref(), record.receipt_handle.as_deref(), receive_count(&record)).await;
+                b.hold(record.event_source_arn.as_deref(), record.receipt_handle.as_deref(), receive_count(&record))
+                    .await;
             }
             out.batch_item_failures.push(ItemFailure { item_identifier: id });
             continue;
@@ -144,7 +154,9 @@ where
                 }
                 match &f {
                     Failure::Retryable(_) => tracing::warn!(message_id = %id, "record failed, will be retried: {f}"),
-                    Failure::Permanent(_) => tracing::error!(message_id = %id, "record failed permanently, goes to the DLQ after maxReceiveCount: {f}"),
+                    Failure::Permanent(_) => {
+                        tracing::error!(message_id = %id, "record failed permanently, goes to the DLQ after maxReceiveCount: {f}")
+                    }
                 }
                 out.batch_item_failures.push(ItemFailure { item_identifier: id });
             }
@@ -159,8 +171,14 @@ mod tests {
 
     #[test]
     fn queue_urls_from_arns() {
-        assert_eq!(queue_url("arn:aws:sqs:ap-northeast-2:123456789012:donut-shop-dev-vip").as_deref(), Some("https://sqs.ap-northeast-2.amazonaws.com/123456789012/donut-shop-dev-vip"));
-        assert_eq!(queue_url("arn:aws-cn:sqs:cn-north-1:1:q.fifo").as_deref(), Some("https://sqs.cn-north-1.amazonaws.com.cn/1/q.fifo"));
+        assert_eq!(
+            queue_url("arn:aws:sqs:ap-northeast-2:123456789012:donut-shop-dev-vip").as_deref(),
+            Some("https://sqs.ap-northeast-2.amazonaws.com/123456789012/donut-shop-dev-vip")
+        );
+        assert_eq!(
+            queue_url("arn:aws-cn:sqs:cn-north-1:1:q.fifo").as_deref(),
+            Some("https://sqs.cn-north-1.amazonaws.com.cn/1/q.fifo")
+        );
         assert_eq!(queue_url("arn:aws:sns:ap-northeast-2:1:topic"), None);
         assert_eq!(queue_url("garbage"), None);
     }

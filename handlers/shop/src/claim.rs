@@ -64,7 +64,11 @@ pub async fn take(pool: &MySqlPool, key: &str, lease: Duration) -> Result<Claim,
     if stolen == 1 {
         return Ok(Claim::Acquired(holder));
     }
-    let status: Option<String> = sqlx::query("SELECT status FROM effect_claim WHERE effect_key = ?").bind(key).fetch_optional(pool).await?.map(|r| r.get(0));
+    let status: Option<String> = sqlx::query("SELECT status FROM effect_claim WHERE effect_key = ?")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?
+        .map(|r| r.get(0));
     Ok(match status.as_deref() {
         Some("done") => Claim::Done,
         _ => Claim::Busy,

@@ -15,13 +15,19 @@ struct Credentials {
 
 /// Connects to the database named `db` in the config. `max` connections: a Lambda container
 /// runs one invocation at a time, so 2 is plenty there; tests pass more.
-pub async fn connect(db: &str, secrets: Option<&aws_sdk_secretsmanager::Client>, max: u32) -> Result<MySqlPool, Failure> {
+pub async fn connect(
+    db: &str,
+    secrets: Option<&aws_sdk_secretsmanager::Client>,
+    max: u32,
+) -> Result<MySqlPool, Failure> {
     let pool = MySqlPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10));
     if let Ok(url) = std::env::var(contracts::db_url(db)) {
         return pool.connect(&url).await.map_err(|e| Failure::Retryable(format!("connecting to {db} ({url}): {e}")));
     }
     let host = env(&contracts::db_host(db))?;
-    let port: u16 = env(&contracts::db_port(db))?.parse().map_err(|_| Failure::Permanent(format!("{} is not a port", contracts::db_port(db))))?;
+    let port: u16 = env(&contracts::db_port(db))?
+        .parse()
+        .map_err(|_| Failure::Permanent(format!("{} is not a port", contracts::db_port(db))))?;
     let name = env(&contracts::db_name(db))?;
     let secrets = secrets.ok_or_else(|| Failure::Permanent("no Secrets Manager client".into()))?;
     let creds: Credentials = serde_json::from_str(&secret(secrets, &env(&contracts::db_secret_arn(db))?).await?)

@@ -4,7 +4,9 @@ use crate::Failure;
 
 /// An env var the function's wiring must provide; its absence is a deployment bug.
 pub fn env(name: &str) -> Result<String, Failure> {
-    std::env::var(name).map_err(|_| Failure::Permanent(format!("env var {name} is not set (is the template in step with the handler?)")))
+    std::env::var(name).map_err(|_| {
+        Failure::Permanent(format!("env var {name} is not set (is the template in step with the handler?)"))
+    })
 }
 
 /// The AWS SDK config: region and credentials from the Lambda environment; endpoints from
@@ -16,19 +18,19 @@ pub async fn aws() -> aws_config::SdkConfig {
 /// `aws` with every call bounded by `limit` (each attempt and the whole operation), so an AWS
 /// call that hangs is a retryable failure well inside the function's timeout.
 pub fn bounded(aws: &aws_config::SdkConfig, limit: std::time::Duration) -> aws_config::SdkConfig {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder().operation_attempt_timeout(limit).operation_timeout(limit).build();
+    let timeouts =
+        aws_config::timeout::TimeoutConfig::builder().operation_attempt_timeout(limit).operation_timeout(limit).build();
     aws.to_builder().timeout_config(timeouts).build()
 }
 
 /// A secret's string value by ARN.
 pub async fn secret(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Result<String, Failure> {
-    let out = client
-        .get_secret_value()
-        .secret_id(arn)
-        .send()
-        .await
-        .map_err(|e| Failure::Retryable(format!("reading secret {arn}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e))))?;
-    out.secret_string().map(str::to_string).ok_or_else(|| Failure::Permanent(format!("secret {arn} has no string value")))
+    let out = client.get_secret_value().secret_id(arn).send().await.map_err(|e| {
+        Failure::Retryable(format!("reading secret {arn}: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(&e)))
+    })?;
+    out.secret_string()
+        .map(str::to_string)
+        .ok_or_else(|| Failure::Permanent(format!("secret {arn} has no string value")))
 }
 
 /// The HTTP client for external endpoints: bounded timeouts, so a hanging endpoint is a
@@ -53,10 +55,15 @@ pub fn init_tracing() {
 
 /// Classifies an HTTP call's outcome: timeouts, connection errors, 408, 429 and 5xx are worth
 /// retrying; other 4xx mean the request itself is wrong.
-pub async fn classify(what: &str, res: Result<reqwest::Response, reqwest::Error>) -> Result<reqwest::Response, Failure> {
+pub async fn classify(
+    what: &str,
+    res: Result<reqwest::Response, reqwest::Error>,
+) -> Result<reqwest::Response, Failure> {
     match res {
         Ok(r) if r.status().is_success() => Ok(r),
-        Ok(r) if r.status().is_server_error() || matches!(r.status().as_u16(), 408 | 429) => Err(Failure::Retryable(format!("{what}: HTTP {}", r.status()))),
+        Ok(r) if r.status().is_server_error() || matches!(r.status().as_u16(), 408 | 429) => {
+            Err(Failure::Retryable(format!("{what}: HTTP {}", r.status())))
+        }
         Ok(r) => {
             let status = r.status();
             let body = r.text().await.unwrap_or_default();

@@ -80,17 +80,24 @@ pub struct EnvelopeAttribute {
 /// permanent failure: retrying a malformed message cannot fix it.
 pub fn unwrap<T: for<'de> Deserialize<'de>>(body: Option<&str>) -> Result<(Envelope, T), Failure> {
     let body = body.ok_or_else(|| Failure::Permanent("SQS record without a body".into()))?;
-    let env: Envelope = serde_json::from_str(body).map_err(|e| Failure::Permanent(format!("not an SNS envelope: {e}")))?;
+    let env: Envelope =
+        serde_json::from_str(body).map_err(|e| Failure::Permanent(format!("not an SNS envelope: {e}")))?;
     if env.kind != "Notification" {
         return Err(Failure::Permanent(format!("SNS message of type `{}`, expected `Notification`", env.kind)));
     }
-    let msg: T = serde_json::from_str(&env.message).map_err(|e| Failure::Permanent(format!("malformed message {}: {e}", env.message_id)))?;
+    let msg: T = serde_json::from_str(&env.message)
+        .map_err(|e| Failure::Permanent(format!("malformed message {}: {e}", env.message_id)))?;
     Ok((env, msg))
 }
 
 /// Publishes an already serialised message through SNS. Errors are retryable (the caller
 /// decides what that means); the outbox is the only caller.
-pub async fn publish_raw(sns: &aws_sdk_sns::Client, topic_arn: &str, body: &str, attrs: &Attributes) -> Result<String, Failure> {
+pub async fn publish_raw(
+    sns: &aws_sdk_sns::Client,
+    topic_arn: &str,
+    body: &str,
+    attrs: &Attributes,
+) -> Result<String, Failure> {
     let mut req = sns.publish().topic_arn(topic_arn).message(body);
     for (name, (kind, value)) in attrs {
         let a = aws_sdk_sns::types::MessageAttributeValue::builder()
@@ -100,7 +107,9 @@ pub async fn publish_raw(sns: &aws_sdk_sns::Client, topic_arn: &str, body: &str,
             .map_err(|e| Failure::Permanent(e.to_string()))?;
         req = req.message_attributes(name, a);
     }
-    let out = req.send().await.map_err(|e| Failure::Retryable(format!("SNS publish to {topic_arn}: {}", aws_sdk_sns::error::DisplayErrorContext(&e))))?;
+    let out = req.send().await.map_err(|e| {
+        Failure::Retryable(format!("SNS publish to {topic_arn}: {}", aws_sdk_sns::error::DisplayErrorContext(&e)))
+    })?;
     Ok(out.message_id().unwrap_or_default().to_string())
 }
 

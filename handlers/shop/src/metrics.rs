@@ -13,7 +13,8 @@ fn now_ms() -> u64 {
 }
 
 fn line(function: &str, timestamp_ms: u64, metrics: &[(&str, f64, &str)]) -> String {
-    let defs: Vec<serde_json::Value> = metrics.iter().map(|(name, _, unit)| serde_json::json!({ "Name": name, "Unit": unit })).collect();
+    let defs: Vec<serde_json::Value> =
+        metrics.iter().map(|(name, _, unit)| serde_json::json!({ "Name": name, "Unit": unit })).collect();
     let mut doc = serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,
@@ -31,9 +32,13 @@ fn line(function: &str, timestamp_ms: u64, metrics: &[(&str, f64, &str)]) -> Str
 mod tests {
     #[test]
     fn an_emf_line_declares_and_carries_each_metric() {
-        let l: serde_json::Value = serde_json::from_str(&super::line("f", 7, &[("A", 1.5, "Count"), ("B", 2.0, "Milliseconds")])).unwrap();
+        let l: serde_json::Value =
+            serde_json::from_str(&super::line("f", 7, &[("A", 1.5, "Count"), ("B", 2.0, "Milliseconds")])).unwrap();
         assert_eq!(l["_aws"]["Timestamp"], 7);
-        assert_eq!(l["_aws"]["CloudWatchMetrics"][0]["Metrics"][1], serde_json::json!({ "Name": "B", "Unit": "Milliseconds" }));
+        assert_eq!(
+            l["_aws"]["CloudWatchMetrics"][0]["Metrics"][1],
+            serde_json::json!({ "Name": "B", "Unit": "Milliseconds" })
+        );
         assert_eq!((l["A"].as_f64(), l["B"].as_f64(), l["function"].as_str()), (Some(1.5), Some(2.0), Some("f")));
     }
 }

@@ -25,7 +25,10 @@ pub struct Publisher {
 impl Publisher {
     /// Publishes to `topics` (config names), their ARNs from the function's env.
     pub fn from_env(sns: aws_sdk_sns::Client, topics: &[&str]) -> Result<Publisher, Failure> {
-        let topics = topics.iter().map(|t| Ok((t.to_string(), crate::deps::env(&contracts::topic_arn(t))?))).collect::<Result<_, Failure>>()?;
+        let topics = topics
+            .iter()
+            .map(|t| Ok((t.to_string(), crate::deps::env(&contracts::topic_arn(t))?)))
+            .collect::<Result<_, Failure>>()?;
         Ok(Publisher { sns, topics })
     }
 }
@@ -64,7 +67,10 @@ pub async fn stage(tx: &mut Transaction<'_, MySql>, event: &Event) -> Result<(),
 }
 
 async fn publish_one(p: &Publisher, e: &Event) -> Result<(), Failure> {
-    let arn = p.topics.get(&e.topic).ok_or_else(|| Failure::Permanent(format!("no ARN for topic `{}` in this function's wiring", e.topic)))?;
+    let arn = p
+        .topics
+        .get(&e.topic)
+        .ok_or_else(|| Failure::Permanent(format!("no ARN for topic `{}` in this function's wiring", e.topic)))?;
     crate::events::publish_raw(&p.sns, arn, &e.body, &e.attributes).await.map(|_| ())
 }
 
@@ -89,7 +95,9 @@ pub async fn publish_ids(pool: &MySqlPool, p: &Publisher, events: &[Event]) -> u
                     tracing::warn!(event_id = %e.event_id, "published but not marked (the relay publishes it again): {f}");
                 }
             }
-            Err(f) => tracing::warn!(event_id = %e.event_id, topic = %e.topic, "publish after commit failed; the relay will publish it: {f}"),
+            Err(f) => {
+                tracing::warn!(event_id = %e.event_id, topic = %e.topic, "publish after commit failed; the relay will publish it: {f}")
+            }
         }
     }
     n
@@ -110,7 +118,11 @@ impl RelayReport {
     /// cannot keep up): the scheduled relay fails its run, so its DLQ alarm fires.
     pub fn check_backlog(&self, limit: Duration) -> Result<(), Failure> {
         if self.oldest_unpublished_ms > limit.as_millis() as i64 {
-            return Err(Failure::Retryable(format!("the oldest unpublished event is {} s old (limit {} s)", self.oldest_unpublished_ms / 1000, limit.as_secs())));
+            return Err(Failure::Retryable(format!(
+                "the oldest unpublished event is {} s old (limit {} s)",
+                self.oldest_unpublished_ms / 1000,
+                limit.as_secs()
+            )));
         }
         Ok(())
     }
@@ -122,7 +134,13 @@ impl RelayReport {
 /// when its lease could run out (a slow SNS): the rest are published after the lease, by
 /// whichever relay claims them, so a pass never outlives its lease and two relays never hold
 /// one row.
-pub async fn relay(pool: &MySqlPool, p: &Publisher, grace: Duration, lease: Duration, limit: u32) -> Result<RelayReport, Failure> {
+pub async fn relay(
+    pool: &MySqlPool,
+    p: &Publisher,
+    grace: Duration,
+    lease: Duration,
+    limit: u32,
+) -> Result<RelayReport, Failure> {
     let token = uuid::Uuid::new_v4().to_string();
     let claimed_at = std::time::Instant::now(); // the lease starts no earlier than this
     let claimed = sqlx::query(
@@ -141,7 +159,10 @@ pub async fn relay(pool: &MySqlPool, p: &Publisher, grace: Duration, lease: Dura
     let mut report = RelayReport { claimed, ..Default::default() };
     for r in rows {
         if claimed_at.elapsed() + PUBLISH_BOUND >= lease {
-            tracing::warn!(left = claimed - report.published - report.failed, "relay pass stops before its lease runs out; the rest follow after it");
+            tracing::warn!(
+                left = claimed - report.published - report.failed,
+                "relay pass stops before its lease runs out; the rest follow after it"
+            );
             break;
         }
         let attributes: Attributes = serde_json::from_str(r.get::<&str, _>("attributes")).unwrap_or_default();
@@ -171,7 +192,9 @@ mod tests {
     #[test]
     fn a_backlog_older_than_the_limit_fails_the_run() {
         let old = RelayReport { oldest_unpublished_ms: 301_000, ..Default::default() };
-        assert!(matches!(old.check_backlog(Duration::from_secs(300)), Err(Failure::Retryable(m)) if m.contains("301 s")));
+        assert!(
+            matches!(old.check_backlog(Duration::from_secs(300)), Err(Failure::Retryable(m)) if m.contains("301 s"))
+        );
         let fresh = RelayReport { oldest_unpublished_ms: 299_000, ..Default::default() };
         assert_eq!(fresh.check_backlog(Duration::from_secs(300)), Ok(()));
     }

@@ -31,31 +31,37 @@ pub struct Report {
 /// Re-asks after which an order counts as stuck.
 pub const STUCK_AFTER: i64 = 3;
 
-const OVERDUE: &str = "status IN ('requested', 'ordered', 'refused') OR (status = 'ordering' AND claimed_until < NOW())";
+const OVERDUE: &str =
+    "status IN ('requested', 'ordered', 'refused') OR (status = 'ordering' AND claimed_until < NOW())";
 
 /// One pass over at most `limit` overdue orders, oldest deadline first.
 pub async fn run(pool: &MySqlPool, limit: u32) -> Result<Report, Failure> {
-    let ids: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT order_id FROM restock_order WHERE due_at < NOW(3) AND ({OVERDUE}) ORDER BY due_at LIMIT ?")))
-        .bind(limit)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| r.get(0))
-        .collect();
+    let ids: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT order_id FROM restock_order WHERE due_at < NOW(3) AND ({OVERDUE}) ORDER BY due_at LIMIT ?"
+    )))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| r.get(0))
+    .collect();
     let mut report = Report::default();
     for id in ids {
         if reorder(pool, &id).await? {
             report.reordered += 1;
         }
     }
-    report.open = sqlx::query("SELECT COUNT(*) FROM restock_order WHERE status <> 'delivered'").fetch_one(pool).await?.get(0);
-    report.stuck = sqlx::query("SELECT order_id FROM restock_order WHERE status <> 'delivered' AND reminders >= ? ORDER BY order_id")
-        .bind(STUCK_AFTER)
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| r.get(0))
-        .collect();
+    report.open =
+        sqlx::query("SELECT COUNT(*) FROM restock_order WHERE status <> 'delivered'").fetch_one(pool).await?.get(0);
+    report.stuck = sqlx::query(
+        "SELECT order_id FROM restock_order WHERE status <> 'delivered' AND reminders >= ? ORDER BY order_id",
+    )
+    .bind(STUCK_AFTER)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| r.get(0))
+    .collect();
     if report.reordered > 0 {
         tracing::warn!(reordered = report.reordered, open = report.open, "overdue restock orders asked for again");
     }

@@ -72,10 +72,23 @@ pub async fn checkout(c: &Checkout, req: ApiGatewayV2httpRequest) -> Response {
         return error(404, "not_found", "no such route");
     }
     let Some(Ok(order)) = body(&req).map(|b| serde_json::from_str::<CheckoutRequest>(&b)) else {
-        return error(400, "bad_request", "expected JSON {\"sku\": string, \"quantity\": number, \"customer\": string}");
+        return error(
+            400,
+            "bad_request",
+            "expected JSON {\"sku\": string, \"quantity\": number, \"customer\": string}",
+        );
     };
-    if order.sku.is_empty() || order.sku.len() > 32 || order.customer.is_empty() || order.customer.len() > 64 || !(1..=10_000).contains(&order.quantity) {
-        return error(400, "bad_request", "sku (1-32 chars), customer (1-64 chars) and quantity (1-10000) are required");
+    if order.sku.is_empty()
+        || order.sku.len() > 32
+        || order.customer.is_empty()
+        || order.customer.len() > 64
+        || !(1..=10_000).contains(&order.quantity)
+    {
+        return error(
+            400,
+            "bad_request",
+            "sku (1-32 chars), customer (1-64 chars) and quantity (1-10000) are required",
+        );
     }
     if order.checkout_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
         return error(400, "bad_request", "checkout_id, when given, must be a UUID");
@@ -85,7 +98,11 @@ pub async fn checkout(c: &Checkout, req: ApiGatewayV2httpRequest) -> Response {
         Err(f) => {
             tracing::error!(sku = %order.sku, "checkout failed: {f}");
             match f {
-                Failure::Retryable(_) => error(503, "try_again", "the checkout could not be confirmed; try again with the same checkout_id to never buy twice"),
+                Failure::Retryable(_) => error(
+                    503,
+                    "try_again",
+                    "the checkout could not be confirmed; try again with the same checkout_id to never buy twice",
+                ),
                 Failure::Permanent(_) => error(500, "internal", "checkout failed"),
             }
         }
@@ -96,10 +113,19 @@ pub async fn checkout(c: &Checkout, req: ApiGatewayV2httpRequest) -> Response {
 enum Outcome {
     /// `event` is None when this is a retry of a checkout already sold (its event is in the
     /// outbox already).
-    Sold { purchase_id: String, event: Option<Event> },
+    Sold {
+        purchase_id: String,
+        event: Option<Event>,
+    },
     /// `expected_in`: seconds until the open order's deadline (the reconciler acts then).
-    OutOfStock { available: i32, expected_in: i64, opened: Option<Event> },
-    OverLimit { max: i32 },
+    OutOfStock {
+        available: i32,
+        expected_in: i64,
+        opened: Option<Event>,
+    },
+    OverLimit {
+        max: i32,
+    },
     NoProduct,
 }
 
@@ -110,7 +136,10 @@ async fn try_checkout(c: &Checkout, order: &CheckoutRequest) -> Result<Response,
             if let Some(e) = &event {
                 outbox::publish_ids(&c.pool, &c.publisher, std::slice::from_ref(e)).await;
             }
-            json(200, &serde_json::json!({ "status": "sold", "purchase_id": purchase_id, "sku": order.sku, "quantity": order.quantity, "replayed": event.is_none() }))
+            json(
+                200,
+                &serde_json::json!({ "status": "sold", "purchase_id": purchase_id, "sku": order.sku, "quantity": order.quantity, "replayed": event.is_none() }),
+            )
         }
         Outcome::OutOfStock { available, expected_in, opened } => {
             if let Some(e) = &opened {
@@ -224,7 +253,11 @@ async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Fa
             requester: order.customer.clone(),
             cycle,
         };
-        sqlx::query("UPDATE product SET restocking = TRUE, restock_cycle = ? WHERE product_id = ?").bind(cycle).bind(&product_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE product SET restocking = TRUE, restock_cycle = ? WHERE product_id = ?")
+            .bind(cycle)
+            .bind(&product_id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO restock_order (order_id, product_id, cycle, quantity, requester, status, due_at) VALUES (?, ?, ?, ?, ?, 'requested', NOW(3) + INTERVAL ? SECOND)",
         )

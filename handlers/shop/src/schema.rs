@@ -177,7 +177,11 @@ pub async fn seed_stock(pool: &MySqlPool, stock: i64, factory_api: &str) -> Resu
 /// Seed customers: all `normal`.
 pub async fn seed_customers(pool: &MySqlPool) -> Result<(), sqlx::Error> {
     for (cid, email) in [("c-1001", "kim@example.com"), ("c-1002", "lee@example.com"), ("c-1003", "park@example.com")] {
-        sqlx::query("INSERT IGNORE INTO customer (customer_id, email, type) VALUES (?, ?, 'normal')").bind(cid).bind(email).execute(pool).await?;
+        sqlx::query("INSERT IGNORE INTO customer (customer_id, email, type) VALUES (?, ?, 'normal')")
+            .bind(cid)
+            .bind(email)
+            .execute(pool)
+            .await?;
     }
     Ok(())
 }

@@ -27,7 +27,9 @@ fn reported(req: &ApiGatewayV2httpRequest) -> Result<Option<i64>, String> {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(c) => {
             let n = c.as_str().and_then(|s| s.parse::<i64>().ok()).or_else(|| c.as_i64());
-            n.filter(|n| (0..=1_000_000).contains(n)).map(Some).ok_or_else(|| format!("MessageAttributeProductCnt `{c}` is not a count"))
+            n.filter(|n| (0..=1_000_000).contains(n))
+                .map(Some)
+                .ok_or_else(|| format!("MessageAttributeProductCnt `{c}` is not a count"))
         }
     }
 }
@@ -36,7 +38,9 @@ pub async fn handle(s: &StockArrival, req: ApiGatewayV2httpRequest) -> Response 
     if route(&req) != "POST /factory/callback" {
         return error(404, "not_found", "no such route");
     }
-    let (Some(order_id), Some(attempt_id), Some(tok)) = (query(&req, "order"), query(&req, "attempt"), query(&req, "token")) else {
+    let (Some(order_id), Some(attempt_id), Some(tok)) =
+        (query(&req, "order"), query(&req, "attempt"), query(&req, "token"))
+    else {
         return error(401, "unauthenticated", "callback URL without order, attempt and token");
     };
     if !token::verify(&s.callback_key, order_id, attempt_id, tok) {
@@ -74,15 +78,28 @@ async fn apply(s: &StockArrival, order_id: &str, attempt_id: &str, reported: Opt
     if a.get::<bool, _>("counted") {
         tx.rollback().await?;
         tracing::info!(order_id, attempt_id, "duplicate callback: already counted");
-        return Ok(json(200, &serde_json::json!({ "order_id": order_id, "attempt_id": attempt_id, "applied": false, "reason": "already counted" })));
+        return Ok(json(
+            200,
+            &serde_json::json!({ "order_id": order_id, "attempt_id": attempt_id, "applied": false, "reason": "already counted" }),
+        ));
     }
     let ordered = i64::from(a.get::<i32, _>("quantity"));
     let produced = reported.unwrap_or(ordered);
     if produced != ordered {
-        tracing::warn!(order_id, attempt_id, ordered, produced, "the factory reports a different quantity than ordered; counting what it produced");
+        tracing::warn!(
+            order_id,
+            attempt_id,
+            ordered,
+            produced,
+            "the factory reports a different quantity than ordered; counting what it produced"
+        );
     }
     let product_id: Vec<u8> = a.get("product_id");
-    sqlx::query("UPDATE factory_attempt SET produced = ?, counted_at = NOW(3) WHERE attempt_id = ?").bind(produced).bind(attempt_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE factory_attempt SET produced = ?, counted_at = NOW(3) WHERE attempt_id = ?")
+        .bind(produced)
+        .bind(attempt_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "UPDATE restock_order SET status = 'delivered', delivered_at = COALESCE(delivered_at, NOW(3)), claimed_until = NULL, produced = produced + ? WHERE order_id = ?",
     )
@@ -98,5 +115,8 @@ async fn apply(s: &StockArrival, order_id: &str, attempt_id: &str, reported: Opt
         .await?;
     tx.commit().await?;
     tracing::info!(order_id, attempt_id, produced, "stock arrived");
-    Ok(json(200, &serde_json::json!({ "order_id": order_id, "attempt_id": attempt_id, "applied": true, "quantity": produced })))
+    Ok(json(
+        200,
+        &serde_json::json!({ "order_id": order_id, "attempt_id": attempt_id, "applied": true, "quantity": produced }),
+    ))
 }

@@ -72,7 +72,10 @@ async fn claim(s: &StockRequest, order_id: &str) -> Result<Option<OrderClaim>, F
     .await?
     .rows_affected()
         == 1;
-    let row = sqlx::query("SELECT status, quantity FROM restock_order WHERE order_id = ?").bind(order_id).fetch_optional(&s.pool).await?;
+    let row = sqlx::query("SELECT status, quantity FROM restock_order WHERE order_id = ?")
+        .bind(order_id)
+        .fetch_optional(&s.pool)
+        .await?;
     let Some(row) = row else {
         return Err(Failure::Permanent(format!("order {order_id} does not exist")));
     };
@@ -116,7 +119,11 @@ async fn one(s: &StockRequest, record: SqsMessage) -> Result<(), Failure> {
     }
     let Some(c) = claim(s, &ev.order_id).await? else { return Ok(()) };
     let attempt_id = uuid::Uuid::new_v4().to_string();
-    sqlx::query("INSERT INTO factory_attempt (attempt_id, order_id, outcome) VALUES (?, ?, 'sending')").bind(&attempt_id).bind(&ev.order_id).execute(&s.pool).await?;
+    sqlx::query("INSERT INTO factory_attempt (attempt_id, order_id, outcome) VALUES (?, ?, 'sending')")
+        .bind(&attempt_id)
+        .bind(&ev.order_id)
+        .execute(&s.pool)
+        .await?;
     let order = FactoryOrder {
         message_group_id: "stock-arrival-group".into(),
         message_attribute_product_id: ev.product_id.clone(),
@@ -157,7 +164,11 @@ async fn one(s: &StockRequest, record: SqsMessage) -> Result<(), Failure> {
     })
     .await?;
     claim::record(&attempt_id, || async {
-        sqlx::query("UPDATE factory_attempt SET outcome = ? WHERE attempt_id = ?").bind(outcome).bind(&attempt_id).execute(&s.pool).await?;
+        sqlx::query("UPDATE factory_attempt SET outcome = ? WHERE attempt_id = ?")
+            .bind(outcome)
+            .bind(&attempt_id)
+            .execute(&s.pool)
+            .await?;
         Ok(())
     })
     .await?;

@@ -69,7 +69,10 @@ async fn one(s: &Vip, record: SqsMessage) -> Result<(), Failure> {
     }
     claim::record(&key, || async {
         let mut tx = s.pool.begin().await?;
-        sqlx::query("UPDATE vip_promotion SET marketing_notified_at = NOW() WHERE purchase_id = ?").bind(&p.purchase_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE vip_promotion SET marketing_notified_at = NOW() WHERE purchase_id = ?")
+            .bind(&p.purchase_id)
+            .execute(&mut *tx)
+            .await?;
         claim::done(&mut *tx, &holder).await?;
         tx.commit().await?;
         Ok(())

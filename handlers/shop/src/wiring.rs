@@ -25,18 +25,35 @@ pub fn handlers() -> Vec<(&'static str, Vec<String>)> {
         ("checkout", [db(STOCK_DB), vec![c::topic_arn(OUT_OF_STOCK), c::topic_arn(PURCHASES)]].concat()),
         (
             "stock-request",
-            [db(STOCK_DB), vec![c::endpoint_url(FACTORY), c::secret_arn(CALLBACK_KEY), c::HTTP_API_URL.to_string(), c::RETRY_BASE_SECONDS.to_string()]].concat(),
+            [
+                db(STOCK_DB),
+                vec![
+                    c::endpoint_url(FACTORY),
+                    c::secret_arn(CALLBACK_KEY),
+                    c::HTTP_API_URL.to_string(),
+                    c::RETRY_BASE_SECONDS.to_string(),
+                ],
+            ]
+            .concat(),
         ),
         ("stock-arrival", [db(STOCK_DB), vec![c::secret_arn(CALLBACK_KEY)]].concat()),
         (
             "ad-stop",
             [
                 db(STOCK_DB),
-                vec![c::email_identity(SHOP_EMAIL), c::email_configuration_set(SHOP_EMAIL), c::email_from(SHOP_EMAIL), c::RETRY_BASE_SECONDS.to_string()],
+                vec![
+                    c::email_identity(SHOP_EMAIL),
+                    c::email_configuration_set(SHOP_EMAIL),
+                    c::email_from(SHOP_EMAIL),
+                    c::RETRY_BASE_SECONDS.to_string(),
+                ],
             ]
             .concat(),
         ),
-        ("vip-promotion", [db(CUSTOMER_DB), vec![c::endpoint_url(MARKETING), c::RETRY_BASE_SECONDS.to_string()]].concat()),
+        (
+            "vip-promotion",
+            [db(CUSTOMER_DB), vec![c::endpoint_url(MARKETING), c::RETRY_BASE_SECONDS.to_string()]].concat(),
+        ),
         ("outbox-relay", [db(STOCK_DB), vec![c::topic_arn(OUT_OF_STOCK), c::topic_arn(PURCHASES)]].concat()),
         ("restock-reconciler", db(STOCK_DB)),
     ];

@@ -94,7 +94,8 @@ const COM_STMT_EXECUTE: u8 = 0x17;
 fn decide(s: &State, payload: &[u8]) -> (bool, bool) {
     let (drop_now, swallow_answer) = (true, true);
     let is_statement = matches!(payload.first(), Some(&COM_QUERY) | Some(&COM_STMT_EXECUTE));
-    let is_commit = payload.first() == Some(&COM_QUERY) && std::str::from_utf8(&payload[1..]).is_ok_and(|q| q.trim().eq_ignore_ascii_case("commit"));
+    let is_commit = payload.first() == Some(&COM_QUERY)
+        && std::str::from_utf8(&payload[1..]).is_ok_and(|q| q.trim().eq_ignore_ascii_case("commit"));
     let mode = *s.mode.lock().unwrap();
     let out = match mode {
         Mode::Pass => (false, false),

@@ -145,7 +145,9 @@ impl Shared {
 /// Decides the fate of one request: Some(status) to fail it, after an optional delay.
 async fn inject(s: &Shared) -> Option<StatusCode> {
     let f = s.faults.lock().unwrap().clone();
-    let in_outage = f.outage_ms > 0 && s.outage_start.lock().unwrap().get_or_insert_with(std::time::Instant::now).elapsed() < Duration::from_millis(f.outage_ms);
+    let in_outage = f.outage_ms > 0
+        && s.outage_start.lock().unwrap().get_or_insert_with(std::time::Instant::now).elapsed()
+            < Duration::from_millis(f.outage_ms);
     let (fail, slow) = (s.chance(f.error_rate), s.chance(f.slow_rate));
     if slow {
         s.fire("slow");
@@ -178,10 +180,17 @@ fn valid(o: &FactoryOrder) -> Result<u64, String> {
     if !(o.callback_url.starts_with("http://") || o.callback_url.starts_with("https://")) {
         return Err("CallbackUrl is not an http(s) URL".into());
     }
-    o.message_attribute_product_cnt.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| "MessageAttributeProductCnt is not a positive number".into())
+    o.message_attribute_product_cnt
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| "MessageAttributeProductCnt is not a positive number".into())
 }
 
-async fn manufacture(State(s): State<Arc<Shared>>, body: Result<Json<FactoryOrder>, axum::extract::rejection::JsonRejection>) -> (StatusCode, Json<serde_json::Value>) {
+async fn manufacture(
+    State(s): State<Arc<Shared>>,
+    body: Result<Json<FactoryOrder>, axum::extract::rejection::JsonRejection>,
+) -> (StatusCode, Json<serde_json::Value>) {
     if let Some(code) = inject(&s).await {
         return (code, Json(serde_json::json!({ "error": "injected fault" })));
     }
@@ -198,7 +207,8 @@ async fn manufacture(State(s): State<Arc<Shared>>, body: Result<Json<FactoryOrde
     }
     s.log.lock().unwrap().accepted.push(serde_json::to_value(&order).unwrap_or_default());
     let f = s.faults.lock().unwrap().clone();
-    let (twice, late, short) = (s.chance(f.duplicate_rate), s.chance(f.accept_then_timeout_rate), s.chance(f.short_report_rate));
+    let (twice, late, short) =
+        (s.chance(f.duplicate_rate), s.chance(f.accept_then_timeout_rate), s.chance(f.short_report_rate));
     let ordered: u64 = order.message_attribute_product_cnt.parse().unwrap_or(0);
     let units = if short { ordered.saturating_sub(1) } else { ordered };
     s.log.lock().unwrap().productions.push((order.callback_url.clone(), units));
@@ -250,7 +260,10 @@ async fn callback(s: &Shared, o: &FactoryOrder, units: u64) {
     }
 }
 
-async fn vip(State(s): State<Arc<Shared>>, Json(body): Json<serde_json::Value>) -> (StatusCode, Json<serde_json::Value>) {
+async fn vip(
+    State(s): State<Arc<Shared>>,
+    Json(body): Json<serde_json::Value>,
+) -> (StatusCode, Json<serde_json::Value>) {
     if let Some(code) = inject(&s).await {
         return (code, Json(serde_json::json!({ "error": "injected fault" })));
     }
@@ -272,7 +285,8 @@ async fn admin_faults(State(s): State<Arc<Shared>>, Json(f): Json<Faults>) -> St
 }
 
 async fn serve(port: u16, shared: Arc<Shared>, app: Router<Arc<Shared>>) -> std::io::Result<Running> {
-    let app = app.route("/admin/log", get(admin_log)).route("/admin/faults", put(admin_faults)).with_state(shared.clone());
+    let app =
+        app.route("/admin/log", get(admin_log)).route("/admin/faults", put(admin_faults)).with_state(shared.clone());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {

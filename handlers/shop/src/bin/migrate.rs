@@ -10,11 +10,14 @@ async fn prepare(url: &str, statements: &[&'static str]) -> Result<sqlx::MySqlPo
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.is_empty() {
         return Err(format!("database name `{name}` must be letters, digits and _"));
     }
-    let admin = MySqlPoolOptions::new().max_connections(1).connect(server).await.map_err(|e| format!("{server}: {e}"))?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")))
-        .execute(&admin)
-        .await
-        .map_err(|e| e.to_string())?;
+    let admin =
+        MySqlPoolOptions::new().max_connections(1).connect(server).await.map_err(|e| format!("{server}: {e}"))?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )))
+    .execute(&admin)
+    .await
+    .map_err(|e| e.to_string())?;
     let pool = MySqlPoolOptions::new().max_connections(2).connect(url).await.map_err(|e| format!("{url}: {e}"))?;
     schema::migrate(&pool, statements).await.map_err(|e| e.to_string())?;
     Ok(pool)
@@ -29,7 +32,13 @@ async fn main() -> std::process::ExitCode {
         if let Some(url) = arg("--stock") {
             let pool = prepare(&url, schema::STOCK).await?;
             if seed {
-                schema::seed_stock(&pool, 3, &arg("--factory-api").unwrap_or_else(|| "https://factory.example.com".into())).await.map_err(|e| e.to_string())?;
+                schema::seed_stock(
+                    &pool,
+                    3,
+                    &arg("--factory-api").unwrap_or_else(|| "https://factory.example.com".into()),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
             }
             println!("stock database ready: {url}");
         }

@@ -20,7 +20,10 @@ async fn main() -> Result<(), Error> {
     deps::init_tracing();
     let aws = deps::aws().await;
     let pool = db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?;
-    let publisher = outbox::Publisher::from_env(aws_sdk_sns::Client::new(&deps::bounded(&aws, Duration::from_secs(2))), &[wiring::OUT_OF_STOCK, wiring::PURCHASES])?;
+    let publisher = outbox::Publisher::from_env(
+        aws_sdk_sns::Client::new(&deps::bounded(&aws, Duration::from_secs(2))),
+        &[wiring::OUT_OF_STOCK, wiring::PURCHASES],
+    )?;
     let (pool, publisher) = (&pool, &publisher);
     run(service_fn(move |ev: LambdaEvent<serde_json::Value>| async move {
         let deadline = shop::batch::Budget::from_lambda(ev.context.deadline, LEASE);
@@ -37,7 +40,13 @@ async fn main() -> Result<(), Error> {
                 break;
             }
         }
-        tracing::info!(published = total.published, failed = total.failed, oldest_unpublished_ms = total.oldest_unpublished_ms, ms = started.elapsed().as_millis() as u64, "relay pass");
+        tracing::info!(
+            published = total.published,
+            failed = total.failed,
+            oldest_unpublished_ms = total.oldest_unpublished_ms,
+            ms = started.elapsed().as_millis() as u64,
+            "relay pass"
+        );
         shop::metrics::emit(&[
             ("OutboxPublished", total.published as f64, "Count"),
             ("OutboxPublishFailed", total.failed as f64, "Count"),

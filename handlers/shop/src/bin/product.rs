@@ -9,5 +9,8 @@ async fn main() -> Result<(), Error> {
     let aws = deps::aws().await;
     let pool = db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?;
     let pool = &pool;
-    run(service_fn(move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move { Ok::<_, Error>(sales::product(pool, ev.payload).await) })).await
+    run(service_fn(move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+        Ok::<_, Error>(sales::product(pool, ev.payload).await)
+    }))
+    .await
 }

@@ -19,7 +19,11 @@ async fn main() -> Result<(), Error> {
         ]);
         if !report.stuck.is_empty() {
             // Fail the run so the function's DLQ alarm tells a person.
-            return Err(Error::from(format!("restock orders asked for {} times without a delivery: {}", reconcile::STUCK_AFTER, report.stuck.join(", "))));
+            return Err(Error::from(format!(
+                "restock orders asked for {} times without a delivery: {}",
+                reconcile::STUCK_AFTER,
+                report.stuck.join(", ")
+            )));
         }
         Ok::<_, Error>(report)
     }))

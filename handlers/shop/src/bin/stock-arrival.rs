@@ -15,5 +15,8 @@ async fn main() -> Result<(), Error> {
         callback_key: deps::secret(&secrets, &env(&contracts::secret_arn(wiring::CALLBACK_KEY))?).await?.into_bytes(),
     };
     let s = &s;
-    run(service_fn(move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move { Ok::<_, Error>(stock_arrival::handle(s, ev.payload).await) })).await
+    run(service_fn(move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move {
+        Ok::<_, Error>(stock_arrival::handle(s, ev.payload).await)
+    }))
+    .await
 }

@@ -2,8 +2,8 @@
 //! `shop::stock_request`.
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use shop::deps::{self, env};
 use shop::batch::{Backoff, Budget};
+use shop::deps::{self, env};
 use shop::{db, stock_request, wiring};
 use std::time::Duration;
 
@@ -25,5 +25,15 @@ async fn main() -> Result<(), Error> {
     let backoff = Backoff::from_env(&aws)?;
     let backoff = &backoff;
     let s = &s;
-    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move { Ok::<_, Error>(stock_request::handle(s, ev.payload, Budget::from_lambda(ev.context.deadline, per_record).with_backoff(backoff.clone())).await) })).await
+    run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, Error>(
+            stock_request::handle(
+                s,
+                ev.payload,
+                Budget::from_lambda(ev.context.deadline, per_record).with_backoff(backoff.clone()),
+            )
+            .await,
+        )
+    }))
+    .await
 }

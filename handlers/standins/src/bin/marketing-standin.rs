@@ -27,7 +27,13 @@ struct Args {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let a = Args::parse();
-    let faults = standins::Faults { down: a.down, error_rate: a.error_rate, slow_rate: a.slow_rate, slow_ms: a.slow_ms, ..Default::default() };
+    let faults = standins::Faults {
+        down: a.down,
+        error_rate: a.error_rate,
+        slow_rate: a.slow_rate,
+        slow_ms: a.slow_ms,
+        ..Default::default()
+    };
     let running = standins::marketing(a.port, faults, a.seed).await?;
     println!("LISTENING={}", running.addr.port());
     tokio::signal::ctrl_c().await?;

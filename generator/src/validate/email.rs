@@ -1,0 +1,107 @@
+//! SES senders: the identity, the configuration set (named per stage), and senders that
+//! belong to the identity.
+
+use super::Validator;
+use crate::config::RawConfig;
+use crate::diag::Diagnostic;
+use crate::model::Email;
+use std::collections::BTreeSet;
+
+impl Validator {
+    pub(super) fn emails(&mut self, raw: &RawConfig, known: &BTreeSet<String>, system: &str) -> Vec<Email> {
+        let mut out = Vec::new();
+        for (n, e) in &raw.email {
+            if !known.contains(&n.value) {
+                continue;
+            }
+            let identity = match &e.identity {
+                Some(i) => {
+                    let ok = !i.value.is_empty()
+                        && i.value.chars().all(|c| c.is_ascii_alphanumeric() || ".-_@+".contains(c))
+                        && i.value.contains('.');
+                    if !ok {
+                        self.err(
+                            Diagnostic::error(
+                                "E012",
+                                i.span,
+                                format!("`{}` is not an email address or domain", i.value),
+                            )
+                            .with_help("write a domain (`donut.example.com`) or an address (`ads@donut.example.com`)"),
+                        );
+                    }
+                    i.value.clone()
+                }
+                None => {
+                    self.err(
+                        Diagnostic::error("E004", n.span, format!("email `{}` has no `identity`", n.value))
+                            .with_help("add `identity: <domain or address>` that SES sends as"),
+                    );
+                    String::new()
+                }
+            };
+            let cs = match &e.configuration_set {
+                Some(c) => {
+                    if c.value.is_empty()
+                        || c.value.len() > 64
+                        || !c.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+                    {
+                        self.err(
+                            Diagnostic::error("E008", c.span, format!("invalid configuration set name `{}`", c.value))
+                                .with_help("use up to 64 letters, digits, `-` and `_`"),
+                        );
+                    }
+                    c.value.clone()
+                }
+                None => {
+                    let longest = raw.stages.iter().map(|(s, _)| s.value.len()).max().unwrap_or(0);
+                    let len = system.len() + longest + n.value.len() + 2;
+                    if len > 64 {
+                        self.err(
+                            Diagnostic::error("E008", n.span, format!("the default configuration set name of email `{}` would be {len} characters; SES allows 64", n.value))
+                                .with_help("set `configuration_set:` to a shorter name"),
+                        );
+                    }
+                    format!("{system}-{{stage}}-{}", n.value.replace('_', "-"))
+                }
+            };
+            if e.senders.is_empty() {
+                self.err(
+                    Diagnostic::error("E004", n.span, format!("email `{}` lists no `senders`", n.value))
+                        .with_help("list the From addresses functions may use; the IAM policy allows only these"),
+                );
+            }
+            for s in &e.senders {
+                let domain_ok = match s.value.split_once('@') {
+                    Some((local, domain)) => {
+                        !local.is_empty()
+                            && (identity == s.value || domain == identity || domain.ends_with(&format!(".{identity}")))
+                    }
+                    None => false,
+                };
+                if !domain_ok {
+                    self.err(
+                        Diagnostic::error(
+                            "E012",
+                            s.span,
+                            format!("sender `{}` is not an address of identity `{identity}`", s.value),
+                        )
+                        .with_help(format!("SES sends only as verified identities: use an address `@{identity}`")),
+                    );
+                }
+            }
+            let mut senders: Vec<String> = Vec::new();
+            for s in &e.senders {
+                if senders.contains(&s.value) {
+                    self.err(
+                        Diagnostic::error("E006", s.span, format!("sender `{}` is listed twice", s.value))
+                            .with_help("list it once"),
+                    );
+                } else {
+                    senders.push(s.value.clone());
+                }
+            }
+            out.push(Email { name: n.value.clone(), identity, configuration_set: cs, senders });
+        }
+        out
+    }
+}

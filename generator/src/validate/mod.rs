@@ -1,0 +1,83 @@
+//! Raw config -> one validated [`System`] per stage, plus every diagnostic.
+//!
+//! All checks run, whatever fails first; the caller writes nothing when any error is found.
+//! One file per family of the config; [`Validator::run`] lists them in the order their
+//! results are needed. Diagnostics are sorted by position afterwards, so the order of checks
+//! never shows.
+
+mod email;
+mod filters;
+mod functions;
+mod names;
+mod physical;
+mod queues;
+mod reach;
+mod schedule;
+mod settings;
+mod stages;
+mod topics;
+mod triggers;
+
+use crate::config::RawConfig;
+use crate::diag::Diagnostic;
+use crate::model::System;
+pub use schedule::schedule_expression;
+
+pub const DEFAULT_TIMEOUT: u64 = 10;
+pub const DEFAULT_MEMORY: u64 = 256;
+pub const DEFAULT_LOG_RETENTION: u64 = 30;
+pub const DEFAULT_QUEUE_RETENTION_DAYS: u64 = 4;
+pub const DEFAULT_DLQ_RETENTION_DAYS: u64 = 14;
+pub const DEFAULT_MAX_RECEIVES: u64 = 5;
+pub const DEFAULT_BATCH_SIZE: u64 = 10;
+pub const DEFAULT_THROTTLE_RATE: u64 = 50;
+pub const DEFAULT_THROTTLE_BURST: u64 = 100;
+/// Lambda's default for asynchronous invocations.
+pub const DEFAULT_SCHEDULE_RETRIES: u64 = 2;
+/// An hour: a run that cannot start within it has been overtaken by later runs anyway.
+pub const DEFAULT_MAX_EVENT_AGE: u64 = 3600;
+/// API Gateway HTTP APIs end an integration after 30 s.
+pub const HTTP_MAX_TIMEOUT: u64 = 30;
+/// Values CloudWatch Logs accepts for RetentionInDays.
+pub const LOG_RETENTION_DAYS: &[u64] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const DAY: u64 = 86_400;
+
+/// Validates the whole config; returns one system per stage (sorted by stage name) when
+/// there are no errors. Warnings are returned either way.
+pub fn validate(raw: &RawConfig) -> (Vec<System>, Vec<Diagnostic>) {
+    let mut v = Validator { diags: Vec::new() };
+    let systems = v.run(raw);
+    let has_errors = v.diags.iter().any(Diagnostic::is_error);
+    (if has_errors { Vec::new() } else { systems }, v.diags)
+}
+
+/// Collects diagnostics; each family's checks are `impl Validator` blocks in its own file.
+struct Validator {
+    diags: Vec<Diagnostic>,
+}
+
+impl Validator {
+    fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn run(&mut self, raw: &RawConfig) -> Vec<System> {
+        let settings = self.settings(raw);
+        let declared = self.declared(raw);
+        let resources = stages::Resources {
+            topics: self.topics(raw, &declared),
+            emails: self.emails(raw, &declared.emails, &settings.system),
+            databases: self.databases(raw, &declared),
+            endpoints: self.endpoints(raw, &declared),
+            secrets: self.secrets(raw, &declared),
+        };
+        let wiring = self.functions(raw, &declared, &settings);
+        let subscribed = self.queues(raw, &declared, &resources.topics, &wiring);
+        self.unread_topics(raw, &declared, &wiring, &subscribed);
+        self.unused(raw, &wiring);
+        self.name_lengths(raw, &declared, &settings.system);
+        self.sqs_names(raw, &declared, &wiring, &settings.system);
+        self.stages(raw, &declared, &settings, &resources, &wiring)
+    }
+}

@@ -1,0 +1,90 @@
+//! Physical names: AWS's length limits for every stage, and SQS names that would meet.
+
+use super::functions::Wiring;
+use super::names::Declared;
+use super::Validator;
+use crate::config::{RawConfig, Sp};
+use crate::diag::{Diagnostic, Span};
+use crate::model::Trigger;
+use std::collections::BTreeMap;
+
+impl Validator {
+    /// Queue (with its DLQ, the longer name), topic and function names of every stage.
+    pub(super) fn name_lengths(&mut self, raw: &RawConfig, declared: &Declared, system: &str) {
+        let stages = &declared.stages;
+        for (qn, q) in raw.queues.iter().filter(|(n, _)| declared.queues.contains(&n.value)) {
+            let q_fifo = q.fifo.as_ref().is_some_and(|f| f.value);
+            for stage in stages {
+                let base = format!("{system}-{stage}-{}", qn.value.replace('_', "-"));
+                let suffix = if q_fifo { ".fifo" } else { "" };
+                self.length(qn.span, "queue name", &format!("{base}-dlq{suffix}"), 80);
+            }
+        }
+        for (n, t) in raw.topics.iter().filter(|(n, _)| declared.topics.contains(&n.value)) {
+            let suffix = if t.fifo.as_ref().is_some_and(|f| f.value) { ".fifo" } else { "" };
+            for stage in stages {
+                self.length(
+                    n.span,
+                    "topic name",
+                    &format!("{system}-{stage}-{}{suffix}", n.value.replace('_', "-")),
+                    256,
+                );
+            }
+        }
+        for (n, _) in &raw.functions {
+            for stage in stages {
+                self.length(n.span, "function name", &format!("{system}-{stage}-{}", n.value.replace('_', "-")), 64);
+            }
+        }
+    }
+
+    /// SQS names are unique per account and region: user queues, their DLQs and the DLQs of
+    /// scheduled functions must not meet (queue `a_dlq` and the DLQ of queue `a` or of
+    /// scheduled function `a` would all be `<system>-<stage>-a-dlq`). The stage prefix is
+    /// shared, so one check covers every stage.
+    pub(super) fn sqs_names(&mut self, raw: &RawConfig, declared: &Declared, wiring: &Wiring, system: &str) {
+        let (queues, stages, funcs) = (&declared.queues, &declared.stages, &wiring.functions);
+        let stage = stages.iter().next().map(String::as_str).unwrap_or("{stage}");
+        let physical = |name: &str| format!("{system}-{stage}-{}", name.replace('_', "-"));
+        let mut claims: Vec<(String, String, Span)> = Vec::new();
+        for (qn, q) in raw.queues.iter().filter(|(n, _)| queues.contains(&n.value)) {
+            let suffix = if q.fifo.as_ref().is_some_and(|f| f.value) { ".fifo" } else { "" };
+            claims.push((format!("{}{suffix}", physical(&qn.value)), format!("queue `{}`", qn.value), qn.span));
+            if !matches!(q.dlq, Some(Sp { value: None, .. })) {
+                claims.push((
+                    format!("{}-dlq{suffix}", physical(&qn.value)),
+                    format!("the dead-letter queue of queue `{}`", qn.value),
+                    qn.span,
+                ));
+            }
+        }
+        for (f, rf) in funcs {
+            if let Trigger::Schedule { .. } = f.trigger {
+                claims.push((
+                    format!("{}-dlq", physical(&f.name)),
+                    format!("the dead-letter queue of scheduled function `{}`", f.name),
+                    rf.span,
+                ));
+            }
+        }
+        let mut seen: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
+        let mut clashes = Vec::new();
+        for (name, what, span) in &claims {
+            match seen.get(name.as_str()) {
+                Some((other, at)) => clashes.push(
+                    Diagnostic::error("E006", *span, format!("{what} would be named `{name}`, like {other}"))
+                        .with_help(format!(
+                            "SQS queue names are unique: rename one of them (line {} has the other)",
+                            at.line
+                        )),
+                ),
+                None => {
+                    seen.insert(name, (what, *span));
+                }
+            }
+        }
+        for d in clashes {
+            self.err(d);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Queues: their subscriptions to topics (with filters), dead-letter queues and retention;
+//! the per-stage queue (its visibility timeout follows the consumer's final timeout).
+
+use super::functions::Wiring;
+use super::names::{Declared, Kind};
+use super::{Validator, DAY, DEFAULT_DLQ_RETENTION_DAYS, DEFAULT_MAX_RECEIVES, DEFAULT_QUEUE_RETENTION_DAYS};
+use crate::config::{Name, RawConfig, RawQueue, Sp};
+use crate::diag::Diagnostic;
+use crate::model::{Dlq, FilterScope, Function, Queue, Subscription, Topic, Trigger};
+use std::collections::BTreeSet;
+
+impl Validator {
+    /// Checks every queue; returns the topics some queue subscribes to.
+    pub(super) fn queues(
+        &mut self,
+        raw: &RawConfig,
+        declared: &Declared,
+        topics: &[Topic],
+        wiring: &Wiring,
+    ) -> BTreeSet<String> {
+        let mut subscribed = BTreeSet::new();
+        for (qn, q) in &raw.queues {
+            if !declared.queues.contains(&qn.value) {
+                continue;
+            }
+            self.subscriptions(qn, q, declared, topics, &mut subscribed);
+            self.dead_letters(qn, q);
+            if !wiring.consumers.contains_key(&qn.value) {
+                self.err(
+                    Diagnostic::warning("W002", qn.span, format!("no function consumes queue `{}`", qn.value))
+                        .with_help(
+                            "messages will pile up until they expire; add a function with `trigger: { queue: ... }`",
+                        ),
+                );
+            }
+        }
+        subscribed
+    }
+
+    fn subscriptions(
+        &mut self,
+        qn: &Name,
+        q: &RawQueue,
+        declared: &Declared,
+        topics: &[Topic],
+        subscribed: &mut BTreeSet<String>,
+    ) {
+        let q_fifo = q.fifo.as_ref().is_some_and(|f| f.value);
+        let mut seen = BTreeSet::new();
+        for s in &q.subscribe {
+            if !seen.insert(s.topic.value.clone()) {
+                self.err(
+                    Diagnostic::error(
+                        "E006",
+                        s.topic.span,
+                        format!("queue `{}` subscribes to topic `{}` twice", qn.value, s.topic.value),
+                    )
+                    .with_help("merge the two subscriptions into one"),
+                );
+                continue;
+            }
+            if !self.resolve(Kind::Topic, &s.topic, &declared.topics, &format!("queue `{}`", qn.value)) {
+                continue;
+            }
+            subscribed.insert(s.topic.value.clone());
+            let t_fifo = topics.iter().any(|t| t.name == s.topic.value && t.fifo);
+            if q_fifo && !t_fifo {
+                self.err(
+                Diagnostic::error("E009", s.topic.span, format!("FIFO queue `{}` cannot subscribe to standard topic `{}`", qn.value, s.topic.value))
+                    .with_help("SNS standard topics deliver only to standard queues: make the topic FIFO or the queue standard"),
+            );
+            }
+            if let Some(scope) = &s.filter_scope {
+                if scope.value != "attributes" && scope.value != "body" {
+                    self.err(
+                    Diagnostic::error("E002", scope.span, format!("`filter_scope` must be `attributes` or `body`, found `{}`", scope.value))
+                        .with_help("`attributes` matches message attributes (the default); `body` matches the JSON message body"),
+                );
+                }
+                if s.filter.is_none() {
+                    self.err(
+                        Diagnostic::error("E016", scope.span, "`filter_scope` without a `filter`")
+                            .with_help("add a `filter`, or remove `filter_scope`"),
+                    );
+                }
+            }
+            if let Some(f) = &s.filter {
+                let body = s.filter_scope.as_ref().is_some_and(|sc| sc.value == "body");
+                self.filter(f, body);
+            }
+        }
+    }
+
+    /// Content-based dedup needs FIFO; the DLQ's retry settings and retention.
+    fn dead_letters(&mut self, qn: &Name, q: &RawQueue) {
+        let q_fifo = q.fifo.as_ref().is_some_and(|f| f.value);
+        if let Some(cbd) = &q.content_based_dedup {
+            if cbd.value && !q_fifo {
+                self.err(
+                    Diagnostic::error(
+                        "E009",
+                        cbd.span,
+                        format!("queue `{}` is not FIFO, so it cannot deduplicate by content", qn.value),
+                    )
+                    .with_help("add `fifo: true`, or remove `content_based_dedup`"),
+                );
+            }
+        }
+        let retention = q.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_QUEUE_RETENTION_DAYS);
+        let dlq = match &q.dlq {
+            Some(Sp { value: Some(d), span }) => Some((d.retention_days.as_ref(), *span)),
+            Some(Sp { value: None, .. }) => None,
+            None => Some((None, qn.span)),
+        };
+        if let Some(Sp { value: Some(d), .. }) = &q.dlq {
+            if let (Some(m), Some(w)) = (&d.max_receives, &d.retry_window) {
+                self.err(
+                    Diagnostic::error(
+                        "E002",
+                        w.span,
+                        format!(
+                            "queue `{}` sets both `dlq.max_receives` ({}) and `dlq.retry_window`",
+                            qn.value, m.value
+                        ),
+                    )
+                    .with_help("the retry window decides how many receives a message gets; keep one of the two"),
+                );
+            }
+            if let Some(w) = d.retry_window.as_ref().filter(|w| w.value >= retention * DAY) {
+                self.err(
+                Diagnostic::error("E017", w.span, format!("queue `{}` retries for {} s, not less than it keeps messages ({retention} days)", qn.value, w.value))
+                    .with_help("a message would expire before it reached the DLQ: shorten `dlq.retry_window` or raise `retention_days`"),
+            );
+            }
+        }
+        if let Some((dlq_retention, span)) = dlq {
+            let dlq_ret = dlq_retention.map(|r| r.value).unwrap_or(DEFAULT_DLQ_RETENTION_DAYS);
+            if dlq_ret <= retention {
+                let at = dlq_retention.map(|r| r.span).or(q.retention_days.as_ref().map(|r| r.span)).unwrap_or(span);
+                self.err(
+                Diagnostic::error(
+                    "E017",
+                    at,
+                    format!("the DLQ of queue `{}` keeps messages {dlq_ret} days, not longer than the queue's {retention}", qn.value),
+                )
+                .with_help("a message's age counts from its first enqueue, so the DLQ must keep messages longer than its source: raise `dlq.retention_days` or lower `retention_days`"),
+            );
+            }
+        }
+    }
+
+    /// The queues of one stage, whose functions carry their final (overridden) timeouts.
+    pub(super) fn stage_queues(
+        &self,
+        raw: &RawConfig,
+        declared: &Declared,
+        wiring: &Wiring,
+        fs: &[Function],
+    ) -> Vec<Queue> {
+        let mut queue_list = Vec::new();
+        for (qn, q) in &raw.queues {
+            if !declared.queues.contains(&qn.value) {
+                continue;
+            }
+            let consumer = wiring.consumers.get(&qn.value).map(|(f, _)| f.clone());
+            let vt = consumer
+                .as_ref()
+                .and_then(|c| fs.iter().find(|f| &f.name == c))
+                .map(|f| match f.trigger {
+                    Trigger::Queue { batch_window, .. } => 6 * f.timeout + batch_window,
+                    Trigger::Http { .. } | Trigger::Schedule { .. } => 30,
+                })
+                .unwrap_or(30);
+            let mut subs: Vec<Subscription> = q
+                .subscribe
+                .iter()
+                .filter(|s| declared.topics.contains(&s.topic.value))
+                .map(|s| Subscription {
+                    topic: s.topic.value.clone(),
+                    raw: s.raw.as_ref().is_some_and(|r| r.value),
+                    filter_scope: if s.filter_scope.as_ref().is_some_and(|sc| sc.value == "body") {
+                        FilterScope::Body
+                    } else {
+                        FilterScope::Attributes
+                    },
+                    filter: s.filter.as_ref().map(|f| f.value.clone()),
+                })
+                .collect();
+            subs.sort_by(|a, b| a.topic.cmp(&b.topic));
+            subs.dedup_by(|a, b| a.topic == b.topic);
+            queue_list.push(Queue {
+                name: qn.value.clone(),
+                fifo: q.fifo.as_ref().is_some_and(|f| f.value),
+                content_based_dedup: q.content_based_dedup.as_ref().is_some_and(|c| c.value),
+                retention_seconds: q.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_QUEUE_RETENTION_DAYS)
+                    * DAY,
+                dlq: match &q.dlq {
+                    Some(Sp { value: None, .. }) => None,
+                    Some(Sp { value: Some(d), .. }) => Some(Dlq {
+                        max_receives: match (&d.max_receives, &d.retry_window) {
+                            (_, Some(w)) => contracts::retry::receives_for(vt, w.value),
+                            (Some(m), None) => m.value,
+                            (None, None) => DEFAULT_MAX_RECEIVES,
+                        },
+                        retention_seconds: d
+                            .retention_days
+                            .as_ref()
+                            .map(|r| r.value)
+                            .unwrap_or(DEFAULT_DLQ_RETENTION_DAYS)
+                            * DAY,
+                        retry_window: d.retry_window.as_ref().map(|w| w.value),
+                    }),
+                    None => Some(Dlq {
+                        max_receives: DEFAULT_MAX_RECEIVES,
+                        retention_seconds: DEFAULT_DLQ_RETENTION_DAYS * DAY,
+                        retry_window: None,
+                    }),
+                },
+                subscriptions: subs,
+                consumer,
+                visibility_timeout: vt,
+                description: q.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+            });
+        }
+        queue_list.sort_by(|a, b| a.name.cmp(&b.name));
+        queue_list
+    }
+}

@@ -1,0 +1,119 @@
+//! What functions reach outside the stack: existing databases, external endpoints and
+//! generated secrets; and a warning for any of them declared but used by no function.
+
+use super::functions::Wiring;
+use super::names::{Declared, Kind};
+use super::Validator;
+use crate::config::{Name, RawConfig};
+use crate::diag::Diagnostic;
+use crate::model::{Database, Endpoint, Secret};
+use std::collections::BTreeSet;
+
+impl Validator {
+    pub(super) fn databases(&mut self, raw: &RawConfig, declared: &Declared) -> Vec<Database> {
+        raw.databases
+            .iter()
+            .filter(|(n, _)| declared.databases.contains(&n.value))
+            .map(|(n, d)| {
+                if let Some(e) = &d.engine {
+                    if e.value != "mysql" {
+                        self.err(
+                            Diagnostic::error(
+                                "E012",
+                                e.span,
+                                format!("database engine `{}` is not supported", e.value),
+                            )
+                            .with_help("flowform reaches RDS MySQL/MariaDB: write `engine: mysql`"),
+                        );
+                    }
+                }
+                Database {
+                    name: n.value.clone(),
+                    port: d.port.as_ref().map(|p| p.value).unwrap_or(3306),
+                    db_name: d.name.as_ref().map(|p| p.value.clone()).unwrap_or_else(|| n.value.clone()),
+                    iam_user: d.iam_user.as_ref().map(|u| u.value.clone()),
+                    description: d.description.as_ref().map(|p| p.value.clone()).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn endpoints(&mut self, raw: &RawConfig, declared: &Declared) -> Vec<Endpoint> {
+        raw.endpoints
+            .iter()
+            .filter(|(n, _)| declared.endpoints.contains(&n.value))
+            .map(|(n, e)| {
+                if let Some(d) = &e.default {
+                    if !(d.value.starts_with("https://") || d.value.starts_with("http://")) {
+                        self.err(
+                            Diagnostic::error(
+                                "E012",
+                                d.span,
+                                format!("endpoint default `{}` is not an http(s) URL", d.value),
+                            )
+                            .with_help("write a URL such as `https://factory.example.com`"),
+                        );
+                    }
+                }
+                Endpoint {
+                    name: n.value.clone(),
+                    default: e.default.as_ref().map(|d| d.value.clone()),
+                    description: e.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    pub(super) fn secrets(&self, raw: &RawConfig, declared: &Declared) -> Vec<Secret> {
+        raw.secrets
+            .iter()
+            .filter(|(n, _)| declared.secrets.contains(&n.value))
+            .map(|(n, s)| Secret {
+                name: n.value.clone(),
+                length: s.length.as_ref().map(|l| l.value).unwrap_or(64),
+                description: s.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// W003: declared but unused dependencies.
+    pub(super) fn unused(&mut self, raw: &RawConfig, wiring: &Wiring) {
+        let funcs = &wiring.functions;
+        let names_of = |items: Vec<&Name>| items.into_iter().cloned().collect::<Vec<Name>>();
+        for (kind, declared, used) in [
+            (
+                Kind::Database,
+                names_of(raw.databases.iter().map(|(n, _)| n).collect()),
+                funcs.iter().flat_map(|(f, _)| f.databases.clone()).collect::<BTreeSet<_>>(),
+            ),
+            (
+                Kind::Email,
+                names_of(raw.email.iter().map(|(n, _)| n).collect()),
+                funcs.iter().flat_map(|(f, _)| f.emails.clone()).collect(),
+            ),
+            (
+                Kind::Endpoint,
+                names_of(raw.endpoints.iter().map(|(n, _)| n).collect()),
+                funcs.iter().flat_map(|(f, _)| f.endpoints.clone()).collect(),
+            ),
+            (
+                Kind::Secret,
+                names_of(raw.secrets.iter().map(|(n, _)| n).collect()),
+                funcs.iter().flat_map(|(f, _)| f.secrets.clone()).collect(),
+            ),
+        ] {
+            for n in &declared {
+                if !used.contains(&n.value) {
+                    self.err(
+                        Diagnostic::warning(
+                            "W003",
+                            n.span,
+                            format!("{} `{}` is declared but no function uses it", kind.word(), n.value),
+                        )
+                        .with_help("remove it, or list it in a function"),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Topics: FIFO settings, and a warning for a topic published to that nobody reads.
+
+use super::functions::Wiring;
+use super::names::Declared;
+use super::Validator;
+use crate::config::RawConfig;
+use crate::diag::Diagnostic;
+use crate::model::Topic;
+use std::collections::BTreeSet;
+
+impl Validator {
+    pub(super) fn topics(&mut self, raw: &RawConfig, declared: &Declared) -> Vec<Topic> {
+        raw.topics
+            .iter()
+            .filter(|(n, _)| declared.topics.contains(&n.value))
+            .map(|(n, t)| {
+                let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
+                if let Some(cbd) = &t.content_based_dedup {
+                    if cbd.value && !fifo {
+                        self.err(
+                            Diagnostic::error(
+                                "E009",
+                                cbd.span,
+                                format!("topic `{}` is not FIFO, so it cannot deduplicate by content", n.value),
+                            )
+                            .with_help("add `fifo: true`, or remove `content_based_dedup`"),
+                        );
+                    }
+                }
+                Topic {
+                    name: n.value.clone(),
+                    fifo,
+                    content_based_dedup: t.content_based_dedup.as_ref().is_some_and(|c| c.value),
+                    description: t.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                }
+            })
+            .collect()
+    }
+
+    /// W001: a topic that functions publish to but no queue subscribes to drops everything.
+    pub(super) fn unread_topics(
+        &mut self,
+        raw: &RawConfig,
+        declared: &Declared,
+        wiring: &Wiring,
+        subscribed: &BTreeSet<String>,
+    ) {
+        for (n, _) in &raw.topics {
+            if !declared.topics.contains(&n.value) {
+                continue;
+            }
+            if !subscribed.contains(&n.value) && wiring.functions.iter().any(|(f, _)| f.publishes.contains(&n.value)) {
+                self.err(
+                    Diagnostic::warning(
+                        "W001",
+                        n.span,
+                        format!("topic `{}` is published to but no queue subscribes", n.value),
+                    )
+                    .with_help("its messages are dropped; subscribe a queue or stop publishing"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Triggers: a queue (one consumer per queue, batch limits), HTTP routes (auth, one function
+//! per route) or a schedule.
+
+use super::names::Kind;
+use super::schedule::schedule_expression;
+use super::{Validator, DEFAULT_BATCH_SIZE, DEFAULT_MAX_EVENT_AGE, DEFAULT_SCHEDULE_RETRIES};
+use crate::config::{RawConfig, RawTrigger, Sp};
+use crate::diag::{did_you_mean, Diagnostic, Span};
+use crate::model::{Route, RouteAuth, Trigger};
+use std::collections::{BTreeMap, BTreeSet};
+
+impl Validator {
+    pub(super) fn route(&mut self, r: &Sp<String>) -> Option<Route> {
+        let bad = |v: &mut Self, why: &str| {
+            v.err(
+                Diagnostic::error("E015", r.span, format!("invalid route `{}`: {why}", r.value))
+                    .with_help("write `METHOD /path`, e.g. `POST /checkout` or `GET /orders/{id}`"),
+            );
+        };
+        let Some((method, path)) = r.value.split_once(' ') else {
+            bad(self, "expected a method and a path");
+            return None;
+        };
+        let methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+        if !methods.contains(&method) {
+            bad(self, &format!("unknown method `{method}`"));
+            return None;
+        }
+        let path = path.trim();
+        if !path.starts_with('/') || path.contains("//") || (path.len() > 1 && path.ends_with('/')) {
+            bad(self, "the path must start with `/` and have no empty segments");
+            return None;
+        }
+        for seg in path.split('/').skip(1) {
+            let param = seg.starts_with('{') && seg.ends_with('}') && seg.len() > 2;
+            let inner = if param { &seg[1..seg.len() - 1] } else { seg };
+            if !inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                || (path != "/" && inner.is_empty())
+            {
+                bad(self, &format!("segment `{seg}` has characters API Gateway does not accept"));
+                return None;
+            }
+        }
+        Some(Route { method: method.to_string(), path: path.to_string() })
+    }
+
+    pub(super) fn trigger(
+        &mut self,
+        t: &Sp<RawTrigger>,
+        fname: &str,
+        queues: &BTreeSet<String>,
+        raw: &RawConfig,
+        all_routes: &mut BTreeMap<Route, (String, Span)>,
+        consumers: &mut BTreeMap<String, (String, Span)>,
+    ) -> Option<Trigger> {
+        match &t.value {
+            RawTrigger::Queue { queue, batch_size, batch_window, max_concurrency } => {
+                if !self.resolve(Kind::Queue, queue, queues, &format!("function `{fname}`")) {
+                    return None;
+                }
+                if let Some((other, _)) = consumers.get(&queue.value) {
+                    self.err(
+                        Diagnostic::error(
+                            "E013",
+                            queue.span,
+                            format!("queue `{}` is already consumed by function `{other}`", queue.value),
+                        )
+                        .with_help("a queue feeds one function; to fan out, subscribe another queue to the same topic"),
+                    );
+                    return None;
+                }
+                consumers.insert(queue.value.clone(), (fname.to_string(), queue.span));
+                let fifo =
+                    raw.queues.iter().any(|(n, q)| n.value == queue.value && q.fifo.as_ref().is_some_and(|f| f.value));
+                let size = batch_size.as_ref().map(|b| b.value).unwrap_or(DEFAULT_BATCH_SIZE);
+                let window = batch_window.as_ref().map(|b| b.value).unwrap_or(0);
+                if fifo && size > 10 {
+                    self.err(
+                        Diagnostic::error(
+                            "E010",
+                            batch_size.as_ref().map(|b| b.span).unwrap_or(t.span),
+                            format!("batch size {size} is too large for FIFO queue `{}`", queue.value),
+                        )
+                        .with_help("FIFO queues deliver at most 10 messages per batch"),
+                    );
+                }
+                if fifo && window > 0 {
+                    self.err(
+                        Diagnostic::error(
+                            "E010",
+                            batch_window.as_ref().map(|b| b.span).unwrap_or(t.span),
+                            format!("FIFO queue `{}` does not support a batching window", queue.value),
+                        )
+                        .with_help("remove `batch_window` (Lambda reads FIFO queues without one)"),
+                    );
+                }
+                if !fifo && size > 10 && window == 0 {
+                    self.err(
+                        Diagnostic::error(
+                            "E018",
+                            batch_size.as_ref().map(|b| b.span).unwrap_or(t.span),
+                            format!("batch size {size} needs a batching window"),
+                        )
+                        .with_help("Lambda requires `batch_window` of at least 1 s for batches over 10"),
+                    );
+                }
+                Some(Trigger::Queue {
+                    queue: queue.value.clone(),
+                    batch_size: size,
+                    batch_window: window,
+                    max_concurrency: max_concurrency.as_ref().map(|m| m.value),
+                })
+            }
+            RawTrigger::Http { auth, routes } => {
+                let auth = match auth {
+                    None => {
+                        self.err(
+                            Diagnostic::error(
+                                "E004",
+                                t.span,
+                                format!("the HTTP trigger of `{fname}` does not say who may call it"),
+                            )
+                            .with_help(
+                                "add `auth: public`, `auth: iam` or `auth: signed` (the handler verifies a signature)",
+                            ),
+                        );
+                        RouteAuth::Public
+                    }
+                    Some(a) => match a.value.as_str() {
+                        "public" => RouteAuth::Public,
+                        "iam" => RouteAuth::Iam,
+                        "signed" => RouteAuth::Signed,
+                        other => {
+                            self.err(
+                                Diagnostic::error("E002", a.span, format!("unknown auth `{other}`")).with_help(
+                                    did_you_mean(other, ["public", "iam", "signed"])
+                                        .unwrap_or_else(|| "write `public`, `iam` or `signed`".into()),
+                                ),
+                            );
+                            RouteAuth::Public
+                        }
+                    },
+                };
+                if routes.is_empty() {
+                    self.err(
+                        Diagnostic::error("E004", t.span, format!("the HTTP trigger of `{fname}` lists no routes"))
+                            .with_help("add `routes: [\"GET /path\"]`"),
+                    );
+                    return None;
+                }
+                let mut out = Vec::new();
+                for r in routes {
+                    let Some(route) = self.route(r) else { continue };
+                    if let Some((other, span)) = all_routes.get(&route) {
+                        self.err(
+                            Diagnostic::error(
+                                "E014",
+                                r.span,
+                                format!("route `{}` is already served by function `{other}`", r.value),
+                            )
+                            .with_help(format!("line {} has the other; each route goes to one function", span.line)),
+                        );
+                        continue;
+                    }
+                    all_routes.insert(route.clone(), (fname.to_string(), r.span));
+                    out.push(route);
+                }
+                out.sort();
+                Some(Trigger::Http { auth, routes: out })
+            }
+            RawTrigger::Schedule { expression, retries, max_event_age } => {
+                if let Err((problem, help)) = schedule_expression(&expression.value) {
+                    self.err(
+                        Diagnostic::error(
+                            "E028",
+                            expression.span,
+                            format!("schedule `{}` of function `{fname}`: {problem}", expression.value),
+                        )
+                        .with_help(help),
+                    );
+                    return None;
+                }
+                Some(Trigger::Schedule {
+                    expression: expression.value.clone(),
+                    retries: retries.as_ref().map(|r| r.value).unwrap_or(DEFAULT_SCHEDULE_RETRIES),
+                    max_event_age: max_event_age.as_ref().map(|a| a.value).unwrap_or(DEFAULT_MAX_EVENT_AGE),
+                })
+            }
+        }
+    }
+}
