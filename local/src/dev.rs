@@ -8,7 +8,7 @@
 
 use crate::provision::Provisioned;
 use crate::runtime::{Function, InvokeError, LogSink, Spec};
-use generator::cfn;
+use generator::cfn::{self, Expr, LogicalId};
 use generator::model::{Route, System, Trigger};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -89,28 +89,28 @@ impl Dev {
 pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String, String)>> {
     let sys = &o.system;
     let view = cfn::lower(sys);
-    let mut refs: BTreeMap<String, String> = BTreeMap::new();
+    let mut refs: BTreeMap<LogicalId, String> = BTreeMap::new();
     for t in &sys.topics {
-        refs.insert(cfn::topic_id(&t.name), o.provisioned.topics.get(&t.name).cloned().unwrap_or_default());
+        refs.insert(LogicalId::topic(&t.name), o.provisioned.topics.get(&t.name).cloned().unwrap_or_default());
     }
     for s in &sys.secrets {
-        refs.insert(cfn::secret_id(&s.name), o.provisioned.secrets.get(&s.name).cloned().unwrap_or_default());
+        refs.insert(LogicalId::secret(&s.name), o.provisioned.secrets.get(&s.name).cloned().unwrap_or_default());
     }
     for d in &sys.databases {
-        refs.insert(cfn::db_param(&d.name, "Host"), "127.0.0.1".into());
+        refs.insert(LogicalId::db_param(&d.name, "Host"), "127.0.0.1".into());
         refs.insert(
-            cfn::db_param(&d.name, "SecretArn"),
+            LogicalId::db_param(&d.name, "SecretArn"),
             format!("arn:aws:secretsmanager:{}:123456789012:secret:{}/{}/db/{}", o.region, sys.name, sys.stage, d.name),
         );
     }
     for e in &sys.endpoints {
         refs.insert(
-            cfn::endpoint_param(&e.name),
+            LogicalId::endpoint_param(&e.name),
             o.endpoint_urls.get(&e.name).cloned().or_else(|| e.default.clone()).unwrap_or_default(),
         );
     }
     for e in &sys.emails {
-        refs.insert(cfn::email_config_set_id(&e.name), e.configuration_set.replace("{stage}", &sys.stage));
+        refs.insert(LogicalId::email_config_set(&e.name), e.configuration_set.replace("{stage}", &sys.stage));
     }
     let mut out = BTreeMap::new();
     for (f, fv) in sys.functions.iter().zip(&view.functions) {
@@ -138,14 +138,12 @@ pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String
     out
 }
 
-fn resolve(v: &Json, refs: &BTreeMap<String, String>, region: &str) -> String {
+fn resolve(v: &Expr, refs: &BTreeMap<LogicalId, String>, region: &str) -> String {
     match v {
-        Json::String(s) => s.clone(),
-        Json::Object(m) if m.contains_key("Ref") => {
-            m["Ref"].as_str().and_then(|id| refs.get(id)).cloned().unwrap_or_default()
-        }
-        Json::Object(m) if m.contains_key("Fn::Sub") => {
-            let mut s = m["Fn::Sub"].as_str().unwrap_or_default().to_string();
+        Expr::Lit(Json::String(s)) => s.clone(),
+        Expr::Ref(id) => refs.get(id).cloned().unwrap_or_default(),
+        Expr::Sub(template) => {
+            let mut s = template.clone();
             for (k, val) in [
                 ("AWS::Region", region),
                 ("AWS::AccountId", "123456789012"),
@@ -159,7 +157,7 @@ fn resolve(v: &Json, refs: &BTreeMap<String, String>, region: &str) -> String {
             }
             s
         }
-        other => other.to_string(),
+        other => serde_json::to_string(other).unwrap_or_default(),
     }
 }
 

@@ -1,0 +1,131 @@
+//! What a function may do and what it is told: its IAM statements and env vars, derived
+//! from the wiring (trigger, topics, email, databases, secrets, endpoints, callbacks).
+
+use super::expr::{arn, one_or_many, r, sub, Expr, LogicalId};
+use super::functions::EnvVar;
+use super::policy::{allow, Statement};
+use crate::ids::pascal;
+use crate::model::*;
+use serde_json::json;
+
+/// The function's statements (ending with the stack key's) and its env, sorted by name.
+pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (Vec<Statement>, Vec<EnvVar>) {
+    let mut st = vec![allow("WriteOwnLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], arn(&log_group_id))];
+    let mut env: Vec<EnvVar> = vec![EnvVar { name: contracts::STAGE.into(), value: Expr::lit(sys.stage.clone()) }];
+    let mut kms_actions: Vec<&str> = vec!["kms:Decrypt"];
+
+    if let Trigger::Queue { queue, .. } = &f.trigger {
+        st.push(allow(
+            "ConsumeOwnQueue",
+            &["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+            arn(&LogicalId::queue(queue)),
+        ));
+    }
+    if let Trigger::Schedule { .. } = &f.trigger {
+        // Lambda writes failed asynchronous runs to the DLQ with the execution role; the
+        // queue is encrypted with the stack key, so the role also needs to make data keys.
+        st.push(allow("SendToOwnDeadLetterQueue", &["sqs:SendMessage"], arn(&LogicalId::dlq(&f.name))));
+        kms_actions.push("kms:GenerateDataKey");
+    }
+    if !f.publishes.is_empty() {
+        st.push(allow(
+            "PublishToTopics",
+            &["sns:Publish"],
+            one_or_many(f.publishes.iter().map(|t| r(&LogicalId::topic(t))).collect()),
+        ));
+        if !kms_actions.contains(&"kms:GenerateDataKey") {
+            kms_actions.push("kms:GenerateDataKey");
+        }
+        for t in &f.publishes {
+            env.push(EnvVar { name: contracts::topic_arn(t), value: r(&LogicalId::topic(t)) });
+        }
+    }
+    for e in &f.emails {
+        email(sys, e, &mut st, &mut env);
+    }
+    databases(sys, f, &mut st, &mut env);
+    if !f.secrets.is_empty() {
+        st.push(allow(
+            "ReadGeneratedSecrets",
+            &["secretsmanager:GetSecretValue"],
+            one_or_many(f.secrets.iter().map(|s| r(&LogicalId::secret(s))).collect()),
+        ));
+        for s in &f.secrets {
+            env.push(EnvVar { name: contracts::secret_arn(s), value: r(&LogicalId::secret(s)) });
+        }
+    }
+    for ep in &f.endpoints {
+        env.push(EnvVar { name: contracts::endpoint_url(ep), value: r(&LogicalId::endpoint_param(ep)) });
+    }
+    if let Some(q) = f.queue().and_then(|q| sys.queues.iter().find(|x| x.name == q)) {
+        env.push(EnvVar {
+            name: contracts::RETRY_BASE_SECONDS.into(),
+            value: Expr::lit(q.visibility_timeout.to_string()),
+        });
+    }
+    if !f.callbacks.is_empty() {
+        env.push(EnvVar {
+            name: contracts::HTTP_API_URL.into(),
+            value: sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"),
+        });
+    }
+    for (k, v) in &f.env {
+        env.push(EnvVar { name: k.clone(), value: Expr::lit(v.clone()) });
+    }
+    env.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut kms = allow("UseStackKey", &[], arn(&LogicalId::key()));
+    kms_actions.sort();
+    kms.actions = kms_actions.iter().map(|s| s.to_string()).collect();
+    st.push(kms);
+
+    (st, env)
+}
+
+/// Sending as one SES identity: the identity and configuration set, From limited to its senders.
+fn email(sys: &System, e: &str, st: &mut Vec<Statement>, env: &mut Vec<EnvVar>) {
+    let Some(email) = sys.email(e) else { return };
+    let identity =
+        sub(&format!("arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:identity/{}", email.identity));
+    let cs = sub(&format!(
+        "arn:${{AWS::Partition}}:ses:${{AWS::Region}}:${{AWS::AccountId}}:configuration-set/${{{}}}",
+        LogicalId::email_config_set(e)
+    ));
+    let mut s = allow(&format!("SendEmailAs{}", pascal(e)), &["ses:SendEmail"], Expr::List(vec![identity, cs]));
+    s.condition = Some(
+        json!({ "StringEquals": { "ses:FromAddress": one_or_many(email.senders.iter().map(|a| Expr::lit(a.as_str())).collect()) } }),
+    );
+    st.push(s);
+    env.push(EnvVar { name: contracts::email_identity(e), value: Expr::lit(email.identity.clone()) });
+    env.push(EnvVar { name: contracts::email_configuration_set(e), value: r(&LogicalId::email_config_set(e)) });
+    env.push(EnvVar {
+        name: contracts::email_from(e),
+        value: Expr::lit(email.senders.first().cloned().unwrap_or_default()),
+    });
+}
+
+/// Existing databases: their parameters as env, their secrets readable, IAM auth if configured.
+fn databases(sys: &System, f: &Function, st: &mut Vec<Statement>, env: &mut Vec<EnvVar>) {
+    let mut secret_arns = Vec::new();
+    for d in &f.databases {
+        let Some(db) = sys.database(d) else { continue };
+        secret_arns.push(r(&LogicalId::db_param(d, "SecretArn")));
+        env.push(EnvVar { name: contracts::db_host(d), value: r(&LogicalId::db_param(d, "Host")) });
+        env.push(EnvVar { name: contracts::db_port(d), value: Expr::lit(db.port.to_string()) });
+        env.push(EnvVar { name: contracts::db_name(d), value: Expr::lit(db.db_name.clone()) });
+        env.push(EnvVar { name: contracts::db_secret_arn(d), value: r(&LogicalId::db_param(d, "SecretArn")) });
+        if let Some(user) = &db.iam_user {
+            env.push(EnvVar { name: contracts::db_iam_user(d), value: Expr::lit(user.clone()) });
+            st.push(allow(
+                &format!("ConnectTo{}DbWithIam", pascal(d)),
+                &["rds-db:connect"],
+                sub(&format!(
+                    "arn:${{AWS::Partition}}:rds-db:${{AWS::Region}}:${{AWS::AccountId}}:dbuser:${{{}}}/{user}",
+                    LogicalId::db_param(d, "ResourceId")
+                )),
+            ));
+        }
+    }
+    if !secret_arns.is_empty() {
+        st.push(allow("ReadDatabaseSecrets", &["secretsmanager:GetSecretValue"], one_or_many(secret_arns)));
+    }
+}

@@ -1,0 +1,95 @@
+//! The HTTP API: integrations, routes (with their auth), access logs and throttling.
+use super::expr::{arn, sub, Expr, LogicalId};
+use super::policy::Meta;
+use crate::model::*;
+use serde::Serialize;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct HttpView {
+    pub api_id: LogicalId,
+    pub name: String,
+    pub stage_id: LogicalId,
+    pub log_group_id: LogicalId,
+    pub log_group_name: String,
+    pub log_retention: u64,
+    pub access_log_format: String,
+    pub throttle_rate: u64,
+    pub throttle_burst: u64,
+    pub integrations: Vec<IntegrationView>,
+    pub routes: Vec<RouteView>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct IntegrationView {
+    pub id: LogicalId,
+    pub function_arn: Expr,
+    pub timeout_ms: u64,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct RouteView {
+    pub id: LogicalId,
+    pub key: String,
+    pub target: Expr,
+    pub auth: String,
+    pub meta: Meta,
+}
+
+const LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","integrationError":"$context.integrationErrorMessage"}"#;
+
+pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
+    let prefix = sys.prefix();
+    let mut integrations = Vec::new();
+    let mut routes = Vec::new();
+    for f in &sys.functions {
+        let Trigger::Http { auth, routes: rs } = &f.trigger else { continue };
+        let integration_id = LogicalId::integration(&f.name);
+        integrations.push(IntegrationView {
+            id: integration_id.clone(),
+            function_arn: arn(&LogicalId::function(&f.name)),
+            timeout_ms: (f.timeout * 1000).min(30_000),
+        });
+        for route in rs {
+            let mut meta = Meta::default();
+            match auth {
+                RouteAuth::Public => {
+                    meta = meta.checkov(
+                        "CKV_AWS_309",
+                        format!("`auth: public` in the config: `{}` is meant to be called by anyone", route.key()),
+                    );
+                }
+                RouteAuth::Signed => {
+                    meta = meta.checkov(
+                        "CKV_AWS_309",
+                        format!("`auth: signed` in the config: function `{}` rejects calls without a valid signature made with its secret", f.name),
+                    );
+                }
+                RouteAuth::Iam => {}
+            }
+            routes.push(RouteView {
+                id: LogicalId::route(&route.method, &route.path),
+                key: route.key(),
+                target: sub(&format!("integrations/${{{integration_id}}}")),
+                auth: match auth {
+                    RouteAuth::Iam => "AWS_IAM".into(),
+                    _ => "NONE".into(),
+                },
+                meta,
+            });
+        }
+    }
+    routes.sort_by(|a, b| a.id.cmp(&b.id));
+    HttpView {
+        api_id: LogicalId::http_api(),
+        name: prefix.clone(),
+        stage_id: LogicalId::http_stage(),
+        log_group_id: LogicalId::http_log_group(),
+        log_group_name: format!("/aws/apigateway/{prefix}"),
+        log_retention: sys.log_retention_days,
+        access_log_format: LOG_FORMAT.into(),
+        throttle_rate: h.throttle_rate,
+        throttle_burst: h.throttle_burst,
+        integrations,
+        routes,
+    }
+}

@@ -1,0 +1,51 @@
+//! Stack outputs: the API URL, queue URLs and topic ARNs.
+use super::expr::{r, sub, Expr, LogicalId};
+use crate::model::*;
+use serde::Serialize;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct OutputView {
+    pub id: LogicalId,
+    pub description: String,
+    pub value: Expr,
+}
+
+pub(super) fn outputs(sys: &System, http: bool, scheduled: &[&Function]) -> Vec<OutputView> {
+    let mut outputs = Vec::new();
+    if http {
+        outputs.push(OutputView {
+            id: LogicalId::http_url_output(),
+            description: "Base URL of the HTTP API".into(),
+            value: sub("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"),
+        });
+    }
+    for q in &sys.queues {
+        outputs.push(OutputView {
+            id: LogicalId::queue_url_output(&q.name),
+            description: format!("URL of queue `{}`", q.name),
+            value: r(&LogicalId::queue(&q.name)),
+        });
+        if q.dlq.is_some() {
+            outputs.push(OutputView {
+                id: LogicalId::dlq_url_output(&q.name),
+                description: format!("URL of the dead-letter queue of `{}`", q.name),
+                value: r(&LogicalId::dlq(&q.name)),
+            });
+        }
+    }
+    for f in scheduled {
+        outputs.push(OutputView {
+            id: LogicalId::dlq_url_output(&f.name),
+            description: format!("URL of the dead-letter queue of scheduled function `{}`", f.name),
+            value: r(&LogicalId::dlq(&f.name)),
+        });
+    }
+    for t in &sys.topics {
+        outputs.push(OutputView {
+            id: LogicalId::topic_arn_output(&t.name),
+            description: format!("ARN of topic `{}`", t.name),
+            value: r(&LogicalId::topic(&t.name)),
+        });
+    }
+    outputs
+}

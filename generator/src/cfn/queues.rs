@@ -1,0 +1,179 @@
+//! SQS queues, their dead-letter queues (with alarms) and their subscriptions to topics.
+use super::expr::one_or_many;
+use super::expr::{arn, r, sub, Expr, LogicalId};
+use super::policy::{deny_insecure_transport, Meta, Statement};
+use crate::model::*;
+use serde::Serialize;
+use serde_json::{json, Value as Json};
+
+#[derive(Serialize, Clone, Debug)]
+pub struct QueueView {
+    pub id: LogicalId,
+    pub policy_id: LogicalId,
+    pub name: String,
+    pub fifo: bool,
+    pub content_based_dedup: bool,
+    pub visibility_timeout: u64,
+    pub retention: u64,
+    pub redrive: Option<Json>,
+    pub redrive_allow: Option<Json>,
+    pub statements: Vec<Statement>,
+    pub policy_queues: Vec<Expr>,
+    pub meta: Meta,
+    pub alarm: Option<AlarmView>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct AlarmView {
+    pub id: LogicalId,
+    pub name: String,
+    pub description: String,
+    pub queue_name: Expr,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct SubscriptionView {
+    pub id: LogicalId,
+    pub topic: Expr,
+    pub queue: Expr,
+    pub raw: bool,
+    pub filter: Option<Json>,
+    pub filter_scope: Option<String>,
+    pub meta: Meta,
+}
+
+pub(super) fn queues(sys: &System) -> (Vec<QueueView>, Vec<SubscriptionView>) {
+    let mut queues = Vec::new();
+    let mut subscriptions = Vec::new();
+    for q in &sys.queues {
+        let id = LogicalId::queue(&q.name);
+        let consumer = q.consumer.as_ref().and_then(|c| sys.function(c));
+        let vt_why = match consumer {
+            Some(f) => {
+                let window = match f.trigger {
+                    Trigger::Queue { batch_window, .. } => batch_window,
+                    Trigger::Http { .. } | Trigger::Schedule { .. } => 0,
+                };
+                format!(
+                    "{} s = 6 x the {} s timeout of function `{}` + its {} s batching window (AWS guidance), so a message is not redelivered while a retried invocation may still hold it",
+                    q.visibility_timeout, f.timeout, f.name, window
+                )
+            }
+            None => format!("{} s, the SQS default: no function consumes this queue", q.visibility_timeout),
+        };
+        let mut meta = Meta::default().why("VisibilityTimeout", vt_why);
+        let dlq = q.dlq.as_ref().map(|d| (LogicalId::dlq(&q.name), d));
+        if let Some((_, d)) = &dlq {
+            let why = match d.retry_window {
+                Some(w) => format!(
+                    "{} receives: failed records wait {} s, doubling up to {} s, before the next receive (the handlers set it with ChangeMessageVisibility), so the last retry comes {} s after the first receive, covering the {w} s `dlq.retry_window`; then the message moves to the dead-letter queue",
+                    d.max_receives,
+                    q.visibility_timeout,
+                    contracts::retry::MAX_WAIT_SECONDS.max(q.visibility_timeout),
+                    contracts::retry::elapsed_before(q.visibility_timeout, d.max_receives)
+                ),
+                None => format!("after {} receives without success a message moves to the dead-letter queue instead of being retried forever", d.max_receives),
+            };
+            meta = meta.why("RedrivePolicy", why);
+        } else {
+            meta = meta.why(
+                "RedrivePolicy",
+                "none: `dlq: false` in the config; failed messages are retried until they expire",
+            );
+        }
+        let mut statements = Vec::new();
+        if !q.subscriptions.is_empty() {
+            let topics: Vec<Expr> = q.subscriptions.iter().map(|s| r(&LogicalId::topic(&s.topic))).collect();
+            statements.push(Statement {
+                sid: "SubscribedTopicsSend".into(),
+                effect: "Allow",
+                principal: Some(json!({ "Service": "sns.amazonaws.com" })),
+                actions: vec!["sqs:SendMessage".into()],
+                resources: arn(&id),
+                condition: Some(json!({ "ArnEquals": { "aws:SourceArn": one_or_many(topics) } })),
+            });
+        }
+        statements.push(deny_insecure_transport(&["sqs:*"], arn(&id)));
+        queues.push(QueueView {
+            policy_id: LogicalId::queue_policy(&q.name),
+            name: q.physical_name(sys),
+            fifo: q.fifo,
+            content_based_dedup: q.content_based_dedup,
+            visibility_timeout: q.visibility_timeout,
+            retention: q.retention_seconds,
+            redrive: dlq
+                .as_ref()
+                .map(|(did, d)| json!({ "deadLetterTargetArn": arn(did), "maxReceiveCount": d.max_receives })),
+            redrive_allow: None,
+            statements,
+            policy_queues: vec![r(&id)],
+            meta,
+            alarm: None,
+            id: id.clone(),
+        });
+        if let Some((did, d)) = dlq {
+            queues.push(QueueView {
+                policy_id: LogicalId::dlq_policy(&q.name),
+                name: q.dlq_physical_name(sys),
+                fifo: q.fifo,
+                content_based_dedup: q.fifo,
+                visibility_timeout: 30,
+                retention: d.retention_seconds,
+                redrive: None,
+                // The source ARN is spelled out: `!GetAtt` would make the queue and its DLQ
+                // depend on each other.
+                redrive_allow: Some(json!({ "redrivePermission": "byQueue", "sourceQueueArns": [sub(&format!(
+                    "arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}",
+                    q.physical_name(sys)
+                ))] })),
+                statements: vec![deny_insecure_transport(&["sqs:*"], arn(&did))],
+                policy_queues: vec![r(&did)],
+                meta: Meta::default().why(
+                    "MessageRetentionPeriod",
+                    format!(
+                        "{} days, longer than the {} days of queue `{}`: a message's age counts from its first enqueue, so a shorter DLQ retention would drop it on arrival",
+                        d.retention_seconds / 86_400,
+                        q.retention_seconds / 86_400,
+                        q.name
+                    ),
+                ),
+                alarm: Some(AlarmView {
+                    id: LogicalId::dlq_alarm(&q.name),
+                    name: format!("{}-dlq-not-empty", sys.physical(&q.name)),
+                    description: format!("Messages of queue `{}` failed {} times and wait in its dead-letter queue", q.name, d.max_receives),
+                    queue_name: Expr::att(&did, "QueueName"),
+                }),
+                id: did,
+            });
+        }
+        for s in &q.subscriptions {
+            let topic = sys.topic(&s.topic);
+            let mut meta = Meta::default();
+            if !s.raw {
+                meta = meta.why(
+                    "RawMessageDelivery",
+                    "false: the consumer reads the SNS envelope (message attributes stay inside the body)",
+                );
+            }
+            if topic.is_some_and(|t| t.fifo) && !q.fifo {
+                meta = meta.why(
+                    "Ordering",
+                    "a FIFO topic delivering to a standard queue: order and deduplication end at the queue",
+                );
+            }
+            subscriptions.push(SubscriptionView {
+                id: LogicalId::subscription(&s.topic, &q.name),
+                topic: r(&LogicalId::topic(&s.topic)),
+                queue: arn(&id),
+                raw: s.raw,
+                filter: s.filter.clone(),
+                filter_scope: s.filter.as_ref().map(|_| match s.filter_scope {
+                    FilterScope::Attributes => "MessageAttributes".to_string(),
+                    FilterScope::Body => "MessageBody".to_string(),
+                }),
+                meta,
+            });
+        }
+    }
+    (queues, subscriptions)
+}

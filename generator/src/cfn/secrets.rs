@@ -1,0 +1,33 @@
+//! Secrets the stack generates.
+use super::expr::LogicalId;
+use super::policy::Meta;
+use crate::model::*;
+use serde::Serialize;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct SecretView {
+    pub id: LogicalId,
+    pub name: String,
+    pub description: String,
+    pub length: u64,
+    pub meta: Meta,
+}
+
+pub(super) fn secrets(sys: &System) -> Vec<SecretView> {
+    let prefix = sys.prefix();
+    let secrets: Vec<SecretView> = sys
+        .secrets
+        .iter()
+        .map(|s| SecretView {
+            id: LogicalId::secret(&s.name),
+            name: format!("{}/{}/{}", sys.name, sys.stage, s.name),
+            description: if s.description.is_empty() { format!("{prefix}: generated secret `{}`", s.name) } else { s.description.clone() },
+            length: s.length,
+            meta: Meta::default().checkov(
+                "CKV2_AWS_57",
+                "Rotation would invalidate tokens already handed out (e.g. callback URLs in flight); rotate by redeploying with a new secret name.",
+            ),
+        })
+        .collect();
+    secrets
+}

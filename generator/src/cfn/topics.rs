@@ -1,0 +1,70 @@
+//! SNS topics: the user's, and the alarm topic DLQ alarms publish to.
+use super::expr::{r, sub, Expr, LogicalId};
+use super::policy::{deny_insecure_transport, Meta, Statement};
+use crate::model::*;
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct TopicView {
+    pub id: LogicalId,
+    pub policy_id: LogicalId,
+    pub name: String,
+    pub fifo: bool,
+    pub content_based_dedup: bool,
+    pub statements: Vec<Statement>,
+    pub subscription: Option<EmailSubscriptionView>,
+    pub meta: Meta,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct EmailSubscriptionView {
+    pub id: LogicalId,
+    pub endpoint: Expr,
+}
+
+pub(super) fn alarm_topic(sys: &System, has_dlq: bool) -> Option<TopicView> {
+    let prefix = sys.prefix();
+    let alarm_topic = has_dlq.then(|| TopicView {
+        id: LogicalId::alarm_topic(),
+        policy_id: LogicalId::alarm_topic_policy(),
+        name: format!("{prefix}-alarms"),
+        fifo: false,
+        content_based_dedup: false,
+        statements: vec![
+            Statement {
+                sid: "CloudWatchAlarmsPublish".into(),
+                effect: "Allow",
+                principal: Some(json!({ "Service": "cloudwatch.amazonaws.com" })),
+                actions: vec!["sns:Publish".into()],
+                resources: r(&LogicalId::alarm_topic()),
+                condition: Some(json!({ "ArnLike": { "aws:SourceArn": sub(&format!("arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{prefix}-*")) } })),
+            },
+            deny_insecure_transport(&["sns:Publish"], r(&LogicalId::alarm_topic())),
+        ],
+        subscription: Some(EmailSubscriptionView { id: LogicalId::alarm_subscription(), endpoint: r(&LogicalId::alarm_email()) }),
+        meta: Meta::default(),
+    });
+    alarm_topic
+}
+
+pub(super) fn topics(sys: &System) -> Vec<TopicView> {
+    let topics: Vec<TopicView> = sys
+        .topics
+        .iter()
+        .map(|t| {
+            let id = LogicalId::topic(&t.name);
+            TopicView {
+                policy_id: LogicalId::topic_policy(&t.name),
+                name: t.physical_name(sys),
+                fifo: t.fifo,
+                content_based_dedup: t.content_based_dedup,
+                statements: vec![deny_insecure_transport(&["sns:Publish"], r(&id))],
+                subscription: None,
+                meta: Meta::default(),
+                id,
+            }
+        })
+        .collect();
+    topics
+}
