@@ -48,6 +48,9 @@ pub struct FunctionView {
 pub struct VpcView {
     pub sg_id: LogicalId,
     pub sg_description: String,
+    /// The `VpcId` and `PrivateSubnetIds` parameters.
+    pub vpc_id: Expr,
+    pub subnets: Expr,
     pub egress: Vec<EgressRule>,
     pub ingress: Vec<IngressView>,
 }

@@ -29,6 +29,8 @@ pub struct AlarmView {
     pub name: String,
     pub description: String,
     pub queue_name: Expr,
+    /// Where the alarm notifies: the alarm topic.
+    pub action: Expr,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -142,6 +144,7 @@ pub(super) fn queues(sys: &System) -> (Vec<QueueView>, Vec<SubscriptionView>) {
                     name: format!("{}-dlq-not-empty", sys.physical(&q.name)),
                     description: format!("Messages of queue `{}` failed {} times and wait in its dead-letter queue", q.name, d.max_receives),
                     queue_name: Expr::att(&did, "QueueName"),
+                    action: r(&LogicalId::alarm_topic()),
                 }),
                 id: did,
             });

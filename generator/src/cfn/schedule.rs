@@ -92,6 +92,7 @@ pub(super) fn lower_schedule(
                 retry_words(retries)
             ),
             queue_name: Expr::att(&dlq_id, "QueueName"),
+                    action: r(&LogicalId::alarm_topic()),
         }),
         id: dlq_id,
     };

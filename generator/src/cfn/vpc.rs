@@ -48,6 +48,13 @@ pub(super) fn vpc(sys: &System, f: &Function, st: &mut Vec<Statement>) -> Option
                 description: format!("function {} of {} reaches database {d}", f.name, sys.prefix()),
             });
         }
-        VpcView { sg_description: format!("{}: function {}", sys.prefix(), f.name), sg_id, egress, ingress }
+        VpcView {
+            sg_description: format!("{}: function {}", sys.prefix(), f.name),
+            sg_id,
+            vpc_id: r(&LogicalId::vpc()),
+            subnets: r(&LogicalId::private_subnets()),
+            egress,
+            ingress,
+        }
     })
 }
