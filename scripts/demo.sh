@@ -9,4 +9,4 @@ scripts/tools.sh >/dev/null
 # shellcheck disable=SC1091
 . "${FLOWFORM_TOOLS_DIR:-$HOME/.cache/flowform-tools}/env.sh"
 [[ -e dist/lambda/checkout.zip ]] || cargo run -q -p generator --bin flowform -- package
-FLOWFORM_E2E_VERBOSE=1 scripts/with-moto.sh cargo test -q -p tests --test e2e -- --nocapture
+FLOWFORM_E2E_VERBOSE=1 scripts/with-moto.sh cargo test -q -p tests --test it e2e:: -- --nocapture

@@ -2,7 +2,7 @@
 //! Lambda binaries behind the local runner, MariaDB, the stand-ins) under a mix of faults,
 //! then a ledger computed from the databases, the stand-ins' logs and the queues, never from
 //! the handlers' own counters. `lost` and `double_applied` must be 0, and every fault asked
-//! for must have fired. Used by the test suite (tests/tests/e2e.rs) and by `scripts/chaos.sh`.
+//! for must have fired. Used by the test suite (tests/tests/it/e2e.rs) and by `scripts/chaos.sh`.
 
 use crate::deploy_path::deploy_dev;
 use crate::services::*;

@@ -13,6 +13,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The repository root.
+/// One at a time: the runs that deploy the donut shop's stack to the shared moto (its
+/// physical names are fixed), and the scanners that keep a core busy for a minute while
+/// the chaos runs have time bounds. Async tests `.lock().await` it; others call
+/// [`exclusive_blocking`].
+pub static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// [`EXCLUSIVE`] for a synchronous test.
+pub fn exclusive_blocking() -> tokio::sync::MutexGuard<'static, ()> {
+    EXCLUSIVE.blocking_lock()
+}
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }

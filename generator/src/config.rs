@@ -4,6 +4,7 @@
 //! It checks shapes only (types, unknown keys, ranges of single values) and collects every
 //! problem; cross-references and AWS rules live in `validate`.
 
+use crate::codes::Code;
 use crate::diag::{did_you_mean, Diagnostic, Span};
 use crate::schema::keys;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
@@ -44,6 +45,22 @@ pub struct RawConfig {
     pub secrets: Vec<(Name, RawSecret)>,
     /// Span of the whole document's first line, for file-level problems.
     pub top: Span,
+}
+
+impl RawConfig {
+    /// Every user-chosen name of every section except stages, in config order.
+    pub fn names(&self) -> impl Iterator<Item = &Name> {
+        fn keys<T>(v: &[(Name, T)]) -> impl Iterator<Item = &Name> {
+            v.iter().map(|(n, _)| n)
+        }
+        keys(&self.topics)
+            .chain(keys(&self.queues))
+            .chain(keys(&self.functions))
+            .chain(keys(&self.email))
+            .chain(keys(&self.databases))
+            .chain(keys(&self.endpoints))
+            .chain(keys(&self.secrets))
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -192,7 +209,7 @@ pub fn parse(text: &str) -> (RawConfig, Vec<Diagnostic>) {
     // read in part must never pass.
     if let Some(line) = second_document(text) {
         p.diags.push(
-            Diagnostic::error("E029", Span::new(line, 1, 3), "the file holds more than one YAML document; flowform reads exactly one")
+            Diagnostic::error(Code::SecondDocument, Span::new(line, 1, 3), "the file holds more than one YAML document; flowform reads exactly one")
                 .with_help("remove this `---` (or `...`) and merge what follows into the config above, or put it in a file of its own and pass it with `-c`"),
         );
         return (RawConfig::default(), p.diags);
@@ -209,7 +226,7 @@ pub fn parse(text: &str) -> (RawConfig, Vec<Diagnostic>) {
         }
         Err(_) => {
             p.diags.push(
-                Diagnostic::error("E001", Span::NONE, "the file is not YAML that flowform can read")
+                Diagnostic::error(Code::Yaml, Span::NONE, "the file is not YAML that flowform can read")
                     .with_help("remove YAML anchors and aliases (`&name`, `*name`); flowform configs do not use them"),
             );
             return (RawConfig::default(), p.diags);
@@ -235,7 +252,7 @@ fn too_big_or_deep(text: &str) -> Option<Diagnostic> {
         }
         return Some(
             Diagnostic::error(
-                "E031",
+                Code::TooLarge,
                 Span::new(line_of(at), 1, 1),
                 format!("the file is {} bytes; flowform reads configs of at most {MAX_CONFIG_BYTES} bytes", text.len()),
             )
@@ -244,7 +261,7 @@ fn too_big_or_deep(text: &str) -> Option<Diagnostic> {
     }
     let deep = |line: usize, col: usize| {
         Diagnostic::error(
-            "E031",
+            Code::TooLarge,
             Span::new(line, col, 1),
             format!("collections nested more than {MAX_NESTING} levels deep"),
         )
@@ -342,7 +359,7 @@ mod document_tests {
     fn size_and_nesting_are_bounded_before_loading() {
         let deep_flow = format!("version: 1\nx: {}{}\n", "[".repeat(65), "]".repeat(65));
         let d = super::too_big_or_deep(&deep_flow).expect("65 levels");
-        assert_eq!((d.code, d.span.line, d.span.col), ("E031", 2, 68));
+        assert_eq!((d.code.as_str(), d.span.line, d.span.col), ("E031", 2, 68));
         assert!(super::too_big_or_deep(&format!("x: {}{}\n", "[".repeat(64), "]".repeat(64))).is_none());
         assert!(
             super::too_big_or_deep("x: \"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"\n")
@@ -371,24 +388,24 @@ fn load_error(e: &marked_yaml::LoadError) -> Diagnostic {
     use marked_yaml::LoadError::*;
     let at = |m: &marked_yaml::Marker| Span::new(m.line(), m.column(), 1);
     match e {
-        TopLevelMustBeMapping(m) => Diagnostic::error("E001", at(m), "the config must be a mapping of sections")
+        TopLevelMustBeMapping(m) => Diagnostic::error(Code::Yaml, at(m), "the config must be a mapping of sections")
             .with_help("start with `version: 1` and `system: <name>`"),
-        TopLevelMustBeSequence(m) => Diagnostic::error("E001", at(m), "unexpected top-level sequence"),
-        UnexpectedAnchor(m) => Diagnostic::error("E001", at(m), "YAML anchors are not supported")
+        TopLevelMustBeSequence(m) => Diagnostic::error(Code::Yaml, at(m), "unexpected top-level sequence"),
+        UnexpectedAnchor(m) => Diagnostic::error(Code::Yaml, at(m), "YAML anchors are not supported")
             .with_help("write the value out in full; flowform configs do not use anchors or aliases"),
-        MappingKeyMustBeScalar(m) => Diagnostic::error("E001", at(m), "mapping keys must be plain names"),
-        UnexpectedTag(m) => Diagnostic::error("E001", at(m), "YAML tags (`!tag`) are not supported in the config")
+        MappingKeyMustBeScalar(m) => Diagnostic::error(Code::Yaml, at(m), "mapping keys must be plain names"),
+        UnexpectedTag(m) => Diagnostic::error(Code::Yaml, at(m), "YAML tags (`!tag`) are not supported in the config")
             .with_help("CloudFormation intrinsics are generated by flowform; write plain values"),
         ScanError(m, err) => {
             let msg = err.to_string();
             let msg = msg.split(" at byte").next().and_then(|m| m.split(" at line").next()).unwrap_or(&msg).to_string();
-            Diagnostic::error("E001", at(m), format!("invalid YAML: {msg}"))
+            Diagnostic::error(Code::Yaml, at(m), format!("invalid YAML: {msg}"))
                 .with_help("check indentation and quoting around this place")
         }
         DuplicateKey(inner) => {
             let k = &inner.key;
             let prev = inner.prev_key.span().start().map(|m| m.line()).unwrap_or(0);
-            Diagnostic::error("E006", scalar_span(k), format!("`{}` is defined twice", k.as_str()))
+            Diagnostic::error(Code::Duplicate, scalar_span(k), format!("`{}` is defined twice", k.as_str()))
                 .with_help(format!("the first definition is on line {prev}; keep one"))
         }
     }
@@ -441,8 +458,12 @@ impl Parser {
 
     fn wrong_type(&mut self, n: &Node, what: &str, expected: &str) {
         self.err(
-            Diagnostic::error("E002", node_span(n), format!("{what} must be {expected}, found {}", kind_name(n)))
-                .with_help(format!("write {what} as {expected}")),
+            Diagnostic::error(
+                Code::WrongType,
+                node_span(n),
+                format!("{what} must be {expected}, found {}", kind_name(n)),
+            )
+            .with_help(format!("write {what} as {expected}")),
         );
     }
 
@@ -464,8 +485,12 @@ impl Parser {
                     format!("{what} takes: {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
                 });
                 self.err(
-                    Diagnostic::error("E003", scalar_span(k), format!("unknown key `{}` in {what}", k.as_str()))
-                        .with_help(help),
+                    Diagnostic::error(
+                        Code::UnknownKey,
+                        scalar_span(k),
+                        format!("unknown key `{}` in {what}", k.as_str()),
+                    )
+                    .with_help(help),
                 );
             }
         }
@@ -509,15 +534,19 @@ impl Parser {
             Some(v) if (min..=max).contains(&v) => Some(Sp::new(v, scalar_span(s))),
             Some(v) => {
                 self.err(
-                    Diagnostic::error("E012", scalar_span(s), format!("{what} is {v}, outside {min}..={max}"))
-                        .with_help(format!("use a value from {min} to {max}")),
+                    Diagnostic::error(
+                        Code::OutOfRange,
+                        scalar_span(s),
+                        format!("{what} is {v}, outside {min}..={max}"),
+                    )
+                    .with_help(format!("use a value from {min} to {max}")),
                 );
                 None
             }
             None => {
                 self.err(
                     Diagnostic::error(
-                        "E002",
+                        Code::WrongType,
                         scalar_span(s),
                         format!("{what} must be a whole number, found `{}`", s.as_str()),
                     )
@@ -539,7 +568,7 @@ impl Parser {
             None => {
                 self.err(
                     Diagnostic::error(
-                        "E002",
+                        Code::WrongType,
                         scalar_span(s),
                         format!("{what} must be `true` or `false`, found `{}`", s.as_str()),
                     )
@@ -585,8 +614,12 @@ impl Parser {
             };
             if owner != kind {
                 self.err(
-                    Diagnostic::error("E002", node_span(node), format!("`{k}` applies to {owner} triggers only"))
-                        .with_help(help),
+                    Diagnostic::error(
+                        Code::Conflict,
+                        node_span(node),
+                        format!("`{k}` applies to {owner} triggers only"),
+                    )
+                    .with_help(help),
                 );
             }
         }
@@ -777,7 +810,7 @@ impl Parser {
                         };
                         let Some(topic) = self.string(sf.get("topic"), "`topic`") else {
                             self.err(
-                                Diagnostic::error("E004", node_span(item), "subscription has no `topic`")
+                                Diagnostic::error(Code::Missing, node_span(item), "subscription has no `topic`")
                                     .with_help("add `topic: <name of a topic>`"),
                             );
                             continue;
@@ -825,7 +858,7 @@ impl Parser {
                     [(first, _), rest @ ..] if !rest.is_empty() => {
                         for (other, n) in rest {
                             self.err(
-                                Diagnostic::error("E002", node_span(n), format!("{what} has both {} `{first}` and {} `{other}` trigger", article(first), article(other)))
+                                Diagnostic::error(Code::Conflict, node_span(n), format!("{what} has both {} `{first}` and {} `{other}` trigger", article(first), article(other)))
                                     .with_help("a function has one trigger: split it into two functions"),
                             );
                         }
@@ -868,7 +901,7 @@ impl Parser {
                         }
                     }
                     _ => self.err(
-                        Diagnostic::error("E004", span, format!("the trigger of {what} names none of `queue`, `http`, `schedule`"))
+                        Diagnostic::error(Code::Missing, span, format!("the trigger of {what} names none of `queue`, `http`, `schedule`"))
                             .with_help("write `trigger: { queue: <queue> }`, `trigger: { http: { auth: public, routes: [...] } }` or `trigger: { schedule: rate(1 hour) }`"),
                     ),
                 }
@@ -914,7 +947,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_all_reported_with_positions() {
         let (_, d) = parse("version: 1\nsystem: x\nbogus: 1\ntopics:\n  a:\n    fifoo: true\n");
-        let codes: Vec<_> = d.iter().map(|d| (d.code, d.span.line, d.span.col)).collect();
+        let codes: Vec<_> = d.iter().map(|d| (d.code.as_str(), d.span.line, d.span.col)).collect();
         assert_eq!(codes, vec![("E003", 3, 1), ("E003", 6, 5)]);
         assert_eq!(d[1].help.as_deref(), Some("did you mean `fifo`?"));
     }

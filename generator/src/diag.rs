@@ -4,6 +4,7 @@
 //! before anything is written. Rendering is plain text (no colours) so reports are stable and
 //! snapshot-tested.
 
+pub use crate::codes::Code;
 use std::fmt::Write as _;
 
 /// A 1-based position range in the config file. `line == 0` means "no position" (e.g. a
@@ -34,18 +35,18 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub span: Span,
     pub help: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub fn error(code: Code, span: Span, message: impl Into<String>) -> Self {
         Diagnostic { severity: Severity::Error, code, message: message.into(), span, help: None }
     }
 
-    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Self {
         Diagnostic { severity: Severity::Warning, code, message: message.into(), span, help: None }
     }
 
@@ -184,7 +185,7 @@ mod tests {
     #[test]
     fn renders_gutter_and_underline() {
         let src = "queues:\n  a:\n    bogus: 1\n";
-        let d = Diagnostic::error("E003", Span::new(3, 5, 5), "unknown key `bogus`")
+        let d = Diagnostic::error(Code::UnknownKey, Span::new(3, 5, 5), "unknown key `bogus`")
             .with_help("expected one of `fifo`, `dlq`");
         let text = render("f.yaml", src, &[d]);
         assert_eq!(

@@ -8,6 +8,7 @@
 //! The library does no I/O except in [`emit`]; [`build`] is a pure function of the config text.
 
 pub mod cfn;
+pub mod codes;
 pub mod config;
 pub mod diag;
 pub mod emit;
@@ -22,6 +23,7 @@ pub mod synthetic;
 pub mod validate;
 pub mod verify;
 
+use crate::codes::Code;
 use diag::Diagnostic;
 use emit::Files;
 
@@ -64,6 +66,71 @@ impl Default for Options {
     }
 }
 
+/// The resource limit of one lowered stack, at the stage's name.
+fn stack_checks(
+    raw: &config::RawConfig,
+    sys: &model::System,
+    view: &cfn::StackView,
+    options: Options,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let stage_span = raw.stages.iter().find(|(n, _)| n.value == sys.stage).map_or(raw.top, |(n, _)| n.span);
+    if view.resource_count > options.resource_limit {
+        out.push(
+            Diagnostic::error(
+                Code::TooManyResources,
+                stage_span,
+                format!(
+                    "stage `{}` needs {} resources; one CloudFormation stack holds at most {}",
+                    sys.stage,
+                    view.resource_count,
+                    cfn::MAX_RESOURCES
+                ),
+            )
+            .with_help("split the system into several configs (one stack each), e.g. by domain"),
+        );
+    }
+    out
+}
+
+/// Logical IDs that names of different kinds both produce, once per name over all stages, at
+/// the name whose ID it is most specifically (queue `a_dead_letter` rather than queue `a` for
+/// `ADeadLetterQueue`).
+fn id_clashes(raw: &config::RawConfig, views: &[cfn::StackView]) -> Vec<Diagnostic> {
+    let mut by_name: std::collections::BTreeMap<diag::Span, (&config::Name, Vec<&config::Name>, Vec<cfn::LogicalId>)> =
+        std::collections::BTreeMap::new();
+    for id in views.iter().flat_map(cfn::clashing_ids) {
+        let mut owners: Vec<&config::Name> =
+            raw.names().filter(|n| id.as_str().starts_with(&ids::pascal(&n.value))).collect();
+        owners.sort_by_key(|n| std::cmp::Reverse(ids::pascal(&n.value).len()));
+        let Some(first) = owners.first() else { continue };
+        let entry = by_name.entry(first.span).or_insert_with(|| (first, owners[1..].to_vec(), Vec::new()));
+        if !entry.2.contains(&id) {
+            entry.2.push(id);
+        }
+    }
+    by_name
+        .into_values()
+        .map(|(name, others, mut ids)| {
+            ids.sort();
+            let list = ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ");
+            let other =
+                others.iter().map(|n| format!("`{}` (line {})", n.value, n.span.line)).collect::<Vec<_>>().join(", ");
+            Diagnostic::error(
+                Code::Duplicate,
+                name.span,
+                format!("`{}` produces logical ID{} {list}, which a name of another kind also produces", name.value, if ids.len() == 1 { "" } else { "s" }),
+            )
+            .with_help(if other.is_empty() {
+                "rename it: e.g. queue `a_dead_letter` and the dead-letter queue of queue `a` are both `ADeadLetterQueue`"
+                    .to_string()
+            } else {
+                format!("rename it or {other}: e.g. queue `a_dead_letter` and the dead-letter queue of queue `a` are both `ADeadLetterQueue`")
+            })
+        })
+        .collect()
+}
+
 /// [`build`] with a prepared renderer (benchmarks reuse one) and explicit options.
 pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> Result<Build, Failure> {
     let (raw, mut diags) = config::parse(text);
@@ -78,35 +145,10 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
     if !diags.iter().any(Diagnostic::is_error) {
         for sys in &systems {
             let view = cfn::lower(sys);
-            if view.resource_count > options.resource_limit {
-                diags.push(
-                    Diagnostic::error(
-                        "E023",
-                        raw.top,
-                        format!(
-                            "stage `{}` needs {} resources; one CloudFormation stack holds at most {}",
-                            sys.stage,
-                            view.resource_count,
-                            cfn::MAX_RESOURCES
-                        ),
-                    )
-                    .with_help("split the system into several configs (one stack each), e.g. by domain"),
-                );
-            }
-            for id in cfn::clashing_ids(&view) {
-                diags.push(
-                    Diagnostic::error(
-                        "E006",
-                        raw.top,
-                        format!("two names of different kinds both become logical ID `{id}` (stage `{}`)", sys.stage),
-                    )
-                    .with_help(
-                        "rename one: e.g. a queue `a_dead_letter` clashes with the dead-letter queue of queue `a`",
-                    ),
-                );
-            }
+            diags.extend(stack_checks(&raw, sys, &view, options));
             views.push(view);
         }
+        diags.extend(id_clashes(&raw, &views));
     }
     diag::sort(&mut diags);
     if diags.iter().any(Diagnostic::is_error) {

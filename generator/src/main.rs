@@ -1,6 +1,7 @@
 //! The `flowform` command line. Only wiring: the work happens in the library.
 
 use clap::{Parser, Subcommand};
+use generator::codes::Code;
 use generator::diag::{self, Diagnostic};
 use generator::{emit, Failure};
 use std::path::PathBuf;
@@ -162,7 +163,7 @@ fn not_utf8(name: &str, bytes: &[u8], e: &std::str::Utf8Error) -> u8 {
     let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     let col = String::from_utf8_lossy(&good[line_start..]).chars().count() + 1;
     let d = Diagnostic::error(
-        "E030",
+        Code::NotUtf8,
         diag::Span::new(line, col, 1),
         format!("the file is not UTF-8: byte 0x{:02x} at line {line}, column {col}", bytes[e.valid_up_to()]),
     )

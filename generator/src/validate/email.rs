@@ -2,6 +2,7 @@
 //! belong to the identity.
 
 use super::Validator;
+use crate::codes::Code;
 use crate::config::RawConfig;
 use crate::diag::Diagnostic;
 use crate::model::Email;
@@ -22,7 +23,7 @@ impl Validator {
                     if !ok {
                         self.err(
                             Diagnostic::error(
-                                "E012",
+                                Code::BadAddress,
                                 i.span,
                                 format!("`{}` is not an email address or domain", i.value),
                             )
@@ -33,7 +34,7 @@ impl Validator {
                 }
                 None => {
                     self.err(
-                        Diagnostic::error("E004", n.span, format!("email `{}` has no `identity`", n.value))
+                        Diagnostic::error(Code::Missing, n.span, format!("email `{}` has no `identity`", n.value))
                             .with_help("add `identity: <domain or address>` that SES sends as"),
                     );
                     String::new()
@@ -46,8 +47,12 @@ impl Validator {
                         || !c.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
                     {
                         self.err(
-                            Diagnostic::error("E008", c.span, format!("invalid configuration set name `{}`", c.value))
-                                .with_help("use up to 64 letters, digits, `-` and `_`"),
+                            Diagnostic::error(
+                                Code::BadName,
+                                c.span,
+                                format!("invalid configuration set name `{}`", c.value),
+                            )
+                            .with_help("use up to 64 letters, digits, `-` and `_`"),
                         );
                     }
                     c.value.clone()
@@ -57,7 +62,7 @@ impl Validator {
                     let len = system.len() + longest + n.value.len() + 2;
                     if len > 64 {
                         self.err(
-                            Diagnostic::error("E008", n.span, format!("the default configuration set name of email `{}` would be {len} characters; SES allows 64", n.value))
+                            Diagnostic::error(Code::NameTooLong, n.span, format!("the default configuration set name of email `{}` would be {len} characters; SES allows 64", n.value))
                                 .with_help("set `configuration_set:` to a shorter name"),
                         );
                     }
@@ -66,7 +71,7 @@ impl Validator {
             };
             if e.senders.is_empty() {
                 self.err(
-                    Diagnostic::error("E004", n.span, format!("email `{}` lists no `senders`", n.value))
+                    Diagnostic::error(Code::Missing, n.span, format!("email `{}` lists no `senders`", n.value))
                         .with_help("list the From addresses functions may use; the IAM policy allows only these"),
                 );
             }
@@ -81,7 +86,7 @@ impl Validator {
                 if !domain_ok {
                     self.err(
                         Diagnostic::error(
-                            "E012",
+                            Code::BadAddress,
                             s.span,
                             format!("sender `{}` is not an address of identity `{identity}`", s.value),
                         )
@@ -93,7 +98,7 @@ impl Validator {
             for s in &e.senders {
                 if senders.contains(&s.value) {
                     self.err(
-                        Diagnostic::error("E006", s.span, format!("sender `{}` is listed twice", s.value))
+                        Diagnostic::error(Code::Duplicate, s.span, format!("sender `{}` is listed twice", s.value))
                             .with_help("list it once"),
                     );
                 } else {

@@ -1,6 +1,7 @@
 //! SNS filter policies.
 
 use super::Validator;
+use crate::codes::Code;
 use crate::config::Sp;
 use crate::diag::{did_you_mean, Diagnostic, Span};
 use serde_json::Value as Json;
@@ -11,15 +12,23 @@ impl Validator {
     pub(super) fn filter(&mut self, f: &Sp<Json>, body: bool) {
         let Json::Object(map) = &f.value else {
             self.err(
-                Diagnostic::error("E016", f.span, "a filter policy must be a mapping of attribute names to conditions")
-                    .with_help("e.g. `filter: { quantity: [{ numeric: [\">=\", 100] }] }`"),
+                Diagnostic::error(
+                    Code::BadFilter,
+                    f.span,
+                    "a filter policy must be a mapping of attribute names to conditions",
+                )
+                .with_help("e.g. `filter: { quantity: [{ numeric: [\">=\", 100] }] }`"),
             );
             return;
         };
         if map.is_empty() || map.len() > 5 {
             self.err(
-                Diagnostic::error("E016", f.span, format!("a filter policy has {} keys; SNS allows 1 to 5", map.len()))
-                    .with_help("split the subscription, or match fewer attributes"),
+                Diagnostic::error(
+                    Code::BadFilter,
+                    f.span,
+                    format!("a filter policy has {} keys; SNS allows 1 to 5", map.len()),
+                )
+                .with_help("split the subscription, or match fewer attributes"),
             );
         }
         self.filter_object(map, body, f.span, 0);
@@ -31,8 +40,12 @@ impl Validator {
                 Json::Array(items) => {
                     if items.is_empty() {
                         self.err(
-                            Diagnostic::error("E016", span, format!("filter condition `{k}` is an empty list"))
-                                .with_help("list at least one value"),
+                            Diagnostic::error(
+                                Code::BadFilter,
+                                span,
+                                format!("filter condition `{k}` is an empty list"),
+                            )
+                            .with_help("list at least one value"),
                         );
                     }
                     for item in items {
@@ -41,16 +54,15 @@ impl Validator {
                 }
                 Json::Object(inner) if body && depth < 4 => self.filter_object(inner, body, span, depth + 1),
                 Json::Object(_) => self.err(
-                    Diagnostic::error("E016", span, format!("filter condition `{k}` nests a mapping")).with_help(
-                        if body {
+                    Diagnostic::error(Code::BadFilter, span, format!("filter condition `{k}` nests a mapping"))
+                        .with_help(if body {
                             "body filters nest at most 5 levels"
                         } else {
                             "attribute filters are flat; use `filter_scope: body` to match nested JSON"
-                        },
-                    ),
+                        }),
                 ),
                 _ => self.err(
-                    Diagnostic::error("E016", span, format!("filter condition `{k}` must be a list"))
+                    Diagnostic::error(Code::BadFilter, span, format!("filter condition `{k}` must be a list"))
                         .with_help(format!("write `{k}: [{}]`", v)),
                 ),
             }
@@ -63,7 +75,7 @@ impl Validator {
         for (name, arg) in op {
             if !ops.contains(&name.as_str()) {
                 self.err(
-                    Diagnostic::error("E016", span, format!("unknown filter operator `{name}` in `{key}`"))
+                    Diagnostic::error(Code::BadFilter, span, format!("unknown filter operator `{name}` in `{key}`"))
                         .with_help(did_you_mean(name, ops).unwrap_or_else(|| format!("operators: {}", ops.join(", ")))),
                 );
                 continue;
@@ -78,14 +90,14 @@ impl Validator {
                 };
                 if !valid {
                     self.err(
-                        Diagnostic::error("E016", span, format!("`numeric` condition on `{key}` is malformed"))
+                        Diagnostic::error(Code::BadFilter, span, format!("`numeric` condition on `{key}` is malformed"))
                             .with_help("write `numeric: [\">=\", 100]` or `numeric: [\">\", 0, \"<=\", 5]`, with the operator quoted"),
                     );
                 }
             }
             if name == "exists" && !arg.is_boolean() {
                 self.err(
-                    Diagnostic::error("E016", span, format!("`exists` on `{key}` takes `true` or `false`"))
+                    Diagnostic::error(Code::BadFilter, span, format!("`exists` on `{key}` takes `true` or `false`"))
                         .with_help("write `exists: true`"),
                 );
             }

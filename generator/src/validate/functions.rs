@@ -5,6 +5,7 @@
 use super::names::{Declared, Kind};
 use super::settings::Settings;
 use super::{Validator, DEFAULT_MEMORY, DEFAULT_TIMEOUT};
+use crate::codes::Code;
 use crate::config::{Name, RawConfig, RawFunction, Sp};
 use crate::diag::{did_you_mean, Diagnostic, Span};
 use crate::model::{Function, Route, RouteAuth, Trigger};
@@ -31,7 +32,40 @@ impl Validator {
         }
         self.callbacks(&mut wiring);
         self.signed_routes(&wiring);
+        self.shared_handlers(&wiring);
         wiring
+    }
+
+    /// One handler binary is built once, for one architecture: functions sharing a handler
+    /// must agree (`flowform package` could not build both).
+    fn shared_handlers(&mut self, wiring: &Wiring) {
+        let mut first: BTreeMap<&str, &Function> = BTreeMap::new();
+        for (f, rf) in &wiring.functions {
+            match first.get(f.handler.as_str()) {
+                Some(other) if other.architecture != f.architecture => {
+                    let at = rf.architecture.as_ref().map_or(rf.span, |a| a.span);
+                    self.err(
+                        Diagnostic::error(
+                            Code::HandlerArchitecture,
+                            at,
+                            format!(
+                                "function `{}` runs handler `{}` on {}, but function `{}` runs it on {}",
+                                f.name,
+                                f.handler,
+                                f.architecture.as_aws(),
+                                other.name,
+                                other.architecture.as_aws()
+                            ),
+                        )
+                        .with_help("one handler binary has one architecture: set the same `architecture` on both, or give one its own `handler`"),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    first.insert(&f.handler, f);
+                }
+            }
+        }
     }
 
     fn function(
@@ -47,7 +81,7 @@ impl Validator {
         let trigger = match &f.trigger {
             None => {
                 self.err(
-                Diagnostic::error("E004", n.span, format!("function `{}` has no `trigger`", n.value))
+                Diagnostic::error(Code::Missing, n.span, format!("function `{}` has no `trigger`", n.value))
                     .with_help("add `trigger: { queue: <queue> }`, `trigger: { http: { auth: public, routes: [...] } }` or `trigger: { schedule: rate(1 hour) }`"),
             );
                 None
@@ -65,7 +99,7 @@ impl Validator {
                     || !h.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
                 {
                     self.err(
-                        Diagnostic::error("E007", h.span, format!("invalid handler binary name `{}`", h.value))
+                        Diagnostic::error(Code::BadName, h.span, format!("invalid handler binary name `{}`", h.value))
                             .with_help("a handler is the name of a binary in the handlers crate, e.g. `checkout`"),
                     );
                 }
@@ -110,7 +144,7 @@ impl Validator {
                         .unwrap_or_else(|| "callbacks name a route of some function's `trigger.http.routes`".into());
                     self.err(
                         Diagnostic::error(
-                            "E005",
+                            Code::Undefined,
                             c.span,
                             format!("function `{}` hands out route `{}`, which no function serves", func.name, c.value),
                         )
@@ -133,7 +167,7 @@ impl Validator {
                     let span = rf.trigger.as_ref().map(|t| t.span).unwrap_or(rf.span);
                     self.err(
                         Diagnostic::error(
-                            "E020",
+                            Code::UnsignedRoute,
                             span,
                             format!(
                                 "function `{}` has `auth: signed` routes but no secret to verify signatures",
@@ -155,14 +189,18 @@ impl Validator {
                 && k.value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             if !ok {
                 self.err(
-                    Diagnostic::error("E021", k.span, format!("env var name `{}` is not UPPER_SNAKE_CASE", k.value))
-                        .with_help("use capital letters, digits and `_`"),
+                    Diagnostic::error(
+                        Code::BadEnv,
+                        k.span,
+                        format!("env var name `{}` is not UPPER_SNAKE_CASE", k.value),
+                    )
+                    .with_help("use capital letters, digits and `_`"),
                 );
                 continue;
             }
             if k.value.starts_with(contracts::PREFIX) || k.value.starts_with("AWS_") || k.value.starts_with("LAMBDA_") {
                 self.err(
-                    Diagnostic::error("E021", k.span, format!("env var `{}` uses a reserved prefix", k.value))
+                    Diagnostic::error(Code::BadEnv, k.span, format!("env var `{}` uses a reserved prefix", k.value))
                         .with_help("`FLOWFORM_` is set by flowform from the wiring; `AWS_` and `LAMBDA_` by Lambda"),
                 );
                 continue;
@@ -170,7 +208,7 @@ impl Validator {
             let upper = k.value.as_str();
             if ["PASSWORD", "SECRET", "TOKEN", "PRIVATE_KEY", "API_KEY"].iter().any(|w| upper.contains(w)) {
                 self.err(
-                    Diagnostic::error("E021", k.span, format!("env var `{}` looks like a secret, written in plain text", k.value))
+                    Diagnostic::error(Code::BadEnv, k.span, format!("env var `{}` looks like a secret, written in plain text", k.value))
                         .with_help("declare it under `secrets:` and list it in the function's `secrets`; the handler reads it from Secrets Manager"),
                 );
                 continue;

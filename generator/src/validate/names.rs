@@ -2,6 +2,7 @@
 //! config to another (with "did you mean" help).
 
 use super::Validator;
+use crate::codes::Code;
 use crate::config::{Name, RawConfig};
 use crate::diag::{did_you_mean, Diagnostic, Span};
 use crate::ids::pascal;
@@ -73,7 +74,7 @@ impl Validator {
         };
         if raw.stages.is_empty() {
             self.err(
-                Diagnostic::error("E004", raw.top, "no `stages` defined")
+                Diagnostic::error(Code::Missing, raw.top, "no `stages` defined")
                     .with_help("add `stages: { dev: {}, prod: {} }`; each stage gets its own template under out/"),
             );
         }
@@ -102,7 +103,8 @@ impl Validator {
                     _ => "names start with a lowercase letter and use lowercase letters, digits, `_` and `-`",
                 };
                 self.err(
-                    Diagnostic::error("E007", name.span, format!("invalid {} name `{n}`", kind.word())).with_help(rule),
+                    Diagnostic::error(Code::BadName, name.span, format!("invalid {} name `{n}`", kind.word()))
+                        .with_help(rule),
                 );
                 continue;
             }
@@ -110,7 +112,7 @@ impl Validator {
             if let Some(prev) = seen.get(&key) {
                 self.err(
                     Diagnostic::error(
-                        "E006",
+                        Code::Duplicate,
                         name.span,
                         format!(
                             "{} `{n}` clashes with `{}` (both become `{key}` in the template)",
@@ -145,7 +147,7 @@ impl Validator {
         });
         self.err(
             Diagnostic::error(
-                "E005",
+                Code::Undefined,
                 r.span,
                 format!("{from} refers to {} `{}`, which is not defined", kind.word(), r.value),
             )
@@ -161,7 +163,7 @@ impl Validator {
             if !seen.insert(r.value.clone()) {
                 self.err(
                     Diagnostic::error(
-                        "E006",
+                        Code::Duplicate,
                         r.span,
                         format!("{} `{}` is listed twice in {from}", kind.word(), r.value),
                     )
@@ -181,7 +183,7 @@ impl Validator {
         if physical.len() > max {
             self.err(
                 Diagnostic::error(
-                    "E008",
+                    Code::NameTooLong,
                     span,
                     format!("{what} `{physical}` is {} characters; AWS allows {max}", physical.len()),
                 )

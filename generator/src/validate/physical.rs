@@ -3,6 +3,7 @@
 use super::functions::Wiring;
 use super::names::Declared;
 use super::Validator;
+use crate::codes::Code;
 use crate::config::{RawConfig, Sp};
 use crate::diag::{Diagnostic, Span};
 use crate::model::Trigger;
@@ -72,7 +73,7 @@ impl Validator {
         for (name, what, span) in &claims {
             match seen.get(name.as_str()) {
                 Some((other, at)) => clashes.push(
-                    Diagnostic::error("E006", *span, format!("{what} would be named `{name}`, like {other}"))
+                    Diagnostic::error(Code::Duplicate, *span, format!("{what} would be named `{name}`, like {other}"))
                         .with_help(format!(
                             "SQS queue names are unique: rename one of them (line {} has the other)",
                             at.line

@@ -4,6 +4,7 @@
 use super::functions::Wiring;
 use super::names::{Declared, Kind};
 use super::{Validator, DAY, DEFAULT_DLQ_RETENTION_DAYS, DEFAULT_MAX_RECEIVES, DEFAULT_QUEUE_RETENTION_DAYS};
+use crate::codes::Code;
 use crate::config::{Name, RawConfig, RawQueue, Sp};
 use crate::diag::Diagnostic;
 use crate::model::{Dlq, FilterScope, Function, Queue, Subscription, Topic, Trigger};
@@ -27,10 +28,14 @@ impl Validator {
             self.dead_letters(qn, q);
             if !wiring.consumers.contains_key(&qn.value) {
                 self.err(
-                    Diagnostic::warning("W002", qn.span, format!("no function consumes queue `{}`", qn.value))
-                        .with_help(
-                            "messages will pile up until they expire; add a function with `trigger: { queue: ... }`",
-                        ),
+                    Diagnostic::warning(
+                        Code::UnconsumedQueue,
+                        qn.span,
+                        format!("no function consumes queue `{}`", qn.value),
+                    )
+                    .with_help(
+                        "messages will pile up until they expire; add a function with `trigger: { queue: ... }`",
+                    ),
                 );
             }
         }
@@ -51,7 +56,7 @@ impl Validator {
             if !seen.insert(s.topic.value.clone()) {
                 self.err(
                     Diagnostic::error(
-                        "E006",
+                        Code::Duplicate,
                         s.topic.span,
                         format!("queue `{}` subscribes to topic `{}` twice", qn.value, s.topic.value),
                     )
@@ -66,20 +71,20 @@ impl Validator {
             let t_fifo = topics.iter().any(|t| t.name == s.topic.value && t.fifo);
             if q_fifo && !t_fifo {
                 self.err(
-                Diagnostic::error("E009", s.topic.span, format!("FIFO queue `{}` cannot subscribe to standard topic `{}`", qn.value, s.topic.value))
+                Diagnostic::error(Code::FifoMismatch, s.topic.span, format!("FIFO queue `{}` cannot subscribe to standard topic `{}`", qn.value, s.topic.value))
                     .with_help("SNS standard topics deliver only to standard queues: make the topic FIFO or the queue standard"),
             );
             }
             if let Some(scope) = &s.filter_scope {
                 if scope.value != "attributes" && scope.value != "body" {
                     self.err(
-                    Diagnostic::error("E002", scope.span, format!("`filter_scope` must be `attributes` or `body`, found `{}`", scope.value))
+                    Diagnostic::error(Code::NotAllowed, scope.span, format!("`filter_scope` must be `attributes` or `body`, found `{}`", scope.value))
                         .with_help("`attributes` matches message attributes (the default); `body` matches the JSON message body"),
                 );
                 }
                 if s.filter.is_none() {
                     self.err(
-                        Diagnostic::error("E016", scope.span, "`filter_scope` without a `filter`")
+                        Diagnostic::error(Code::BadFilter, scope.span, "`filter_scope` without a `filter`")
                             .with_help("add a `filter`, or remove `filter_scope`"),
                     );
                 }
@@ -98,7 +103,7 @@ impl Validator {
             if cbd.value && !q_fifo {
                 self.err(
                     Diagnostic::error(
-                        "E009",
+                        Code::FifoMismatch,
                         cbd.span,
                         format!("queue `{}` is not FIFO, so it cannot deduplicate by content", qn.value),
                     )
@@ -116,7 +121,7 @@ impl Validator {
             if let (Some(m), Some(w)) = (&d.max_receives, &d.retry_window) {
                 self.err(
                     Diagnostic::error(
-                        "E002",
+                        Code::Conflict,
                         w.span,
                         format!(
                             "queue `{}` sets both `dlq.max_receives` ({}) and `dlq.retry_window`",
@@ -128,7 +133,7 @@ impl Validator {
             }
             if let Some(w) = d.retry_window.as_ref().filter(|w| w.value >= retention * DAY) {
                 self.err(
-                Diagnostic::error("E017", w.span, format!("queue `{}` retries for {} s, not less than it keeps messages ({retention} days)", qn.value, w.value))
+                Diagnostic::error(Code::Retention, w.span, format!("queue `{}` retries for {} s, not less than it keeps messages ({retention} days)", qn.value, w.value))
                     .with_help("a message would expire before it reached the DLQ: shorten `dlq.retry_window` or raise `retention_days`"),
             );
             }
@@ -139,7 +144,7 @@ impl Validator {
                 let at = dlq_retention.map(|r| r.span).or(q.retention_days.as_ref().map(|r| r.span)).unwrap_or(span);
                 self.err(
                 Diagnostic::error(
-                    "E017",
+                    Code::Retention,
                     at,
                     format!("the DLQ of queue `{}` keeps messages {dlq_ret} days, not longer than the queue's {retention}", qn.value),
                 )

@@ -4,6 +4,7 @@
 use super::functions::Wiring;
 use super::names::{Declared, Kind};
 use super::Validator;
+use crate::codes::Code;
 use crate::config::{Name, RawConfig};
 use crate::diag::Diagnostic;
 use crate::model::{Database, Endpoint, Secret};
@@ -19,7 +20,7 @@ impl Validator {
                     if e.value != "mysql" {
                         self.err(
                             Diagnostic::error(
-                                "E012",
+                                Code::NotAllowed,
                                 e.span,
                                 format!("database engine `{}` is not supported", e.value),
                             )
@@ -47,7 +48,7 @@ impl Validator {
                     if !(d.value.starts_with("https://") || d.value.starts_with("http://")) {
                         self.err(
                             Diagnostic::error(
-                                "E012",
+                                Code::BadAddress,
                                 d.span,
                                 format!("endpoint default `{}` is not an http(s) URL", d.value),
                             )
@@ -106,7 +107,7 @@ impl Validator {
                 if !used.contains(&n.value) {
                     self.err(
                         Diagnostic::warning(
-                            "W003",
+                            Code::Unused,
                             n.span,
                             format!("{} `{}` is declared but no function uses it", kind.word(), n.value),
                         )

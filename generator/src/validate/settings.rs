@@ -1,6 +1,7 @@
 //! Settings of the whole config: `version`, `system`, `handlers_crate` and `defaults`.
 
 use super::{Validator, DEFAULT_LOG_RETENTION, LOG_RETENTION_DAYS};
+use crate::codes::Code;
 use crate::config::{RawConfig, Sp};
 use crate::diag::Diagnostic;
 use crate::model::Architecture;
@@ -18,11 +19,12 @@ impl Validator {
         match &raw.version {
             Some(v) if v.value == 1 => {}
             Some(v) => self.err(
-                Diagnostic::error("E025", v.span, format!("config version {} is not supported", v.value))
+                Diagnostic::error(Code::Version, v.span, format!("config version {} is not supported", v.value))
                     .with_help("this flowform reads `version: 1`"),
             ),
-            None => self
-                .err(Diagnostic::error("E004", raw.top, "missing `version`").with_help("add `version: 1` at the top")),
+            None => self.err(
+                Diagnostic::error(Code::Missing, raw.top, "missing `version`").with_help("add `version: 1` at the top"),
+            ),
         }
         let system = match &raw.system {
             Some(s) => {
@@ -31,7 +33,7 @@ impl Validator {
                     && s.value.len() <= 24;
                 if !ok {
                     self.err(
-                        Diagnostic::error("E007", s.span, format!("invalid system name `{}`", s.value))
+                        Diagnostic::error(Code::BadName, s.span, format!("invalid system name `{}`", s.value))
                             .with_help("use at most 24 lowercase letters, digits and `-`, starting with a letter"),
                     );
                 }
@@ -39,7 +41,7 @@ impl Validator {
             }
             None => {
                 self.err(
-                    Diagnostic::error("E004", raw.top, "missing `system`")
+                    Diagnostic::error(Code::Missing, raw.top, "missing `system`")
                         .with_help("add `system: <name>`; it prefixes every physical name"),
                 );
                 String::from("system")
@@ -51,7 +53,7 @@ impl Validator {
                 if c.value.is_empty() || !c.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
                 {
                     self.err(
-                        Diagnostic::error("E007", c.span, format!("invalid cargo package name `{}`", c.value))
+                        Diagnostic::error(Code::BadName, c.span, format!("invalid cargo package name `{}`", c.value))
                             .with_help("name the workspace package that holds one binary per handler, e.g. `shop`"),
                     );
                 }
@@ -76,7 +78,7 @@ impl Validator {
             "arm64" => Some(Architecture::Arm64),
             other => {
                 self.err(
-                    Diagnostic::error("E012", a.span, format!("unknown architecture `{other}`"))
+                    Diagnostic::error(Code::NotAllowed, a.span, format!("unknown architecture `{other}`"))
                         .with_help("write `x86_64` or `arm64`"),
                 );
                 None
@@ -91,9 +93,10 @@ impl Validator {
         }
         let nearest = LOG_RETENTION_DAYS.iter().min_by_key(|d| d.abs_diff(r.value)).copied().unwrap_or(30);
         self.err(
-            Diagnostic::error("E012", r.span, format!("CloudWatch Logs cannot keep logs {} days", r.value)).with_help(
-                format!("allowed values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...; nearest is {nearest}"),
-            ),
+            Diagnostic::error(Code::NotAllowed, r.span, format!("CloudWatch Logs cannot keep logs {} days", r.value))
+                .with_help(format!(
+                    "allowed values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...; nearest is {nearest}"
+                )),
         );
         None
     }

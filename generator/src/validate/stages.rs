@@ -5,6 +5,7 @@ use super::functions::Wiring;
 use super::names::{Declared, Kind};
 use super::settings::Settings;
 use super::{Validator, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE, HTTP_MAX_TIMEOUT};
+use crate::codes::Code;
 use crate::config::{Name, RawConfig, RawFunction, RawStage};
 use crate::diag::Diagnostic;
 use crate::model::*;
@@ -79,7 +80,7 @@ impl Validator {
                 if f.timeout > HTTP_MAX_TIMEOUT {
                     self.err(
                         Diagnostic::error(
-                            "E011",
+                            Code::HttpTimeout,
                             at,
                             format!("function `{}` answers HTTP routes but may run {} s (stage `{}`); API Gateway gives up after {HTTP_MAX_TIMEOUT} s", f.name, f.timeout, sn.value),
                         )
@@ -93,7 +94,7 @@ impl Validator {
                         let at = rf.reserved_concurrency.as_ref().map(|r| r.span).unwrap_or(rf.span);
                         self.err(
                             Diagnostic::error(
-                                "E027",
+                                Code::Concurrency,
                                 at,
                                 format!("function `{}` reserves {rc} concurrent runs but its queue trigger may start {mc}", f.name),
                             )

@@ -3,6 +3,7 @@
 use super::functions::Wiring;
 use super::names::Declared;
 use super::Validator;
+use crate::codes::Code;
 use crate::config::RawConfig;
 use crate::diag::Diagnostic;
 use crate::model::Topic;
@@ -19,7 +20,7 @@ impl Validator {
                     if cbd.value && !fifo {
                         self.err(
                             Diagnostic::error(
-                                "E009",
+                                Code::FifoMismatch,
                                 cbd.span,
                                 format!("topic `{}` is not FIFO, so it cannot deduplicate by content", n.value),
                             )
@@ -52,7 +53,7 @@ impl Validator {
             if !subscribed.contains(&n.value) && wiring.functions.iter().any(|(f, _)| f.publishes.contains(&n.value)) {
                 self.err(
                     Diagnostic::warning(
-                        "W001",
+                        Code::UnreadTopic,
                         n.span,
                         format!("topic `{}` is published to but no queue subscribes", n.value),
                     )

@@ -4,6 +4,7 @@
 use super::names::Kind;
 use super::schedule::schedule_expression;
 use super::{Validator, DEFAULT_BATCH_SIZE, DEFAULT_MAX_EVENT_AGE, DEFAULT_SCHEDULE_RETRIES};
+use crate::codes::Code;
 use crate::config::{RawConfig, RawTrigger, Sp};
 use crate::diag::{did_you_mean, Diagnostic, Span};
 use crate::model::{Route, RouteAuth, Trigger};
@@ -13,7 +14,7 @@ impl Validator {
     pub(super) fn route(&mut self, r: &Sp<String>) -> Option<Route> {
         let bad = |v: &mut Self, why: &str| {
             v.err(
-                Diagnostic::error("E015", r.span, format!("invalid route `{}`: {why}", r.value))
+                Diagnostic::error(Code::BadRoute, r.span, format!("invalid route `{}`: {why}", r.value))
                     .with_help("write `METHOD /path`, e.g. `POST /checkout` or `GET /orders/{id}`"),
             );
         };
@@ -61,7 +62,7 @@ impl Validator {
                 if let Some((other, _)) = consumers.get(&queue.value) {
                     self.err(
                         Diagnostic::error(
-                            "E013",
+                            Code::SharedQueue,
                             queue.span,
                             format!("queue `{}` is already consumed by function `{other}`", queue.value),
                         )
@@ -77,7 +78,7 @@ impl Validator {
                 if fifo && size > 10 {
                     self.err(
                         Diagnostic::error(
-                            "E010",
+                            Code::FifoBatch,
                             batch_size.as_ref().map(|b| b.span).unwrap_or(t.span),
                             format!("batch size {size} is too large for FIFO queue `{}`", queue.value),
                         )
@@ -87,7 +88,7 @@ impl Validator {
                 if fifo && window > 0 {
                     self.err(
                         Diagnostic::error(
-                            "E010",
+                            Code::FifoBatch,
                             batch_window.as_ref().map(|b| b.span).unwrap_or(t.span),
                             format!("FIFO queue `{}` does not support a batching window", queue.value),
                         )
@@ -97,7 +98,7 @@ impl Validator {
                 if !fifo && size > 10 && window == 0 {
                     self.err(
                         Diagnostic::error(
-                            "E018",
+                            Code::BatchWindow,
                             batch_size.as_ref().map(|b| b.span).unwrap_or(t.span),
                             format!("batch size {size} needs a batching window"),
                         )
@@ -116,7 +117,7 @@ impl Validator {
                     None => {
                         self.err(
                             Diagnostic::error(
-                                "E004",
+                                Code::Missing,
                                 t.span,
                                 format!("the HTTP trigger of `{fname}` does not say who may call it"),
                             )
@@ -132,10 +133,11 @@ impl Validator {
                         "signed" => RouteAuth::Signed,
                         other => {
                             self.err(
-                                Diagnostic::error("E002", a.span, format!("unknown auth `{other}`")).with_help(
-                                    did_you_mean(other, ["public", "iam", "signed"])
-                                        .unwrap_or_else(|| "write `public`, `iam` or `signed`".into()),
-                                ),
+                                Diagnostic::error(Code::NotAllowed, a.span, format!("unknown auth `{other}`"))
+                                    .with_help(
+                                        did_you_mean(other, ["public", "iam", "signed"])
+                                            .unwrap_or_else(|| "write `public`, `iam` or `signed`".into()),
+                                    ),
                             );
                             RouteAuth::Public
                         }
@@ -143,8 +145,12 @@ impl Validator {
                 };
                 if routes.is_empty() {
                     self.err(
-                        Diagnostic::error("E004", t.span, format!("the HTTP trigger of `{fname}` lists no routes"))
-                            .with_help("add `routes: [\"GET /path\"]`"),
+                        Diagnostic::error(
+                            Code::Missing,
+                            t.span,
+                            format!("the HTTP trigger of `{fname}` lists no routes"),
+                        )
+                        .with_help("add `routes: [\"GET /path\"]`"),
                     );
                     return None;
                 }
@@ -154,7 +160,7 @@ impl Validator {
                     if let Some((other, span)) = all_routes.get(&route) {
                         self.err(
                             Diagnostic::error(
-                                "E014",
+                                Code::SharedRoute,
                                 r.span,
                                 format!("route `{}` is already served by function `{other}`", r.value),
                             )
@@ -172,7 +178,7 @@ impl Validator {
                 if let Err((problem, help)) = schedule_expression(&expression.value) {
                     self.err(
                         Diagnostic::error(
-                            "E028",
+                            Code::BadSchedule,
                             expression.span,
                             format!("schedule `{}` of function `{fname}`: {problem}", expression.value),
                         )

@@ -53,15 +53,12 @@ impl Shop {
     }
 }
 
-/// The runs here share one moto and deploy the same stack: one at a time.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// Every fault of the chaos run at once: factory errors, accept-then-timeout, duplicate and
 /// short reports, a marketing outage, an SNS outage, dropped database connections, every
 /// event delivered twice, a poison message. Nothing lost, nothing applied twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chaos_every_fault_at_once() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _one = tests::EXCLUSIVE.lock().await;
     let ledger = tests::chaos::run(&tests::chaos::Mix::default(), "chaos").await;
     println!("{}", serde_json::to_string(&ledger).unwrap());
     assert!(ledger.ok(), "{ledger:#?}");
@@ -73,7 +70,7 @@ async fn chaos_every_fault_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_donut_shop_end_to_end() {
-    let _one = ONE_AT_A_TIME.lock().await;
+    let _one = tests::EXCLUSIVE.lock().await;
     // A clean moto: the stack's resources have fixed names.
     reqwest::Client::new().post(format!("{}/moto-api/reset", moto_url())).send().await.unwrap();
     let d = deploy_dev("e2e");
