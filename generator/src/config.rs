@@ -440,9 +440,11 @@ struct Parser {
     diags: Vec<Diagnostic>,
 }
 
-/// Fields of one YAML mapping, checked against the allowed keys.
+/// Fields of one YAML mapping, checked against the allowed keys of its schema object.
 struct Fields<'n> {
     map: &'n MarkedMappingNode,
+    /// The object of [`crate::schema::OBJECTS`] these fields belong to.
+    object: &'static str,
 }
 
 impl<'n> Fields<'n> {
@@ -467,8 +469,9 @@ impl Parser {
         );
     }
 
-    /// Reads a mapping whose keys must be among `allowed`; reports every other key.
-    fn fields<'n>(&mut self, n: &'n Node, what: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+    /// Reads a mapping whose keys must be keys of the schema's `object`; reports every other key.
+    fn fields<'n>(&mut self, n: &'n Node, what: &str, object: &'static str) -> Option<Fields<'n>> {
+        let allowed = keys(object);
         let Some(map) = n.as_mapping() else {
             // An empty value (`key:`) reads as an empty scalar: treat it as an empty mapping.
             if let Node::Scalar(s) = n {
@@ -494,7 +497,7 @@ impl Parser {
                 );
             }
         }
-        Some(Fields { map })
+        Some(Fields { map, object })
     }
 
     /// Reads a mapping of user-chosen names to values, in document order.
@@ -521,6 +524,13 @@ impl Parser {
                 None
             }
         }
+    }
+
+    /// A whole-number key of `f`, checked against the range the schema gives it.
+    fn int(&mut self, f: &Fields, key: &str, what: &str) -> Option<Sp<u64>> {
+        let (min, max) = crate::schema::range(f.object, key).unwrap_or((0, u64::MAX));
+        debug_assert!(crate::schema::range(f.object, key).is_some(), "schema has no whole number {}.{key}", f.object);
+        self.uint(f.get(key), what, min, max)
     }
 
     fn uint(&mut self, n: Option<&Node>, what: &str, min: u64, max: u64) -> Option<Sp<u64>> {
@@ -627,46 +637,37 @@ impl Parser {
 
     fn config(&mut self, root: &Node) -> RawConfig {
         let mut cfg = RawConfig { top: Span::new(1, 1, 1), ..RawConfig::default() };
-        let Some(f) = self.fields(root, "the config", &keys("config")) else {
+        let Some(f) = self.fields(root, "the config", "config") else {
             return cfg;
         };
+        // Any number parses; validation says which versions this flowform reads (E025).
         cfg.version = self.uint(f.get("version"), "`version`", 0, u64::MAX);
         cfg.system = self.string(f.get("system"), "`system`");
         cfg.description = self.string(f.get("description"), "`description`");
         cfg.handlers_crate = self.string(f.get("handlers_crate"), "`handlers_crate`");
         if let Some(n) = f.get("defaults") {
-            if let Some(d) = self.fields(n, "`defaults`", &keys("defaults")) {
+            if let Some(d) = self.fields(n, "`defaults`", "defaults") {
                 cfg.defaults = RawDefaults {
-                    timeout: self.uint(d.get("timeout"), "`defaults.timeout`", 1, 900),
-                    memory: self.uint(d.get("memory"), "`defaults.memory`", 128, 10240),
+                    timeout: self.int(&d, "timeout", "`defaults.timeout`"),
+                    memory: self.int(&d, "memory", "`defaults.memory`"),
                     architecture: self.string(d.get("architecture"), "`defaults.architecture`"),
-                    log_retention_days: self.uint(
-                        d.get("log_retention_days"),
-                        "`defaults.log_retention_days`",
-                        1,
-                        3653,
-                    ),
+                    log_retention_days: self.int(&d, "log_retention_days", "`defaults.log_retention_days`"),
                 };
             }
         }
         for (name, n) in self.named(f.get("stages"), "`stages`") {
             let what = format!("stage `{}`", name.value);
             let mut st = RawStage { span: name.span, ..RawStage::default() };
-            if let Some(sf) = self.fields(n, &what, &keys("stage")) {
-                st.log_retention_days = self.uint(sf.get("log_retention_days"), "`log_retention_days`", 1, 3653);
+            if let Some(sf) = self.fields(n, &what, "stage") {
+                st.log_retention_days = self.int(&sf, "log_retention_days", "`log_retention_days`");
                 st.http = self.http(sf.get("http"), &format!("`http` of {what}"));
                 for (fname, fnode) in self.named(sf.get("functions"), &format!("`functions` of {what}")) {
                     let fw = format!("override of function `{}`", fname.value);
-                    let o = match self.fields(fnode, &fw, &keys("function_override")) {
+                    let o = match self.fields(fnode, &fw, "function_override") {
                         Some(of) => RawFunctionOverride {
-                            timeout: self.uint(of.get("timeout"), "`timeout`", 1, 900),
-                            memory: self.uint(of.get("memory"), "`memory`", 128, 10240),
-                            reserved_concurrency: self.uint(
-                                of.get("reserved_concurrency"),
-                                "`reserved_concurrency`",
-                                0,
-                                1000,
-                            ),
+                            timeout: self.int(&of, "timeout", "`timeout`"),
+                            memory: self.int(&of, "memory", "`memory`"),
+                            reserved_concurrency: self.int(&of, "reserved_concurrency", "`reserved_concurrency`"),
                             env: self.env(of.get("env"), "`env`"),
                         },
                         None => RawFunctionOverride::default(),
@@ -679,7 +680,7 @@ impl Parser {
         cfg.http = self.http(f.get("http"), "`http`");
         for (name, n) in self.named(f.get("topics"), "`topics`") {
             let what = format!("topic `{}`", name.value);
-            let t = match self.fields(n, &what, &keys("topic")) {
+            let t = match self.fields(n, &what, "topic") {
                 Some(tf) => RawTopic {
                     fifo: self.boolean(tf.get("fifo"), "`fifo`"),
                     content_based_dedup: self.boolean(tf.get("content_based_dedup"), "`content_based_dedup`"),
@@ -699,7 +700,7 @@ impl Parser {
         }
         for (name, n) in self.named(f.get("email"), "`email`") {
             let what = format!("email `{}`", name.value);
-            let e = match self.fields(n, &what, &keys("email")) {
+            let e = match self.fields(n, &what, "email") {
                 Some(ef) => RawEmail {
                     identity: self.string(ef.get("identity"), "`identity`"),
                     configuration_set: self.string(ef.get("configuration_set"), "`configuration_set`"),
@@ -711,10 +712,10 @@ impl Parser {
         }
         for (name, n) in self.named(f.get("databases"), "`databases`") {
             let what = format!("database `{}`", name.value);
-            let d = match self.fields(n, &what, &keys("database")) {
+            let d = match self.fields(n, &what, "database") {
                 Some(df) => RawDatabase {
                     engine: self.string(df.get("engine"), "`engine`"),
-                    port: self.uint(df.get("port"), "`port`", 1, 65535),
+                    port: self.int(&df, "port", "`port`"),
                     name: self.string(df.get("name"), "`name`"),
                     iam_user: self.string(df.get("iam_user"), "`iam_user`"),
                     description: self.string(df.get("description"), "`description`"),
@@ -725,7 +726,7 @@ impl Parser {
         }
         for (name, n) in self.named(f.get("endpoints"), "`endpoints`") {
             let what = format!("endpoint `{}`", name.value);
-            let e = match self.fields(n, &what, &keys("endpoint")) {
+            let e = match self.fields(n, &what, "endpoint") {
                 Some(ef) => RawEndpoint {
                     default: self.string(ef.get("default"), "`default`"),
                     description: self.string(ef.get("description"), "`description`"),
@@ -736,9 +737,9 @@ impl Parser {
         }
         for (name, n) in self.named(f.get("secrets"), "`secrets`") {
             let what = format!("secret `{}`", name.value);
-            let s = match self.fields(n, &what, &keys("secret")) {
+            let s = match self.fields(n, &what, "secret") {
                 Some(sf) => RawSecret {
-                    length: self.uint(sf.get("length"), "`length`", 32, 4096),
+                    length: self.int(&sf, "length", "`length`"),
                     description: self.string(sf.get("description"), "`description`"),
                 },
                 None => RawSecret::default(),
@@ -750,24 +751,24 @@ impl Parser {
 
     fn http(&mut self, n: Option<&Node>, what: &str) -> RawHttp {
         let Some(n) = n else { return RawHttp::default() };
-        let Some(hf) = self.fields(n, what, &keys("http")) else { return RawHttp::default() };
+        let Some(hf) = self.fields(n, what, "http") else { return RawHttp::default() };
         let Some(t) = hf.get("throttle") else { return RawHttp::default() };
-        let Some(tf) = self.fields(t, "`throttle`", &keys("throttle")) else { return RawHttp::default() };
+        let Some(tf) = self.fields(t, "`throttle`", "throttle") else { return RawHttp::default() };
         RawHttp {
-            throttle_rate: self.uint(tf.get("rate"), "`throttle.rate`", 1, 10000),
-            throttle_burst: self.uint(tf.get("burst"), "`throttle.burst`", 1, 5000),
+            throttle_rate: self.int(&tf, "rate", "`throttle.rate`"),
+            throttle_burst: self.int(&tf, "burst", "`throttle.burst`"),
         }
     }
 
     fn queue(&mut self, n: &Node, name: &Name) -> RawQueue {
         let what = format!("queue `{}`", name.value);
-        let Some(qf) = self.fields(n, &what, &keys("queue")) else {
+        let Some(qf) = self.fields(n, &what, "queue") else {
             return RawQueue::default();
         };
         let mut q = RawQueue {
             fifo: self.boolean(qf.get("fifo"), "`fifo`"),
             content_based_dedup: self.boolean(qf.get("content_based_dedup"), "`content_based_dedup`"),
-            retention_days: self.uint(qf.get("retention_days"), "`retention_days`", 1, 14),
+            retention_days: self.int(&qf, "retention_days", "`retention_days`"),
             description: self.string(qf.get("description"), "`description`"),
             ..RawQueue::default()
         };
@@ -778,12 +779,12 @@ impl Parser {
                     q.dlq = Some(Sp::new(Some(RawDlq::default()), scalar_span(s)))
                 }
                 _ => {
-                    if let Some(df) = self.fields(d, "`dlq`", &keys("dlq")) {
+                    if let Some(df) = self.fields(d, "`dlq`", "dlq") {
                         q.dlq = Some(Sp::new(
                             Some(RawDlq {
-                                max_receives: self.uint(df.get("max_receives"), "`dlq.max_receives`", 1, 1000),
-                                retention_days: self.uint(df.get("retention_days"), "`dlq.retention_days`", 1, 14),
-                                retry_window: self.uint(df.get("retry_window"), "`dlq.retry_window`", 60, 1_209_600),
+                                max_receives: self.int(&df, "max_receives", "`dlq.max_receives`"),
+                                retention_days: self.int(&df, "retention_days", "`dlq.retention_days`"),
+                                retry_window: self.int(&df, "retry_window", "`dlq.retry_window`"),
                             }),
                             node_span(d),
                         ));
@@ -805,7 +806,7 @@ impl Parser {
                         filter: None,
                     }),
                     _ => {
-                        let Some(sf) = self.fields(item, "a subscription", &keys("subscription")) else {
+                        let Some(sf) = self.fields(item, "a subscription", "subscription") else {
                             continue;
                         };
                         let Some(topic) = self.string(sf.get("topic"), "`topic`") else {
@@ -832,15 +833,15 @@ impl Parser {
     fn function(&mut self, n: &Node, name: &Name) -> RawFunction {
         let what = format!("function `{}`", name.value);
         let mut func = RawFunction { span: name.span, ..RawFunction::default() };
-        let Some(ff) = self.fields(n, &what, &keys("function")) else {
+        let Some(ff) = self.fields(n, &what, "function") else {
             return func;
         };
         func.handler = self.string(ff.get("handler"), "`handler`");
         func.description = self.string(ff.get("description"), "`description`");
-        func.timeout = self.uint(ff.get("timeout"), "`timeout`", 1, 900);
-        func.memory = self.uint(ff.get("memory"), "`memory`", 128, 10240);
+        func.timeout = self.int(&ff, "timeout", "`timeout`");
+        func.memory = self.int(&ff, "memory", "`memory`");
         func.architecture = self.string(ff.get("architecture"), "`architecture`");
-        func.reserved_concurrency = self.uint(ff.get("reserved_concurrency"), "`reserved_concurrency`", 0, 1000);
+        func.reserved_concurrency = self.int(&ff, "reserved_concurrency", "`reserved_concurrency`");
         func.publishes = self.strings(ff.get("publishes"), "`publishes`");
         func.databases = self.strings(ff.get("databases"), "`databases`");
         func.emails = self.strings(ff.get("emails"), "`emails`");
@@ -849,7 +850,7 @@ impl Parser {
         func.callbacks = self.strings(ff.get("callbacks"), "`callbacks`");
         func.env = self.env(ff.get("env"), "`env`");
         if let Some(t) = ff.get("trigger") {
-            if let Some(tf) = self.fields(t, "`trigger`", &keys("trigger")) {
+            if let Some(tf) = self.fields(t, "`trigger`", "trigger") {
                 let span = node_span(t);
                 let kinds: Vec<(&str, &Node)> =
                     ["queue", "http", "schedule"].into_iter().filter_map(|k| tf.get(k).map(|n| (k, n))).collect();
@@ -869,9 +870,9 @@ impl Parser {
                             func.trigger = Some(Sp::new(
                                 RawTrigger::Queue {
                                     queue,
-                                    batch_size: self.uint(tf.get("batch_size"), "`batch_size`", 1, 10000),
-                                    batch_window: self.uint(tf.get("batch_window"), "`batch_window`", 0, 300),
-                                    max_concurrency: self.uint(tf.get("max_concurrency"), "`max_concurrency`", 2, 1000),
+                                    batch_size: self.int(&tf, "batch_size", "`batch_size`"),
+                                    batch_window: self.int(&tf, "batch_window", "`batch_window`"),
+                                    max_concurrency: self.int(&tf, "max_concurrency", "`max_concurrency`"),
                                 },
                                 span,
                             ));
@@ -879,7 +880,7 @@ impl Parser {
                     }
                     [("http", h)] => {
                         self.only_for(&tf, "http", &["batch_size", "batch_window", "max_concurrency", "retries", "max_event_age"]);
-                        if let Some(hf) = self.fields(h, "`trigger.http`", &keys("http_trigger")) {
+                        if let Some(hf) = self.fields(h, "`trigger.http`", "http_trigger") {
                             let routes = self.strings(hf.get("routes"), "`routes`");
                             func.trigger = Some(Sp::new(
                                 RawTrigger::Http { auth: self.string(hf.get("auth"), "`auth`"), routes },
@@ -893,8 +894,8 @@ impl Parser {
                             func.trigger = Some(Sp::new(
                                 RawTrigger::Schedule {
                                     expression,
-                                    retries: self.uint(tf.get("retries"), "`retries`", 0, 2),
-                                    max_event_age: self.uint(tf.get("max_event_age"), "`max_event_age`", 60, 21600),
+                                    retries: self.int(&tf, "retries", "`retries`"),
+                                    max_event_age: self.int(&tf, "max_event_age", "`max_event_age`"),
                                 },
                                 span,
                             ));

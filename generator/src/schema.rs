@@ -31,11 +31,36 @@ pub struct K {
     pub name: &'static str,
     pub ty: T,
     pub doc: &'static str,
+    /// The value when the key is absent (whole numbers); validation reads it from here.
+    pub default: Option<u64>,
 }
 
 const fn k(name: &'static str, ty: T, doc: &'static str) -> K {
-    K { name, ty, doc }
+    K { name, ty, doc, default: None }
 }
+
+/// A whole number with its range and default.
+const fn int(name: &'static str, min: u64, max: u64, default: u64, doc: &'static str) -> K {
+    K { name, ty: T::Int(min, max), doc, default: Some(default) }
+}
+
+// Defaults, named for the code that applies them; the table below is where they are set.
+pub const DEFAULT_TIMEOUT: u64 = 10;
+pub const DEFAULT_MEMORY: u64 = 256;
+pub const DEFAULT_LOG_RETENTION: u64 = 30;
+pub const DEFAULT_QUEUE_RETENTION_DAYS: u64 = 4;
+pub const DEFAULT_DLQ_RETENTION_DAYS: u64 = 14;
+pub const DEFAULT_MAX_RECEIVES: u64 = 5;
+pub const DEFAULT_BATCH_SIZE: u64 = 10;
+pub const DEFAULT_BATCH_WINDOW: u64 = 0;
+pub const DEFAULT_THROTTLE_RATE: u64 = 50;
+pub const DEFAULT_THROTTLE_BURST: u64 = 100;
+/// Lambda's default for asynchronous invocations.
+pub const DEFAULT_SCHEDULE_RETRIES: u64 = 2;
+/// An hour: a run that cannot start within it has been overtaken by later runs anyway.
+pub const DEFAULT_MAX_EVENT_AGE: u64 = 3600;
+pub const DEFAULT_DB_PORT: u64 = 3306;
+pub const DEFAULT_SECRET_LENGTH: u64 = 64;
 
 pub const OBJECTS: &[(&str, &[K])] = &[
     (
@@ -60,10 +85,10 @@ pub const OBJECTS: &[(&str, &[K])] = &[
     (
         "defaults",
         &[
-            k("timeout", T::Int(1, 900), "Seconds; default 10."),
-            k("memory", T::Int(128, 10240), "MB; default 256."),
+            int("timeout", 1, 900, DEFAULT_TIMEOUT, "Seconds."),
+            int("memory", 128, 10240, DEFAULT_MEMORY, "MB."),
             k("architecture", T::Enum(&["x86_64", "arm64"]), "Default x86_64."),
-            k("log_retention_days", T::Int(1, 3653), "One of CloudWatch's values (1, 3, 5, 7, 14, 30, ...); default 30."),
+            int("log_retention_days", 1, 3653, DEFAULT_LOG_RETENTION, "One of CloudWatch's values (1, 3, 5, 7, 14, 30, ...)."),
         ],
     ),
     (
@@ -84,7 +109,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
         ],
     ),
     ("http", &[k("throttle", T::Obj("throttle"), "Default route throttling of the stage.")]),
-    ("throttle", &[k("rate", T::Int(1, 10000), "Requests per second; default 50."), k("burst", T::Int(1, 5000), "Burst; default 100.")]),
+    ("throttle", &[int("rate", 1, 10000, DEFAULT_THROTTLE_RATE, "Requests per second."), int("burst", 1, 5000, DEFAULT_THROTTLE_BURST, "Burst.")]),
     (
         "topic",
         &[
@@ -98,13 +123,13 @@ pub const OBJECTS: &[(&str, &[K])] = &[
         &[
             k("fifo", T::Bool, "FIFO queue (name gets `.fifo`); its DLQ is FIFO too."),
             k("content_based_dedup", T::Bool, "FIFO only: deduplicate by content."),
-            k("retention_days", T::Int(1, 14), "Message retention; default 4."),
+            int("retention_days", 1, 14, DEFAULT_QUEUE_RETENTION_DAYS, "Message retention in days."),
             k("dlq", T::FalseOr("dlq"), "Dead-letter queue settings, or `false` for none."),
             k("subscribe", T::SubList, "Topics this queue subscribes to: names, or mappings with a filter."),
             k("description", T::Str, "For readers of the config."),
         ],
     ),
-    ("dlq", &[k("max_receives", T::Int(1, 1000), "Receives before a message moves to the DLQ; default 5."), k("retention_days", T::Int(1, 14), "Default 14; must exceed the queue's."), k("retry_window", T::Int(60, 1_209_600), "Seconds a failing message keeps being retried (waits doubling from the visibility timeout up to 15 min) before it moves to the DLQ; sets maxReceiveCount. Instead of max_receives.")]),
+    ("dlq", &[int("max_receives", 1, 1000, DEFAULT_MAX_RECEIVES, "Receives before a message moves to the DLQ."), int("retention_days", 1, 14, DEFAULT_DLQ_RETENTION_DAYS, "Days; must exceed the queue's."), k("retry_window", T::Int(60, 1_209_600), "Seconds a failing message keeps being retried (waits doubling from the visibility timeout up to 15 min) before it moves to the DLQ; sets maxReceiveCount. Instead of max_receives.")]),
     (
         "subscription",
         &[
@@ -137,13 +162,13 @@ pub const OBJECTS: &[(&str, &[K])] = &[
         "trigger",
         &[
             k("queue", T::Str, "The queue it consumes."),
-            k("batch_size", T::Int(1, 10000), "Default 10; at most 10 for FIFO; over 10 needs a window."),
-            k("batch_window", T::Int(0, 300), "Seconds to gather a batch; default 0."),
+            int("batch_size", 1, 10000, DEFAULT_BATCH_SIZE, "At most 10 for FIFO; over 10 needs a window."),
+            int("batch_window", 0, 300, DEFAULT_BATCH_WINDOW, "Seconds to gather a batch."),
             k("max_concurrency", T::Int(2, 1000), "Most concurrent invocations from this queue."),
             k("http", T::Obj("http_trigger"), "HTTP routes."),
             k("schedule", T::Str, "EventBridge schedule: `rate(N minute[s]|hour[s]|day[s])` or `cron(min hour day-of-month month day-of-week year)` (UTC)."),
-            k("retries", T::Int(0, 2), "Schedule: Lambda's retries of a failed run (async invocation); default 2."),
-            k("max_event_age", T::Int(60, 21600), "Schedule: seconds a run may wait (throttled or retried) before it goes to the DLQ; default 3600."),
+            int("retries", 0, 2, DEFAULT_SCHEDULE_RETRIES, "Schedule: Lambda's retries of a failed run (async invocation)."),
+            int("max_event_age", 60, 21600, DEFAULT_MAX_EVENT_AGE, "Schedule: seconds a run may wait (throttled or retried) before it goes to the DLQ."),
         ],
     ),
     ("http_trigger", &[k("auth", T::Enum(&["public", "iam", "signed"]), "Who may call: anyone, SigV4 callers, or callers the handler verifies with its secret."), k("routes", T::StrList, "`METHOD /path` entries.")]),
@@ -159,18 +184,26 @@ pub const OBJECTS: &[(&str, &[K])] = &[
         "database",
         &[
             k("engine", T::Enum(&["mysql"]), "MySQL / MariaDB."),
-            k("port", T::Int(1, 65535), "Default 3306."),
+            int("port", 1, 65535, DEFAULT_DB_PORT, "Port."),
             k("name", T::Str, "Schema name; default the database's config name."),
             k("iam_user", T::Str, "Use IAM authentication as this database user."),
             k("description", T::Str, "Used in parameter descriptions."),
         ],
     ),
     ("endpoint", &[k("default", T::Str, "Default URL of the parameter."), k("description", T::Str, "Used in the parameter description.")]),
-    ("secret", &[k("length", T::Int(32, 4096), "Generated length; default 64."), k("description", T::Str, "Secret description.")]),
+    ("secret", &[int("length", 32, 4096, DEFAULT_SECRET_LENGTH, "Generated length."), k("description", T::Str, "Secret description.")]),
 ];
 
 pub fn object(name: &str) -> &'static [K] {
     OBJECTS.iter().find(|(n, _)| *n == name).map(|(_, ks)| *ks).unwrap_or(&[])
+}
+
+/// The range of a whole-number key; the parser checks values against it (E012).
+pub fn range(object_name: &str, key: &str) -> Option<(u64, u64)> {
+    object(object_name).iter().find(|k| k.name == key).and_then(|k| match k.ty {
+        T::Int(min, max) => Some((min, max)),
+        _ => None,
+    })
 }
 
 /// The allowed keys of one config object.
@@ -230,7 +263,11 @@ fn object_schema(ks: &[K]) -> Json {
     let mut props = Map::new();
     for k in ks {
         let mut s = ty(k.ty);
-        s.as_object_mut().expect("object").insert("description".into(), json!(k.doc));
+        let m = s.as_object_mut().expect("object");
+        m.insert("description".into(), json!(k.doc));
+        if let Some(d) = k.default {
+            m.insert("default".into(), json!(d));
+        }
         props.insert(k.name.to_string(), s);
     }
     json!({ "type": ["object", "null"], "additionalProperties": false, "properties": props })

@@ -23,19 +23,11 @@ use crate::diag::Diagnostic;
 use crate::model::System;
 pub use schedule::schedule_expression;
 
-pub const DEFAULT_TIMEOUT: u64 = 10;
-pub const DEFAULT_MEMORY: u64 = 256;
-pub const DEFAULT_LOG_RETENTION: u64 = 30;
-pub const DEFAULT_QUEUE_RETENTION_DAYS: u64 = 4;
-pub const DEFAULT_DLQ_RETENTION_DAYS: u64 = 14;
-pub const DEFAULT_MAX_RECEIVES: u64 = 5;
-pub const DEFAULT_BATCH_SIZE: u64 = 10;
-pub const DEFAULT_THROTTLE_RATE: u64 = 50;
-pub const DEFAULT_THROTTLE_BURST: u64 = 100;
-/// Lambda's default for asynchronous invocations.
-pub const DEFAULT_SCHEDULE_RETRIES: u64 = 2;
-/// An hour: a run that cannot start within it has been overtaken by later runs anyway.
-pub const DEFAULT_MAX_EVENT_AGE: u64 = 3600;
+pub use crate::schema::{
+    DEFAULT_BATCH_SIZE, DEFAULT_BATCH_WINDOW, DEFAULT_DB_PORT, DEFAULT_DLQ_RETENTION_DAYS, DEFAULT_LOG_RETENTION,
+    DEFAULT_MAX_EVENT_AGE, DEFAULT_MAX_RECEIVES, DEFAULT_MEMORY, DEFAULT_QUEUE_RETENTION_DAYS,
+    DEFAULT_SCHEDULE_RETRIES, DEFAULT_SECRET_LENGTH, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE, DEFAULT_TIMEOUT,
+};
 /// API Gateway HTTP APIs end an integration after 30 s.
 pub const HTTP_MAX_TIMEOUT: u64 = 30;
 /// Values CloudWatch Logs accepts for RetentionInDays.

@@ -3,7 +3,7 @@
 
 use super::functions::Wiring;
 use super::names::{Declared, Kind};
-use super::Validator;
+use super::{Validator, DEFAULT_DB_PORT, DEFAULT_SECRET_LENGTH};
 use crate::codes::Code;
 use crate::config::{Name, RawConfig};
 use crate::diag::Diagnostic;
@@ -30,7 +30,7 @@ impl Validator {
                 }
                 Database {
                     name: n.value.clone(),
-                    port: d.port.as_ref().map(|p| p.value).unwrap_or(3306),
+                    port: d.port.as_ref().map(|p| p.value).unwrap_or(DEFAULT_DB_PORT),
                     db_name: d.name.as_ref().map(|p| p.value.clone()).unwrap_or_else(|| n.value.clone()),
                     iam_user: d.iam_user.as_ref().map(|u| u.value.clone()),
                     description: d.description.as_ref().map(|p| p.value.clone()).unwrap_or_default(),
@@ -71,7 +71,7 @@ impl Validator {
             .filter(|(n, _)| declared.secrets.contains(&n.value))
             .map(|(n, s)| Secret {
                 name: n.value.clone(),
-                length: s.length.as_ref().map(|l| l.value).unwrap_or(64),
+                length: s.length.as_ref().map(|l| l.value).unwrap_or(DEFAULT_SECRET_LENGTH),
                 description: s.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
             })
             .collect()

@@ -3,7 +3,7 @@
 
 use super::names::Kind;
 use super::schedule::schedule_expression;
-use super::{Validator, DEFAULT_BATCH_SIZE, DEFAULT_MAX_EVENT_AGE, DEFAULT_SCHEDULE_RETRIES};
+use super::{Validator, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_WINDOW, DEFAULT_MAX_EVENT_AGE, DEFAULT_SCHEDULE_RETRIES};
 use crate::codes::Code;
 use crate::config::{RawConfig, RawTrigger, Sp};
 use crate::diag::{did_you_mean, Diagnostic, Span};
@@ -74,7 +74,7 @@ impl Validator {
                 let fifo =
                     raw.queues.iter().any(|(n, q)| n.value == queue.value && q.fifo.as_ref().is_some_and(|f| f.value));
                 let size = batch_size.as_ref().map(|b| b.value).unwrap_or(DEFAULT_BATCH_SIZE);
-                let window = batch_window.as_ref().map(|b| b.value).unwrap_or(0);
+                let window = batch_window.as_ref().map(|b| b.value).unwrap_or(DEFAULT_BATCH_WINDOW);
                 if fifo && size > 10 {
                     self.err(
                         Diagnostic::error(
