@@ -3,25 +3,29 @@
 //!
 //! Pipeline: [`config`] (spanned YAML) -> [`validate`] (model + every diagnostic) ->
 //! [`cfn`] (view model: names, ARNs, IAM, derived values) -> [`render`] (Tera) ->
-//! [`verify`] (parse back) -> [`emit`] (atomic write / freshness check).
+//! [`verify`] (parse back) -> [`emit`] (atomic write / freshness check). [`schema`] is the
+//! config's key table (keys, types, ranges, defaults) the parser reads; [`codes`] the
+//! diagnostic codes. Beside the pipeline, [`tools`]: `plan`, `graph`, `package`.
 //!
-//! The library does no I/O except in [`emit`]; [`build`] is a pure function of the config text.
+//! I/O happens in two places only: [`emit`] (writes out/ atomically, or compares it) and
+//! [`tools::package`] (runs cargo, writes zips). [`build`] is a pure function of the config
+//! text.
 
 pub mod cfn;
 pub mod codes;
 pub mod config;
 pub mod diag;
 pub mod emit;
-pub mod graph;
 pub mod ids;
 pub mod model;
-pub mod package;
-pub mod plan;
 pub mod render;
 pub mod schema;
 pub mod synthetic;
+pub mod tools;
 pub mod validate;
 pub mod verify;
+
+pub use tools::{graph, package, plan};
 
 use crate::codes::Code;
 use diag::Diagnostic;

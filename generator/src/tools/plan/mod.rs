@@ -1,0 +1,304 @@
+//! `flowform plan`: what a change to the generated templates does when CloudFormation applies
+//! it. Resources added, removed, changed (with the changed properties); for each change
+//! whether CloudFormation updates in place, interrupts or REPLACES the resource (from the
+//! [`UPDATE_BEHAVIOUR`] table) and what that means for data; IAM changes per function in
+//! words; new or changed routes and schedules; weakened encryption or TLS policies.
+
+mod behaviour;
+mod report;
+mod wiring;
+
+pub use behaviour::{behaviour, Update, UPDATE_BEHAVIOUR};
+pub use report::{markdown, text};
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+use Update::*;
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct PropChange {
+    pub property: String,
+    pub update: Update,
+    pub before: Json,
+    pub after: Json,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Modified,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct Change {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub kind: ChangeKind,
+    /// The strongest update behaviour among the changed properties (modified resources).
+    pub update: Option<Update>,
+    pub properties: Vec<PropChange>,
+    /// What the change means for data and wiring; none when nothing is at risk.
+    pub consequence: Option<Consequence>,
+    /// Replaces or removes a resource that holds data or wiring.
+    pub destructive: bool,
+}
+
+/// What happens to a resource's data or wiring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// A resource that holds data or wiring goes (removed, or replaced by a new one); `loss`
+    /// says what is lost for its type.
+    Lost { replaced: bool, loss: &'static str },
+    /// A queue's dead-letter queue is removed while the queue stays.
+    QueueDlqRemoved,
+    /// A scheduled function's dead-letter queue is removed while its schedule stays.
+    ScheduleDlqRemoved,
+    /// A queue loses its RedrivePolicy (and may be replaced too).
+    DlqDetached { replaced: Option<&'static str> },
+    /// CloudFormation generates a new value for a generated secret.
+    SecretRegenerated,
+    /// Removed; nothing it held is lost (only said when the resource is retained).
+    Removed,
+}
+
+/// A change's consequence: classified by resource type and property, so whether it is
+/// destructive never depends on the words; the words are its serialised form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consequence {
+    pub fate: Fate,
+    /// DeletionPolicy Retain keeps the removed resource.
+    pub retained: bool,
+}
+
+impl Consequence {
+    pub fn destructive(&self) -> bool {
+        self.fate != Fate::Removed
+    }
+
+    pub fn text(&self) -> String {
+        let words = match self.fate {
+            Fate::Lost { replaced: true, loss } => format!("replaced: {loss}"),
+            Fate::Lost { replaced: false, loss } => format!("removed: {loss}"),
+            Fate::QueueDlqRemoved => "removed dead-letter queue: failed messages of its queue will be retried until they expire, then lost".into(),
+            Fate::ScheduleDlqRemoved => "removed dead-letter queue: failed scheduled runs of its function will be dropped after their retries".into(),
+            Fate::DlqDetached { replaced } => format!(
+                "{}its dead-letter queue is detached: failed messages are retried until they expire",
+                replaced.map_or(String::new(), |loss| format!("replaced: {loss}; "))
+            ),
+            Fate::SecretRegenerated => "GenerateSecretString changed: CloudFormation generates a new secret value; tokens signed with the old one stop working".into(),
+            Fate::Removed => "removed".into(),
+        };
+        if self.retained {
+            format!("{words} (DeletionPolicy Retain keeps the old resource)")
+        } else {
+            words
+        }
+    }
+}
+
+impl Serialize for Consequence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
+#[derive(Debug, Serialize, Default, PartialEq)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+    /// "checkout can now publish to topic purchases"
+    pub permissions: Vec<String>,
+    /// New, removed or changed HTTP routes and who may call them.
+    pub routes: Vec<String>,
+    /// New, removed or changed schedules of functions.
+    pub schedules: Vec<String>,
+    /// Encryption or TLS protections removed.
+    pub weakened: Vec<String>,
+}
+
+impl Plan {
+    pub fn destructive(&self) -> bool {
+        self.changes.iter().any(|c| c.destructive) || !self.weakened.is_empty()
+    }
+}
+
+fn resources(t: &Json) -> BTreeMap<String, Json> {
+    t["Resources"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
+}
+
+fn stateful(ty: &str) -> Option<&'static str> {
+    match ty {
+        "AWS::SQS::Queue" => {
+            Some("the queue's messages are left behind in the retained old queue, which nothing reads any more")
+        }
+        "AWS::SNS::Topic" => {
+            Some("subscriptions made outside this stack are dropped, and publishers must use the new ARN")
+        }
+        "AWS::Logs::LogGroup" => Some("logs so far stay in the retained old log group; new logs start empty"),
+        "AWS::KMS::Key" => Some("data encrypted with the old key needs the retained old key to be read"),
+        "AWS::SecretsManager::Secret" => Some("a new secret value: tokens signed with the old one stop working"),
+        "AWS::SNS::Subscription" => Some("messages published while the subscription is recreated are not delivered"),
+        _ => None,
+    }
+}
+
+/// Compares two templates (before -> after).
+pub fn plan(before: &Json, after: &Json) -> Plan {
+    let (b, a) = (resources(before), resources(after));
+    let mut p = Plan::default();
+    let ids: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    for id in ids {
+        match (b.get(id), a.get(id)) {
+            (None, Some(r)) => p.changes.push(Change {
+                logical_id: id.clone(),
+                resource_type: r["Type"].as_str().unwrap_or_default().into(),
+                kind: ChangeKind::Added,
+                update: None,
+                properties: Vec::new(),
+                consequence: None,
+                destructive: false,
+            }),
+            (Some(r), None) => {
+                p.changes.push(removed(id, r, &a));
+            }
+            (Some(rb), Some(ra)) => {
+                p.changes.extend(modified(id, rb, ra));
+            }
+            (None, None) => {}
+        }
+    }
+    p.permissions = wiring::permissions(&b, &a);
+    p.routes = wiring::routes(&b, &a);
+    p.schedules = wiring::schedules(&b, &a);
+    p.weakened = wiring::weakened(&b, &a);
+    p
+}
+
+/// A resource the new template no longer has.
+fn removed(id: &String, r: &Json, a: &BTreeMap<String, Json>) -> Change {
+    let ty = r["Type"].as_str().unwrap_or_default().to_string();
+    let source_stays = id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}Queue")));
+    let schedule_stays =
+        id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}ScheduleRule")));
+    let what = if ty == "AWS::SQS::Queue" && schedule_stays {
+        Fate::ScheduleDlqRemoved
+    } else if ty == "AWS::SQS::Queue" && source_stays {
+        Fate::QueueDlqRemoved
+    } else {
+        stateful(&ty).map_or(Fate::Removed, |loss| Fate::Lost { replaced: false, loss })
+    };
+    let retained = r["DeletionPolicy"] == "Retain";
+    let consequence = (what != Fate::Removed || retained).then_some(Consequence { fate: what, retained });
+    Change {
+        logical_id: id.clone(),
+        destructive: consequence.as_ref().is_some_and(Consequence::destructive),
+        resource_type: ty,
+        kind: ChangeKind::Removed,
+        update: None,
+        properties: Vec::new(),
+        consequence,
+    }
+}
+
+/// A resource in both templates: its changed properties, or `None` when nothing changed.
+fn modified(id: &String, rb: &Json, ra: &Json) -> Option<Change> {
+    let ty = ra["Type"].as_str().unwrap_or_default().to_string();
+    let empty = serde_json::Map::new();
+    let pb = rb["Properties"].as_object().unwrap_or(&empty);
+    let pa = ra["Properties"].as_object().unwrap_or(&empty);
+    let names: BTreeSet<&String> = pb.keys().chain(pa.keys()).collect();
+    let mut props = Vec::new();
+    for n in names {
+        let (x, y) = (pb.get(n).cloned().unwrap_or(Json::Null), pa.get(n).cloned().unwrap_or(Json::Null));
+        if x != y {
+            props.push(PropChange {
+                property: n.clone(),
+                update: behaviour(&ty, n).unwrap_or(Replacement),
+                before: x,
+                after: y,
+            });
+        }
+    }
+    if rb["Type"] != ra["Type"] {
+        props.push(PropChange {
+            property: "Type".into(),
+            update: Replacement,
+            before: rb["Type"].clone(),
+            after: ra["Type"].clone(),
+        });
+    }
+    if props.is_empty() {
+        return None;
+    }
+    let update = props.iter().map(|c| c.update).max();
+    let replaced = update == Some(Replacement);
+    let detached = ty == "AWS::SQS::Queue" && props.iter().any(|c| c.property == "RedrivePolicy" && c.after.is_null());
+    // Updated in place, but CloudFormation generates a new value.
+    let regenerated = ty == "AWS::SecretsManager::Secret" && props.iter().any(|c| c.property == "GenerateSecretString");
+    let loss = if replaced { stateful(&ty) } else { None };
+    let fate = if detached {
+        Some(Fate::DlqDetached { replaced: loss })
+    } else if let Some(loss) = loss {
+        Some(Fate::Lost { replaced: true, loss })
+    } else if regenerated {
+        Some(Fate::SecretRegenerated)
+    } else {
+        None
+    };
+    let consequence = fate.map(|fate| Consequence { fate, retained: false });
+    Some(Change {
+        logical_id: id.clone(),
+        destructive: consequence.as_ref().is_some_and(Consequence::destructive),
+        resource_type: ty,
+        kind: ChangeKind::Modified,
+        update,
+        properties: props,
+        consequence,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn renaming_a_queue_is_a_destructive_replacement() {
+        let before = json!({"Resources": {"AQueue": {"Type": "AWS::SQS::Queue", "DeletionPolicy": "Retain", "Properties": {"QueueName": "a", "VisibilityTimeout": 60}}}});
+        let after = json!({"Resources": {"AQueue": {"Type": "AWS::SQS::Queue", "DeletionPolicy": "Retain", "Properties": {"QueueName": "b", "VisibilityTimeout": 60}}}});
+        let p = plan(&before, &after);
+        assert_eq!(p.changes.len(), 1);
+        assert_eq!(p.changes[0].update, Some(Replacement));
+        assert!(p.destructive());
+        let p = plan(&before, &before);
+        assert!(p.changes.is_empty() && !p.destructive());
+    }
+
+    #[test]
+    fn schedule_changes_are_described_in_words() {
+        let rule = |e: &str| json!({"Type": "AWS::Events::Rule", "Properties": {"Name": "s-dev-relay", "ScheduleExpression": e}});
+        let t = |r: Option<Json>| json!({"Resources": r.map(|r| json!({"RelayScheduleRule": r})).unwrap_or(json!({}))});
+        let p = plan(&t(Some(rule("rate(1 minute)"))), &t(Some(rule("rate(5 minutes)"))));
+        assert_eq!(p.schedules, vec!["relay runs on rate(5 minutes) instead of rate(1 minute)".to_string()]);
+        assert_eq!(p.changes[0].update, Some(InPlace));
+        assert!(!p.destructive());
+        assert_eq!(
+            plan(&t(None), &t(Some(rule("rate(1 hour)")))).schedules,
+            vec!["relay now runs on rate(1 hour)".to_string()]
+        );
+        assert_eq!(
+            plan(&t(Some(rule("rate(1 hour)"))), &t(None)).schedules,
+            vec!["relay no longer runs on a schedule (was rate(1 hour))".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_new_secret_length_regenerates_the_value() {
+        let s = |n: u64| json!({"Resources": {"KSecret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "k", "GenerateSecretString": {"PasswordLength": n}}}}});
+        let p = plan(&s(64), &s(32));
+        assert_eq!(p.changes[0].update, Some(InPlace));
+        assert!(p.changes[0].destructive, "{:?}", p.changes[0]);
+    }
+}

@@ -1,0 +1,228 @@
+//! The wiring a change touches, in words: permissions per function, routes and who may call
+//! them, schedules, and weakened encryption or TLS.
+
+use crate::cfn::Expr;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// `donut-shop-dev-out-of-stock` style words for a policy resource.
+fn noun(r: &Json) -> String {
+    let name = match Expr::parse(r) {
+        Some(Expr::Ref(id) | Expr::GetAtt(id, _)) => id.to_string(),
+        // An ARN spelled out: its last segment (a name, or a `${Id}`).
+        Some(Expr::Sub(x)) => {
+            x.rsplit([':', '/']).next().unwrap_or(&x).trim_start_matches("${").trim_end_matches('}').to_string()
+        }
+        Some(Expr::Lit(Json::String(x))) => x,
+        _ => "?".to_string(),
+    };
+    for (suffix, kind) in [
+        ("DeadLetterQueue", "dead-letter queue"),
+        ("Queue", "queue"),
+        ("Topic", "topic"),
+        ("Secret", "secret"),
+        ("DbSecretArn", "database secret"),
+        ("LogGroup", "log group"),
+        ("ConfigurationSet", "configuration set"),
+        ("SecurityGroup", "security group"),
+    ] {
+        if let Some(base) = name.strip_suffix(suffix) {
+            if !base.is_empty() {
+                return format!("{kind} {}", snake(base));
+            }
+        }
+    }
+    if name == "EncryptionKey" {
+        return "the stack key".into();
+    }
+    name
+}
+
+fn snake(pascal: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in pascal.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+fn verb(action: &str) -> String {
+    match action {
+        "sns:Publish" => "publish to".into(),
+        "sqs:ReceiveMessage" | "sqs:DeleteMessage" | "sqs:ChangeMessageVisibility" | "sqs:GetQueueAttributes" => {
+            "consume".into()
+        }
+        "sqs:SendMessage" => "send to".into(),
+        "ses:SendEmail" => "send email through".into(),
+        "secretsmanager:GetSecretValue" => "read".into(),
+        "logs:CreateLogStream" | "logs:PutLogEvents" => "write to".into(),
+        "kms:Decrypt" => "decrypt with".into(),
+        "kms:GenerateDataKey" => "encrypt with".into(),
+        "rds-db:connect" => "connect (IAM auth) to".into(),
+        a if a.starts_with("ec2:") => "manage network interfaces in".into(),
+        other => format!("`{other}` on"),
+    }
+}
+
+/// (function, verb, noun) grants of each role.
+fn grants(res: &BTreeMap<String, Json>) -> BTreeSet<(String, String, String)> {
+    let mut out = BTreeSet::new();
+    for (id, r) in res {
+        if r["Type"] != "AWS::IAM::Role" {
+            continue;
+        }
+        let func = snake(id.strip_suffix("Role").unwrap_or(id));
+        for pol in r["Properties"]["Policies"].as_array().into_iter().flatten() {
+            for s in pol["PolicyDocument"]["Statement"].as_array().into_iter().flatten() {
+                let actions: Vec<&str> = match &s["Action"] {
+                    Json::Array(a) => a.iter().filter_map(Json::as_str).collect(),
+                    Json::String(x) => vec![x.as_str()],
+                    _ => vec![],
+                };
+                let resources: Vec<Json> = match &s["Resource"] {
+                    Json::Array(a) => a.clone(),
+                    other => vec![other.clone()],
+                };
+                for a in &actions {
+                    for r in &resources {
+                        out.insert((func.clone(), verb(a), noun(r)));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+pub(super) fn permissions(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
+    let (gb, ga) = (grants(b), grants(a));
+    let mut out = Vec::new();
+    for (f, v, n) in ga.difference(&gb) {
+        out.push(format!("{f} can now {v} {n}"));
+    }
+    for (f, v, n) in gb.difference(&ga) {
+        out.push(format!("{f} can no longer {v} {n}"));
+    }
+    out.dedup();
+    out
+}
+
+fn route_table(res: &BTreeMap<String, Json>) -> BTreeMap<String, String> {
+    res.values()
+        .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
+        .map(|r| {
+            (
+                r["Properties"]["RouteKey"].as_str().unwrap_or_default().to_string(),
+                r["Properties"]["AuthorizationType"].as_str().unwrap_or("NONE").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn who(auth: &str) -> &'static str {
+    if auth == "NONE" {
+        "open to anyone at the gateway"
+    } else {
+        "signed (IAM) callers only"
+    }
+}
+
+pub(super) fn routes(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
+    let (rb, ra) = (route_table(b), route_table(a));
+    let mut out = Vec::new();
+    for (k, auth) in &ra {
+        match rb.get(k) {
+            None => out.push(format!("new route {k}: {}", who(auth))),
+            Some(old) if old != auth => out.push(format!("route {k} changes from {} to {}", who(old), who(auth))),
+            _ => {}
+        }
+    }
+    for k in rb.keys().filter(|k| !ra.contains_key(*k)) {
+        out.push(format!("route {k} is removed"));
+    }
+    out
+}
+
+/// Schedule expression per function, from the schedule rules (`<Fn>ScheduleRule`).
+fn schedule_table(res: &BTreeMap<String, Json>) -> BTreeMap<String, String> {
+    res.iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Events::Rule")
+        .map(|(id, r)| {
+            let func = snake(id.strip_suffix("ScheduleRule").unwrap_or(id));
+            (func, r["Properties"]["ScheduleExpression"].as_str().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+pub(super) fn schedules(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
+    let (sb, sa) = (schedule_table(b), schedule_table(a));
+    let mut out = Vec::new();
+    for (f, expr) in &sa {
+        match sb.get(f) {
+            None => out.push(format!("{f} now runs on {expr}")),
+            Some(old) if old != expr => out.push(format!("{f} runs on {expr} instead of {old}")),
+            _ => {}
+        }
+    }
+    for (f, old) in sb.iter().filter(|(f, _)| !sa.contains_key(*f)) {
+        out.push(format!("{f} no longer runs on a schedule (was {old})"));
+    }
+    out
+}
+
+fn denies_insecure(r: &Json) -> bool {
+    r["Properties"]["PolicyDocument"]["Statement"].as_array().is_some_and(|s| {
+        s.iter().any(|st| st["Effect"] == "Deny" && st["Condition"]["Bool"]["aws:SecureTransport"] == "false")
+    })
+}
+
+pub(super) fn weakened(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, ra) in a {
+        let Some(rb) = b.get(id) else { continue };
+        let ty = ra["Type"].as_str().unwrap_or_default();
+        for key in ["KmsMasterKeyId", "KmsKeyId", "KmsKeyArn"] {
+            if !rb["Properties"][key].is_null() && ra["Properties"][key].is_null() {
+                out.push(format!("{id} ({ty}) is no longer encrypted with the stack key ({key} removed)"));
+            }
+        }
+        if ty == "AWS::KMS::Key"
+            && rb["Properties"]["EnableKeyRotation"] == true
+            && ra["Properties"]["EnableKeyRotation"] != true
+        {
+            out.push(format!("{id}: key rotation turned off"));
+        }
+        if (ty == "AWS::SQS::QueuePolicy" || ty == "AWS::SNS::TopicPolicy")
+            && denies_insecure(rb)
+            && !denies_insecure(ra)
+        {
+            out.push(format!("{id} no longer denies requests without TLS"));
+        }
+    }
+    // A removed policy weakens TLS only when what it protected stays.
+    let protected = |r: &Json| -> Vec<String> {
+        ["Queues", "Topics"]
+            .iter()
+            .flat_map(|k| r["Properties"][*k].as_array().cloned().unwrap_or_default())
+            .filter_map(|x| match Expr::parse(&x) {
+                Some(Expr::Ref(id)) => Some(id.to_string()),
+                _ => None,
+            })
+            .collect()
+    };
+    for (id, rb) in b {
+        if !a.contains_key(id)
+            && (rb["Type"] == "AWS::SQS::QueuePolicy" || rb["Type"] == "AWS::SNS::TopicPolicy")
+            && denies_insecure(rb)
+        {
+            let kept: Vec<String> = protected(rb).into_iter().filter(|t| a.contains_key(t)).collect();
+            if !kept.is_empty() {
+                out.push(format!("{id} is removed: {} no longer refuse requests without TLS", kept.join(", ")));
+            }
+        }
+    }
+    out
+}
