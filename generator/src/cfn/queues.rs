@@ -48,135 +48,148 @@ pub(super) fn queues(sys: &System) -> (Vec<QueueView>, Vec<SubscriptionView>) {
     let mut queues = Vec::new();
     let mut subscriptions = Vec::new();
     for q in &sys.queues {
-        let id = LogicalId::queue(&q.name);
-        let consumer = q.consumer.as_ref().and_then(|c| sys.function(c));
-        let vt_why = match consumer {
-            Some(f) => {
-                let window = match f.trigger {
-                    Trigger::Queue { batch_window, .. } => batch_window,
-                    Trigger::Http { .. } | Trigger::Schedule { .. } => 0,
-                };
-                format!(
-                    "{} s = 6 x the {} s timeout of function `{}` + its {} s batching window (AWS guidance), so a message is not redelivered while a retried invocation may still hold it",
-                    q.visibility_timeout, f.timeout, f.name, window
-                )
-            }
-            None => format!("{} s, the SQS default: no function consumes this queue", q.visibility_timeout),
-        };
-        let mut meta = Meta::default().why("VisibilityTimeout", vt_why);
-        let dlq = q.dlq.as_ref().map(|d| (LogicalId::dlq(&q.name), d));
-        if let Some((_, d)) = &dlq {
-            let why = match d.retry_window {
-                Some(w) => format!(
-                    "{} receives: failed records wait {} s, doubling up to {} s, before the next receive (the handlers set it with ChangeMessageVisibility), so the last retry comes {} s after the first receive, covering the {w} s `dlq.retry_window`; then the message moves to the dead-letter queue",
-                    d.max_receives,
-                    q.visibility_timeout,
-                    contracts::retry::MAX_WAIT_SECONDS.max(q.visibility_timeout),
-                    contracts::retry::elapsed_before(q.visibility_timeout, d.max_receives)
-                ),
-                None => format!("after {} receives without success a message moves to the dead-letter queue instead of being retried forever", d.max_receives),
-            };
-            meta = meta.why("RedrivePolicy", why);
-        } else {
-            meta = meta.why(
-                "RedrivePolicy",
-                "none: `dlq: false` in the config; failed messages are retried until they expire",
-            );
+        queues.push(queue(sys, q));
+        if let Some(d) = &q.dlq {
+            queues.push(dead_letter_queue(sys, q, d));
         }
-        let mut statements = Vec::new();
-        if !q.subscriptions.is_empty() {
-            let topics: Vec<Expr> = q.subscriptions.iter().map(|s| r(&LogicalId::topic(&s.topic))).collect();
-            statements.push(Statement {
-                sid: "SubscribedTopicsSend".into(),
-                effect: "Allow",
-                principal: Some(json!({ "Service": "sns.amazonaws.com" })),
-                actions: vec!["sqs:SendMessage".into()],
-                resources: arn(&id),
-                condition: Some(json!({ "ArnEquals": { "aws:SourceArn": one_or_many(topics) } })),
-            });
-        }
-        statements.push(deny_insecure_transport(&["sqs:*"], arn(&id)));
-        queues.push(QueueView {
-            policy_id: LogicalId::queue_policy(&q.name),
-            name: q.physical_name(sys),
-            fifo: q.fifo,
-            content_based_dedup: q.content_based_dedup,
-            visibility_timeout: q.visibility_timeout,
-            retention: q.retention_seconds,
-            redrive: dlq
-                .as_ref()
-                .map(|(did, d)| json!({ "deadLetterTargetArn": arn(did), "maxReceiveCount": d.max_receives })),
-            redrive_allow: None,
-            statements,
-            policy_queues: vec![r(&id)],
-            meta,
-            alarm: None,
-            id: id.clone(),
-        });
-        if let Some((did, d)) = dlq {
-            queues.push(QueueView {
-                policy_id: LogicalId::dlq_policy(&q.name),
-                name: q.dlq_physical_name(sys),
-                fifo: q.fifo,
-                content_based_dedup: q.fifo,
-                visibility_timeout: 30,
-                retention: d.retention_seconds,
-                redrive: None,
-                // The source ARN is spelled out: `!GetAtt` would make the queue and its DLQ
-                // depend on each other.
-                redrive_allow: Some(json!({ "redrivePermission": "byQueue", "sourceQueueArns": [sub(&format!(
-                    "arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}",
-                    q.physical_name(sys)
-                ))] })),
-                statements: vec![deny_insecure_transport(&["sqs:*"], arn(&did))],
-                policy_queues: vec![r(&did)],
-                meta: Meta::default().why(
-                    "MessageRetentionPeriod",
-                    format!(
-                        "{} days, longer than the {} days of queue `{}`: a message's age counts from its first enqueue, so a shorter DLQ retention would drop it on arrival",
-                        d.retention_seconds / 86_400,
-                        q.retention_seconds / 86_400,
-                        q.name
-                    ),
-                ),
-                alarm: Some(AlarmView {
-                    id: LogicalId::dlq_alarm(&q.name),
-                    name: format!("{}-dlq-not-empty", sys.physical(&q.name)),
-                    description: format!("Messages of queue `{}` failed {} times and wait in its dead-letter queue", q.name, d.max_receives),
-                    queue_name: Expr::att(&did, "QueueName"),
-                    action: r(&LogicalId::alarm_topic()),
-                }),
-                id: did,
-            });
-        }
-        for s in &q.subscriptions {
-            let topic = sys.topic(&s.topic);
-            let mut meta = Meta::default();
-            if !s.raw {
-                meta = meta.why(
-                    "RawMessageDelivery",
-                    "false: the consumer reads the SNS envelope (message attributes stay inside the body)",
-                );
-            }
-            if topic.is_some_and(|t| t.fifo) && !q.fifo {
-                meta = meta.why(
-                    "Ordering",
-                    "a FIFO topic delivering to a standard queue: order and deduplication end at the queue",
-                );
-            }
-            subscriptions.push(SubscriptionView {
-                id: LogicalId::subscription(&s.topic, &q.name),
-                topic: r(&LogicalId::topic(&s.topic)),
-                queue: arn(&id),
-                raw: s.raw,
-                filter: s.filter.clone(),
-                filter_scope: s.filter.as_ref().map(|_| match s.filter_scope {
-                    FilterScope::Attributes => "MessageAttributes".to_string(),
-                    FilterScope::Body => "MessageBody".to_string(),
-                }),
-                meta,
-            });
-        }
+        subscriptions.extend(q.subscriptions.iter().map(|s| subscription(sys, q, s)));
     }
     (queues, subscriptions)
+}
+
+fn queue(sys: &System, q: &Queue) -> QueueView {
+    let id = LogicalId::queue(&q.name);
+    let meta = queue_meta(sys, q);
+    let mut statements = Vec::new();
+    if !q.subscriptions.is_empty() {
+        let topics: Vec<Expr> = q.subscriptions.iter().map(|s| r(&LogicalId::topic(&s.topic))).collect();
+        statements.push(Statement {
+            sid: "SubscribedTopicsSend".into(),
+            effect: "Allow",
+            principal: Some(json!({ "Service": "sns.amazonaws.com" })),
+            actions: vec!["sqs:SendMessage".into()],
+            resources: arn(&id),
+            condition: Some(json!({ "ArnEquals": { "aws:SourceArn": one_or_many(topics) } })),
+        });
+    }
+    statements.push(deny_insecure_transport(&["sqs:*"], arn(&id)));
+    QueueView {
+        policy_id: LogicalId::queue_policy(&q.name),
+        name: q.physical_name(sys),
+        fifo: q.fifo,
+        content_based_dedup: q.content_based_dedup,
+        visibility_timeout: q.visibility_timeout,
+        retention: q.retention_seconds,
+        redrive: q.dlq.as_ref().map(
+            |d| json!({ "deadLetterTargetArn": arn(&LogicalId::dlq(&q.name)), "maxReceiveCount": d.max_receives }),
+        ),
+        redrive_allow: None,
+        statements,
+        policy_queues: vec![r(&id)],
+        meta,
+        alarm: None,
+        id: id.clone(),
+    }
+}
+
+/// Why the visibility timeout and the redrive are what they are.
+fn queue_meta(sys: &System, q: &Queue) -> Meta {
+    let consumer = q.consumer.as_ref().and_then(|c| sys.function(c));
+    let vt_why = match consumer {
+        Some(f) => {
+            let window = match f.trigger {
+                Trigger::Queue { batch_window, .. } => batch_window,
+                Trigger::Http { .. } | Trigger::Schedule { .. } => 0,
+            };
+            format!(
+                "{} s = 6 x the {} s timeout of function `{}` + its {} s batching window (AWS guidance), so a message is not redelivered while a retried invocation may still hold it",
+                q.visibility_timeout, f.timeout, f.name, window
+            )
+        }
+        None => format!("{} s, the SQS default: no function consumes this queue", q.visibility_timeout),
+    };
+    let mut meta = Meta::default().why("VisibilityTimeout", vt_why);
+    let dlq = q.dlq.as_ref();
+    if let Some(d) = dlq {
+        let why = match d.retry_window {
+            Some(w) => format!(
+                "{} receives: failed records wait {} s, doubling up to {} s, before the next receive (the handlers set it with ChangeMessageVisibility), so the last retry comes {} s after the first receive, covering the {w} s `dlq.retry_window`; then the message moves to the dead-letter queue",
+                d.max_receives,
+                q.visibility_timeout,
+                contracts::retry::MAX_WAIT_SECONDS.max(q.visibility_timeout),
+                contracts::retry::elapsed_before(q.visibility_timeout, d.max_receives)
+            ),
+            None => format!("after {} receives without success a message moves to the dead-letter queue instead of being retried forever", d.max_receives),
+        };
+        meta = meta.why("RedrivePolicy", why);
+    } else {
+        meta = meta
+            .why("RedrivePolicy", "none: `dlq: false` in the config; failed messages are retried until they expire");
+    }
+    meta
+}
+
+fn dead_letter_queue(sys: &System, q: &Queue, d: &Dlq) -> QueueView {
+    let did = LogicalId::dlq(&q.name);
+    QueueView {
+        policy_id: LogicalId::dlq_policy(&q.name),
+        name: q.dlq_physical_name(sys),
+        fifo: q.fifo,
+        content_based_dedup: q.fifo,
+        visibility_timeout: 30,
+        retention: d.retention_seconds,
+        redrive: None,
+        // The source ARN is spelled out: `!GetAtt` would make the queue and its DLQ
+        // depend on each other.
+        redrive_allow: Some(json!({ "redrivePermission": "byQueue", "sourceQueueArns": [sub(&format!(
+            "arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}",
+            q.physical_name(sys)
+        ))] })),
+        statements: vec![deny_insecure_transport(&["sqs:*"], arn(&did))],
+        policy_queues: vec![r(&did)],
+        meta: Meta::default().why(
+            "MessageRetentionPeriod",
+            format!(
+                "{} days, longer than the {} days of queue `{}`: a message's age counts from its first enqueue, so a shorter DLQ retention would drop it on arrival",
+                d.retention_seconds / 86_400,
+                q.retention_seconds / 86_400,
+                q.name
+            ),
+        ),
+        alarm: Some(AlarmView {
+            id: LogicalId::dlq_alarm(&q.name),
+            name: format!("{}-dlq-not-empty", sys.physical(&q.name)),
+            description: format!("Messages of queue `{}` failed {} times and wait in its dead-letter queue", q.name, d.max_receives),
+            queue_name: Expr::att(&did, "QueueName"),
+            action: r(&LogicalId::alarm_topic()),
+        }),
+        id: did,    }
+}
+
+fn subscription(sys: &System, q: &Queue, s: &Subscription) -> SubscriptionView {
+    let id = LogicalId::queue(&q.name);
+    let topic = sys.topic(&s.topic);
+    let mut meta = Meta::default();
+    if !s.raw {
+        meta = meta.why(
+            "RawMessageDelivery",
+            "false: the consumer reads the SNS envelope (message attributes stay inside the body)",
+        );
+    }
+    if topic.is_some_and(|t| t.fifo) && !q.fifo {
+        meta = meta
+            .why("Ordering", "a FIFO topic delivering to a standard queue: order and deduplication end at the queue");
+    }
+    SubscriptionView {
+        id: LogicalId::subscription(&s.topic, &q.name),
+        topic: r(&LogicalId::topic(&s.topic)),
+        queue: arn(&id),
+        raw: s.raw,
+        filter: s.filter.clone(),
+        filter_scope: s.filter.as_ref().map(|_| match s.filter_scope {
+            FilterScope::Attributes => "MessageAttributes".to_string(),
+            FilterScope::Body => "MessageBody".to_string(),
+        }),
+        meta,
+    }
 }

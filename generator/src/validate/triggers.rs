@@ -5,7 +5,7 @@ use super::names::Kind;
 use super::schedule::schedule_expression;
 use super::{Validator, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_WINDOW, DEFAULT_MAX_EVENT_AGE, DEFAULT_SCHEDULE_RETRIES};
 use crate::codes::Code;
-use crate::config::{RawConfig, RawTrigger, Sp};
+use crate::config::{Name, RawConfig, RawTrigger, Sp};
 use crate::diag::{did_you_mean, Diagnostic, Span};
 use crate::model::{Route, RouteAuth, Trigger};
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,142 +56,178 @@ impl Validator {
     ) -> Option<Trigger> {
         match &t.value {
             RawTrigger::Queue { queue, batch_size, batch_window, max_concurrency } => {
-                if !self.resolve(Kind::Queue, queue, queues, &format!("function `{fname}`")) {
-                    return None;
-                }
-                if let Some((other, _)) = consumers.get(&queue.value) {
-                    self.err(
-                        Diagnostic::error(
-                            Code::SharedQueue,
-                            queue.span,
-                            format!("queue `{}` is already consumed by function `{other}`", queue.value),
-                        )
-                        .with_help("a queue feeds one function; to fan out, subscribe another queue to the same topic"),
-                    );
-                    return None;
-                }
-                consumers.insert(queue.value.clone(), (fname.to_string(), queue.span));
-                let fifo =
-                    raw.queues.iter().any(|(n, q)| n.value == queue.value && q.fifo.as_ref().is_some_and(|f| f.value));
-                let size = batch_size.as_ref().map(|b| b.value).unwrap_or(DEFAULT_BATCH_SIZE);
-                let window = batch_window.as_ref().map(|b| b.value).unwrap_or(DEFAULT_BATCH_WINDOW);
-                if fifo && size > 10 {
-                    self.err(
-                        Diagnostic::error(
-                            Code::FifoBatch,
-                            batch_size.as_ref().map(|b| b.span).unwrap_or(t.span),
-                            format!("batch size {size} is too large for FIFO queue `{}`", queue.value),
-                        )
-                        .with_help("FIFO queues deliver at most 10 messages per batch"),
-                    );
-                }
-                if fifo && window > 0 {
-                    self.err(
-                        Diagnostic::error(
-                            Code::FifoBatch,
-                            batch_window.as_ref().map(|b| b.span).unwrap_or(t.span),
-                            format!("FIFO queue `{}` does not support a batching window", queue.value),
-                        )
-                        .with_help("remove `batch_window` (Lambda reads FIFO queues without one)"),
-                    );
-                }
-                if !fifo && size > 10 && window == 0 {
-                    self.err(
-                        Diagnostic::error(
-                            Code::BatchWindow,
-                            batch_size.as_ref().map(|b| b.span).unwrap_or(t.span),
-                            format!("batch size {size} needs a batching window"),
-                        )
-                        .with_help("Lambda requires `batch_window` of at least 1 s for batches over 10"),
-                    );
-                }
-                Some(Trigger::Queue {
-                    queue: queue.value.clone(),
-                    batch_size: size,
-                    batch_window: window,
-                    max_concurrency: max_concurrency.as_ref().map(|m| m.value),
-                })
+                let batch = Batch { size: batch_size.as_ref(), window: batch_window.as_ref(), at: t.span };
+                self.queue_trigger(fname, queue, batch, max_concurrency.as_ref(), queues, raw, consumers)
             }
-            RawTrigger::Http { auth, routes } => {
-                let auth = match auth {
-                    None => {
-                        self.err(
-                            Diagnostic::error(
-                                Code::Missing,
-                                t.span,
-                                format!("the HTTP trigger of `{fname}` does not say who may call it"),
-                            )
-                            .with_help(
-                                "add `auth: public`, `auth: iam` or `auth: signed` (the handler verifies a signature)",
-                            ),
-                        );
-                        RouteAuth::Public
-                    }
-                    Some(a) => match a.value.as_str() {
-                        "public" => RouteAuth::Public,
-                        "iam" => RouteAuth::Iam,
-                        "signed" => RouteAuth::Signed,
-                        other => {
-                            self.err(
-                                Diagnostic::error(Code::NotAllowed, a.span, format!("unknown auth `{other}`"))
-                                    .with_help(
-                                        did_you_mean(other, ["public", "iam", "signed"])
-                                            .unwrap_or_else(|| "write `public`, `iam` or `signed`".into()),
-                                    ),
-                            );
-                            RouteAuth::Public
-                        }
-                    },
-                };
-                if routes.is_empty() {
-                    self.err(
-                        Diagnostic::error(
-                            Code::Missing,
-                            t.span,
-                            format!("the HTTP trigger of `{fname}` lists no routes"),
-                        )
-                        .with_help("add `routes: [\"GET /path\"]`"),
-                    );
-                    return None;
-                }
-                let mut out = Vec::new();
-                for r in routes {
-                    let Some(route) = self.route(r) else { continue };
-                    if let Some((other, span)) = all_routes.get(&route) {
-                        self.err(
-                            Diagnostic::error(
-                                Code::SharedRoute,
-                                r.span,
-                                format!("route `{}` is already served by function `{other}`", r.value),
-                            )
-                            .with_help(format!("line {} has the other; each route goes to one function", span.line)),
-                        );
-                        continue;
-                    }
-                    all_routes.insert(route.clone(), (fname.to_string(), r.span));
-                    out.push(route);
-                }
-                out.sort();
-                Some(Trigger::Http { auth, routes: out })
-            }
+            RawTrigger::Http { auth, routes } => self.http_trigger(t.span, fname, auth.as_ref(), routes, all_routes),
             RawTrigger::Schedule { expression, retries, max_event_age } => {
-                if let Err((problem, help)) = schedule_expression(&expression.value) {
-                    self.err(
-                        Diagnostic::error(
-                            Code::BadSchedule,
-                            expression.span,
-                            format!("schedule `{}` of function `{fname}`: {problem}", expression.value),
-                        )
-                        .with_help(help),
-                    );
-                    return None;
-                }
-                Some(Trigger::Schedule {
-                    expression: expression.value.clone(),
-                    retries: retries.as_ref().map(|r| r.value).unwrap_or(DEFAULT_SCHEDULE_RETRIES),
-                    max_event_age: max_event_age.as_ref().map(|a| a.value).unwrap_or(DEFAULT_MAX_EVENT_AGE),
-                })
+                self.schedule_trigger(fname, expression, retries.as_ref(), max_event_age.as_ref())
             }
         }
     }
+
+    /// One consumer per queue; batch limits of FIFO and standard queues.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_trigger(
+        &mut self,
+        fname: &str,
+        queue: &Name,
+        batch: Batch,
+        max_concurrency: Option<&Sp<u64>>,
+        queues: &BTreeSet<String>,
+        raw: &RawConfig,
+        consumers: &mut BTreeMap<String, (String, Span)>,
+    ) -> Option<Trigger> {
+        let (batch_size, batch_window, t_span) = (batch.size, batch.window, batch.at);
+        if !self.resolve(Kind::Queue, queue, queues, &format!("function `{fname}`")) {
+            return None;
+        }
+        if let Some((other, _)) = consumers.get(&queue.value) {
+            self.err(
+                Diagnostic::error(
+                    Code::SharedQueue,
+                    queue.span,
+                    format!("queue `{}` is already consumed by function `{other}`", queue.value),
+                )
+                .with_help("a queue feeds one function; to fan out, subscribe another queue to the same topic"),
+            );
+            return None;
+        }
+        consumers.insert(queue.value.clone(), (fname.to_string(), queue.span));
+        let fifo = raw.queues.iter().any(|(n, q)| n.value == queue.value && q.fifo.as_ref().is_some_and(|f| f.value));
+        let size = batch_size.map(|b| b.value).unwrap_or(DEFAULT_BATCH_SIZE);
+        let window = batch_window.map(|b| b.value).unwrap_or(DEFAULT_BATCH_WINDOW);
+        if fifo && size > 10 {
+            self.err(
+                Diagnostic::error(
+                    Code::FifoBatch,
+                    batch_size.map(|b| b.span).unwrap_or(t_span),
+                    format!("batch size {size} is too large for FIFO queue `{}`", queue.value),
+                )
+                .with_help("FIFO queues deliver at most 10 messages per batch"),
+            );
+        }
+        if fifo && window > 0 {
+            self.err(
+                Diagnostic::error(
+                    Code::FifoBatch,
+                    batch_window.map(|b| b.span).unwrap_or(t_span),
+                    format!("FIFO queue `{}` does not support a batching window", queue.value),
+                )
+                .with_help("remove `batch_window` (Lambda reads FIFO queues without one)"),
+            );
+        }
+        if !fifo && size > 10 && window == 0 {
+            self.err(
+                Diagnostic::error(
+                    Code::BatchWindow,
+                    batch_size.map(|b| b.span).unwrap_or(t_span),
+                    format!("batch size {size} needs a batching window"),
+                )
+                .with_help("Lambda requires `batch_window` of at least 1 s for batches over 10"),
+            );
+        }
+        Some(Trigger::Queue {
+            queue: queue.value.clone(),
+            batch_size: size,
+            batch_window: window,
+            max_concurrency: max_concurrency.map(|m| m.value),
+        })
+    }
+
+    /// Who may call (required), and each route served by one function.
+    fn http_trigger(
+        &mut self,
+        t_span: Span,
+        fname: &str,
+        auth: Option<&Sp<String>>,
+        routes: &[Sp<String>],
+        all_routes: &mut BTreeMap<Route, (String, Span)>,
+    ) -> Option<Trigger> {
+        let auth = match auth {
+            None => {
+                self.err(
+                    Diagnostic::error(
+                        Code::Missing,
+                        t_span,
+                        format!("the HTTP trigger of `{fname}` does not say who may call it"),
+                    )
+                    .with_help("add `auth: public`, `auth: iam` or `auth: signed` (the handler verifies a signature)"),
+                );
+                RouteAuth::Public
+            }
+            Some(a) => match a.value.as_str() {
+                "public" => RouteAuth::Public,
+                "iam" => RouteAuth::Iam,
+                "signed" => RouteAuth::Signed,
+                other => {
+                    self.err(
+                        Diagnostic::error(Code::NotAllowed, a.span, format!("unknown auth `{other}`")).with_help(
+                            did_you_mean(other, ["public", "iam", "signed"])
+                                .unwrap_or_else(|| "write `public`, `iam` or `signed`".into()),
+                        ),
+                    );
+                    RouteAuth::Public
+                }
+            },
+        };
+        if routes.is_empty() {
+            self.err(
+                Diagnostic::error(Code::Missing, t_span, format!("the HTTP trigger of `{fname}` lists no routes"))
+                    .with_help("add `routes: [\"GET /path\"]`"),
+            );
+            return None;
+        }
+        let mut out = Vec::new();
+        for r in routes {
+            let Some(route) = self.route(r) else { continue };
+            if let Some((other, span)) = all_routes.get(&route) {
+                self.err(
+                    Diagnostic::error(
+                        Code::SharedRoute,
+                        r.span,
+                        format!("route `{}` is already served by function `{other}`", r.value),
+                    )
+                    .with_help(format!("line {} has the other; each route goes to one function", span.line)),
+                );
+                continue;
+            }
+            all_routes.insert(route.clone(), (fname.to_string(), r.span));
+            out.push(route);
+        }
+        out.sort();
+        Some(Trigger::Http { auth, routes: out })
+    }
+
+    fn schedule_trigger(
+        &mut self,
+        fname: &str,
+        expression: &Sp<String>,
+        retries: Option<&Sp<u64>>,
+        max_event_age: Option<&Sp<u64>>,
+    ) -> Option<Trigger> {
+        if let Err((problem, help)) = schedule_expression(&expression.value) {
+            self.err(
+                Diagnostic::error(
+                    Code::BadSchedule,
+                    expression.span,
+                    format!("schedule `{}` of function `{fname}`: {problem}", expression.value),
+                )
+                .with_help(help),
+            );
+            return None;
+        }
+        Some(Trigger::Schedule {
+            expression: expression.value.clone(),
+            retries: retries.map(|r| r.value).unwrap_or(DEFAULT_SCHEDULE_RETRIES),
+            max_event_age: max_event_age.map(|a| a.value).unwrap_or(DEFAULT_MAX_EVENT_AGE),
+        })
+    }
+}
+
+/// A queue trigger's batching keys, and the trigger's position for problems of their defaults.
+struct Batch<'a> {
+    size: Option<&'a Sp<u64>>,
+    window: Option<&'a Sp<u64>>,
+    at: Span,
 }
