@@ -10,100 +10,101 @@ pub struct ParamView {
     pub kind: String,
     pub description: String,
     pub default: Option<String>,
-    pub allowed_values: Vec<String>,
     pub allowed_pattern: Option<String>,
     pub constraint: Option<String>,
 }
 
-/// The parameters a deployer fills in.
-pub(super) fn parameters(sys: &System, has_dlq: bool, vpc: bool) -> Vec<ParamView> {
-    let mut parameters = Vec::new();
-    if has_dlq {
-        parameters.push(ParamView {
-            id: LogicalId::alarm_email(),
-            kind: "String".into(),
-            description: "Address that receives dead-letter-queue alarms".into(),
+impl ParamView {
+    fn new(id: LogicalId, kind: &str, description: impl Into<String>) -> Self {
+        ParamView {
+            id,
+            kind: kind.into(),
+            description: description.into(),
             default: None,
-            allowed_values: vec![],
-            allowed_pattern: Some(r"^[^@\s]+@[^@\s]+\.[^@\s]+$".into()),
-            constraint: Some("must be an email address".into()),
-        });
-    }
-    if vpc {
-        parameters.push(ParamView {
-            id: LogicalId::vpc(),
-            kind: "AWS::EC2::VPC::Id".into(),
-            description: "VPC of the databases; functions that reach a database run in it".into(),
-            default: None,
-            allowed_values: vec![],
             allowed_pattern: None,
             constraint: None,
-        });
-        parameters.push(ParamView {
-            id: LogicalId::private_subnets(),
-            kind: "List<AWS::EC2::Subnet::Id>".into(),
-            description: "Private subnets (with a NAT or VPC endpoints) for functions that reach a database".into(),
-            default: None,
-            allowed_values: vec![],
-            allowed_pattern: None,
-            constraint: None,
-        });
-    }
-    for db in &sys.databases {
-        let what = if db.description.is_empty() { format!("database `{}`", db.name) } else { db.description.clone() };
-        parameters.push(ParamView {
-            id: LogicalId::db_param(&db.name, "Host"),
-            kind: "String".into(),
-            description: format!("Endpoint host name of {what}"),
-            default: None,
-            allowed_values: vec![],
-            allowed_pattern: Some(r"^[A-Za-z0-9.-]+$".into()),
-            constraint: Some("must be a host name".into()),
-        });
-        parameters.push(ParamView {
-            id: LogicalId::db_param(&db.name, "SecretArn"),
-            kind: "String".into(),
-            description: format!("ARN of the Secrets Manager secret with username and password of {what}"),
-            default: None,
-            allowed_values: vec![],
-            allowed_pattern: Some(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$".into()),
-            constraint: Some("must be a Secrets Manager secret ARN".into()),
-        });
-        parameters.push(ParamView {
-            id: LogicalId::db_param(&db.name, "SecurityGroupId"),
-            kind: "AWS::EC2::SecurityGroup::Id".into(),
-            description: format!("Security group of {what}; flowform adds an ingress rule per function"),
-            default: None,
-            allowed_values: vec![],
-            allowed_pattern: None,
-            constraint: None,
-        });
-        if db.iam_user.is_some() {
-            parameters.push(ParamView {
-                id: LogicalId::db_param(&db.name, "ResourceId"),
-                kind: "String".into(),
-                description: format!("DbiResourceId (db-...) of {what}, for IAM database authentication"),
-                default: None,
-                allowed_values: vec![],
-                allowed_pattern: Some(r"^db-[A-Z0-9]+$".into()),
-                constraint: Some("must be a DbiResourceId such as db-ABCDEFGHIJKL".into()),
-            });
         }
     }
-    for ep in &sys.endpoints {
-        parameters.push(ParamView {
-            id: LogicalId::endpoint_param(&ep.name),
-            kind: "String".into(),
-            description: if ep.description.is_empty() {
-                format!("Base URL of endpoint `{}`", ep.name)
-            } else {
-                format!("Base URL of {}", ep.description)
-            },
-            default: ep.default.clone(),
-            allowed_values: vec![],
-            allowed_pattern: Some("^https?://.+$".into()),
-            constraint: Some("must be an http(s) URL".into()),
-        });
+
+    /// CloudFormation rejects a value that does not match, saying `constraint`.
+    fn pattern(mut self, pattern: &str, constraint: &str) -> Self {
+        self.allowed_pattern = Some(pattern.into());
+        self.constraint = Some(constraint.into());
+        self
     }
-    parameters
+}
+
+/// The parameters a deployer fills in: the alarm address, the VPC, each database's and each
+/// endpoint's.
+pub(super) fn parameters(sys: &System, has_dlq: bool, vpc: bool) -> Vec<ParamView> {
+    let mut out = Vec::new();
+    if has_dlq {
+        out.push(
+            ParamView::new(LogicalId::alarm_email(), "String", "Address that receives dead-letter-queue alarms")
+                .pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "must be an email address"),
+        );
+    }
+    if vpc {
+        out.push(ParamView::new(
+            LogicalId::vpc(),
+            "AWS::EC2::VPC::Id",
+            "VPC of the databases; functions that reach a database run in it",
+        ));
+        out.push(ParamView::new(
+            LogicalId::private_subnets(),
+            "List<AWS::EC2::Subnet::Id>",
+            "Private subnets (with a NAT or VPC endpoints) for functions that reach a database",
+        ));
+    }
+    for db in &sys.databases {
+        out.extend(database(db));
+    }
+    for ep in &sys.endpoints {
+        let description = if ep.description.is_empty() {
+            format!("Base URL of endpoint `{}`", ep.name)
+        } else {
+            format!("Base URL of {}", ep.description)
+        };
+        let mut p = ParamView::new(LogicalId::endpoint_param(&ep.name), "String", description)
+            .pattern("^https?://.+$", "must be an http(s) URL");
+        p.default = ep.default.clone();
+        out.push(p);
+    }
+    out
+}
+
+/// Host, secret and security group of an existing database (and its resource ID for IAM
+/// authentication).
+fn database(db: &Database) -> Vec<ParamView> {
+    let what = if db.description.is_empty() { format!("database `{}`", db.name) } else { db.description.clone() };
+    let param = |what_param: &str| LogicalId::db_param(&db.name, what_param);
+    let mut out = vec![
+        ParamView::new(param("Host"), "String", format!("Endpoint host name of {what}"))
+            .pattern(r"^[A-Za-z0-9.-]+$", "must be a host name"),
+        ParamView::new(
+            param("SecretArn"),
+            "String",
+            format!("ARN of the Secrets Manager secret with username and password of {what}"),
+        )
+        .pattern(
+            r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$",
+            "must be a Secrets Manager secret ARN",
+        ),
+        ParamView::new(
+            param("SecurityGroupId"),
+            "AWS::EC2::SecurityGroup::Id",
+            format!("Security group of {what}; flowform adds an ingress rule per function"),
+        ),
+    ];
+    if db.iam_user.is_some() {
+        out.push(
+            ParamView::new(
+                param("ResourceId"),
+                "String",
+                format!("DbiResourceId (db-...) of {what}, for IAM database authentication"),
+            )
+            .pattern(r"^db-[A-Z0-9]+$", "must be a DbiResourceId such as db-ABCDEFGHIJKL"),
+        );
+    }
+    out
 }

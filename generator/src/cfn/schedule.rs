@@ -52,11 +52,55 @@ pub(super) fn lower_schedule(
     retries: u64,
     max_event_age: u64,
 ) -> ScheduleView {
-    let dlq_id = LogicalId::dlq(&f.name);
     let rule_id = LogicalId::schedule_rule(&f.name);
     let invoke_config_id = LogicalId::event_invoke_config(&f.name);
     let permission_id = LogicalId::schedule_permission(&f.name);
-    let dlq = QueueView {
+    let dlq = schedule_dlq(sys, f, retries, max_event_age);
+    let rule_meta = Meta::default()
+        .why(
+            "RetryPolicy",
+            format!(
+                "EventBridge retries handing a run to Lambda (throttling, service errors) with backoff until the event is {max_event_age} s old (`max_event_age`), then puts it in the dead-letter queue. MaximumRetryAttempts is EventBridge's maximum, {EVENTBRIDGE_MAX_RETRY_ATTEMPTS}: its backoff spreads those over about 24 h, so the age always ends the retries first and one config value bounds both EventBridge and Lambda"
+            ),
+        )
+        .why(
+            "DependsOn",
+            "the permission, the invoke config and the dead-letter queue's policy exist before the first run is due; they name this rule by its spelled-out ARN, so depending on them makes no cycle",
+        );
+    ScheduleView {
+        rule_name: f.physical_name(sys),
+        rule_description: format!("Runs function {} of {} on {expression}{}", f.name, sys.prefix(), if expression.starts_with("cron(") { " (UTC)" } else { "" }),
+        rule_depends_on: {
+            let mut d = vec![dlq.policy_id.clone(), invoke_config_id.clone(), permission_id];
+            d.sort();
+            d
+        },
+        rule_meta,
+        expression: expression.to_string(),
+        target_id: f.physical_name(sys),
+        delivery_attempts: EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
+        max_event_age,
+        invoke_config_meta: Meta::default()
+            .why(
+                "MaximumRetryAttempts",
+                match retries {
+                    0 => "0 (`retries`): Lambda does not run a failed scheduled run again; the event goes straight to the function's dead-letter queue".to_string(),
+                    n => format!("{n} (`retries`): Lambda runs a failed scheduled run again up to {n} more time{}, then sends the event to the function's dead-letter queue", if n == 1 { "" } else { "s" }),
+                },
+            )
+            .why("MaximumEventAgeInSeconds", format!("{max_event_age} s (`max_event_age`): a run still waiting (throttled, or between retries) after that goes to the dead-letter queue instead")),
+        invoke_config_id,
+        retries,
+        rule_id,
+        dlq,
+    }
+}
+
+/// The function's own dead-letter queue: failed runs (Lambda) and undelivered events
+/// (EventBridge) land here, alarmed; no queue may redrive into it.
+fn schedule_dlq(sys: &System, f: &Function, retries: u64, max_event_age: u64) -> QueueView {
+    let dlq_id = LogicalId::dlq(&f.name);
+    QueueView {
         policy_id: LogicalId::dlq_policy(&f.name),
         name: f.dlq_physical_name(sys),
         fifo: false,
@@ -95,43 +139,5 @@ pub(super) fn lower_schedule(
                     action: r(&LogicalId::alarm_topic()),
         }),
         id: dlq_id,
-    };
-    let rule_meta = Meta::default()
-        .why(
-            "RetryPolicy",
-            format!(
-                "EventBridge retries handing a run to Lambda (throttling, service errors) with backoff until the event is {max_event_age} s old (`max_event_age`), then puts it in the dead-letter queue. MaximumRetryAttempts is EventBridge's maximum, {EVENTBRIDGE_MAX_RETRY_ATTEMPTS}: its backoff spreads those over about 24 h, so the age always ends the retries first and one config value bounds both EventBridge and Lambda"
-            ),
-        )
-        .why(
-            "DependsOn",
-            "the permission, the invoke config and the dead-letter queue's policy exist before the first run is due; they name this rule by its spelled-out ARN, so depending on them makes no cycle",
-        );
-    ScheduleView {
-        rule_name: f.physical_name(sys),
-        rule_description: format!("Runs function {} of {} on {expression}{}", f.name, sys.prefix(), if expression.starts_with("cron(") { " (UTC)" } else { "" }),
-        rule_depends_on: {
-            let mut d = vec![dlq.policy_id.clone(), invoke_config_id.clone(), permission_id];
-            d.sort();
-            d
-        },
-        rule_meta,
-        expression: expression.to_string(),
-        target_id: f.physical_name(sys),
-        delivery_attempts: EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
-        max_event_age,
-        invoke_config_meta: Meta::default()
-            .why(
-                "MaximumRetryAttempts",
-                match retries {
-                    0 => "0 (`retries`): Lambda does not run a failed scheduled run again; the event goes straight to the function's dead-letter queue".to_string(),
-                    n => format!("{n} (`retries`): Lambda runs a failed scheduled run again up to {n} more time{}, then sends the event to the function's dead-letter queue", if n == 1 { "" } else { "s" }),
-                },
-            )
-            .why("MaximumEventAgeInSeconds", format!("{max_event_age} s (`max_event_age`): a run still waiting (throttled, or between retries) after that goes to the dead-letter queue instead")),
-        invoke_config_id,
-        retries,
-        rule_id,
-        dlq,
     }
 }

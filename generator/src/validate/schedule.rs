@@ -52,49 +52,7 @@ const SCHEDULE_HELP: &str = "write `rate(<N> <unit>)` (minute, hour or day; plur
 pub fn schedule_expression(s: &str) -> Result<(), (String, String)> {
     let fail = |problem: String, help: &str| Err((problem, help.to_string()));
     if let Some(inner) = s.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
-        let parts: Vec<&str> = inner.split(' ').collect();
-        let [value, unit] = parts.as_slice() else {
-            return fail(
-                format!("`rate(...)` takes a number and a unit separated by one space, found `{inner}`"),
-                "e.g. `rate(1 minute)`, `rate(5 minutes)`, `rate(12 hours)`",
-            );
-        };
-        let n = match value.parse::<u64>() {
-            Ok(n) if n > 0 && value.chars().all(|c| c.is_ascii_digit()) => n,
-            _ => {
-                return fail(
-                    format!("`{value}` is not a positive whole number"),
-                    "the rate is a whole number of minutes, hours or days, at least 1: e.g. `rate(5 minutes)`",
-                )
-            }
-        };
-        let singular = match *unit {
-            "minute" | "minutes" => "minute",
-            "hour" | "hours" => "hour",
-            "day" | "days" => "day",
-            other => {
-                let units = ["minute", "minutes", "hour", "hours", "day", "days"];
-                let best = did_you_mean(other, units);
-                let close = units.iter().find(|u| best.as_deref() == Some(format!("did you mean `{u}`?").as_str()));
-                let help = match close {
-                    Some(u) => {
-                        let one = u.trim_end_matches('s');
-                        format!("did you mean `rate({n} {one}{})`?", if n == 1 { "" } else { "s" })
-                    }
-                    None => "units are `minute`, `hour` and `day` (plural for more than 1)".into(),
-                };
-                return Err((format!("unknown unit `{other}`"), help));
-            }
-        };
-        let want = if n == 1 { singular.to_string() } else { format!("{singular}s") };
-        if *unit != want {
-            let number = if n == 1 { "singular" } else { "plural" };
-            return Err((
-                format!("a rate of {n} takes the {number} `{want}`"),
-                format!("write `rate({n} {want})` (EventBridge rejects `rate({n} {unit})`)"),
-            ));
-        }
-        return Ok(());
+        return rate(inner);
     }
     let Some(inner) = s.strip_prefix("cron(").and_then(|r| r.strip_suffix(')')) else {
         if (s.starts_with("cron(") || s.starts_with("rate(")) && !s.ends_with(')') {
@@ -105,6 +63,60 @@ pub fn schedule_expression(s: &str) -> Result<(), (String, String)> {
         }
         return fail(format!("`{s}` is neither `rate(...)` nor `cron(...)`"), SCHEDULE_HELP);
     };
+    cron(inner)
+}
+
+/// The inside of `rate(...)`: a whole number >= 1 and a unit, singular for 1.
+fn rate(inner: &str) -> Result<(), (String, String)> {
+    let fail = |problem: String, help: &str| Err((problem, help.to_string()));
+    let parts: Vec<&str> = inner.split(' ').collect();
+    let [value, unit] = parts.as_slice() else {
+        return fail(
+            format!("`rate(...)` takes a number and a unit separated by one space, found `{inner}`"),
+            "e.g. `rate(1 minute)`, `rate(5 minutes)`, `rate(12 hours)`",
+        );
+    };
+    let n = match value.parse::<u64>() {
+        Ok(n) if n > 0 && value.chars().all(|c| c.is_ascii_digit()) => n,
+        _ => {
+            return fail(
+                format!("`{value}` is not a positive whole number"),
+                "the rate is a whole number of minutes, hours or days, at least 1: e.g. `rate(5 minutes)`",
+            )
+        }
+    };
+    let singular = match *unit {
+        "minute" | "minutes" => "minute",
+        "hour" | "hours" => "hour",
+        "day" | "days" => "day",
+        other => {
+            let units = ["minute", "minutes", "hour", "hours", "day", "days"];
+            let best = did_you_mean(other, units);
+            let close = units.iter().find(|u| best.as_deref() == Some(format!("did you mean `{u}`?").as_str()));
+            let help = match close {
+                Some(u) => {
+                    let one = u.trim_end_matches('s');
+                    format!("did you mean `rate({n} {one}{})`?", if n == 1 { "" } else { "s" })
+                }
+                None => "units are `minute`, `hour` and `day` (plural for more than 1)".into(),
+            };
+            return Err((format!("unknown unit `{other}`"), help));
+        }
+    };
+    let want = if n == 1 { singular.to_string() } else { format!("{singular}s") };
+    if *unit != want {
+        let number = if n == 1 { "singular" } else { "plural" };
+        return Err((
+            format!("a rate of {n} takes the {number} `{want}`"),
+            format!("write `rate({n} {want})` (EventBridge rejects `rate({n} {unit})`)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The inside of `cron(...)`: six fields, each valid, exactly one day field `?`.
+fn cron(inner: &str) -> Result<(), (String, String)> {
+    let fail = |problem: String, help: &str| Err((problem, help.to_string()));
     let fields: Vec<&str> = if inner.is_empty() { Vec::new() } else { inner.split(' ').collect() };
     let six = "six fields separated by one space: minutes hours day-of-month month day-of-week year, e.g. `cron(0 3 * * ? *)`";
     if fields.iter().any(|f| f.is_empty()) {
