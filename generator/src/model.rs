@@ -26,15 +26,46 @@ pub struct System {
     pub log_retention_days: u64,
 }
 
+/// The physical-name rules, in one place (validation checks lengths and clashes with them
+/// before there is a [`System`]): `<system>-<stage>-<name>` with `_` turned into `-`; FIFO
+/// queues and topics end in `.fifo`; a dead-letter queue is the name plus `-dlq`.
+#[derive(Clone, Copy)]
+pub struct Naming<'a> {
+    pub system: &'a str,
+    pub stage: &'a str,
+}
+
+impl Naming<'_> {
+    pub fn prefix(&self) -> String {
+        format!("{}-{}", self.system, self.stage)
+    }
+    /// `donut-shop-dev-stock-request`.
+    pub fn of(&self, name: &str) -> String {
+        format!("{}-{}", self.prefix(), name.replace('_', "-"))
+    }
+    /// A queue or topic, `.fifo` when FIFO.
+    pub fn fifo(&self, name: &str, fifo: bool) -> String {
+        format!("{}{}", self.of(name), if fifo { ".fifo" } else { "" })
+    }
+    /// The dead-letter queue of a queue (FIFO like its queue) or of a scheduled function.
+    pub fn dlq(&self, name: &str, fifo: bool) -> String {
+        format!("{}-dlq{}", self.of(name), if fifo { ".fifo" } else { "" })
+    }
+}
+
 impl System {
+    pub fn naming(&self) -> Naming<'_> {
+        Naming { system: &self.name, stage: &self.stage }
+    }
+
     /// Physical-name prefix: `donut-shop-dev`.
     pub fn prefix(&self) -> String {
-        format!("{}-{}", self.name, self.stage)
+        self.naming().prefix()
     }
 
     /// Physical name of a named thing: `donut-shop-dev-stock-request`.
     pub fn physical(&self, name: &str) -> String {
-        format!("{}-{}", self.prefix(), name.replace('_', "-"))
+        self.naming().of(name)
     }
 
     pub fn topic(&self, name: &str) -> Option<&Topic> {
@@ -81,12 +112,7 @@ pub struct Topic {
 
 impl Topic {
     pub fn physical_name(&self, sys: &System) -> String {
-        let base = sys.physical(&self.name);
-        if self.fifo {
-            format!("{base}.fifo")
-        } else {
-            base
-        }
+        sys.naming().fifo(&self.name, self.fifo)
     }
 }
 
@@ -107,21 +133,11 @@ pub struct Queue {
 
 impl Queue {
     pub fn physical_name(&self, sys: &System) -> String {
-        let base = sys.physical(&self.name);
-        if self.fifo {
-            format!("{base}.fifo")
-        } else {
-            base
-        }
+        sys.naming().fifo(&self.name, self.fifo)
     }
 
     pub fn dlq_physical_name(&self, sys: &System) -> String {
-        let base = format!("{}-dlq", sys.physical(&self.name));
-        if self.fifo {
-            format!("{base}.fifo")
-        } else {
-            base
-        }
+        sys.naming().dlq(&self.name, self.fifo)
     }
 }
 
@@ -203,7 +219,7 @@ impl Function {
     /// Physical name of the dead-letter queue of a scheduled function (same pattern as a
     /// queue's DLQ; validation rejects configs where the two could meet).
     pub fn dlq_physical_name(&self, sys: &System) -> String {
-        format!("{}-dlq", sys.physical(&self.name))
+        sys.naming().dlq(&self.name, false)
     }
 }
 

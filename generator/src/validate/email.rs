@@ -5,7 +5,7 @@ use super::Validator;
 use crate::codes::Code;
 use crate::config::{Name, RawConfig, RawEmail};
 use crate::diag::Diagnostic;
-use crate::model::Email;
+use crate::model::{Email, Naming};
 use std::collections::BTreeSet;
 
 impl Validator {
@@ -80,7 +80,7 @@ impl Validator {
                             .with_help("set `configuration_set:` to a shorter name"),
                     );
                 }
-                format!("{system}-{{stage}}-{}", n.value.replace('_', "-"))
+                Naming { system, stage: "{stage}" }.of(&n.value)
             }
         }
     }

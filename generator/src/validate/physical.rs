@@ -6,7 +6,7 @@ use super::Validator;
 use crate::codes::Code;
 use crate::config::{RawConfig, Sp};
 use crate::diag::{Diagnostic, Span};
-use crate::model::Trigger;
+use crate::model::{Naming, Trigger};
 use std::collections::BTreeMap;
 
 impl Validator {
@@ -16,25 +16,19 @@ impl Validator {
         for (qn, q) in raw.queues.iter().filter(|(n, _)| declared.queues.contains(&n.value)) {
             let q_fifo = q.fifo.as_ref().is_some_and(|f| f.value);
             for stage in stages {
-                let base = format!("{system}-{stage}-{}", qn.value.replace('_', "-"));
-                let suffix = if q_fifo { ".fifo" } else { "" };
-                self.length(qn.span, "queue name", &format!("{base}-dlq{suffix}"), 80);
+                let name = Naming { system, stage }.dlq(&qn.value, q_fifo);
+                self.length(qn.span, "queue name", &name, 80);
             }
         }
         for (n, t) in raw.topics.iter().filter(|(n, _)| declared.topics.contains(&n.value)) {
-            let suffix = if t.fifo.as_ref().is_some_and(|f| f.value) { ".fifo" } else { "" };
+            let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
             for stage in stages {
-                self.length(
-                    n.span,
-                    "topic name",
-                    &format!("{system}-{stage}-{}{suffix}", n.value.replace('_', "-")),
-                    256,
-                );
+                self.length(n.span, "topic name", &Naming { system, stage }.fifo(&n.value, fifo), 256);
             }
         }
         for (n, _) in &raw.functions {
             for stage in stages {
-                self.length(n.span, "function name", &format!("{system}-{stage}-{}", n.value.replace('_', "-")), 64);
+                self.length(n.span, "function name", &Naming { system, stage }.of(&n.value), 64);
             }
         }
     }
@@ -46,14 +40,14 @@ impl Validator {
     pub(super) fn sqs_names(&mut self, raw: &RawConfig, declared: &Declared, wiring: &Wiring, system: &str) {
         let (queues, stages, funcs) = (&declared.queues, &declared.stages, &wiring.functions);
         let stage = stages.iter().next().map(String::as_str).unwrap_or("{stage}");
-        let physical = |name: &str| format!("{system}-{stage}-{}", name.replace('_', "-"));
+        let naming = Naming { system, stage };
         let mut claims: Vec<(String, String, Span)> = Vec::new();
         for (qn, q) in raw.queues.iter().filter(|(n, _)| queues.contains(&n.value)) {
-            let suffix = if q.fifo.as_ref().is_some_and(|f| f.value) { ".fifo" } else { "" };
-            claims.push((format!("{}{suffix}", physical(&qn.value)), format!("queue `{}`", qn.value), qn.span));
+            let fifo = q.fifo.as_ref().is_some_and(|f| f.value);
+            claims.push((naming.fifo(&qn.value, fifo), format!("queue `{}`", qn.value), qn.span));
             if !matches!(q.dlq, Some(Sp { value: None, .. })) {
                 claims.push((
-                    format!("{}-dlq{suffix}", physical(&qn.value)),
+                    naming.dlq(&qn.value, fifo),
                     format!("the dead-letter queue of queue `{}`", qn.value),
                     qn.span,
                 ));
@@ -62,7 +56,7 @@ impl Validator {
         for (f, rf) in funcs {
             if let Trigger::Schedule { .. } = f.trigger {
                 claims.push((
-                    format!("{}-dlq", physical(&f.name)),
+                    naming.dlq(&f.name, false),
                     format!("the dead-letter queue of scheduled function `{}`", f.name),
                     rf.span,
                 ));
