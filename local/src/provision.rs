@@ -5,9 +5,11 @@
 //! deploy created in moto, because the local runner polls the queues itself (moto would
 //! otherwise "invoke" through Docker and burn receive counts).
 //!
-//! Everything comes from the same validated model the templates come from.
+//! Every name and attribute comes from the lowered stack (`cfn::lower`), the view the templates
+//! are rendered from, so what is provisioned here is what the template declares.
 
-use generator::model::{FilterScope, System};
+use generator::cfn::{self, LogicalId, QueueView, StackView};
+use generator::model::System;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default)]
@@ -51,12 +53,37 @@ async fn queue(
     Ok((url, arn))
 }
 
+/// The template's queue with this ID (every queue of the model has one).
+fn queue_view<'v>(view: &'v StackView, id: &LogicalId) -> Result<&'v QueueView, String> {
+    view.queues.iter().find(|q| &q.id == id).ok_or_else(|| format!("the stack has no queue {id}"))
+}
+
+/// SQS attributes of a queue as the template sets them.
+fn queue_attributes(q: &QueueView) -> BTreeMap<&'static str, String> {
+    let mut attrs = BTreeMap::from([
+        ("VisibilityTimeout", q.visibility_timeout.to_string()),
+        ("MessageRetentionPeriod", q.retention.to_string()),
+    ]);
+    if q.fifo {
+        attrs.insert("FifoQueue", "true".into());
+        if q.content_based_dedup {
+            attrs.insert("ContentBasedDeduplication", "true".into());
+        }
+    }
+    attrs
+}
+
 pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned, String> {
+    let view = cfn::lower(sys);
     let sns = aws_sdk_sns::Client::new(aws);
     let sqs = aws_sdk_sqs::Client::new(aws);
     let mut p = Provisioned::default();
-    for t in &sys.topics {
-        let mut req = sns.create_topic().name(t.physical_name(sys));
+    for topic in &sys.topics {
+        let id = LogicalId::topic(&topic.name);
+        let Some(t) = view.topics.iter().find(|v| v.id == id) else {
+            return Err(format!("the stack has no topic {id}"));
+        };
+        let mut req = sns.create_topic().name(&t.name);
         if t.fifo {
             req = req.attributes("FifoTopic", "true");
         }
@@ -69,38 +96,31 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
             .map_err(|e| format!("create topic {}: {}", t.name, aws_sdk_sns::error::DisplayErrorContext(e)))?
             .topic_arn
             .unwrap_or_default();
-        p.topics.insert(t.name.clone(), arn);
+        p.topics.insert(topic.name.clone(), arn);
     }
     for q in &sys.queues {
-        let fifo = |m: &mut BTreeMap<&str, String>| {
-            if q.fifo {
-                m.insert("FifoQueue", "true".into());
-                if q.content_based_dedup {
-                    m.insert("ContentBasedDeduplication", "true".into());
-                }
-            }
-        };
-        let mut attrs = BTreeMap::from([
-            ("VisibilityTimeout", q.visibility_timeout.to_string()),
-            ("MessageRetentionPeriod", q.retention_seconds.to_string()),
-        ]);
-        fifo(&mut attrs);
-        if let Some(d) = &q.dlq {
-            let mut dattrs = BTreeMap::from([("MessageRetentionPeriod", d.retention_seconds.to_string())]);
-            fifo(&mut dattrs);
-            let (durl, darn) = queue(&sqs, &q.dlq_physical_name(sys), dattrs).await?;
+        let qv = queue_view(&view, &LogicalId::queue(&q.name))?;
+        let mut attrs = queue_attributes(qv);
+        if q.dlq.is_some() {
+            let dv = queue_view(&view, &LogicalId::dlq(&q.name))?;
+            let (durl, darn) = queue(&sqs, &dv.name, queue_attributes(dv)).await?;
             p.dlqs.insert(q.name.clone(), durl);
+            let receives = qv.redrive.as_ref().and_then(|r| r["maxReceiveCount"].as_u64()).unwrap_or_default();
             attrs.insert(
                 "RedrivePolicy",
-                serde_json::json!({ "deadLetterTargetArn": darn, "maxReceiveCount": d.max_receives }).to_string(),
+                serde_json::json!({ "deadLetterTargetArn": darn, "maxReceiveCount": receives }).to_string(),
             );
         }
-        let (url, arn) = queue(&sqs, &q.physical_name(sys), attrs).await?;
+        let (url, arn) = queue(&sqs, &qv.name, attrs).await?;
         p.queues.insert(q.name.clone(), (url, arn));
     }
     for q in &sys.queues {
         let (_, queue_arn) = &p.queues[&q.name];
         for s in &q.subscriptions {
+            let id = LogicalId::subscription(&s.topic, &q.name);
+            let Some(sv) = view.subscriptions.iter().find(|v| v.id == id) else {
+                return Err(format!("the stack has no subscription {id}"));
+            };
             let topic_arn = &p.topics[&s.topic];
             let existing = sns
                 .list_subscriptions_by_topic()
@@ -116,15 +136,9 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
                 .topic_arn(topic_arn)
                 .protocol("sqs")
                 .endpoint(queue_arn)
-                .attributes("RawMessageDelivery", s.raw.to_string());
-            if let Some(f) = &s.filter {
-                req = req.attributes("FilterPolicy", f.to_string()).attributes(
-                    "FilterPolicyScope",
-                    match s.filter_scope {
-                        FilterScope::Attributes => "MessageAttributes",
-                        FilterScope::Body => "MessageBody",
-                    },
-                );
+                .attributes("RawMessageDelivery", sv.raw.to_string());
+            if let (Some(f), Some(scope)) = (&sv.filter, &sv.filter_scope) {
+                req = req.attributes("FilterPolicy", f.to_string()).attributes("FilterPolicyScope", scope);
             }
             req.send().await.map_err(|e| {
                 format!("subscribe {} to {}: {}", q.name, s.topic, aws_sdk_sns::error::DisplayErrorContext(e))
@@ -133,13 +147,16 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
     }
     let sm = aws_sdk_secretsmanager::Client::new(aws);
     for s in &sys.secrets {
-        let name = format!("{}/{}/{}", sys.name, sys.stage, s.name);
+        let Some(sv) = view.secrets.iter().find(|v| v.id == LogicalId::secret(&s.name)) else {
+            return Err(format!("the stack has no secret {}", s.name));
+        };
+        let name = sv.name.clone();
         let arn = match sm.describe_secret().secret_id(&name).send().await {
             Ok(d) => d.arn.unwrap_or_default(),
             Err(_) => {
-                let value: String = (0..s.length.div_ceil(32))
+                let value: String = (0..sv.length.div_ceil(32))
                     .map(|_| uuid::Uuid::new_v4().simple().to_string())
-                    .collect::<String>()[..s.length as usize]
+                    .collect::<String>()[..sv.length as usize]
                     .to_string();
                 sm.create_secret()
                     .name(&name)
@@ -156,10 +173,9 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
         p.secrets.insert(s.name.clone(), arn);
     }
     let ses = aws_sdk_sesv2::Client::new(aws);
-    for e in &sys.emails {
+    for e in &view.emails {
         let _ = ses.create_email_identity().email_identity(&e.identity).send().await;
-        let cs = e.configuration_set.replace("{stage}", &sys.stage);
-        let _ = ses.create_configuration_set().configuration_set_name(cs).send().await;
+        let _ = ses.create_configuration_set().configuration_set_name(&e.config_set).send().await;
     }
     // The runner polls the queues; mappings created by a template deploy must not compete.
     let lambda = aws_sdk_lambda::Client::new(aws);
