@@ -7,7 +7,8 @@
 //! Config names (`out_of_stock`, `stock`) are lower snake/kebab case; env-var names are their
 //! upper snake case, e.g. `topic_arn("out_of_stock") == "FLOWFORM_TOPIC_OUT_OF_STOCK_ARN"`.
 //!
-//! This crate has no dependencies and does no I/O.
+//! It also holds the wire shapes both sides of a call build from one declaration ([`wire`]).
+//! Its one dependency is serde's derive; it does no I/O.
 
 /// Prefix of every env var flowform sets, so they never collide with user `env:` entries.
 pub const PREFIX: &str = "FLOWFORM_";
@@ -166,5 +167,46 @@ mod tests {
         assert_eq!(endpoint_url("factory-api"), "FLOWFORM_ENDPOINT_FACTORY_API_URL");
         assert_eq!(email_from("shop"), "FLOWFORM_EMAIL_SHOP_FROM");
         assert_eq!(secret_arn("callback_key"), "FLOWFORM_SECRET_CALLBACK_KEY_ARN");
+    }
+}
+
+/// Wire shapes shared by a handler and the stand-in it calls: one declaration, so the two
+/// cannot drift apart.
+pub mod wire {
+    use serde::{Deserialize, Serialize};
+
+    /// The Factory API's order: six strings, as the legacy API expects (`stock_request`
+    /// sends it; the factory stand-in validates and answers it).
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct FactoryOrder {
+        pub message_group_id: String,
+        pub message_attribute_product_id: String,
+        pub message_attribute_product_cnt: String,
+        pub message_attribute_factory_id: String,
+        pub message_attribute_requester: String,
+        pub callback_url: String,
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::FactoryOrder;
+
+        /// The bytes the Factory API documents (PascalCase keys, every value a string).
+        #[test]
+        fn factory_order_wire_bytes() {
+            let o = FactoryOrder {
+                message_group_id: "g".into(),
+                message_attribute_product_id: "donut".into(),
+                message_attribute_product_cnt: "100".into(),
+                message_attribute_factory_id: "f1".into(),
+                message_attribute_requester: "shop".into(),
+                callback_url: "https://x/cb".into(),
+            };
+            assert_eq!(
+                serde_json::to_string(&o).unwrap(),
+                r#"{"MessageGroupId":"g","MessageAttributeProductId":"donut","MessageAttributeProductCnt":"100","MessageAttributeFactoryId":"f1","MessageAttributeRequester":"shop","CallbackUrl":"https://x/cb"}"#
+            );
+        }
     }
 }

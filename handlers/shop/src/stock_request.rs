@@ -13,7 +13,6 @@ use crate::deps::classify;
 use crate::events::{unwrap, Envelope, OutOfStock};
 use crate::{claim, token, Failure};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use serde::Serialize;
 use sqlx::{MySqlPool, Row};
 
 pub struct StockRequest {
@@ -28,17 +27,7 @@ pub struct StockRequest {
     pub lease_seconds: u64,
 }
 
-/// The Factory API's order: six strings, as the legacy API expects.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, Clone)]
-#[serde(rename_all = "PascalCase")]
-pub struct FactoryOrder {
-    pub message_group_id: String,
-    pub message_attribute_product_id: String,
-    pub message_attribute_product_cnt: String,
-    pub message_attribute_factory_id: String,
-    pub message_attribute_requester: String,
-    pub callback_url: String,
-}
+pub use contracts::wire::FactoryOrder;
 
 pub async fn handle(s: &StockRequest, event: SqsEvent, budget: Budget) -> BatchResponse {
     each(event, budget, |r| one(s, r)).await

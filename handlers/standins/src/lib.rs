@@ -60,16 +60,7 @@ impl Rng {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
-pub struct FactoryOrder {
-    pub message_group_id: String,
-    pub message_attribute_product_id: String,
-    pub message_attribute_product_cnt: String,
-    pub message_attribute_factory_id: String,
-    pub message_attribute_requester: String,
-    pub callback_url: String,
-}
+pub use contracts::wire::FactoryOrder;
 
 /// What a stand-in saw: accepted requests and the outcome of each callback it sent.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
