@@ -1,5 +1,8 @@
 //! The generator end to end, in process: out/ is fresh, fixtures match their snapshots,
-//! every invalid config gives its snapshotted report, and no input makes flowform panic.
+//! every invalid config gives its snapshotted report (insta, under tests/corpus/*/snapshots),
+//! and no input makes flowform panic. Fixture templates stay plain files under
+//! tests/fixtures/<name>/ (compared by `tests::snapshot`): they are also the inputs the
+//! scanners lint and the deploy tests read, so they must be the template itself.
 
 use generator::{build, diag, emit, Failure};
 use std::path::Path;
@@ -46,15 +49,19 @@ fn fixtures_match_their_snapshots() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn corpus(dir: &str) -> Vec<std::path::PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(root().join(dir))
-        .unwrap_or_else(|e| panic!("{dir}: {e}"))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    files.sort();
-    files
+/// Runs `check` on every `*.yaml` of a corpus directory, snapshotting each report with insta
+/// in the directory's `snapshots/` (`report@<file>.snap`); every failure is reported at the end.
+/// `INSTA_UPDATE=always scripts/test.sh` (or `cargo insta review`) accepts changed reports.
+macro_rules! each_corpus_file {
+    ($dir:literal, $check:expr) => {
+        insta::with_settings!({
+            snapshot_path => concat!("../../corpus/", $dir, "/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::glob!(concat!("../../corpus/", $dir), "*.yaml", $check);
+        })
+    };
 }
 
 fn report_name(p: &Path) -> String {
@@ -63,27 +70,21 @@ fn report_name(p: &Path) -> String {
 
 #[test]
 fn every_invalid_config_fails_with_its_report() {
-    let files = corpus("tests/corpus/invalid");
-    assert!(files.len() >= 30, "the corpus must hold at least 30 invalid configs, has {}", files.len());
     let mut failures = Vec::new();
     let mut seen_reports = std::collections::BTreeMap::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let name = report_name(&path);
+    let mut count = 0;
+    each_corpus_file!("invalid", |path: &Path| {
+        count += 1;
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = report_name(path);
         let report = match build(&text) {
-            Ok(_) => {
-                failures.push(format!("{name}: accepted, but it is in the invalid corpus"));
-                continue;
-            }
+            Ok(_) => return failures.push(format!("{name}: accepted, but it is in the invalid corpus")),
             Err(Failure::Internal(msg)) => {
-                failures.push(format!("{name}: internal error instead of a diagnostic: {msg}"));
-                continue;
+                return failures.push(format!("{name}: internal error instead of a diagnostic: {msg}"))
             }
             Err(Failure::Invalid(d)) => {
-                for x in &d {
-                    if x.is_error() && x.help.is_none() {
-                        failures.push(format!("{name}: error {} has no help line", x.code));
-                    }
+                for x in d.iter().filter(|x| x.is_error() && x.help.is_none()) {
+                    failures.push(format!("{name}: error {} has no help line", x.code));
                 }
                 diag::render(&name, &text, &d)
             }
@@ -93,31 +94,26 @@ fn every_invalid_config_fails_with_its_report() {
                 "{name}: same first diagnostic as {other}; each corpus file must show a different mistake"
             ));
         }
-        if let Err(e) = snapshot(&path.with_extension("expected"), &report) {
-            failures.push(e);
-        }
-    }
+        insta::assert_snapshot!("report", report);
+    });
+    assert!(count >= 30, "the corpus must hold at least 30 invalid configs, has {count}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn warning_configs_build_and_warn() {
-    let files = corpus("tests/corpus/warnings");
-    assert!(!files.is_empty());
     let mut failures = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let name = report_name(&path);
+    each_corpus_file!("warnings", |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = report_name(path);
         match build(&text) {
             Ok(b) if !b.warnings.is_empty() => {
-                if let Err(e) = snapshot(&path.with_extension("expected"), &diag::render(&name, &text, &b.warnings)) {
-                    failures.push(e);
-                }
+                insta::assert_snapshot!("report", diag::render(&name, &text, &b.warnings))
             }
             Ok(_) => failures.push(format!("{name}: no warning")),
             Err(e) => failures.push(format!("{name}: failed: {e:?}")),
         }
-    }
+    });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
