@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of flowform, the way CI does: installs the pinned Python tools
-# (cfn-lint, checkov, moto, awscli, zig), makes sure MariaDB answers on 127.0.0.1:3306,
-# builds the handler zips (`flowform package`), checks that out/ is fresh, then runs the
-# whole workspace's tests with moto started on a free loopback port.
+# Runs every test of flowform, the way CI does: checks formatting (rustfmt) and lints
+# (clippy, warnings are errors), installs the pinned Python tools (cfn-lint, checkov, moto,
+# awscli, zig), makes sure MariaDB answers on 127.0.0.1:3306, builds the handler zips
+# (`flowform package`), checks that out/ is fresh, then runs the whole workspace's tests with
+# moto started on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,17 @@ if ! command -v cargo >/dev/null; then
   echo "test.sh: cargo is not on PATH; install Rust (rustup) first" >&2
   exit 1
 fi
+
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    echo "test.sh: cargo ${component/rustfmt/fmt} is missing; install it with 'rustup component add $component'" >&2
+    exit 1
+  fi
+done
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
 
 scripts/tools.sh
 # shellcheck disable=SC1091

@@ -10,7 +10,7 @@ use serde_json::json;
 
 /// The function's statements (ending with the stack key's) and its env, sorted by name.
 pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (Vec<Statement>, Vec<EnvVar>) {
-    let mut st = vec![allow("WriteOwnLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], arn(&log_group_id))];
+    let mut st = vec![allow("WriteOwnLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], arn(log_group_id))];
     let mut env: Vec<EnvVar> = vec![EnvVar { name: contracts::STAGE.into(), value: Expr::lit(sys.stage.clone()) }];
     let mut kms_actions: Vec<&str> = vec!["kms:Decrypt"];
 

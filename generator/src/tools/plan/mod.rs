@@ -177,7 +177,7 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
 }
 
 /// A resource the new template no longer has.
-fn removed(id: &String, r: &Json, a: &BTreeMap<String, Json>) -> Change {
+fn removed(id: &str, r: &Json, a: &BTreeMap<String, Json>) -> Change {
     let ty = r["Type"].as_str().unwrap_or_default().to_string();
     let source_stays = id.strip_suffix("DeadLetterQueue").is_some_and(|base| a.contains_key(&format!("{base}Queue")));
     let schedule_stays =
@@ -192,7 +192,7 @@ fn removed(id: &String, r: &Json, a: &BTreeMap<String, Json>) -> Change {
     let retained = r["DeletionPolicy"] == "Retain";
     let consequence = (what != Fate::Removed || retained).then_some(Consequence { fate: what, retained });
     Change {
-        logical_id: id.clone(),
+        logical_id: id.to_string(),
         destructive: consequence.as_ref().is_some_and(Consequence::destructive),
         resource_type: ty,
         kind: ChangeKind::Removed,
@@ -203,7 +203,7 @@ fn removed(id: &String, r: &Json, a: &BTreeMap<String, Json>) -> Change {
 }
 
 /// A resource in both templates: its changed properties, or `None` when nothing changed.
-fn modified(id: &String, rb: &Json, ra: &Json) -> Option<Change> {
+fn modified(id: &str, rb: &Json, ra: &Json) -> Option<Change> {
     let ty = ra["Type"].as_str().unwrap_or_default().to_string();
     let empty = serde_json::Map::new();
     let pb = rb["Properties"].as_object().unwrap_or(&empty);
@@ -249,7 +249,7 @@ fn modified(id: &String, rb: &Json, ra: &Json) -> Option<Change> {
     };
     let consequence = fate.map(|fate| Consequence { fate, retained: false });
     Some(Change {
-        logical_id: id.clone(),
+        logical_id: id.to_string(),
         destructive: consequence.as_ref().is_some_and(Consequence::destructive),
         resource_type: ty,
         kind: ChangeKind::Modified,
