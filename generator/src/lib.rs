@@ -30,6 +30,7 @@ pub use tools::{graph, package, plan};
 use crate::codes::Code;
 use diag::Diagnostic;
 use emit::Files;
+use std::collections::BTreeMap;
 
 /// The result of a successful build: every file for `out/`, and the warnings.
 #[derive(Debug)]
@@ -97,39 +98,53 @@ fn stack_checks(
     out
 }
 
-/// Logical IDs that names of different kinds both produce, once per name over all stages, at
-/// the name whose ID it is most specifically (queue `a_dead_letter` rather than queue `a` for
-/// `ADeadLetterQueue`).
+/// Logical IDs that two things of the config both produce, once per producer over all stages,
+/// at the producer whose ID it is most specifically (queue `a_dead_letter` rather than queue
+/// `a` for `ADeadLetterQueue`). Producers are the config's names (an ID starts with the
+/// PascalCase name) and HTTP routes (`GET /a-b` and `GET /a_b` are both `GetAB...`).
 fn id_clashes(raw: &config::RawConfig, views: &[cfn::StackView]) -> Vec<Diagnostic> {
-    let mut by_name: std::collections::BTreeMap<diag::Span, (&config::Name, Vec<&config::Name>, Vec<cfn::LogicalId>)> =
-        std::collections::BTreeMap::new();
+    let mut producers: Vec<(String, String, diag::Span)> =
+        raw.names().map(|n| (ids::pascal(&n.value), format!("`{}`", n.value), n.span)).collect();
+    for (_, f) in &raw.functions {
+        if let Some(config::Sp { value: config::RawTrigger::Http { routes, .. }, .. }) = &f.trigger {
+            for r in routes {
+                let (method, path) = r.value.split_once(' ').unwrap_or((&r.value, ""));
+                producers.push((ids::route_id(method, path.trim()), format!("route `{}`", r.value), r.span));
+            }
+        }
+    }
+    let mut by_producer: BTreeMap<diag::Span, (String, Vec<String>, Vec<cfn::LogicalId>)> = BTreeMap::new();
     for id in views.iter().flat_map(cfn::clashing_ids) {
-        let mut owners: Vec<&config::Name> =
-            raw.names().filter(|n| id.as_str().starts_with(&ids::pascal(&n.value))).collect();
-        owners.sort_by_key(|n| std::cmp::Reverse(ids::pascal(&n.value).len()));
-        let Some(first) = owners.first() else { continue };
-        let entry = by_name.entry(first.span).or_insert_with(|| (first, owners[1..].to_vec(), Vec::new()));
+        let mut owners: Vec<&(String, String, diag::Span)> =
+            producers.iter().filter(|(p, _, _)| id.as_str().starts_with(p.as_str())).collect();
+        owners.sort_by_key(|(p, _, span)| std::cmp::Reverse((p.len(), *span)));
+        let (at, what) = owners.first().map_or((raw.top, "the config".to_string()), |(_, w, s)| (*s, w.clone()));
+        let others = owners.iter().skip(1).map(|(_, w, s)| format!("{w} (line {})", s.line)).collect();
+        let entry = by_producer.entry(at).or_insert_with(|| (what, others, Vec::new()));
         if !entry.2.contains(&id) {
             entry.2.push(id);
         }
     }
-    by_name
-        .into_values()
-        .map(|(name, others, mut ids)| {
+    by_producer
+        .into_iter()
+        .map(|(at, (what, others, mut ids))| {
             ids.sort();
             let list = ids.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ");
-            let other =
-                others.iter().map(|n| format!("`{}` (line {})", n.value, n.span.line)).collect::<Vec<_>>().join(", ");
+            let s = if ids.len() == 1 { "" } else { "s" };
+            let example = if what.starts_with("route") {
+                "IDs keep only the letters and digits of a route: `GET /a-b` and `GET /a_b` are both `GetABRoute`"
+            } else {
+                "e.g. queue `a_dead_letter` and the dead-letter queue of queue `a` are both `ADeadLetterQueue`"
+            };
             Diagnostic::error(
                 Code::Duplicate,
-                name.span,
-                format!("`{}` produces logical ID{} {list}, which a name of another kind also produces", name.value, if ids.len() == 1 { "" } else { "s" }),
+                at,
+                format!("{what} produces logical ID{s} {list}, which something else in the config also produces"),
             )
-            .with_help(if other.is_empty() {
-                "rename it: e.g. queue `a_dead_letter` and the dead-letter queue of queue `a` are both `ADeadLetterQueue`"
-                    .to_string()
+            .with_help(if others.is_empty() {
+                format!("rename it: {example}")
             } else {
-                format!("rename it or {other}: e.g. queue `a_dead_letter` and the dead-letter queue of queue `a` are both `ADeadLetterQueue`")
+                format!("rename it or {}: {example}", others.join(", "))
             })
         })
         .collect()
