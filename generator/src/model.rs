@@ -26,9 +26,11 @@ pub struct System {
     pub log_retention_days: u64,
 }
 
-/// The physical-name rules, in one place (validation checks lengths and clashes with them
-/// before there is a [`System`]): `<system>-<stage>-<name>` with `_` turned into `-`; FIFO
-/// queues and topics end in `.fifo`; a dead-letter queue is the name plus `-dlq`.
+/// The physical-name rules, in one place: every name flowform gives a resource comes from a
+/// method here (validation checks lengths and clashes with them before there is a
+/// [`System`]; lowering names the resources with them). `<system>-<stage>-<name>` with `_`
+/// turned into `-`; FIFO queues and topics end in `.fifo`; a dead-letter queue is the name
+/// plus `-dlq`.
 #[derive(Clone, Copy)]
 pub struct Naming<'a> {
     pub system: &'a str,
@@ -50,6 +52,47 @@ impl Naming<'_> {
     /// The dead-letter queue of a queue (FIFO like its queue) or of a scheduled function.
     pub fn dlq(&self, name: &str, fifo: bool) -> String {
         format!("{}-dlq{}", self.of(name), if fifo { ".fifo" } else { "" })
+    }
+    /// The CloudWatch alarm on the dead-letter queue of a queue or scheduled function.
+    pub fn dlq_alarm(&self, name: &str) -> String {
+        format!("{}-dlq-not-empty", self.of(name))
+    }
+    /// Every name of this stage followed by `-` and anything: `donut-shop-dev-*` (alarm and
+    /// log group ARN patterns in policies).
+    pub fn wildcard(&self) -> String {
+        format!("{}-*", self.prefix())
+    }
+    /// The SNS topic DLQ alarms publish to.
+    pub fn alarm_topic(&self) -> String {
+        format!("{}-alarms", self.prefix())
+    }
+    /// The log group Lambda writes a function's logs to.
+    pub fn lambda_log_group(&self, function: &str) -> String {
+        format!("/aws/lambda/{}", self.of(function))
+    }
+    /// The HTTP API.
+    pub fn http_api(&self) -> String {
+        self.prefix()
+    }
+    /// The HTTP API's access log group.
+    pub fn http_log_group(&self) -> String {
+        format!("/aws/apigateway/{}", self.prefix())
+    }
+    /// A generated Secrets Manager secret: `donut-shop/dev/factory-callback`.
+    pub fn secret(&self, name: &str) -> String {
+        format!("{}/{}/{}", self.system, self.stage, name)
+    }
+    /// The alias of the stack's customer-managed key.
+    pub fn key_alias(&self) -> String {
+        format!("alias/{}", self.prefix())
+    }
+    /// The EventBridge rule of a scheduled function (its target ID too).
+    pub fn schedule_rule(&self, function: &str) -> String {
+        self.of(function)
+    }
+    /// The SES configuration set of an email sender that names none.
+    pub fn config_set(&self, email: &str) -> String {
+        self.of(email)
     }
 }
 
@@ -206,7 +249,7 @@ impl Function {
     }
 
     pub fn log_group_name(&self, sys: &System) -> String {
-        format!("/aws/lambda/{}", self.physical_name(sys))
+        sys.naming().lambda_log_group(&self.name)
     }
 
     pub fn queue(&self) -> Option<&str> {

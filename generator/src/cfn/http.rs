@@ -38,7 +38,6 @@ pub struct RouteView {
 const LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","integrationError":"$context.integrationErrorMessage"}"#;
 
 pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
-    let prefix = sys.prefix();
     let mut integrations = Vec::new();
     let mut routes = Vec::new();
     for f in &sys.functions {
@@ -81,10 +80,10 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
     routes.sort_by(|a, b| a.id.cmp(&b.id));
     HttpView {
         api_id: LogicalId::http_api(),
-        name: prefix.clone(),
+        name: sys.naming().http_api(),
         stage_id: LogicalId::http_stage(),
         log_group_id: LogicalId::http_log_group(),
-        log_group_name: format!("/aws/apigateway/{prefix}"),
+        log_group_name: sys.naming().http_log_group(),
         log_retention: sys.log_retention_days,
         access_log_format: LOG_FORMAT.into(),
         throttle_rate: h.throttle_rate,

@@ -18,7 +18,8 @@ pub struct KeyView {
 }
 
 pub(super) fn key(sys: &System, scheduled: &[&Function], has_dlq: bool) -> KeyView {
-    let prefix = sys.prefix();
+    let naming = sys.naming();
+    let prefix = naming.prefix();
     // The customer key: encrypts topics, queues, logs, env vars and generated secrets.
     // Topic ARNs are spelled out (not `!Ref`): the topics are encrypted with this key, so a
     // reference would make key and topics depend on each other.
@@ -64,7 +65,7 @@ pub(super) fn key(sys: &System, scheduled: &[&Function], has_dlq: bool) -> KeyVi
             principal: Some(json!({ "Service": "cloudwatch.amazonaws.com" })),
             actions: vec!["kms:Decrypt".into(), "kms:GenerateDataKey".into()],
             resources: Expr::lit("*"),
-            condition: Some(json!({ "ArnLike": { "aws:SourceArn": sub(&format!("arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{prefix}-*")) } })),
+            condition: Some(json!({ "ArnLike": { "aws:SourceArn": sub(&format!("arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{}", naming.wildcard())) } })),
         });
     }
     key_statements.push(Statement {
@@ -74,8 +75,8 @@ pub(super) fn key(sys: &System, scheduled: &[&Function], has_dlq: bool) -> KeyVi
         actions: vec!["kms:Decrypt*".into(), "kms:Describe*".into(), "kms:Encrypt*".into(), "kms:GenerateDataKey*".into(), "kms:ReEncrypt*".into()],
         resources: Expr::lit("*"),
         condition: Some(json!({ "ArnLike": { "kms:EncryptionContext:aws:logs:arn": [
-            sub(&format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/{prefix}-*")),
-            sub(&format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/apigateway/{prefix}"))
+            sub(&format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{}", naming.lambda_log_group("*"))),
+            sub(&format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{}", naming.http_log_group()))
         ] } })),
     });
     let mut key_why = String::from("A customer key, because SNS cannot deliver to queues encrypted with the AWS-managed SQS key. Function roles get kms grants in IAM (the root statement enables that); naming them here would make the key and the roles depend on each other.");
@@ -85,7 +86,7 @@ pub(super) fn key(sys: &System, scheduled: &[&Function], has_dlq: bool) -> KeyVi
     let key = KeyView {
         id: LogicalId::key(),
         alias_id: LogicalId::key_alias(),
-        alias: format!("alias/{prefix}"),
+        alias: naming.key_alias(),
         description: format!("{prefix}: encrypts topics, queues, logs, env vars and secrets"),
         statements: key_statements,
         meta: Meta::default().why("KeyPolicy", key_why),

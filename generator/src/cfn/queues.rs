@@ -158,7 +158,7 @@ fn dead_letter_queue(sys: &System, q: &Queue, d: &Dlq) -> QueueView {
         ),
         alarm: Some(AlarmView {
             id: LogicalId::dlq_alarm(&q.name),
-            name: format!("{}-dlq-not-empty", sys.physical(&q.name)),
+            name: sys.naming().dlq_alarm(&q.name),
             description: format!("Messages of queue `{}` failed {} times and wait in its dead-letter queue", q.name, d.max_receives),
             queue_name: Expr::att(&did, "QueueName"),
             action: r(&LogicalId::alarm_topic()),

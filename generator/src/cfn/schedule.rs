@@ -30,7 +30,10 @@ pub struct ScheduleView {
 /// ARN of a scheduled function's rule, spelled out from its deterministic name: the key
 /// policy and the rule's own dependencies (permission, DLQ policy) cannot reference the rule.
 pub fn schedule_rule_arn(sys: &System, f: &Function) -> Expr {
-    sub(&format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{}", f.physical_name(sys)))
+    sub(&format!(
+        "arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{}",
+        sys.naming().schedule_rule(&f.name)
+    ))
 }
 
 /// "after 2 retries", "after 1 retry", "with no retry".
@@ -68,7 +71,7 @@ pub(super) fn lower_schedule(
             "the permission, the invoke config and the dead-letter queue's policy exist before the first run is due; they name this rule by its spelled-out ARN, so depending on them makes no cycle",
         );
     ScheduleView {
-        rule_name: f.physical_name(sys),
+        rule_name: sys.naming().schedule_rule(&f.name),
         rule_description: format!("Runs function {} of {} on {expression}{}", f.name, sys.prefix(), if expression.starts_with("cron(") { " (UTC)" } else { "" }),
         rule_depends_on: {
             let mut d = vec![dlq.policy_id.clone(), invoke_config_id.clone(), permission_id];
@@ -77,7 +80,7 @@ pub(super) fn lower_schedule(
         },
         rule_meta,
         expression: expression.to_string(),
-        target_id: f.physical_name(sys),
+        target_id: sys.naming().schedule_rule(&f.name),
         delivery_attempts: EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
         max_event_age,
         invoke_config_meta: Meta::default()
@@ -129,7 +132,7 @@ fn schedule_dlq(sys: &System, f: &Function, retries: u64, max_event_age: u64) ->
             .why("RedriveAllowPolicy", format!("denyAll: this queue collects the failed runs of function `{}`; no queue may make it its dead-letter queue", f.name)),
         alarm: Some(AlarmView {
             id: LogicalId::dlq_alarm(&f.name),
-            name: format!("{}-dlq-not-empty", f.physical_name(sys)),
+            name: sys.naming().dlq_alarm(&f.name),
             description: format!(
                 "Scheduled runs of function `{}` failed ({}, or older than {max_event_age} s) and wait in its dead-letter queue",
                 f.name,

@@ -20,7 +20,7 @@ pub(super) fn secrets(sys: &System) -> Vec<SecretView> {
         .iter()
         .map(|s| SecretView {
             id: LogicalId::secret(&s.name),
-            name: format!("{}/{}/{}", sys.name, sys.stage, s.name),
+            name: sys.naming().secret(&s.name),
             description: if s.description.is_empty() { format!("{prefix}: generated secret `{}`", s.name) } else { s.description.clone() },
             length: s.length,
             meta: Meta::default().checkov(

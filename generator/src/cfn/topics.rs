@@ -24,11 +24,11 @@ pub struct EmailSubscriptionView {
 }
 
 pub(super) fn alarm_topic(sys: &System, has_dlq: bool) -> Option<TopicView> {
-    let prefix = sys.prefix();
+    let naming = sys.naming();
     let alarm_topic = has_dlq.then(|| TopicView {
         id: LogicalId::alarm_topic(),
         policy_id: LogicalId::alarm_topic_policy(),
-        name: format!("{prefix}-alarms"),
+        name: naming.alarm_topic(),
         fifo: false,
         content_based_dedup: false,
         statements: vec![
@@ -38,7 +38,7 @@ pub(super) fn alarm_topic(sys: &System, has_dlq: bool) -> Option<TopicView> {
                 principal: Some(json!({ "Service": "cloudwatch.amazonaws.com" })),
                 actions: vec!["sns:Publish".into()],
                 resources: r(&LogicalId::alarm_topic()),
-                condition: Some(json!({ "ArnLike": { "aws:SourceArn": sub(&format!("arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{prefix}-*")) } })),
+                condition: Some(json!({ "ArnLike": { "aws:SourceArn": sub(&format!("arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{}", naming.wildcard())) } })),
             },
             deny_insecure_transport(&["sns:Publish"], r(&LogicalId::alarm_topic())),
         ],

@@ -52,13 +52,18 @@ impl Validator {
         }
     }
 
-    /// The named configuration set, or `<system>-{stage}-<name>` (within 64 for every stage).
+    /// The named configuration set (`{stage}` in it becomes the stage's name), or
+    /// `<system>-{stage}-<name>` (within 64 for every stage).
     fn configuration_set(&mut self, raw: &RawConfig, n: &Name, e: &RawEmail, system: &str) -> String {
         match &e.configuration_set {
             Some(c) => {
-                if c.value.is_empty()
-                    || c.value.len() > 64
-                    || !c.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+                // `{stage}` stands for the stage's name, so stages sharing an account get a
+                // configuration set each; the rules apply to the name of every stage.
+                let longest = raw.stages.iter().map(|(s, _)| s.value.as_str()).max_by_key(|s| s.len()).unwrap_or("");
+                let name = c.value.replace("{stage}", longest);
+                if name.is_empty()
+                    || name.len() > 64
+                    || !name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
                 {
                     self.err(
                         Diagnostic::error(
@@ -66,7 +71,9 @@ impl Validator {
                             c.span,
                             format!("invalid configuration set name `{}`", c.value),
                         )
-                        .with_help("use up to 64 letters, digits, `-` and `_`"),
+                        .with_help(
+                            "use up to 64 letters, digits, `-` and `_` (with the longest stage name for `{stage}`)",
+                        ),
                     );
                 }
                 c.value.clone()
@@ -80,7 +87,7 @@ impl Validator {
                             .with_help("set `configuration_set:` to a shorter name"),
                     );
                 }
-                Naming { system, stage: "{stage}" }.of(&n.value)
+                Naming { system, stage: "{stage}" }.config_set(&n.value)
             }
         }
     }

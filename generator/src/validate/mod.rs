@@ -69,7 +69,7 @@ impl Validator {
         self.unread_topics(raw, &declared, &wiring, &subscribed);
         self.unused(raw, &wiring);
         self.name_lengths(raw, &declared, &settings.system);
-        self.sqs_names(raw, &declared, &wiring, &settings.system);
+        self.physical_names(raw, &declared, &wiring, &resources.emails, &settings.system);
         self.stages(raw, &declared, &settings, &resources, &wiring)
     }
 }

@@ -1,4 +1,5 @@
-//! Physical names: AWS's length limits for every stage, and SQS names that would meet.
+//! Physical names: AWS's length limits for every stage, and names that would meet within
+//! one AWS service.
 
 use super::functions::Wiring;
 use super::names::Declared;
@@ -6,8 +7,8 @@ use super::Validator;
 use crate::codes::Code;
 use crate::config::{RawConfig, Sp};
 use crate::diag::{Diagnostic, Span};
-use crate::model::{Naming, Trigger};
-use std::collections::BTreeMap;
+use crate::model::{Email, Naming, Trigger};
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Validator {
     /// Queue (with its DLQ, the longer name), topic and function names of every stage.
@@ -33,53 +34,129 @@ impl Validator {
         }
     }
 
-    /// SQS names are unique per account and region: user queues, their DLQs and the DLQs of
-    /// scheduled functions must not meet (queue `a_dlq` and the DLQ of queue `a` or of
-    /// scheduled function `a` would all be `<system>-<stage>-a-dlq`). The stage prefix is
-    /// shared, so one check covers every stage.
-    pub(super) fn sqs_names(&mut self, raw: &RawConfig, declared: &Declared, wiring: &Wiring, system: &str) {
-        let (queues, stages, funcs) = (&declared.queues, &declared.stages, &wiring.functions);
-        let stage = stages.iter().next().map(String::as_str).unwrap_or("{stage}");
-        let naming = Naming { system, stage };
-        let mut claims: Vec<(String, String, Span)> = Vec::new();
-        for (qn, q) in raw.queues.iter().filter(|(n, _)| queues.contains(&n.value)) {
-            let fifo = q.fifo.as_ref().is_some_and(|f| f.value);
-            claims.push((naming.fifo(&qn.value, fifo), format!("queue `{}`", qn.value), qn.span));
-            if !matches!(q.dlq, Some(Sp { value: None, .. })) {
-                claims.push((
-                    naming.dlq(&qn.value, fifo),
-                    format!("the dead-letter queue of queue `{}`", qn.value),
-                    qn.span,
-                ));
-            }
-        }
-        for (f, rf) in funcs {
-            if let Trigger::Schedule { .. } = f.trigger {
-                claims.push((
-                    naming.dlq(&f.name, false),
-                    format!("the dead-letter queue of scheduled function `{}`", f.name),
-                    rf.span,
-                ));
-            }
-        }
-        let mut seen: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
-        let mut clashes = Vec::new();
-        for (name, what, span) in &claims {
-            match seen.get(name.as_str()) {
-                Some((other, at)) => clashes.push(
-                    Diagnostic::error(Code::Duplicate, *span, format!("{what} would be named `{name}`, like {other}"))
-                        .with_help(format!(
-                            "SQS queue names are unique: rename one of them (line {} has the other)",
-                            at.line
-                        )),
-                ),
-                None => {
-                    seen.insert(name, (what, *span));
+    /// Physical names are unique per account and region within each AWS service: every name
+    /// flowform gives a resource (the user's queues, topics, functions, secrets, SES
+    /// configuration sets and identities, and what it generates beside them: dead-letter
+    /// queues, their alarms, the alarm topic, log groups, schedule rules) is checked against
+    /// every other of the same service, per stage. Queue `a_dlq` and the DLQ of queue `a` are
+    /// both `<system>-<stage>-a-dlq`; topic `alarms` is the alarm topic's name. Each clash is
+    /// reported once (at the later name, the help giving the other's line), whatever the stage.
+    pub(super) fn physical_names(
+        &mut self,
+        raw: &RawConfig,
+        declared: &Declared,
+        wiring: &Wiring,
+        emails: &[Email],
+        system: &str,
+    ) {
+        let mut reported = BTreeSet::new();
+        for stage in &declared.stages {
+            let claims = claims(raw, declared, wiring, emails, Naming { system, stage });
+            let mut seen: BTreeMap<(&str, &str), &Claim> = BTreeMap::new();
+            for c in &claims {
+                let Some(first) = seen.get(&(c.service, c.name.as_str())) else {
+                    seen.insert((c.service, &c.name), c);
+                    continue;
+                };
+                if reported.insert((c.what.clone(), first.what.clone())) {
+                    self.err(clash(c, first, stage));
                 }
             }
         }
-        for d in clashes {
-            self.err(d);
-        }
     }
 }
+
+/// One physical name flowform would create: in which service's namespace, for what, where.
+struct Claim {
+    service: &'static str,
+    name: String,
+    what: String,
+    /// Where the config asks for it; `None` for what flowform adds on its own.
+    span: Option<Span>,
+}
+
+fn clash(c: &Claim, first: &Claim, stage: &str) -> Diagnostic {
+    // Generated names without a position come first in `claims`, so `c` has one unless both
+    // are flowform's own (which would be a bug caught by the corpus).
+    let (mine, other) = if c.span.is_some() { (c, first) } else { (first, c) };
+    let help = match other.span {
+        Some(s) if c.service == SES_IDS => {
+            format!("list the senders of both under one email entry (line {} has the other)", s.line)
+        }
+        Some(s) => format!("rename one of them (line {} has the other)", s.line),
+        None => format!("rename {}; flowform names {} so", mine.what, other.what),
+    };
+    Diagnostic::error(
+        Code::Duplicate,
+        mine.span.unwrap_or_default(),
+        format!("{} would be named `{}` in stage `{stage}`, like {}", mine.what, c.name, other.what),
+    )
+    .with_help(format!("{} names are unique per account and region: {help}", c.service))
+}
+
+/// Every physical name one stage of the config would create.
+fn claims(raw: &RawConfig, declared: &Declared, wiring: &Wiring, emails: &[Email], naming: Naming) -> Vec<Claim> {
+    let mut out = Vec::new();
+    let mut claim = |service, name: String, what: String, span| out.push(Claim { service, name, what, span });
+    let scheduled: Vec<_> =
+        wiring.functions.iter().filter(|(f, _)| matches!(f.trigger, Trigger::Schedule { .. })).collect();
+    let queues: Vec<_> = raw.queues.iter().filter(|(n, _)| declared.queues.contains(&n.value)).collect();
+    let has_dlq = |q: &crate::config::RawQueue| !matches!(q.dlq, Some(Sp { value: None, .. }));
+    // What flowform adds without a name in the config comes first, so a clash is reported at
+    // the user's name.
+    if !scheduled.is_empty() || queues.iter().any(|(_, q)| has_dlq(q)) {
+        claim(SNS, naming.alarm_topic(), "the alarm topic of dead-letter queues".into(), None);
+    }
+    if wiring.functions.iter().any(|(f, _)| matches!(f.trigger, Trigger::Http { .. })) {
+        claim(LOGS, naming.http_log_group(), "the HTTP API's access log group".into(), None);
+    }
+    for (qn, q) in &queues {
+        let fifo = q.fifo.as_ref().is_some_and(|f| f.value);
+        claim(SQS, naming.fifo(&qn.value, fifo), format!("queue `{}`", qn.value), Some(qn.span));
+        if has_dlq(q) {
+            let what = format!("the dead-letter queue of queue `{}`", qn.value);
+            claim(SQS, naming.dlq(&qn.value, fifo), what, Some(qn.span));
+            let what = format!("the alarm on the dead-letter queue of queue `{}`", qn.value);
+            claim(ALARMS, naming.dlq_alarm(&qn.value), what, Some(qn.span));
+        }
+    }
+    for (n, t) in raw.topics.iter().filter(|(n, _)| declared.topics.contains(&n.value)) {
+        let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
+        claim(SNS, naming.fifo(&n.value, fifo), format!("topic `{}`", n.value), Some(n.span));
+    }
+    for (f, rf) in &wiring.functions {
+        let span = Some(rf.span);
+        claim(LAMBDA, naming.of(&f.name), format!("function `{}`", f.name), span);
+        claim(LOGS, naming.lambda_log_group(&f.name), format!("the log group of function `{}`", f.name), span);
+    }
+    for (f, rf) in &scheduled {
+        let span = Some(rf.span);
+        let what = format!("the dead-letter queue of scheduled function `{}`", f.name);
+        claim(SQS, naming.dlq(&f.name, false), what, span);
+        let what = format!("the alarm on the dead-letter queue of scheduled function `{}`", f.name);
+        claim(ALARMS, naming.dlq_alarm(&f.name), what, span);
+        claim(RULES, naming.schedule_rule(&f.name), format!("the schedule rule of function `{}`", f.name), span);
+    }
+    for (n, _) in raw.secrets.iter().filter(|(n, _)| declared.secrets.contains(&n.value)) {
+        claim(SECRETS, naming.secret(&n.value), format!("secret `{}`", n.value), Some(n.span));
+    }
+    for e in emails {
+        let Some((n, re)) = raw.email.iter().find(|(n, _)| n.value == e.name) else { continue };
+        let set_span = re.configuration_set.as_ref().map_or(n.span, |c| c.span);
+        let set = e.configuration_set.replace("{stage}", naming.stage);
+        claim(SES_SETS, set, format!("the configuration set of email `{}`", n.value), Some(set_span));
+        let id_span = re.identity.as_ref().map_or(n.span, |i| i.span);
+        claim(SES_IDS, e.identity.clone(), format!("the identity of email `{}`", n.value), Some(id_span));
+    }
+    out
+}
+
+const SQS: &str = "SQS queue";
+const SNS: &str = "SNS topic";
+const ALARMS: &str = "CloudWatch alarm";
+const LAMBDA: &str = "Lambda function";
+const LOGS: &str = "CloudWatch Logs log group";
+const RULES: &str = "EventBridge rule";
+const SECRETS: &str = "Secrets Manager secret";
+const SES_SETS: &str = "SES configuration set";
+const SES_IDS: &str = "SES identity";
