@@ -243,8 +243,12 @@ pub async fn donut_dbs(tag: &str, stock: i64) -> (TestDb, TestDb) {
     (stock_db, customer_db)
 }
 
+/// How soon `start_shop` makes a failed record visible again (doubling per receive; see
+/// `local::dev::retry_wait`).
+pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The donut shop running locally (`flowform-local dev` as a library) on the given databases
-/// and stand-ins; failed records become visible again after 1 s.
+/// and stand-ins; failed records become visible again after `RETRY_AFTER`.
 pub async fn start_shop(
     system: &generator::model::System,
     provisioned: local::provision::Provisioned,
@@ -265,7 +269,7 @@ pub async fn start_shop(
         max_concurrency: 4,
         schedule_every: None,
         extra_env: Vec::new(),
-        retry_after: Some(std::time::Duration::from_secs(1)),
+        retry_after: Some(RETRY_AFTER),
         log,
     })
     .await

@@ -47,6 +47,19 @@ pub struct Options {
     pub log: LogSink,
 }
 
+/// How long a failed record stays invisible after its `receives`-th receive when
+/// `Options::retry_after` is `after`: doubling with each receive, capped at 16x (the shape of
+/// `contracts::retry`, compressed).
+pub fn retry_wait(after: Duration, receives: u64) -> Duration {
+    Duration::from_secs(after.as_secs().max(1) << receives.saturating_sub(1).min(4))
+}
+
+/// When a record that fails every time reaches its dead-letter queue, counted from its first
+/// receive: SQS moves it on the receive after the `max_receives`-th, so after every wait.
+pub fn dead_letter_after(after: Duration, max_receives: u64) -> Duration {
+    (1..=max_receives).map(|n| retry_wait(after, n)).sum()
+}
+
 /// Per-queue counts, for the ledger.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct QueueStats {
@@ -156,6 +169,9 @@ fn resolve(v: &Expr, refs: &BTreeMap<LogicalId, String>, region: &str) -> String
                 s = s.replace(&format!("${{{k}}}"), val);
             }
             s
+        }
+        Expr::Join(delimiter, parts) => {
+            parts.iter().map(|p| resolve(p, refs, region)).collect::<Vec<_>>().join(delimiter)
         }
         other => serde_json::to_string(other).unwrap_or_default(),
     }
@@ -469,7 +485,7 @@ impl Poller {
                 // timeout, doubling with each receive like `contracts::retry` (capped at 16x),
                 // so leases and retry windows keep their proportions locally.
                 for (h, receives) in retry {
-                    let wait = after.as_secs().max(1) << receives.saturating_sub(1).min(4);
+                    let wait = retry_wait(after, receives).as_secs();
                     let _ = self
                         .sqs
                         .change_message_visibility()

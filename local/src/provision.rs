@@ -20,6 +20,8 @@ pub struct Provisioned {
     pub queues: BTreeMap<String, (String, String)>,
     /// queue name -> URL of its dead-letter queue
     pub dlqs: BTreeMap<String, String>,
+    /// queue name -> the redrive policy's maxReceiveCount (queues with a DLQ)
+    pub max_receives: BTreeMap<String, u64>,
     /// generated secret name -> ARN
     pub secrets: BTreeMap<String, String>,
 }
@@ -106,6 +108,7 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
             let (durl, darn) = queue(&sqs, &dv.name, queue_attributes(dv)).await?;
             p.dlqs.insert(q.name.clone(), durl);
             let receives = qv.redrive.as_ref().and_then(|r| r["maxReceiveCount"].as_u64()).unwrap_or_default();
+            p.max_receives.insert(q.name.clone(), receives);
             attrs.insert(
                 "RedrivePolicy",
                 serde_json::json!({ "deadLetterTargetArn": darn, "maxReceiveCount": receives }).to_string(),

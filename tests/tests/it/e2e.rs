@@ -199,7 +199,10 @@ async fn the_donut_shop_end_to_end() {
                 .unwrap()
         }
     };
-    eventually(limit, "the malformed message in the stock-request DLQ", || {
+    // It fails on every receive; SQS moves it after maxReceiveCount receives, each followed by
+    // the (compressed) backoff: 63 s for 7 receives, counted from its first receive.
+    let to_dlq = local::dev::dead_letter_after(RETRY_AFTER, provisioned.max_receives["stock_request"]);
+    eventually(to_dlq + limit, "the malformed message in the stock-request DLQ", || {
         let d = depth(provisioned.dlqs["stock_request"].clone());
         async move { d.await >= 1 }
     })
