@@ -65,6 +65,8 @@ codes! {
     BadAddress = "E033": "a URL, email address or SES identity that is not valid where it is used",
     Conflict = "E034": "options that exclude each other",
     HandlerArchitecture = "E035": "one handler binary used with two architectures",
+    Interpreted = "E036": "text CloudFormation would read as a dynamic reference or a substitution",
+    TextTooLong = "E037": "a description or other text longer than the AWS field it lands in",
     UnreadTopic = "W001": "a topic published to that no queue reads",
     UnconsumedQueue = "W002": "a queue no function consumes",
     Unused = "W003": "a dependency declared but used by no function",

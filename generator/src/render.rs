@@ -94,7 +94,7 @@ fn write_flow(out: &mut String, v: &Json) {
                         }
                     }
                     ("Fn::Sub", Json::String(s)) => {
-                        let _ = write!(out, "!Sub {}", Json::String(s.clone()));
+                        let _ = write!(out, "!Sub {}", quoted(s));
                         return;
                     }
                     _ => {}
@@ -120,8 +120,24 @@ fn scalar(s: &str) -> String {
     if plain {
         s.to_string()
     } else {
-        Json::String(s.to_string()).to_string()
+        quoted(s)
     }
+}
+
+/// A YAML double-quoted scalar: JSON's escapes (which YAML shares), plus `\uXXXX` for what
+/// JSON leaves raw but YAML readers refuse or read as a line break (DEL, C1 controls, NEL, the
+/// line and paragraph separators, a byte-order mark, noncharacters).
+fn quoted(s: &str) -> String {
+    let json = Json::String(s.to_string()).to_string();
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -146,5 +162,6 @@ mod tests {
         assert_eq!(yaml_flow(&json!("sqs:SendMessage")), "\"sqs:SendMessage\"");
         assert_eq!(yaml_flow(&json!("line\nbreak \"q\"")), "\"line\\nbreak \\\"q\\\"\"");
         assert_eq!(yaml_flow(&json!({"a": 1})), "{ a: 1 }");
+        assert_eq!(yaml_flow(&json!("\u{7f}\u{85}\u{2028}\u{feff}\u{1}")), "\"\\u007f\\u0085\\u2028\\ufeff\\u0001\"");
     }
 }

@@ -70,7 +70,7 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
         });
     }
     for (k, v) in &f.env {
-        env.push(EnvVar { name: k.clone(), value: Expr::lit(v.clone()) });
+        env.push(EnvVar { name: k.clone(), value: Expr::text(v) });
     }
     env.sort_by(|a, b| a.name.cmp(&b.name));
     let mut kms = allow("UseStackKey", &[], arn(&LogicalId::key()));

@@ -170,6 +170,8 @@ pub enum Expr {
     GetAtt(LogicalId, String),
     /// `Fn::Sub` with `${...}` placeholders.
     Sub(String),
+    /// `Fn::Join` of the parts with the delimiter (only [`Expr::text`] writes it).
+    Join(String, Vec<Expr>),
     List(Vec<Expr>),
 }
 
@@ -189,6 +191,29 @@ impl Expr {
     pub fn lit(v: impl Into<Json>) -> Self {
         Expr::Lit(v.into())
     }
+    /// A user's text, reaching the template as written. CloudFormation reads `${...}` as a
+    /// substitution only inside `Fn::Sub`, but cfn-lint flags `${AWS::Region}` outside one
+    /// (E1029), and the escape inside one (`${!`) leaves a Sub with no variable (W1020). So a
+    /// text with `${` is `Fn::Join` on `$` of the pieces between its `$`s: no piece holds `${`,
+    /// and the joined value is the text.
+    pub fn text(s: &str) -> Self {
+        if s.contains("${") {
+            Expr::Join("$".into(), s.split('$').map(Expr::lit).collect())
+        } else {
+            Expr::lit(s)
+        }
+    }
+
+    /// [`Expr::text`] for every string (keys stay as they are) of a JSON value.
+    pub fn text_json(v: &Json) -> Json {
+        match v {
+            Json::String(s) if s.contains("${") => serde_json::to_value(Expr::text(s)).unwrap_or_default(),
+            Json::Array(items) => Json::Array(items.iter().map(Expr::text_json).collect()),
+            Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), Expr::text_json(v))).collect()),
+            other => other.clone(),
+        }
+    }
+
     /// One value as itself, several as a list (IAM and conditions accept both).
     pub fn one_or_many(mut v: Vec<Expr>) -> Self {
         if v.len() == 1 {
@@ -215,6 +240,11 @@ impl Expr {
                         Some(Expr::GetAtt(LogicalId(id.into()), att.into()))
                     }
                     ("Fn::Sub", Json::String(s)) => Some(Expr::Sub(s.clone())),
+                    ("Fn::Join", Json::Array(p)) if p.len() == 2 => {
+                        let Json::Array(parts) = &p[1] else { return None };
+                        let parts = parts.iter().map(Expr::parse).collect::<Option<Vec<_>>>()?;
+                        Some(Expr::Join(p[0].as_str()?.into(), parts))
+                    }
                     _ => None,
                 }
             }
@@ -229,6 +259,7 @@ impl Expr {
         match self {
             Expr::Ref(id) | Expr::GetAtt(id, _) => Some(id.0.clone()),
             Expr::Sub(s) => placeholders(s).into_iter().next(),
+            Expr::Join(_, parts) => parts.iter().find_map(Expr::target),
             Expr::Lit(_) | Expr::List(_) => None,
         }
     }
@@ -286,6 +317,11 @@ impl Serialize for Expr {
                 m.serialize_entry("Fn::Sub", text)?;
                 m.end()
             }
+            Expr::Join(delimiter, parts) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("Fn::Join", &(delimiter, parts))?;
+                m.end()
+            }
         }
     }
 }
@@ -303,6 +339,7 @@ mod tests {
             (Expr::arn(&q), json!({"Fn::GetAtt": ["StockRequestQueue", "Arn"]})),
             (Expr::sub("arn:${AWS::Partition}:x"), json!({"Fn::Sub": "arn:${AWS::Partition}:x"})),
             (Expr::lit("*"), json!("*")),
+            (Expr::text("a ${AWS::Region}$"), json!({"Fn::Join": ["$", ["a ", "{AWS::Region}", ""]]})),
             (Expr::one_or_many(vec![Expr::r(&q), Expr::lit(1)]), json!([{"Ref": "StockRequestQueue"}, 1])),
         ];
         for (expr, want) in cases {
@@ -311,6 +348,15 @@ mod tests {
             assert_eq!(Expr::parse(&got), Some(expr));
         }
         assert_eq!(Expr::parse(&json!({"Type": "AWS::SQS::Queue"})), None);
+    }
+
+    #[test]
+    fn text_without_substitutions_stays_a_string() {
+        assert_eq!(Expr::text("costs $5 {x}"), Expr::lit("costs $5 {x}"));
+        assert_eq!(
+            Expr::text_json(&json!({"k": ["${x}", 1], "${k}": "v"})),
+            json!({"k": [{"Fn::Join": ["$", ["", "{x}"]]}, 1], "${k}": "v"})
+        );
     }
 
     #[test]

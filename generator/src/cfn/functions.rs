@@ -25,7 +25,8 @@ pub struct FunctionView {
     pub role_description: String,
     pub log_group_id: LogicalId,
     pub name: String,
-    pub description: String,
+    /// The config's text as written ([`Expr::text`]).
+    pub description: Expr,
     pub code: String,
     pub memory: u64,
     pub timeout: u64,
@@ -100,9 +101,9 @@ pub(super) fn function(sys: &System, f: &Function) -> FunctionView {
         log_group_id: log_group_id.clone(),
         name: f.physical_name(sys),
         description: if f.description.is_empty() {
-            format!("{}: {}", sys.prefix(), f.name)
+            Expr::lit(format!("{}: {}", sys.prefix(), f.name))
         } else {
-            f.description.clone()
+            Expr::text(&f.description)
         },
         code: format!("{CODE_DIR}/{}.zip", f.handler),
         memory: f.memory,

@@ -185,7 +185,7 @@ fn subscription(sys: &System, q: &Queue, s: &Subscription) -> SubscriptionView {
         topic: r(&LogicalId::topic(&s.topic)),
         queue: arn(&id),
         raw: s.raw,
-        filter: s.filter.clone(),
+        filter: s.filter.as_ref().map(Expr::text_json),
         filter_scope: s.filter.as_ref().map(|_| match s.filter_scope {
             FilterScope::Attributes => "MessageAttributes".to_string(),
             FilterScope::Body => "MessageBody".to_string(),

@@ -1,5 +1,5 @@
 //! Secrets the stack generates.
-use super::expr::LogicalId;
+use super::expr::{Expr, LogicalId};
 use super::policy::Meta;
 use crate::model::*;
 use serde::Serialize;
@@ -8,7 +8,8 @@ use serde::Serialize;
 pub struct SecretView {
     pub id: LogicalId,
     pub name: String,
-    pub description: String,
+    /// The config's text as written ([`Expr::text`]).
+    pub description: Expr,
     pub length: u64,
     pub meta: Meta,
 }
@@ -21,7 +22,11 @@ pub(super) fn secrets(sys: &System) -> Vec<SecretView> {
         .map(|s| SecretView {
             id: LogicalId::secret(&s.name),
             name: sys.naming().secret(&s.name),
-            description: if s.description.is_empty() { format!("{prefix}: generated secret `{}`", s.name) } else { s.description.clone() },
+            description: if s.description.is_empty() {
+                Expr::lit(format!("{prefix}: generated secret `{}`", s.name))
+            } else {
+                Expr::text(&s.description)
+            },
             length: s.length,
             meta: Meta::default().checkov(
                 "CKV2_AWS_57",

@@ -185,16 +185,22 @@ impl Validator {
     pub(super) fn env(&mut self, env: &[(Name, Sp<String>)], base: &[(String, String)]) -> Vec<(String, String)> {
         let mut out: BTreeMap<String, String> = base.iter().cloned().collect();
         for (k, v) in env {
-            let ok = k.value.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            // Lambda's pattern is `[a-zA-Z]([a-zA-Z0-9_])+`: two characters at least.
+            let ok = k.value.len() >= 2
+                && k.value.chars().next().is_some_and(|c| c.is_ascii_uppercase())
                 && k.value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
             if !ok {
                 self.err(
                     Diagnostic::error(
                         Code::BadEnv,
                         k.span,
-                        format!("env var name `{}` is not UPPER_SNAKE_CASE", k.value),
+                        if k.value.len() < 2 {
+                            format!("env var name `{}` is one character; Lambda takes names of two or more", k.value)
+                        } else {
+                            format!("env var name `{}` is not UPPER_SNAKE_CASE", k.value)
+                        },
                     )
-                    .with_help("use capital letters, digits and `_`"),
+                    .with_help("use two or more capital letters, digits and `_`, starting with a letter"),
                 );
                 continue;
             }

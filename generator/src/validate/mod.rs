@@ -15,6 +15,7 @@ mod reach;
 mod schedule;
 mod settings;
 mod stages;
+mod text;
 mod topics;
 mod triggers;
 
@@ -56,6 +57,7 @@ impl Validator {
 
     fn run(&mut self, raw: &RawConfig) -> Vec<System> {
         let settings = self.settings(raw);
+        self.texts(raw);
         let declared = self.declared(raw);
         let resources = stages::Resources {
             topics: self.topics(raw, &declared),

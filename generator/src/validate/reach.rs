@@ -45,12 +45,16 @@ impl Validator {
             .filter(|(n, _)| declared.endpoints.contains(&n.value))
             .map(|(n, e)| {
                 if let Some(d) = &e.default {
-                    if !(d.value.starts_with("https://") || d.value.starts_with("http://")) {
+                    let host = d.value.strip_prefix("https://").or_else(|| d.value.strip_prefix("http://"));
+                    let host = host.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+                    let ok = host.is_some_and(|h| !h.is_empty())
+                        && !d.value.chars().any(|c| c.is_whitespace() || c.is_control());
+                    if !ok {
                         self.err(
                             Diagnostic::error(
                                 Code::BadAddress,
                                 d.span,
-                                format!("endpoint default `{}` is not an http(s) URL", d.value),
+                                format!("endpoint default `{}` is not an http(s) URL", d.value.escape_debug()),
                             )
                             .with_help("write a URL such as `https://factory.example.com`"),
                         );

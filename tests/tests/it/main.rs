@@ -9,4 +9,5 @@ mod handlers;
 mod lint;
 mod package;
 mod review;
+mod strings;
 mod wiring;
