@@ -54,7 +54,7 @@ codes! {
     BatchWindow = "E018": "a standard-queue batch over 10 without a batching window",
     UnsignedRoute = "E020": "`auth: signed` routes without a secret to verify with",
     BadEnv = "E021": "an env var flowform does not allow",
-    TooManyResources = "E023": "a stage over CloudFormation's 500 resources per stack",
+    Quota = "E023": "a stack over a CloudFormation or service quota (resources, outputs, parameters, logical-ID length, policy, environment or template size)",
     Version = "E025": "a config version this flowform does not read",
     Concurrency = "E027": "queue pollers beyond the function's reserved concurrency",
     BadSchedule = "E028": "a schedule expression EventBridge would reject",

@@ -18,6 +18,7 @@ pub mod diag;
 pub mod emit;
 pub mod ids;
 pub mod model;
+pub mod quotas;
 pub mod render;
 pub mod schema;
 pub mod synthetic;
@@ -60,42 +61,15 @@ pub fn build(text: &str) -> Result<Build, Failure> {
 /// Knobs of a build. The default is what `flowform` uses.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
-    /// Most resources one stack may hold (CloudFormation's limit). Benchmarks raise it to
-    /// measure how generation scales past what one stack can deploy.
-    pub resource_limit: usize,
+    /// Check the stack quotas ([`quotas`]: 500 resources, 200 outputs, ...). Benchmarks turn
+    /// it off to measure how generation scales past what one stack can deploy.
+    pub quotas: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { resource_limit: cfn::MAX_RESOURCES }
+        Options { quotas: true }
     }
-}
-
-/// The resource limit of one lowered stack, at the stage's name.
-fn stack_checks(
-    raw: &config::RawConfig,
-    sys: &model::System,
-    view: &cfn::StackView,
-    options: Options,
-) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    let stage_span = raw.stages.iter().find(|(n, _)| n.value == sys.stage).map_or(raw.top, |(n, _)| n.span);
-    if view.resource_count > options.resource_limit {
-        out.push(
-            Diagnostic::error(
-                Code::TooManyResources,
-                stage_span,
-                format!(
-                    "stage `{}` needs {} resources; one CloudFormation stack holds at most {}",
-                    sys.stage,
-                    view.resource_count,
-                    cfn::MAX_RESOURCES
-                ),
-            )
-            .with_help("split the system into several configs (one stack each), e.g. by domain"),
-        );
-    }
-    out
 }
 
 /// Logical IDs that two things of the config both produce, once per producer over all stages,
@@ -164,12 +138,16 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
     if !diags.iter().any(Diagnostic::is_error) {
         for sys in &systems {
             let view = cfn::lower(sys);
-            diags.extend(stack_checks(&raw, sys, &view, options));
+            if options.quotas {
+                diags.extend(quotas::check(&raw, &view));
+            }
             views.push(view);
         }
         diags.extend(id_clashes(&raw, &views));
     }
     diag::sort(&mut diags);
+    // A check that runs per stage reports the same problem once.
+    diags.dedup_by(|a, b| (a.span, a.code, &a.message) == (b.span, b.code, &b.message));
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Failure::Invalid(diags));
     }
@@ -178,12 +156,16 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
         let text = renderer
             .render(view)
             .map_err(|e| Failure::Internal(format!("stage {}: template rendering failed: {}", view.stage, e.0)))?;
-        if let Err(problems) = verify::verify(&text, options.resource_limit) {
+        let resource_limit = if options.quotas { cfn::MAX_RESOURCES } else { usize::MAX };
+        if let Err(problems) = verify::verify(&text, resource_limit) {
             return Err(Failure::Internal(format!(
                 "stage {}: generated template failed verification:\n  {}",
                 view.stage,
                 problems.join("\n  ")
             )));
+        }
+        if let Some(d) = quotas::template_size(&raw, &view.stage, &text).filter(|_| options.quotas) {
+            return Err(Failure::Invalid(vec![d]));
         }
         files.insert(format!("{}/template.yaml", view.stage), text);
     }

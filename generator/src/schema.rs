@@ -206,6 +206,37 @@ pub fn range(object_name: &str, key: &str) -> Option<(u64, u64)> {
     })
 }
 
+/// Where each object sits in the config, in the words of an error message.
+const PLACES: &[(&str, &str)] = &[
+    ("config", "the top level"),
+    ("defaults", "`defaults`"),
+    ("stage", "a stage (`stages.<stage>`)"),
+    ("function_override", "a stage's function (`stages.<stage>.functions.<function>`)"),
+    ("http", "`http` (top level or a stage's)"),
+    ("throttle", "`http.throttle`"),
+    ("topic", "a topic"),
+    ("queue", "a queue"),
+    ("dlq", "a queue's `dlq`"),
+    ("subscription", "a queue's subscription (`subscribe: [{ topic: <topic>, ... }]`)"),
+    ("function", "a function"),
+    ("trigger", "a function's `trigger`"),
+    ("http_trigger", "an HTTP trigger (`trigger: { http: { ... } }`)"),
+    ("email", "an email sender"),
+    ("database", "a database"),
+    ("endpoint", "an endpoint"),
+    ("secret", "a secret"),
+];
+
+/// The other objects that take `key`, as places in the config (for "`batch_size` belongs to a
+/// function's `trigger`" instead of a guess among this object's keys).
+pub fn places_of(key: &str, except: &str) -> Vec<&'static str> {
+    OBJECTS
+        .iter()
+        .filter(|(o, ks)| *o != except && ks.iter().any(|k| k.name == key))
+        .map(|(o, _)| PLACES.iter().find(|(p, _)| p == o).map_or(*o, |(_, w)| *w))
+        .collect()
+}
+
 /// The allowed keys of one config object.
 pub fn keys(name: &str) -> Vec<&'static str> {
     object(name).iter().map(|k| k.name).collect()
@@ -289,5 +320,22 @@ mod tests {
             let name: String = r.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
             assert!(!object(&name).is_empty(), "dangling $ref {name}");
         }
+    }
+}
+
+#[cfg(test)]
+mod place_tests {
+    use super::{places_of, OBJECTS, PLACES};
+
+    #[test]
+    fn every_object_has_a_place_in_words() {
+        for (o, _) in OBJECTS {
+            assert!(PLACES.iter().any(|(p, _)| p == o), "object `{o}` has no entry in PLACES");
+        }
+        assert_eq!(places_of("batch_size", "queue"), vec!["a function's `trigger`"]);
+        assert_eq!(
+            places_of("filter", "queue"),
+            vec!["a queue's subscription (`subscribe: [{ topic: <topic>, ... }]`)"]
+        );
     }
 }

@@ -83,9 +83,17 @@ impl Parser {
         };
         for (k, _) in map.iter() {
             if !allowed.contains(&k.as_str()) {
-                let help = did_you_mean(k.as_str(), allowed.iter().copied()).unwrap_or_else(|| {
-                    format!("{what} takes: {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", "))
-                });
+                let elsewhere = crate::schema::places_of(k.as_str(), object);
+                let help = if elsewhere.is_empty() || elsewhere.len() > 3 {
+                    did_you_mean(k.as_str(), allowed.iter().copied()).unwrap_or_else(|| {
+                        format!(
+                            "{what} takes: {}",
+                            allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                } else {
+                    format!("`{}` belongs to {}, not to {what}", k.as_str(), elsewhere.join(" or "))
+                };
                 self.err(
                     Diagnostic::error(
                         Code::UnknownKey,
@@ -153,13 +161,25 @@ impl Parser {
                 None
             }
             None => {
+                let text = s.as_str();
+                let quoted = !s.may_coerce() && text.trim().parse::<u64>().is_ok();
+                let (found, help) = if quoted {
+                    (
+                        format!("the text \"{text}\""),
+                        format!("write `{}` without quotes: quoted, it is text", text.trim()),
+                    )
+                } else if max == u64::MAX {
+                    (format!("`{text}`"), "write a whole number without quotes".to_string())
+                } else {
+                    (format!("`{text}`"), format!("write a number from {min} to {max}, without quotes"))
+                };
                 self.err(
                     Diagnostic::error(
                         Code::WrongType,
                         scalar_span(s),
-                        format!("{what} must be a whole number, found `{}`", s.as_str()),
+                        format!("{what} must be a whole number, found {found}"),
                     )
-                    .with_help(format!("write a number from {min} to {max}, without quotes")),
+                    .with_help(help),
                 );
                 None
             }

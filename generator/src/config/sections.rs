@@ -12,6 +12,7 @@ impl Parser {
             return cfg;
         };
         // Any number parses; validation says which versions this flowform reads (E025).
+        cfg.given = ["version", "system", "stages"].into_iter().filter(|k| f.get(k).is_some()).collect();
         cfg.version = self.uint(f.get("version"), "`version`", 0, u64::MAX);
         cfg.system = self.string(f.get("system"), "`system`");
         cfg.description = self.string(f.get("description"), "`description`");
@@ -75,6 +76,7 @@ impl Parser {
     fn email(&mut self, n: &Node, name: &Name) -> RawEmail {
         let Some(ef) = self.fields(n, &format!("email `{}`", name.value), "email") else { return RawEmail::default() };
         RawEmail {
+            identity_given: ef.get("identity").is_some(),
             identity: self.string(ef.get("identity"), "`identity`"),
             configuration_set: self.string(ef.get("configuration_set"), "`configuration_set`"),
             senders: self.strings(ef.get("senders"), "`senders`"),
@@ -214,6 +216,7 @@ impl Parser {
         func.secrets = self.strings(ff.get("secrets"), "`secrets`");
         func.callbacks = self.strings(ff.get("callbacks"), "`callbacks`");
         func.env = self.env(ff.get("env"), "`env`");
+        func.trigger_given = ff.get("trigger").is_some();
         if let Some(t) = ff.get("trigger") {
             if let Some(tf) = self.fields(t, "`trigger`", "trigger") {
                 let span = node_span(t);

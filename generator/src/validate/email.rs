@@ -42,6 +42,7 @@ impl Validator {
                 }
                 i.value.clone()
             }
+            None if e.identity_given => String::new(),
             None => {
                 self.err(
                     Diagnostic::error(Code::Missing, n.span, format!("email `{}` has no `identity`", n.value))

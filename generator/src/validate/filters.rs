@@ -6,6 +6,36 @@ use crate::config::Sp;
 use crate::diag::{did_you_mean, Diagnostic, Span};
 use serde_json::Value as Json;
 
+/// SNS's limit of value combinations in one filter policy.
+pub const MAX_COMBINATIONS: u64 = 150;
+/// SNS's limit of a filter policy's size (bytes).
+pub const MAX_BYTES: usize = 256 * 1024;
+
+/// A filter policy with every mapping's keys sorted (lists keep their order: a `numeric`
+/// condition's order is its meaning), so reordering keys in the config changes no byte of the
+/// template.
+pub(crate) fn canonical(v: &Json) -> Json {
+    match v {
+        Json::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Json::Object(keys.into_iter().map(|k| (k.clone(), canonical(&m[k]))).collect())
+        }
+        Json::Array(items) => Json::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Value combinations of a filter policy, as SNS counts them: the product of the lengths of
+/// its lists (nested keys of a body filter multiply too).
+fn combinations(v: &Json) -> u64 {
+    match v {
+        Json::Object(m) => m.values().map(combinations).fold(1, u64::saturating_mul),
+        Json::Array(items) => items.len().max(1) as u64,
+        _ => 1,
+    }
+}
+
 impl Validator {
     /// SNS filter policy rules: attribute scope is flat, body scope may nest; every leaf is a
     /// list of values or operator objects; at most 5 keys at the top (SNS's limit).
@@ -29,6 +59,28 @@ impl Validator {
                     format!("a filter policy has {} keys; SNS allows 1 to 5", map.len()),
                 )
                 .with_help("split the subscription, or match fewer attributes"),
+            );
+        }
+        let combinations = combinations(&f.value);
+        if combinations > MAX_COMBINATIONS {
+            self.err(
+                Diagnostic::error(
+                    Code::BadFilter,
+                    f.span,
+                    format!("a filter policy with {combinations} combinations of values; SNS allows {MAX_COMBINATIONS}"),
+                )
+                .with_help("the combinations are the product of the lengths of its lists: match fewer values, e.g. with `prefix` or a `numeric` range instead of a list"),
+            );
+        }
+        let size = f.value.to_string().len();
+        if size > MAX_BYTES {
+            self.err(
+                Diagnostic::error(
+                    Code::BadFilter,
+                    f.span,
+                    format!("a filter policy of {size} bytes; SNS allows {MAX_BYTES}"),
+                )
+                .with_help("match fewer values"),
             );
         }
         self.filter_object(map, body, f.span, 0);
@@ -102,5 +154,18 @@ impl Validator {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::combinations;
+    use serde_json::json;
+
+    #[test]
+    fn combinations_multiply_list_lengths() {
+        assert_eq!(combinations(&json!({"a": ["x"]})), 1);
+        assert_eq!(combinations(&json!({"a": ["x", "y"], "b": [1, 2, 3]})), 6);
+        assert_eq!(combinations(&json!({"a": {"b": ["x", "y"], "c": [{"numeric": [">", 0]}, "z"]}})), 4);
     }
 }

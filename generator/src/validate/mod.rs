@@ -39,7 +39,7 @@ const DAY: u64 = 86_400;
 /// Validates the whole config; returns one system per stage (sorted by stage name) when
 /// there are no errors. Warnings are returned either way.
 pub fn validate(raw: &RawConfig) -> (Vec<System>, Vec<Diagnostic>) {
-    let mut v = Validator { diags: Vec::new() };
+    let mut v = Validator { diags: Vec::new(), refused: Default::default() };
     let systems = v.run(raw);
     let has_errors = v.diags.iter().any(Diagnostic::is_error);
     (if has_errors { Vec::new() } else { systems }, v.diags)
@@ -48,6 +48,9 @@ pub fn validate(raw: &RawConfig) -> (Vec<System>, Vec<Diagnostic>) {
 /// Collects diagnostics; each family's checks are `impl Validator` blocks in its own file.
 struct Validator {
     diags: Vec<Diagnostic>,
+    /// Names defined but refused (invalid, or clashing with another), by section: a reference
+    /// to one is not reported again as undefined.
+    refused: std::collections::BTreeSet<(&'static str, String)>,
 }
 
 impl Validator {

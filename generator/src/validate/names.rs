@@ -72,7 +72,7 @@ impl Validator {
             secrets: self.names(Kind::Secret, &raw.secrets),
             stages: self.names(Kind::Stage, &raw.stages),
         };
-        if raw.stages.is_empty() {
+        if raw.stages.is_empty() && !raw.given.contains(&"stages") {
             self.err(
                 Diagnostic::error(Code::Missing, raw.top, "no `stages` defined")
                     .with_help("add `stages: { dev: {}, prod: {} }`; each stage gets its own template under out/"),
@@ -98,9 +98,17 @@ impl Validator {
                 _ => ok_chars,
             };
             if !ok {
+                self.refused.insert((kind.section(), n.clone()));
                 let rule = match kind {
-                    Kind::Stage => "stage names are lowercase letters and digits, e.g. `dev`, `prod`",
-                    _ => "names start with a lowercase letter and use lowercase letters, digits, `_` and `-`",
+                    Kind::Stage => "stage names are lowercase letters and digits, e.g. `dev`, `prod`".to_string(),
+                    Kind::Queue | Kind::Topic if n.ends_with(".fifo") => format!(
+                        "write `{}` with `fifo: true`: flowform adds the `.fifo` suffix to the {} name",
+                        n.trim_end_matches(".fifo"),
+                        kind.word()
+                    ),
+                    _ => {
+                        "names start with a lowercase letter and use lowercase letters, digits, `_` and `-`".to_string()
+                    }
                 };
                 self.err(
                     Diagnostic::error(Code::BadName, name.span, format!("invalid {} name `{n}`", kind.word()))
@@ -110,6 +118,7 @@ impl Validator {
             }
             let key = pascal(n);
             if let Some(prev) = seen.get(&key) {
+                self.refused.insert((kind.section(), n.clone()));
                 self.err(
                     Diagnostic::error(
                         Code::Duplicate,
@@ -133,6 +142,9 @@ impl Validator {
     pub(super) fn resolve(&mut self, kind: Kind, r: &Name, known: &BTreeSet<String>, from: &str) -> bool {
         if known.contains(&r.value) {
             return true;
+        }
+        if self.refused.contains(&(kind.section(), r.value.clone())) {
+            return false; // its definition is already reported
         }
         let help = did_you_mean(&r.value, known.iter().map(String::as_str)).unwrap_or_else(|| {
             if known.is_empty() {

@@ -156,7 +156,7 @@ impl Validator {
 
     /// The queues of one stage, whose functions carry their final (overridden) timeouts.
     pub(super) fn stage_queues(
-        &self,
+        &mut self,
         raw: &RawConfig,
         declared: &Declared,
         wiring: &Wiring,
@@ -188,7 +188,7 @@ impl Validator {
                     } else {
                         FilterScope::Attributes
                     },
-                    filter: s.filter.as_ref().map(|f| f.value.clone()),
+                    filter: s.filter.as_ref().map(|f| super::filters::canonical(&f.value)),
                 })
                 .collect();
             subs.sort_by(|a, b| a.topic.cmp(&b.topic));
@@ -203,7 +203,7 @@ impl Validator {
                     Some(Sp { value: None, .. }) => None,
                     Some(Sp { value: Some(d), .. }) => Some(Dlq {
                         max_receives: match (&d.max_receives, &d.retry_window) {
-                            (_, Some(w)) => contracts::retry::receives_for(vt, w.value),
+                            (_, Some(w)) => self.receives_for(vt, w),
                             (Some(m), None) => m.value,
                             (None, None) => DEFAULT_MAX_RECEIVES,
                         },
@@ -229,5 +229,26 @@ impl Validator {
         }
         queue_list.sort_by(|a, b| a.name.cmp(&b.name));
         queue_list
+    }
+
+    /// `maxReceiveCount` for a retry window; SQS allows at most 1000 receives.
+    fn receives_for(&mut self, visibility_timeout: u64, window: &Sp<u64>) -> u64 {
+        use contracts::retry::{elapsed_before, receives_for};
+        let receives = receives_for(visibility_timeout, window.value);
+        let covered = elapsed_before(visibility_timeout, receives);
+        if covered < window.value {
+            self.err(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    window.span,
+                    format!(
+                        "a retry window of {} s needs more receives than SQS's {receives} (waits double from the {visibility_timeout} s visibility timeout up to 900 s)",
+                        window.value
+                    ),
+                )
+                .with_help(format!("{receives} receives retry for {covered} s: use a `retry_window` of at most {covered}")),
+            );
+        }
+        receives
     }
 }

@@ -1,0 +1,306 @@
+//! Quotas a config can push past, checked on the lowered stack before anything is written
+//! (and, for the body size, on the rendered template): CloudFormation's per-template limits
+//! (resources, outputs, parameters, logical-ID length, body size), IAM's inline-policy size
+//! per role, SQS's queue-policy size and statement count, KMS's key-policy size, and Lambda's
+//! environment size. Each error is at the name that grows the quantity (or at the stage) and
+//! says what to change. Limits of single values (ranges, name lengths, filter policies) are
+//! checked in `validate`; templates declare no `Mappings`, so that limit cannot be reached.
+//!
+//! Policy and environment sizes count what AWS counts: the text after deployment, when every
+//! `Ref`, `Fn::GetAtt` and `Fn::Sub` is resolved. [`Resolved`] estimates that from above: the
+//! ARN or URL of a resource flowform names is at most [`ARN_PREFIX`] characters plus its name
+//! (the longest partition, service, region and account), anything else (a parameter's value,
+//! a role's generated name) [`OTHER_VALUE`].
+
+use crate::cfn::{self, LogicalId, StackView, Statement};
+use crate::codes::Code;
+use crate::config::{RawConfig, RawTrigger, Sp};
+use crate::diag::{Diagnostic, Span};
+use crate::ids;
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+/// Outputs per template.
+pub const MAX_OUTPUTS: usize = 200;
+/// Parameters per template.
+pub const MAX_PARAMETERS: usize = 200;
+/// Characters of a logical ID.
+pub const MAX_LOGICAL_ID: usize = 255;
+/// Bytes of a template body uploaded through S3 (`aws cloudformation deploy --s3-bucket`);
+/// cfn-lint's E1002 uses the same number.
+pub const MAX_TEMPLATE_BYTES: usize = 1_000_000;
+/// Characters (whitespace not counted) of all inline policies of one IAM role.
+pub const MAX_ROLE_POLICY: usize = 10_240;
+/// Bytes of an SQS queue policy, and its statements.
+pub const MAX_QUEUE_POLICY: usize = 8_192;
+pub const MAX_QUEUE_POLICY_STATEMENTS: usize = 20;
+/// Bytes of a KMS key policy.
+pub const MAX_KEY_POLICY: usize = 32_768;
+/// Bytes of a Lambda function's environment variables (names and values).
+pub const MAX_FUNCTION_ENV: usize = 4_096;
+/// Longest ARN or URL prefix before a name flowform gives: e.g.
+/// `arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:` (65) or
+/// `https://sqs.us-gov-west-1.amazonaws.com/123456789012/` (53), plus a secret's `-AbCdEf`.
+pub const ARN_PREFIX: usize = 80;
+/// What a reference to anything else counts: a parameter (an ARN or host the deployer
+/// passes) or a resource whose name CloudFormation generates (an IAM role, up to 64).
+pub const OTHER_VALUE: usize = 128;
+
+/// Every quota of one lowered stack, at the stage's name or at the config name that grows it.
+pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
+    let stage = stage_span(raw, &view.stage);
+    let mut out = Vec::new();
+    let counts = [
+        (view.resource_count, cfn::MAX_RESOURCES, "resources", "split the system into several configs (one stack each), e.g. by domain"),
+        (view.outputs.len(), MAX_OUTPUTS, "outputs", "every queue, dead-letter queue and topic has one output: split the system into several configs (one stack each)"),
+        (view.parameters.len(), MAX_PARAMETERS, "parameters", "every endpoint has one parameter and every database three: share endpoints and databases between functions, or split the system"),
+    ];
+    for (n, max, what, help) in counts {
+        if n > max {
+            out.push(
+                Diagnostic::error(
+                    Code::Quota,
+                    stage,
+                    format!("stage `{}` needs {n} {what}; one CloudFormation template holds at most {max}", view.stage),
+                )
+                .with_help(help),
+            );
+        }
+    }
+    let producers = producers(raw);
+    out.extend(long_ids(&producers, view, stage));
+    let resolved = Resolved::of(view);
+    for f in &view.functions {
+        let (at, name) = producer(&producers, &f.id).unwrap_or((stage, &f.name));
+        let policy = resolved.policy(&f.statements);
+        if policy > MAX_ROLE_POLICY {
+            out.push(too_big(at, format!("the role of function `{name}`"), policy, MAX_ROLE_POLICY, "characters")
+                .with_help("the role grows with every topic, queue, secret, database and email the function uses: split the function's work between two functions"));
+        }
+        let env: usize = f.env.iter().map(|e| e.name.len() + resolved.len(&json(&e.value))).sum();
+        if env > MAX_FUNCTION_ENV {
+            out.push(too_big(at, format!("the environment of function `{name}`"), env, MAX_FUNCTION_ENV, "bytes")
+                .with_help("every `env` entry, topic, queue, database, endpoint and secret adds a variable: shorten `env` values, or move large settings to a secret"));
+        }
+    }
+    for q in &view.queues {
+        let size = resolved.policy(&q.statements);
+        if size > MAX_QUEUE_POLICY || q.statements.len() > MAX_QUEUE_POLICY_STATEMENTS {
+            let (at, name) = producer(&producers, &q.id).unwrap_or((stage, &q.name));
+            out.push(too_big(at, format!("the policy of queue `{name}`"), size, MAX_QUEUE_POLICY, "bytes")
+                .with_help(format!("it names every topic the queue subscribes to (SQS allows {MAX_QUEUE_POLICY_STATEMENTS} statements too): subscribe fewer topics, e.g. publish to one topic with a message attribute and filter on it")));
+        }
+    }
+    let key = resolved.policy(&view.key.statements);
+    if key > MAX_KEY_POLICY {
+        out.push(
+            too_big(stage, "the stack key's policy".into(), key, MAX_KEY_POLICY, "bytes")
+                .with_help("it names every service that uses the key: split the system into several configs"),
+        );
+    }
+    out
+}
+
+/// The template body's size, once rendered.
+pub(crate) fn template_size(raw: &RawConfig, stage: &str, text: &str) -> Option<Diagnostic> {
+    (text.len() > MAX_TEMPLATE_BYTES).then(|| {
+        too_big(
+            stage_span(raw, stage),
+            format!("the template of stage `{stage}`"),
+            text.len(),
+            MAX_TEMPLATE_BYTES,
+            "bytes",
+        )
+        .with_help("shorten descriptions and `env` values, or split the system into several configs")
+    })
+}
+
+fn too_big(at: Span, what: String, size: usize, max: usize, unit: &str) -> Diagnostic {
+    Diagnostic::error(Code::Quota, at, format!("{what} would be about {size} {unit} once deployed; AWS allows {max}"))
+}
+
+fn stage_span(raw: &RawConfig, stage: &str) -> Span {
+    raw.stages.iter().find(|(n, _)| n.value == stage).map_or(raw.top, |(n, _)| n.span)
+}
+
+fn json(v: &impl serde::Serialize) -> Json {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+/// What produces logical IDs: the config's names (an ID starts with the PascalCase name) and
+/// HTTP routes.
+fn producers(raw: &RawConfig) -> Vec<(String, Span, &str)> {
+    let mut producers: Vec<(String, Span, &str)> =
+        raw.names().map(|n| (ids::pascal(&n.value), n.span, n.value.as_str())).collect();
+    for (_, f) in &raw.functions {
+        if let Some(Sp { value: RawTrigger::Http { routes, .. }, .. }) = &f.trigger {
+            for r in routes {
+                let (method, path) = r.value.split_once(' ').unwrap_or((&r.value, ""));
+                producers.push((ids::route_id(method, path.trim()), r.span, r.value.as_str()));
+            }
+        }
+    }
+    producers
+}
+
+/// The producer of `id` most specifically (the longest that starts it): its position and name.
+fn producer<'a>(producers: &[(String, Span, &'a str)], id: &LogicalId) -> Option<(Span, &'a str)> {
+    producers
+        .iter()
+        .filter(|(p, _, _)| id.as_str().starts_with(p.as_str()))
+        .max_by_key(|(p, _, _)| p.len())
+        .map(|(_, s, n)| (*s, *n))
+}
+
+/// Logical IDs over 255 characters, at the name or route that produces them, once per
+/// producer (its longest ID).
+fn long_ids(producers: &[(String, Span, &str)], view: &StackView, stage: Span) -> Vec<Diagnostic> {
+    let all = cfn::logical_ids(view)
+        .into_iter()
+        .chain(view.parameters.iter().map(|p| p.id.clone()))
+        .chain(view.outputs.iter().map(|o| o.id.clone()));
+    let mut longest: BTreeMap<Span, LogicalId> = BTreeMap::new();
+    for id in all.filter(|id| id.as_str().len() > MAX_LOGICAL_ID) {
+        let at = producer(producers, &id).map_or(stage, |(s, _)| s);
+        let entry = longest.entry(at).or_insert_with(|| id.clone());
+        if id.as_str().len() > entry.as_str().len() {
+            *entry = id;
+        }
+    }
+    longest
+        .into_iter()
+        .map(|(at, id)| {
+            Diagnostic::error(
+                Code::Quota,
+                at,
+                format!(
+                    "this makes a logical ID of {} characters (`{}…`); CloudFormation allows {MAX_LOGICAL_ID}",
+                    id.as_str().len(),
+                    &id.as_str()[..40]
+                ),
+            )
+            .with_help("shorten the name or route; a logical ID is its letters and digits plus a kind suffix")
+        })
+        .collect()
+}
+
+/// Estimated lengths of values once CloudFormation resolves their intrinsic functions.
+struct Resolved {
+    /// Logical ID -> length of the physical name flowform gives the resource.
+    names: BTreeMap<String, usize>,
+}
+
+impl Resolved {
+    fn of(view: &StackView) -> Self {
+        let mut names = BTreeMap::new();
+        for t in view.alarm_topic.iter().chain(&view.topics) {
+            names.insert(t.id.as_str().to_string(), t.name.len());
+        }
+        for q in &view.queues {
+            names.insert(q.id.as_str().to_string(), q.name.len());
+        }
+        for s in &view.secrets {
+            names.insert(s.id.as_str().to_string(), s.name.len());
+        }
+        for f in &view.functions {
+            names.insert(f.id.as_str().to_string(), f.name.len());
+            names.insert(f.log_group_id.as_str().to_string(), f.log_group_name.len());
+        }
+        Resolved { names }
+    }
+
+    /// A policy document `{"Version":"2012-10-17","Statement":[...]}` without whitespace.
+    fn policy(&self, statements: &[Statement]) -> usize {
+        let list: Vec<Json> = statements.iter().map(json).collect();
+        r#"{"Version":"2012-10-17","Statement":}"#.len() + self.len(&Json::Array(list))
+    }
+
+    fn reference(&self, id: &str) -> usize {
+        let id = id.split('.').next().unwrap_or(id);
+        if id.starts_with("AWS::") {
+            return 16; // AWS::URLSuffix `amazonaws.com.cn`; partition, region and account are shorter
+        }
+        self.names.get(id).map_or(OTHER_VALUE, |n| ARN_PREFIX + n)
+    }
+
+    /// Compact JSON length with each intrinsic replaced by (quotes around) its resolved length;
+    /// null fields (absent in the template) count nothing.
+    fn len(&self, v: &Json) -> usize {
+        match v {
+            Json::Object(m) if m.len() == 1 => {
+                let (k, arg) = m.iter().next().expect("one entry");
+                match (k.as_str(), arg) {
+                    ("Ref", Json::String(id)) => 2 + self.reference(id),
+                    ("Fn::GetAtt", Json::Array(a)) => {
+                        2 + self.reference(a.first().and_then(Json::as_str).unwrap_or(""))
+                    }
+                    ("Fn::Sub", Json::String(s)) => 2 + self.sub(s),
+                    ("Fn::Join", Json::Array(a)) if a.len() == 2 => {
+                        let delim = a[0].as_str().map_or(0, str::len);
+                        let parts = a[1].as_array().map_or(&[][..], Vec::as_slice);
+                        let inner: usize = parts.iter().map(|p| self.len(p).saturating_sub(2)).sum();
+                        2 + inner + delim * parts.len().saturating_sub(1)
+                    }
+                    _ => self.object(m),
+                }
+            }
+            Json::Object(m) => self.object(m),
+            Json::Array(items) => 2 + items.iter().map(|i| self.len(i)).sum::<usize>() + items.len().saturating_sub(1),
+            other => other.to_string().len(),
+        }
+    }
+
+    fn object(&self, m: &serde_json::Map<String, Json>) -> usize {
+        let fields: Vec<usize> = m
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| Json::String(k.clone()).to_string().len() + 1 + self.len(v))
+            .collect();
+        2 + fields.iter().sum::<usize>() + fields.len().saturating_sub(1)
+    }
+
+    /// `Fn::Sub` text: literal characters plus each `${X}` resolved.
+    fn sub(&self, s: &str) -> usize {
+        let mut n = 0;
+        let mut rest = s;
+        while let Some(i) = rest.find("${") {
+            n += i;
+            let Some(end) = rest[i..].find('}') else { break };
+            let name = &rest[i + 2..i + end];
+            n += if name.starts_with('!') { name.len() + 2 } else { self.reference(name) };
+            rest = &rest[i + end + 1..];
+        }
+        n + rest.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn resolved() -> Resolved {
+        Resolved { names: [("ShopQueue".to_string(), 20)].into() }
+    }
+
+    #[test]
+    fn intrinsics_count_as_their_resolved_text() {
+        let r = resolved();
+        // Literals are their compact JSON.
+        assert_eq!(r.len(&json!({"a": [1, "x"]})), r#"{"a":[1,"x"]}"#.len());
+        // A named resource: the longest prefix plus its name, quoted.
+        assert_eq!(r.len(&json!({"Ref": "ShopQueue"})), 2 + ARN_PREFIX + 20);
+        assert_eq!(r.len(&json!({"Fn::GetAtt": ["ShopQueue", "Arn"]})), 2 + ARN_PREFIX + 20);
+        // Anything else: a parameter or a generated name.
+        assert_eq!(r.len(&json!({"Ref": "FactoryUrl"})), 2 + OTHER_VALUE);
+        // Sub: literal text plus each placeholder; `${!x}` stays as `${x}`.
+        assert_eq!(
+            r.len(&json!({"Fn::Sub": "a:${AWS::Region}:${ShopQueue.Arn}/${!x}"})),
+            2 + 2 + 16 + 1 + ARN_PREFIX + 20 + 1 + 4
+        );
+        // Join: parts and delimiters.
+        assert_eq!(r.len(&json!({"Fn::Join": ["$", ["ab", "cd"]]})), 2 + 5);
+        // Absent fields count nothing.
+        assert_eq!(r.len(&json!({"a": null, "b": 1})), r#"{"b":1}"#.len());
+    }
+}
