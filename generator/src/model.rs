@@ -169,8 +169,17 @@ pub struct Queue {
     pub subscriptions: Vec<Subscription>,
     /// The function whose event source mapping reads this queue.
     pub consumer: Option<String>,
-    /// 6 x the consumer's timeout + its batching window (AWS guidance); 30 s without consumer.
+    /// 6 x the consumer's timeout + its batching window (AWS guidance); 30 s without consumer;
+    /// or `visibility_timeout` from the config, which is at least that floor.
     pub visibility_timeout: u64,
+    /// Whether `visibility_timeout` came from the config (else derived).
+    pub visibility_timeout_set: bool,
+    /// FIFO high throughput: deduplication and throughput limit per message group.
+    pub high_throughput: bool,
+    /// `DelaySeconds` (0 = none).
+    pub delay_seconds: u64,
+    /// `MaximumMessageSize`, when set.
+    pub max_message_size: Option<u64>,
     pub description: String,
 }
 

@@ -123,7 +123,11 @@ pub const OBJECTS: &[(&str, &[K])] = &[
         &[
             k("fifo", T::Bool, "FIFO queue (name gets `.fifo`); its DLQ is FIFO too."),
             k("content_based_dedup", T::Bool, "FIFO only: deduplicate by content."),
+            k("high_throughput", T::Bool, "FIFO only: high throughput (deduplication and the throughput limit per message group)."),
             int("retention_days", 1, 14, DEFAULT_QUEUE_RETENTION_DAYS, "Message retention in days."),
+            k("delay_seconds", T::Int(0, 900), "Seconds each message waits before its first delivery (DelaySeconds). Default 0."),
+            k("max_message_size", T::Int(1024, 1_048_576), "Largest message in bytes (MaximumMessageSize). Default SQS's 1 MiB; SNS delivers at most 256 KiB."),
+            k("visibility_timeout", T::Int(0, 43_200), "Seconds a received message stays hidden; at least the derived 6 x the consumer's timeout + its batching window. Default that floor."),
             k("dlq", T::FalseOr("dlq"), "Dead-letter queue settings, or `false` for none."),
             k("subscribe", T::SubList, "Topics this queue subscribes to: names, or mappings with a filter."),
             k("description", T::Str, "For readers of the config."),

@@ -71,6 +71,16 @@ fn queue_attributes(q: &QueueView) -> BTreeMap<&'static str, String> {
         if q.content_based_dedup {
             attrs.insert("ContentBasedDeduplication", "true".into());
         }
+        if q.options.high_throughput {
+            attrs.insert("DeduplicationScope", "messageGroup".into());
+            attrs.insert("FifoThroughputLimit", "perMessageGroupId".into());
+        }
+    }
+    if q.options.delay_seconds > 0 {
+        attrs.insert("DelaySeconds", q.options.delay_seconds.to_string());
+    }
+    if let Some(size) = q.options.max_message_size {
+        attrs.insert("MaximumMessageSize", size.to_string());
     }
     attrs
 }

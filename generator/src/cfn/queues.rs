@@ -21,6 +21,17 @@ pub struct QueueView {
     pub policy_queues: Vec<Expr>,
     pub meta: Meta,
     pub alarm: Option<AlarmView>,
+    pub options: QueueOptions,
+}
+
+/// Settings only a user's queue takes from the config (dead-letter queues keep SQS's defaults).
+#[derive(Serialize, Clone, Debug, Default)]
+pub struct QueueOptions {
+    /// FIFO high throughput: `DeduplicationScope: messageGroup`, `FifoThroughputLimit: perMessageGroupId`.
+    pub high_throughput: bool,
+    /// `DelaySeconds`, written when not 0.
+    pub delay_seconds: u64,
+    pub max_message_size: Option<u64>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -88,6 +99,11 @@ fn queue(sys: &System, q: &Queue) -> QueueView {
         policy_queues: vec![r(&id)],
         meta,
         alarm: None,
+        options: QueueOptions {
+            high_throughput: q.high_throughput,
+            delay_seconds: q.delay_seconds,
+            max_message_size: q.max_message_size,
+        },
         id: id.clone(),
     }
 }
@@ -95,18 +111,27 @@ fn queue(sys: &System, q: &Queue) -> QueueView {
 /// Why the visibility timeout and the redrive are what they are.
 fn queue_meta(sys: &System, q: &Queue) -> Meta {
     let consumer = q.consumer.as_ref().and_then(|c| sys.function(c));
-    let vt_why = match consumer {
-        Some(f) => {
+    let vt = q.visibility_timeout;
+    let vt_why = match (consumer, q.visibility_timeout_set) {
+        (Some(f), set) => {
             let window = match f.trigger {
                 Trigger::Queue { batch_window, .. } => batch_window,
                 Trigger::Http { .. } | Trigger::Schedule { .. } => 0,
             };
-            format!(
-                "{} s = 6 x the {} s timeout of function `{}` + its {} s batching window (AWS guidance), so a message is not redelivered while a retried invocation may still hold it",
-                q.visibility_timeout, f.timeout, f.name, window
-            )
+            let floor = format!(
+                "{} s = 6 x the {} s timeout of function `{}` + its {window} s batching window (AWS guidance), so a message is not redelivered while a retried invocation may still hold it",
+                6 * f.timeout + window,
+                f.timeout,
+                f.name
+            );
+            if set {
+                format!("{vt} s, set by `visibility_timeout`, at least the floor of {floor}")
+            } else {
+                floor
+            }
         }
-        None => format!("{} s, the SQS default: no function consumes this queue", q.visibility_timeout),
+        (None, true) => format!("{vt} s, set by `visibility_timeout` (no function consumes this queue)"),
+        (None, false) => format!("{vt} s, the SQS default: no function consumes this queue"),
     };
     let mut meta = Meta::default().why("VisibilityTimeout", vt_why);
     let dlq = q.dlq.as_ref();
@@ -134,6 +159,7 @@ fn dead_letter_queue(sys: &System, q: &Queue, d: &Dlq) -> QueueView {
     QueueView {
         policy_id: LogicalId::dlq_policy(&q.name),
         name: q.dlq_physical_name(sys),
+        options: Default::default(),
         fifo: q.fifo,
         content_based_dedup: q.fifo,
         visibility_timeout: 30,

@@ -106,6 +106,7 @@ fn schedule_dlq(sys: &System, f: &Function, retries: u64, max_event_age: u64) ->
     QueueView {
         policy_id: LogicalId::dlq_policy(&f.name),
         name: f.dlq_physical_name(sys),
+        options: Default::default(),
         fifo: false,
         content_based_dedup: false,
         visibility_timeout: 30,

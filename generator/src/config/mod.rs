@@ -114,6 +114,10 @@ pub struct RawQueue {
     pub fifo: Option<Sp<bool>>,
     pub content_based_dedup: Option<Sp<bool>>,
     pub retention_days: Option<Sp<u64>>,
+    pub high_throughput: Option<Sp<bool>>,
+    pub delay_seconds: Option<Sp<u64>>,
+    pub max_message_size: Option<Sp<u64>>,
+    pub visibility_timeout: Option<Sp<u64>>,
     /// `None` = default DLQ; `Some(None)` = `dlq: false`.
     pub dlq: Option<Sp<Option<RawDlq>>>,
     pub subscribe: Vec<RawSubscription>,

@@ -136,6 +136,10 @@ impl Parser {
             fifo: self.boolean(qf.get("fifo"), "`fifo`"),
             content_based_dedup: self.boolean(qf.get("content_based_dedup"), "`content_based_dedup`"),
             retention_days: self.int(&qf, "retention_days", "`retention_days`"),
+            high_throughput: self.boolean(qf.get("high_throughput"), "`high_throughput`"),
+            delay_seconds: self.int(&qf, "delay_seconds", "`delay_seconds`"),
+            max_message_size: self.int(&qf, "max_message_size", "`max_message_size`"),
+            visibility_timeout: self.int(&qf, "visibility_timeout", "`visibility_timeout`"),
             description: self.string(qf.get("description"), "`description`"),
             ..RawQueue::default()
         };

@@ -111,6 +111,18 @@ impl Validator {
                 );
             }
         }
+        if let Some(h) = q.high_throughput.as_ref().filter(|h| h.value && !q_fifo) {
+            self.err(
+                Diagnostic::error(
+                    Code::FifoMismatch,
+                    h.span,
+                    format!("queue `{}` is not FIFO; high throughput is a mode of FIFO queues", qn.value),
+                )
+                .with_help(
+                    "add `fifo: true`, or remove `high_throughput` (standard queues have no throughput limit to lift)",
+                ),
+            );
+        }
         let retention = q.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_QUEUE_RETENTION_DAYS);
         let dlq = match &q.dlq {
             Some(Sp { value: Some(d), span }) => Some((d.retention_days.as_ref(), *span)),
@@ -168,14 +180,31 @@ impl Validator {
                 continue;
             }
             let consumer = wiring.consumers.get(&qn.value).map(|(f, _)| f.clone());
-            let vt = consumer
-                .as_ref()
-                .and_then(|c| fs.iter().find(|f| &f.name == c))
+            let consumer_fn = consumer.as_ref().and_then(|c| fs.iter().find(|f| &f.name == c));
+            let floor = consumer_fn
                 .map(|f| match f.trigger {
                     Trigger::Queue { batch_window, .. } => 6 * f.timeout + batch_window,
                     Trigger::Http { .. } | Trigger::Schedule { .. } => 30,
                 })
                 .unwrap_or(30);
+            let vt = match (&q.visibility_timeout, consumer_fn) {
+                (Some(v), Some(f)) if v.value < floor => {
+                    self.err(
+                        Diagnostic::error(
+                            Code::OutOfRange,
+                            v.span,
+                            format!(
+                                "a visibility timeout of {} s is below {floor} s = 6 x the {} s timeout of function `{}` + its batching window",
+                                v.value, f.timeout, f.name
+                            ),
+                        )
+                        .with_help(format!("a message would be redelivered while a retried invocation may still hold it (AWS guidance: 6 x the function's timeout); use at least {floor}, or remove `visibility_timeout`")),
+                    );
+                    floor
+                }
+                (Some(v), _) => v.value,
+                (None, _) => floor,
+            };
             let mut subs: Vec<Subscription> = q
                 .subscribe
                 .iter()
@@ -224,6 +253,10 @@ impl Validator {
                 subscriptions: subs,
                 consumer,
                 visibility_timeout: vt,
+                visibility_timeout_set: q.visibility_timeout.is_some(),
+                high_throughput: q.high_throughput.as_ref().is_some_and(|h| h.value),
+                delay_seconds: q.delay_seconds.as_ref().map_or(0, |d| d.value),
+                max_message_size: q.max_message_size.as_ref().map(|m| m.value),
                 description: q.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
             });
         }
