@@ -147,6 +147,51 @@ fn every_emitted_property_has_an_update_behaviour() {
     );
 }
 
+/// The update-behaviour table against the CloudFormation resource schemas cfn-lint ships:
+/// a property is `Replacement` exactly when the schema lists it in `createOnlyProperties`
+/// (or `conditionalCreateOnlyProperties`, which may replace). A table that disagrees would
+/// make `plan` call a replacement an in-place update, or the reverse.
+#[test]
+fn the_update_table_agrees_with_the_resource_schemas() {
+    const SCRIPT: &str = r#"
+import json, os, sys, cfnlint
+base = os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas")
+providers = json.load(open(os.path.join(base, "providers", "us-east-1.json")))
+out = {}
+for t in sys.argv[1:]:
+    d = json.load(open(os.path.join(base, "resources", providers[t] + ".json")))
+    names = lambda key: sorted(p.split("/")[2] for p in d.get(key, []))
+    out[t] = {"create_only": names("createOnlyProperties"), "conditional": names("conditionalCreateOnlyProperties")}
+print(json.dumps(out))
+"#;
+    let types: Vec<&str> = generator::plan::UPDATE_BEHAVIOUR.iter().map(|(t, _)| *t).collect();
+    let (code, out, err) = run(Command::new(tool("FLOWFORM_LINT_PYTHON")).arg("-c").arg(SCRIPT).args(&types));
+    assert_eq!(code, 0, "reading cfn-lint's resource schemas failed: {err}");
+    let schemas: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut disagree = Vec::new();
+    for (ty, props) in generator::plan::UPDATE_BEHAVIOUR {
+        let listed = |key: &str, p: &str| schemas[ty][key].as_array().unwrap().iter().any(|x| x == p);
+        for (prop, update) in *props {
+            let create_only = listed("create_only", prop);
+            let conditional = listed("conditional", prop);
+            let ok = match update {
+                Update::Replacement => create_only || conditional,
+                Update::InPlace | Update::Interruption => !create_only,
+            };
+            if !ok {
+                disagree.push(format!(
+                    "{ty}.{prop}: table says {update:?}, schema create-only: {create_only}, conditional: {conditional}"
+                ));
+            }
+        }
+    }
+    assert!(
+        disagree.is_empty(),
+        "plan::UPDATE_BEHAVIOUR disagrees with the resource schemas:\n{}",
+        disagree.join("\n")
+    );
+}
+
 #[test]
 fn schema_is_fresh_and_agrees_with_the_parser() {
     let want = serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap() + "\n";

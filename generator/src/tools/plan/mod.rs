@@ -5,10 +5,13 @@
 //! words; new or changed routes and schedules; weakened encryption or TLS policies.
 
 mod behaviour;
+mod drag;
+mod filters;
 mod report;
 mod wiring;
 
 pub use behaviour::{behaviour, Update, UPDATE_BEHAVIOUR};
+pub use drag::Dragged;
 pub use report::{markdown, text};
 
 use serde::Serialize;
@@ -42,8 +45,10 @@ pub struct Change {
     pub properties: Vec<PropChange>,
     /// What the change means for data and wiring; none when nothing is at risk.
     pub consequence: Option<Consequence>,
-    /// Replaces or removes a resource that holds data or wiring.
+    /// Replaces or removes a resource that holds data or wiring (itself, or one it drags).
     pub destructive: bool,
+    /// For a replacement: the resources that reference it and are updated or replaced with it.
+    pub dragged: Vec<Dragged>,
 }
 
 /// What happens to a resource's data or wiring.
@@ -110,6 +115,8 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// "checkout can now publish to topic purchases"
     pub permissions: Vec<String>,
+    /// What each queue receives from each topic, where a subscription or its filter changed.
+    pub deliveries: Vec<String>,
     /// New, removed or changed HTTP routes and who may call them.
     pub routes: Vec<String>,
     /// New, removed or changed schedules of functions.
@@ -159,6 +166,7 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
                 properties: Vec::new(),
                 consequence: None,
                 destructive: false,
+                dragged: Vec::new(),
             }),
             (Some(r), None) => {
                 p.changes.push(removed(id, r, &a));
@@ -169,7 +177,12 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
             (None, None) => {}
         }
     }
+    for c in p.changes.iter_mut().filter(|c| c.update == Some(Replacement)) {
+        c.dragged = drag::dragged(&c.logical_id, &a);
+        c.destructive |= c.dragged.iter().any(|d| d.loss.is_some());
+    }
     p.permissions = wiring::permissions(&b, &a);
+    p.deliveries = filters::deliveries(&b, &a);
     p.routes = wiring::routes(&b, &a);
     p.schedules = wiring::schedules(&b, &a);
     p.weakened = wiring::weakened(&b, &a);
@@ -199,6 +212,7 @@ fn removed(id: &str, r: &Json, a: &BTreeMap<String, Json>) -> Change {
         update: None,
         properties: Vec::new(),
         consequence,
+        dragged: Vec::new(),
     }
 }
 
@@ -256,6 +270,7 @@ fn modified(id: &str, rb: &Json, ra: &Json) -> Option<Change> {
         update,
         properties: props,
         consequence,
+        dragged: Vec::new(),
     })
 }
 

@@ -5,17 +5,33 @@ use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-fn short(v: &Json) -> String {
-    let s = match v {
+fn full(v: &Json) -> String {
+    match v {
         Json::Null => "(none)".to_string(),
         Json::String(s) => s.clone(),
         other => other.to_string(),
-    };
+    }
+}
+
+fn cut(s: String) -> String {
     if s.chars().count() > 80 {
         format!("{}…", s.chars().take(79).collect::<String>())
     } else {
         s
     }
+}
+
+/// Both sides of a change, at most 80 characters each: long values that begin alike start
+/// shortly before where they differ.
+fn pair(before: &Json, after: &Json) -> (String, String) {
+    let (x, y) = (full(before), full(after));
+    let common = x.chars().zip(y.chars()).take_while(|(a, b)| a == b).count();
+    let skip = if x.chars().count() > 80 || y.chars().count() > 80 { common.saturating_sub(20) } else { 0 };
+    let from = |s: &str| {
+        let rest: String = s.chars().skip(skip).collect();
+        cut(if skip > 0 { format!("…{rest}") } else { rest })
+    };
+    (from(&x), from(&y))
 }
 
 /// The differing leaves of two values, as dotted paths (`Environment.Variables.X`); lists of
@@ -76,15 +92,35 @@ pub fn text(p: &Plan) -> String {
                 continue;
             }
             for (path, before, after) in leaf_diffs(&pc.property, &pc.before, &pc.after) {
-                let _ = writeln!(o, "      {path}: {} -> {}{tag}", short(&before), short(&after));
+                let (x, y) = pair(&before, &after);
+                let _ = writeln!(o, "      {path}: {x} -> {y}{tag}");
             }
         }
         if let Some(cq) = c.consequence.map(|c| c.text()) {
             let _ = writeln!(o, "      => {cq}");
         }
+        if !c.dragged.is_empty() {
+            let _ = writeln!(o, "      drags along (they reference its new ARN or name):");
+        }
+        for d in &c.dragged {
+            let via = if d.because_of == c.logical_id { String::new() } else { format!(", through {}", d.because_of) };
+            let _ = writeln!(
+                o,
+                "     {}~ {} ({}): {} ({}{via})",
+                if d.loss.is_some() { "!" } else { " " },
+                d.logical_id,
+                d.resource_type,
+                update_word(Some(d.update)),
+                d.properties.join(", ")
+            );
+            if let Some(loss) = d.loss {
+                let _ = writeln!(o, "          => replaced: {loss}");
+            }
+        }
     }
     for (title, items) in [
         ("permissions", &p.permissions),
+        ("deliveries", &p.deliveries),
         ("routes", &p.routes),
         ("schedules", &p.schedules),
         ("encryption and TLS weakened", &p.weakened),
@@ -138,7 +174,19 @@ pub fn markdown(p: &Plan, title: &str) -> String {
             ChangeKind::Added => "added".into(),
             ChangeKind::Removed => "removed".into(),
         };
-        let cq = c.consequence.map(|c| c.text()).unwrap_or_default().replace('|', "\\|");
+        let mut cq = c.consequence.map(|c| c.text()).unwrap_or_default();
+        if !c.dragged.is_empty() {
+            let list: Vec<String> = c
+                .dragged
+                .iter()
+                .map(|d| {
+                    let loss = d.loss.map_or(String::new(), |l| format!(": {l}"));
+                    format!("`{}` {}{loss}", d.logical_id, update_word(Some(d.update)))
+                })
+                .collect();
+            cq = format!("{cq}{}drags along {}", if cq.is_empty() { "" } else { "; " }, list.join(", "));
+        }
+        let cq = cq.replace('|', "\\|");
         let _ = writeln!(
             o,
             "| {}{mark} | `{}` | {} | {update} | {cq} |",
@@ -149,6 +197,7 @@ pub fn markdown(p: &Plan, title: &str) -> String {
     }
     for (title, items) in [
         ("Permissions", &p.permissions),
+        ("Deliveries", &p.deliveries),
         ("Routes", &p.routes),
         ("Schedules", &p.schedules),
         ("Encryption and TLS weakened", &p.weakened),

@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `donut-shop-dev-out-of-stock` style words for a policy resource.
-fn noun(r: &Json) -> String {
+pub(super) fn noun(r: &Json) -> String {
     let name = match Expr::parse(r) {
         Some(Expr::Ref(id) | Expr::GetAtt(id, _)) => id.to_string(),
         // An ARN spelled out: its last segment (a name, or a `${Id}`).
