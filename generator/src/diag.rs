@@ -155,10 +155,19 @@ fn plural(n: usize) -> &'static str {
 
 /// "did you mean `x`?" for the closest candidate, if one is close enough.
 pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    similar(wrong, candidates, 0.8)
+}
+
+/// [`did_you_mean`] for near-certain matches only (a plural, one typo): `queue` for `queues`.
+pub fn surely_meant<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    similar(wrong, candidates, 0.9)
+}
+
+fn similar<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>, threshold: f64) -> Option<String> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(wrong, c);
-        if score > 0.8 && best.is_none_or(|(s, b)| score > s || (score == s && c < b)) {
+        if score > threshold && best.is_none_or(|(s, b)| score > s || (score == s && c < b)) {
             best = Some((score, c));
         }
     }

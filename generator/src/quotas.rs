@@ -26,24 +26,29 @@ pub const MAX_OUTPUTS: usize = 200;
 pub const MAX_PARAMETERS: usize = 200;
 /// Characters of a logical ID.
 pub const MAX_LOGICAL_ID: usize = 255;
-/// Bytes of a template body uploaded through S3 (`aws cloudformation deploy --s3-bucket`);
-/// cfn-lint's E1002 uses the same number.
-pub const MAX_TEMPLATE_BYTES: usize = 1_000_000;
+/// Bytes of a template body: S3 holds at most 1,000,000 for `aws cloudformation deploy
+/// --s3-bucket` (cfn-lint's E1002 uses the same number), less a tenth for `aws
+/// cloudformation package`, which writes the template again in its own YAML style.
+pub const MAX_TEMPLATE_BYTES: usize = 900_000;
 /// Characters (whitespace not counted) of all inline policies of one IAM role.
 pub const MAX_ROLE_POLICY: usize = 10_240;
-/// Bytes of an SQS queue policy, and its statements.
+/// Bytes of an SQS queue policy (its statements stay two or three: the subscribed topics share
+/// one, so SQS's 20 statements are not reached).
 pub const MAX_QUEUE_POLICY: usize = 8_192;
-pub const MAX_QUEUE_POLICY_STATEMENTS: usize = 20;
 /// Bytes of a KMS key policy.
 pub const MAX_KEY_POLICY: usize = 32_768;
-/// Bytes of a Lambda function's environment variables (names and values).
+/// Bytes of a Lambda function's environment variables, as Lambda measures them: the JSON
+/// object `{"NAME":"value",...}`.
 pub const MAX_FUNCTION_ENV: usize = 4_096;
+/// Bytes of a Lambda function's resource policy (one statement per permission: per route).
+pub const MAX_FUNCTION_POLICY: usize = 20_480;
 /// Longest ARN or URL prefix before a name flowform gives: e.g.
 /// `arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:` (65) or
 /// `https://sqs.us-gov-west-1.amazonaws.com/123456789012/` (53), plus a secret's `-AbCdEf`.
 pub const ARN_PREFIX: usize = 80;
-/// What a reference to anything else counts: a parameter (an ARN or host the deployer
-/// passes) or a resource whose name CloudFormation generates (an IAM role, up to 64).
+/// What a reference to anything else counts: a parameter (an ARN, URL or host the deployer
+/// passes; its default when that is longer) or a resource whose name CloudFormation
+/// generates (an IAM role, up to 64).
 pub const OTHER_VALUE: usize = 128;
 
 /// Every quota of one lowered stack, at the stage's name or at the config name that grows it.
@@ -70,25 +75,49 @@ pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
     let producers = producers(raw);
     out.extend(long_ids(&producers, view, stage));
     let resolved = Resolved::of(view);
+    let naming = crate::model::Naming { system: &view.system, stage: &view.stage };
     for f in &view.functions {
-        let (at, name) = producer(&producers, &f.id).unwrap_or((stage, &f.name));
+        let (at, name) = raw
+            .functions
+            .iter()
+            .find(|(n, _)| naming.of(&n.value) == f.name)
+            .map_or((stage, f.name.as_str()), |(n, _)| (n.span, n.value.as_str()));
         let policy = resolved.policy(&f.statements);
         if policy > MAX_ROLE_POLICY {
             out.push(too_big(at, format!("the role of function `{name}`"), policy, MAX_ROLE_POLICY, "characters")
                 .with_help("the role grows with every topic, queue, secret, database and email the function uses: split the function's work between two functions"));
         }
-        let env: usize = f.env.iter().map(|e| e.name.len() + resolved.len(&json(&e.value))).sum();
+        let env = 2
+            + f.env.iter().map(|e| e.name.len() + 3 + resolved.len(&json(&e.value))).sum::<usize>()
+            + f.env.len().saturating_sub(1);
         if env > MAX_FUNCTION_ENV {
             out.push(too_big(at, format!("the environment of function `{name}`"), env, MAX_FUNCTION_ENV, "bytes")
                 .with_help("every `env` entry, topic, queue, database, endpoint and secret adds a variable: shorten `env` values, or move large settings to a secret"));
         }
+        let permissions = resolved.permissions(f);
+        if permissions > MAX_FUNCTION_POLICY {
+            out.push(
+                too_big(
+                    at,
+                    format!("the resource policy of function `{name}`"),
+                    permissions,
+                    MAX_FUNCTION_POLICY,
+                    "bytes",
+                )
+                .with_help("every route adds a statement: split the routes between functions"),
+            );
+        }
     }
     for q in &view.queues {
         let size = resolved.policy(&q.statements);
-        if size > MAX_QUEUE_POLICY || q.statements.len() > MAX_QUEUE_POLICY_STATEMENTS {
-            let (at, name) = producer(&producers, &q.id).unwrap_or((stage, &q.name));
+        if size > MAX_QUEUE_POLICY {
+            let (at, name) = raw
+                .queues
+                .iter()
+                .find(|(n, q2)| naming.fifo(&n.value, q2.fifo.as_ref().is_some_and(|f| f.value)) == q.name)
+                .map_or((stage, q.name.as_str()), |(n, _)| (n.span, n.value.as_str()));
             out.push(too_big(at, format!("the policy of queue `{name}`"), size, MAX_QUEUE_POLICY, "bytes")
-                .with_help(format!("it names every topic the queue subscribes to (SQS allows {MAX_QUEUE_POLICY_STATEMENTS} statements too): subscribe fewer topics, e.g. publish to one topic with a message attribute and filter on it")));
+                .with_help("it names every topic the queue subscribes to: subscribe fewer topics, e.g. publish to one topic with a message attribute and filter on it"));
         }
     }
     let key = resolved.policy(&view.key.statements);
@@ -186,27 +215,57 @@ fn long_ids(producers: &[(String, Span, &str)], view: &StackView, stage: Span) -
 
 /// Estimated lengths of values once CloudFormation resolves their intrinsic functions.
 struct Resolved {
-    /// Logical ID -> length of the physical name flowform gives the resource.
-    names: BTreeMap<String, usize>,
+    /// Logical ID -> most characters its `Ref` or `GetAtt` resolves to, where known.
+    lengths: BTreeMap<String, usize>,
 }
 
 impl Resolved {
     fn of(view: &StackView) -> Self {
-        let mut names = BTreeMap::new();
+        let mut lengths = BTreeMap::new();
+        let mut named = |id: &LogicalId, name: &str| lengths.insert(id.as_str().to_string(), ARN_PREFIX + name.len());
         for t in view.alarm_topic.iter().chain(&view.topics) {
-            names.insert(t.id.as_str().to_string(), t.name.len());
+            named(&t.id, &t.name);
         }
         for q in &view.queues {
-            names.insert(q.id.as_str().to_string(), q.name.len());
+            named(&q.id, &q.name);
         }
         for s in &view.secrets {
-            names.insert(s.id.as_str().to_string(), s.name.len());
+            named(&s.id, &s.name);
         }
         for f in &view.functions {
-            names.insert(f.id.as_str().to_string(), f.name.len());
-            names.insert(f.log_group_id.as_str().to_string(), f.log_group_name.len());
+            named(&f.id, &f.name);
+            named(&f.log_group_id, &f.log_group_name);
         }
-        Resolved { names }
+        if let Some(h) = &view.http {
+            lengths.insert(h.api_id.as_str().to_string(), 10); // an HTTP API's ID
+        }
+        for p in &view.parameters {
+            let default = p.default.as_ref().map_or(0, |d| d.len());
+            lengths.insert(p.id.as_str().to_string(), default.max(OTHER_VALUE));
+        }
+        Resolved { lengths }
+    }
+
+    /// A function's resource policy: one statement per permission, e.g.
+    /// `{"Sid":"<stack>-<PermissionId>-<random>","Effect":"Allow","Principal":{"Service":
+    /// "apigateway.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"<function
+    /// ARN>","Condition":{"ArnLike":{"AWS:SourceArn":"<source ARN>"}}}`.
+    fn permissions(&self, f: &cfn::FunctionView) -> usize {
+        let fixed = r#"{"Sid":"","Effect":"Allow","Principal":{"Service":""},"Action":"lambda:InvokeFunction","Resource":"","Condition":{"ArnLike":{"AWS:SourceArn":}}},"#.len();
+        let statements: usize = f
+            .permissions
+            .iter()
+            .map(|p| {
+                fixed
+                    + OTHER_VALUE
+                    + p.id.as_str().len()
+                    + p.principal.len()
+                    + ARN_PREFIX
+                    + f.name.len()
+                    + self.len(&json(&p.source_arn))
+            })
+            .sum();
+        r#"{"Version":"2012-10-17","Id":"default","Statement":[]}"#.len() + statements
     }
 
     /// A policy document `{"Version":"2012-10-17","Statement":[...]}` without whitespace.
@@ -220,7 +279,7 @@ impl Resolved {
         if id.starts_with("AWS::") {
             return 16; // AWS::URLSuffix `amazonaws.com.cn`; partition, region and account are shorter
         }
-        self.names.get(id).map_or(OTHER_VALUE, |n| ARN_PREFIX + n)
+        self.lengths.get(id).copied().unwrap_or(OTHER_VALUE)
     }
 
     /// Compact JSON length with each intrinsic replaced by (quotes around) its resolved length;
@@ -280,7 +339,7 @@ mod tests {
     use serde_json::json;
 
     fn resolved() -> Resolved {
-        Resolved { names: [("ShopQueue".to_string(), 20)].into() }
+        Resolved { lengths: [("ShopQueue".to_string(), ARN_PREFIX + 20)].into() }
     }
 
     #[test]

@@ -51,9 +51,9 @@ pub struct RawConfig {
     pub secrets: Vec<(Name, RawSecret)>,
     /// Span of the whole document's first line, for file-level problems.
     pub top: Span,
-    /// Required keys present in the file even when their value was refused (`version`,
-    /// `system`, `stages`): validation does not call them missing.
-    pub given: Vec<&'static str>,
+    /// Required keys (`version`, `system`, `stages`) whose value the parser refused with an
+    /// error: validation does not also call them missing.
+    pub refused: Vec<&'static str>,
 }
 
 impl RawConfig {
@@ -156,8 +156,8 @@ pub struct RawFunction {
     pub callbacks: Vec<Sp<String>>,
     pub env: Vec<(Name, Sp<String>)>,
     pub span: Span,
-    /// `trigger` is present, even if its value was refused.
-    pub trigger_given: bool,
+    /// `trigger` was present but refused with an error (so it is not also "missing").
+    pub trigger_refused: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -182,8 +182,8 @@ pub enum RawTrigger {
 
 #[derive(Clone, Debug, Default)]
 pub struct RawEmail {
-    /// `identity` is present, even if its value was refused.
-    pub identity_given: bool,
+    /// `identity` was present but refused with an error (so it is not also "missing").
+    pub identity_refused: bool,
     pub identity: Option<Sp<String>>,
     pub configuration_set: Option<Sp<String>>,
     pub senders: Vec<Sp<String>>,

@@ -3,7 +3,7 @@
 
 use super::{Name, Sp};
 use crate::codes::Code;
-use crate::diag::{did_you_mean, Diagnostic, Span};
+use crate::diag::{did_you_mean, surely_meant, Diagnostic, Span};
 use crate::schema::keys;
 use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::Node;
@@ -83,17 +83,21 @@ impl Parser {
         };
         for (k, _) in map.iter() {
             if !allowed.contains(&k.as_str()) {
+                // A near-certain typo first (`queue` for `queues`), then a key of another part
+                // of the config (`batch_size` on a queue), then a looser guess, then the list.
                 let elsewhere = crate::schema::places_of(k.as_str(), object);
-                let help = if elsewhere.is_empty() || elsewhere.len() > 3 {
-                    did_you_mean(k.as_str(), allowed.iter().copied()).unwrap_or_else(|| {
+                let help = surely_meant(k.as_str(), allowed.iter().copied())
+                    .or_else(|| {
+                        (!elsewhere.is_empty() && elsewhere.len() <= 3)
+                            .then(|| format!("`{}` belongs to {}, not to {what}", k.as_str(), elsewhere.join(" or ")))
+                    })
+                    .or_else(|| did_you_mean(k.as_str(), allowed.iter().copied()))
+                    .unwrap_or_else(|| {
                         format!(
                             "{what} takes: {}",
                             allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
                         )
-                    })
-                } else {
-                    format!("`{}` belongs to {}, not to {what}", k.as_str(), elsewhere.join(" or "))
-                };
+                    });
                 self.err(
                     Diagnostic::error(
                         Code::UnknownKey,

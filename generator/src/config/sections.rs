@@ -12,9 +12,16 @@ impl Parser {
             return cfg;
         };
         // Any number parses; validation says which versions this flowform reads (E025).
-        cfg.given = ["version", "system", "stages"].into_iter().filter(|k| f.get(k).is_some()).collect();
+        let before = self.diags.len();
         cfg.version = self.uint(f.get("version"), "`version`", 0, u64::MAX);
+        if self.diags.len() > before {
+            cfg.refused.push("version");
+        }
+        let before = self.diags.len();
         cfg.system = self.string(f.get("system"), "`system`");
+        if self.diags.len() > before {
+            cfg.refused.push("system");
+        }
         cfg.description = self.string(f.get("description"), "`description`");
         cfg.handlers_crate = self.string(f.get("handlers_crate"), "`handlers_crate`");
         if let Some(d) = f.get("defaults").and_then(|n| self.fields(n, "`defaults`", "defaults")) {
@@ -26,7 +33,11 @@ impl Parser {
             };
         }
         cfg.http = self.http(f.get("http"), "`http`");
+        let before = self.diags.len();
         cfg.stages = self.each(f.get("stages"), "`stages`", Self::stage);
+        if self.diags.len() > before {
+            cfg.refused.push("stages");
+        }
         cfg.topics = self.each(f.get("topics"), "`topics`", Self::topic);
         cfg.queues = self.each(f.get("queues"), "`queues`", Self::queue);
         cfg.functions = self.each(f.get("functions"), "`functions`", Self::function);
@@ -75,9 +86,11 @@ impl Parser {
 
     fn email(&mut self, n: &Node, name: &Name) -> RawEmail {
         let Some(ef) = self.fields(n, &format!("email `{}`", name.value), "email") else { return RawEmail::default() };
+        let before = self.diags.len();
+        let identity = self.string(ef.get("identity"), "`identity`");
         RawEmail {
-            identity_given: ef.get("identity").is_some(),
-            identity: self.string(ef.get("identity"), "`identity`"),
+            identity_refused: self.diags.len() > before,
+            identity,
             configuration_set: self.string(ef.get("configuration_set"), "`configuration_set`"),
             senders: self.strings(ef.get("senders"), "`senders`"),
         }
@@ -220,7 +233,7 @@ impl Parser {
         func.secrets = self.strings(ff.get("secrets"), "`secrets`");
         func.callbacks = self.strings(ff.get("callbacks"), "`callbacks`");
         func.env = self.env(ff.get("env"), "`env`");
-        func.trigger_given = ff.get("trigger").is_some();
+        let before = self.diags.len();
         if let Some(t) = ff.get("trigger") {
             if let Some(tf) = self.fields(t, "`trigger`", "trigger") {
                 let span = node_span(t);
@@ -280,6 +293,7 @@ impl Parser {
                 }
             }
         }
+        func.trigger_refused = self.diags.len() > before;
         func
     }
 }

@@ -25,7 +25,7 @@ impl Validator {
 
     /// The domain or address SES sends as.
     fn identity(&mut self, n: &Name, e: &RawEmail) -> String {
-        match &e.identity {
+        match e.identity.as_ref().filter(|i| !i.value.is_empty()) {
             Some(i) => {
                 let ok = !i.value.is_empty()
                     && i.value.chars().all(|c| c.is_ascii_alphanumeric() || ".-_@+".contains(c))
@@ -42,7 +42,7 @@ impl Validator {
                 }
                 i.value.clone()
             }
-            None if e.identity_given => String::new(),
+            None if e.identity_refused => String::new(),
             None => {
                 self.err(
                     Diagnostic::error(Code::Missing, n.span, format!("email `{}` has no `identity`", n.value))

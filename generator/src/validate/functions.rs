@@ -79,7 +79,7 @@ impl Validator {
     ) -> Option<Function> {
         let from = format!("function `{}`", n.value);
         let trigger = match &f.trigger {
-            None if f.trigger_given => None, // present but refused: reported by the parser
+            None if f.trigger_refused => None, // refused by the parser, reported there
             None => {
                 self.err(
                 Diagnostic::error(Code::Missing, n.span, format!("function `{}` has no `trigger`", n.value))

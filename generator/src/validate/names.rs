@@ -72,7 +72,7 @@ impl Validator {
             secrets: self.names(Kind::Secret, &raw.secrets),
             stages: self.names(Kind::Stage, &raw.stages),
         };
-        if raw.stages.is_empty() && !raw.given.contains(&"stages") {
+        if raw.stages.is_empty() && !raw.refused.contains(&"stages") {
             self.err(
                 Diagnostic::error(Code::Missing, raw.top, "no `stages` defined")
                     .with_help("add `stages: { dev: {}, prod: {} }`; each stage gets its own template under out/"),
@@ -88,8 +88,11 @@ impl Validator {
         let mut out = BTreeSet::new();
         for (name, _) in items {
             let n = &name.value;
-            let ok_chars = n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+            let rule_ok = |n: &str| {
+                n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            };
+            let ok_chars = rule_ok(n);
             let ok = match kind {
                 Kind::Stage => {
                     n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
@@ -101,7 +104,7 @@ impl Validator {
                 self.refused.insert((kind.section(), n.clone()));
                 let rule = match kind {
                     Kind::Stage => "stage names are lowercase letters and digits, e.g. `dev`, `prod`".to_string(),
-                    Kind::Queue | Kind::Topic if n.ends_with(".fifo") => format!(
+                    Kind::Queue | Kind::Topic if n.strip_suffix(".fifo").is_some_and(rule_ok) => format!(
                         "write `{}` with `fifo: true`: flowform adds the `.fifo` suffix to the {} name",
                         n.trim_end_matches(".fifo"),
                         kind.word()

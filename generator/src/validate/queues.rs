@@ -173,6 +173,7 @@ impl Validator {
         declared: &Declared,
         wiring: &Wiring,
         fs: &[Function],
+        stage: &str,
     ) -> Vec<Queue> {
         let mut queue_list = Vec::new();
         for (qn, q) in &raw.queues {
@@ -194,7 +195,7 @@ impl Validator {
                             Code::OutOfRange,
                             v.span,
                             format!(
-                                "a visibility timeout of {} s is below {floor} s = 6 x the {} s timeout of function `{}` + its batching window",
+                                "a visibility timeout of {} s is below {floor} s = 6 x the {} s timeout of function `{}` + its batching window (stage `{stage}`)",
                                 v.value, f.timeout, f.name
                             ),
                         )
@@ -269,7 +270,16 @@ impl Validator {
         use contracts::retry::{elapsed_before, receives_for};
         let receives = receives_for(visibility_timeout, window.value);
         let covered = elapsed_before(visibility_timeout, receives);
-        if covered < window.value {
+        if visibility_timeout == 0 {
+            self.err(
+                Diagnostic::error(
+                    Code::OutOfRange,
+                    window.span,
+                    "a retry window needs waits between receives, and a visibility timeout of 0 s makes none",
+                )
+                .with_help("set `visibility_timeout` above 0, or remove `dlq.retry_window`"),
+            );
+        } else if covered < window.value {
             self.err(
                 Diagnostic::error(
                     Code::OutOfRange,

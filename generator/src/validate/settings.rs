@@ -22,7 +22,7 @@ impl Validator {
                 Diagnostic::error(Code::Version, v.span, format!("config version {} is not supported", v.value))
                     .with_help("this flowform reads `version: 1`"),
             ),
-            None if raw.given.contains(&"version") => {} // present but refused: reported by the parser
+            None if raw.refused.contains(&"version") => {} // refused by the parser, reported there
             None => self.err(
                 Diagnostic::error(Code::Missing, raw.top, "missing `version`").with_help("add `version: 1` at the top"),
             ),
@@ -40,7 +40,7 @@ impl Validator {
                 }
                 s.value.clone()
             }
-            None if raw.given.contains(&"system") => String::from("system"),
+            None if raw.refused.contains(&"system") => String::from("system"),
             None => {
                 self.err(
                     Diagnostic::error(Code::Missing, raw.top, "missing `system`")

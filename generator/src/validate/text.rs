@@ -76,13 +76,16 @@ impl Validator {
     fn text(&mut self, t: &Option<Sp<String>>, what: &str, lands: Lands, max: usize) {
         let Some(t) = t else { return };
         self.interpreted(t.span, &t.value, what, lands);
-        let len = t.value.chars().count();
+        // The template Description and parameter values are limited in bytes; Lambda and
+        // Secrets Manager descriptions in characters.
+        let (len, unit) =
+            if lands == Lands::Plain { (t.value.len(), "bytes") } else { (t.value.chars().count(), "characters") };
         if len > max {
             self.err(
                 Diagnostic::error(
                     Code::TextTooLong,
                     t.span,
-                    format!("{what} is {len} characters; where it lands in the template, AWS allows {max}"),
+                    format!("{what} is {len} {unit}; where it lands in the template, AWS allows {max}"),
                 )
                 .with_help("shorten it; longer notes belong in comments of the config"),
             );
@@ -96,6 +99,16 @@ impl Validator {
             Json::Array(items) => items.iter().for_each(|i| self.filter_texts(span, i)),
             Json::Object(m) => m.iter().for_each(|(k, i)| {
                 self.interpreted(span, k, "a filter key", Lands::Resource);
+                if k == "Ref" || k == "Condition" || k.starts_with("Fn::") {
+                    self.err(
+                        Diagnostic::error(
+                            Code::Interpreted,
+                            span,
+                            format!("a filter key `{k}`: CloudFormation reads a mapping with this key as a function, not as text"),
+                        )
+                        .with_help("name the message attribute or body field otherwise"),
+                    );
+                }
                 self.filter_texts(span, i)
             }),
             _ => {}

@@ -144,6 +144,18 @@ fn mangled_configs_never_panic() {
     }
 }
 
+/// Empty values of required keys are missing (E004); only values refused for their type are
+/// reported once, as E002.
+#[test]
+fn empty_required_values_are_missing() {
+    for text in ["version: 1\nsystem: s\nstages: {}\n", "version: 1\nsystem: s\nstages:\n"] {
+        match build(text) {
+            Err(Failure::Invalid(d)) => assert!(d.iter().any(|d| d.code == "E004" && d.message.contains("stages")), "{text}: {d:?}"),
+            other => panic!("{text}: expected E004, got {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn a_system_over_500_resources_is_a_clear_error() {
     assert!(build(&generator::synthetic::config(10)).is_ok());

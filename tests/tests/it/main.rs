@@ -4,6 +4,7 @@
 
 mod deploy;
 mod e2e;
+mod fuzz;
 mod generate;
 mod handlers;
 mod lint;
@@ -11,3 +12,7 @@ mod package;
 mod review;
 mod strings;
 mod wiring;
+
+/// Counts each thread's heap, so `fuzz` can bound what one build holds.
+#[global_allocator]
+static ALLOC: fuzz::Counting = fuzz::Counting;

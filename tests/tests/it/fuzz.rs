@@ -1,0 +1,353 @@
+//! Any input ends in a template or in diagnostics: never a panic, never an internal error,
+//! never more than [`MEMORY_BOUND`] of memory for one build (#10). Inputs are configs
+//! generated from the schema table (every key, with values of the right type in and out of
+//! range, of the wrong type, names that clash or dangle, references to what exists), the same
+//! with byte-level mutations, and the corpus and fixture files mutated.
+//!
+//! `FLOWFORM_FUZZ_CASES=<n>` runs n inputs instead of the default 5,000 (about 20 s in a
+//! debug build); the seed is fixed, so a failure names a case that reproduces.
+//! docs/BENCHMARKS.md records a run of 1,000,000.
+
+use generator::schema::{object, T};
+use generator::{build, Failure};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// Most heap one build of one input may hold at once (inputs here are at most a few KiB;
+/// the loader refuses files over 1 MiB before reading them).
+const MEMORY_BOUND: isize = 64 << 20;
+
+/// The system allocator, counting each thread's live bytes and their peak, so a test can
+/// measure what one call holds at most.
+pub struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn count(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: every call forwards to `System` with the same arguments; the counters are
+// thread-local `Cell`s with const initialisers (no allocation, no destructor).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        count(-(layout.size() as isize));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            count(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+/// Runs `f`, returning its result and the most heap it held above what was live before.
+fn peak_of<R>(f: impl FnOnce() -> R) -> (R, isize) {
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(start));
+    let r = f();
+    (r, PEAK.with(Cell::get) - start)
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+/// Names the generated configs use, so references often resolve, sometimes clash
+/// (`a_b` / `a-b`), and sometimes break the rules.
+const NAMES: &[&str] =
+    &["a", "b", "orders", "a_b", "a-b", "alarms", "a_dlq", "x.fifo", "B", "9z", "dev", "long_name_of_a_thing"];
+/// Strings for free-text and other string keys.
+const STRINGS: &[&str] = &[
+    "a",
+    "orders",
+    "GET /x",
+    "POST /factory/callback",
+    "GET /a-b",
+    "rate(1 hour)",
+    "cron(0 12 * * ? *)",
+    "rate(0 minutes)",
+    "https://factory.example.com",
+    "http://",
+    "ads@donut.example.com",
+    "donut.example.com",
+    "x86_64",
+    "arm64",
+    "public",
+    "iam",
+    "signed",
+    "mysql",
+    "body",
+    "attributes",
+    "${x}",
+    "{{resolve:ssm:a}}",
+    "",
+    "\u{feff}",
+    "é",
+];
+
+struct Gen(Rng);
+
+impl Gen {
+    fn name(&mut self) -> String {
+        self.0.pick(NAMES).to_string()
+    }
+
+    /// A YAML value (flow style) for a key of type `ty`, at nesting `depth`.
+    fn value(&mut self, ty: T, depth: usize) -> String {
+        if self.0.chance(4) || depth > 6 {
+            return self.wrong();
+        }
+        match ty {
+            T::Str => self.string(),
+            T::Int(min, max) => match self.0.below(6) {
+                0 => min.to_string(),
+                1 => max.to_string(),
+                2 => min.saturating_sub(1).to_string(),
+                3 => max.saturating_add(1).to_string(),
+                4 => format!("\"{}\"", min),
+                _ => (min + self.0.next() % (max - min + 1).max(1)).to_string(),
+            },
+            T::Bool => self.0.pick(&["true", "false", "yes", "1"]).to_string(),
+            T::StrList => self.list(|g| g.name()),
+            T::Enum(values) => {
+                if self.0.chance(80) {
+                    self.0.pick(values).to_string()
+                } else {
+                    "other".into()
+                }
+            }
+            T::Obj(o) => self.object(o, depth + 1),
+            T::Named(o) => {
+                let n = self.0.below(4);
+                let entries: Vec<String> =
+                    (0..n).map(|_| format!("{}: {}", self.name(), self.object(o, depth + 1))).collect();
+                format!("{{ {} }}", entries.join(", "))
+            }
+            T::SubList => self.list(|g| {
+                if g.0.chance(50) {
+                    g.name()
+                } else {
+                    let filter = if g.0.chance(50) { format!(", filter: {}", g.filter()) } else { String::new() };
+                    format!("{{ topic: {}{filter} }}", g.name())
+                }
+            }),
+            T::Env => {
+                let keys = ["A", "FLAG", "AWS_X", "TOKEN", "ok_lower", "X1"];
+                let n = self.0.below(3);
+                let entries: Vec<String> =
+                    (0..n).map(|_| format!("{}: {}", self.0.pick(&keys), self.string())).collect();
+                format!("{{ {} }}", entries.join(", "))
+            }
+            T::Filter => self.filter(),
+            T::FalseOr(o) => match self.0.below(3) {
+                0 => "false".into(),
+                1 => "true".into(),
+                _ => self.object(o, depth + 1),
+            },
+        }
+    }
+
+    fn string(&mut self) -> String {
+        let s = if self.0.chance(50) { self.name() } else { self.0.pick(STRINGS).to_string() };
+        serde_json::to_string(&s).unwrap()
+    }
+
+    fn list(&mut self, mut item: impl FnMut(&mut Self) -> String) -> String {
+        let n = self.0.below(4);
+        let items: Vec<String> = (0..n).map(|_| item(self)).collect();
+        format!("[{}]", items.join(", "))
+    }
+
+    fn filter(&mut self) -> String {
+        let values = [
+            "[1]",
+            "[a, b]",
+            "[{ numeric: [\">=\", 100] }]",
+            "[{ prefix: x }]",
+            "[{ bogus: 1 }]",
+            "[]",
+            "{ nested: [1] }",
+            "x",
+        ];
+        let n = 1 + self.0.below(6);
+        let entries: Vec<String> = (0..n).map(|i| format!("k{i}: {}", self.0.pick(&values))).collect();
+        format!("{{ {} }}", entries.join(", "))
+    }
+
+    /// A value of some other shape than asked for.
+    fn wrong(&mut self) -> String {
+        self.0
+            .pick(&["[]", "{}", "[1, 2]", "{ x: 1 }", "\"\"", "null", "~", "-1", "1.5", "18446744073709551616"])
+            .to_string()
+    }
+
+    /// A mapping with a random subset of the keys of schema object `o` (and sometimes a key
+    /// it does not take).
+    fn object(&mut self, o: &str, depth: usize) -> String {
+        let mut entries = Vec::new();
+        for k in object(o) {
+            if self.0.chance(45) {
+                entries.push(format!("{}: {}", k.name, self.value(k.ty, depth)));
+            }
+        }
+        if self.0.chance(5) {
+            entries.push(format!("{}: 1", self.0.pick(&["unknown", "batch_size", "filter", "timeout", "fifo"])));
+        }
+        format!("{{ {} }}", entries.join(", "))
+    }
+
+    /// A whole config: usually with the required keys, in block style at the top.
+    fn config(&mut self) -> String {
+        let mut out = String::new();
+        if self.0.chance(95) {
+            out.push_str("version: 1\n");
+        }
+        if self.0.chance(95) {
+            out.push_str("system: s\n");
+        }
+        if self.0.chance(90) {
+            out.push_str(if self.0.chance(50) { "stages: { dev: {} }\n" } else { "stages: { dev: {}, prod: {} }\n" });
+        }
+        for k in object("config") {
+            if !matches!(k.name, "version" | "system" | "stages") && self.0.chance(60) {
+                out.push_str(&format!("{}: {}\n", k.name, self.value(k.ty, 0)));
+            }
+        }
+        out
+    }
+
+    /// Byte-level damage: flips, cuts, duplications and YAML-significant insertions.
+    fn mutate(&mut self, text: &str) -> String {
+        let mut b = text.as_bytes().to_vec();
+        for _ in 0..1 + self.0.below(3) {
+            let at = self.0.below(b.len() + 1);
+            match self.0.below(5) {
+                0 if at < b.len() => {
+                    b[at] = self.0.pick(&[":", " ", "-", "[", "}", "\t", "\"", "*", "&", "!", "#", "\n"]).as_bytes()[0]
+                }
+                1 => {
+                    let end = (at + self.0.below(40)).min(b.len());
+                    b.drain(at..end);
+                }
+                2 => {
+                    let end = (at + self.0.below(80)).min(b.len());
+                    let copy = b[at..end].to_vec();
+                    b.splice(at..at, copy);
+                }
+                _ => {
+                    let piece = self.0.pick(&[
+                        "---\n", "&a ", "*a", "<<: ", "!Ref ", "\u{feff}", "[[[[", "{ a: ", "\n  - ", "\r\n", "\0",
+                        "\u{2028}", "? ",
+                    ]);
+                    b.splice(at..at, piece.bytes());
+                }
+            }
+        }
+        String::from_utf8_lossy(&b).into_owned()
+    }
+}
+
+#[test]
+fn any_input_ends_in_a_template_or_diagnostics_within_bounded_memory() {
+    let cases: u64 = std::env::var("FLOWFORM_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(5_000);
+    let mut seeds: Vec<String> = Vec::new();
+    for dir in ["tests/corpus/invalid", "tests/corpus/warnings", "tests/fixtures"] {
+        for e in std::fs::read_dir(tests::root().join(dir)).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "yaml") {
+                seeds.push(std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+    }
+    seeds.push(std::fs::read_to_string(tests::root().join("flowform.yaml")).unwrap());
+    seeds.sort();
+    let mut g = Gen(Rng(0x9e37_79b9_7f4a_7c15));
+    let mut failures = Vec::new();
+    let (mut built, mut refused, mut peak_max) = (0u64, 0u64, 0isize);
+    for case in 0..cases {
+        let text = match case % 4 {
+            0 | 1 => g.config(),
+            2 => {
+                let c = g.config();
+                g.mutate(&c)
+            }
+            _ => {
+                let seed = &seeds[g.0.below(seeds.len())];
+                g.mutate(seed)
+            }
+        };
+        let (result, peak) = peak_of(|| std::panic::catch_unwind(|| build(&text)));
+        peak_max = peak_max.max(peak);
+        let problem = match result {
+            Err(panic) => Some(format!(
+                "panic: {}",
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or(panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default()
+            )),
+            Ok(Err(Failure::Internal(m))) => Some(format!("internal error: {m}")),
+            Ok(Ok(_)) => {
+                built += 1;
+                None
+            }
+            Ok(Err(Failure::Invalid(_))) => {
+                refused += 1;
+                None
+            }
+        };
+        let problem = problem.or((peak > MEMORY_BOUND).then(|| format!("held {} MiB", peak >> 20)));
+        if let Some(p) = problem {
+            failures.push(format!("case {case}: {p}\n--- input ---\n{text}\n---"));
+            if failures.len() >= 5 {
+                break;
+            }
+        }
+    }
+    println!("{cases} inputs: {built} built, {refused} refused; most heap held by one build: {} KiB", peak_max >> 10);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(
+        built > cases / 200 && refused > cases / 2,
+        "the generator must reach both outcomes: {built} built, {refused} refused"
+    );
+}
