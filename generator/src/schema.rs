@@ -247,6 +247,24 @@ pub fn keys(name: &str) -> Vec<&'static str> {
 }
 
 const NAME_PATTERN: &str = "^[a-z][a-z0-9_-]*$";
+/// The system name: the first part of every physical name.
+pub const SYSTEM_PATTERN: &str = "^[a-z][a-z0-9-]*$";
+/// Longest system name (it prefixes names AWS limits to 64 or 80 characters).
+pub const MAX_SYSTEM_NAME: usize = 24;
+/// Values CloudWatch Logs accepts for RetentionInDays.
+pub const LOG_RETENTION_DAYS: &[u64] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+/// Stage names: lowercase letters and digits.
+const STAGE_PATTERN: &str = "^[a-z][a-z0-9]*$";
+
+/// Keys without which an object means nothing (E004 in the parser); the schema requires them.
+const REQUIRED: &[(&str, &[&str])] = &[
+    ("config", &["version", "system", "stages"]),
+    ("function", &["trigger"]),
+    ("subscription", &["topic"]),
+    ("http_trigger", &["auth", "routes"]),
+    ("email", &["identity", "senders"]),
+];
 
 fn ty(t: T) -> Json {
     match t {
@@ -289,7 +307,33 @@ pub fn json_schema() -> Json {
     for (k, v) in std::mem::take(m) {
         head.insert(k, v);
     }
-    head.insert("required".into(), json!(["version", "system", "stages"]));
+    // As strict as the parser where a schema can say it: the document is a mapping, the system
+    // name follows its rule, at least one stage, and a trigger names exactly one kind.
+    head.insert("type".into(), json!("object"));
+    let props = head["properties"].as_object_mut().expect("properties");
+    props.insert(
+        "system".into(),
+        json!({ "type": "string", "pattern": SYSTEM_PATTERN, "maxLength": MAX_SYSTEM_NAME, "description": props["system"]["description"] }),
+    );
+    let stages = props["stages"].as_object_mut().expect("stages");
+    stages.insert("type".into(), json!("object"));
+    stages.insert("minProperties".into(), json!(1));
+    stages.insert("propertyNames".into(), json!({ "pattern": STAGE_PATTERN }));
+    for object in ["defaults", "stage"] {
+        defs[object]["properties"]["log_retention_days"]["enum"] = json!(LOG_RETENTION_DAYS);
+    }
+    defs["trigger"]["oneOf"] =
+        json!([{ "required": ["queue"] }, { "required": ["http"] }, { "required": ["schedule"] }]);
+    defs["http_trigger"]["properties"]["routes"]["minItems"] = json!(1);
+    defs["email"]["properties"]["senders"]["minItems"] = json!(1);
+    for (object, keys) in REQUIRED {
+        let target = if *object == "config" {
+            &mut head
+        } else {
+            defs.get_mut(*object).and_then(Json::as_object_mut).expect("object")
+        };
+        target.insert("required".into(), json!(keys));
+    }
     head.insert("$defs".into(), Json::Object(defs));
     Json::Object(head)
 }

@@ -31,9 +31,7 @@ pub use crate::schema::{
 };
 /// API Gateway HTTP APIs end an integration after 30 s.
 pub const HTTP_MAX_TIMEOUT: u64 = 30;
-/// Values CloudWatch Logs accepts for RetentionInDays.
-pub const LOG_RETENTION_DAYS: &[u64] =
-    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+pub use crate::schema::LOG_RETENTION_DAYS;
 const DAY: u64 = 86_400;
 
 /// Validates the whole config; returns one system per stage (sorted by stage name) when

@@ -31,11 +31,14 @@ impl Validator {
             Some(s) => {
                 let ok = s.value.chars().next().is_some_and(|c| c.is_ascii_lowercase())
                     && s.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && s.value.len() <= 24;
+                    && s.value.len() <= crate::schema::MAX_SYSTEM_NAME;
                 if !ok {
                     self.err(
                         Diagnostic::error(Code::BadName, s.span, format!("invalid system name `{}`", s.value))
-                            .with_help("use at most 24 lowercase letters, digits and `-`, starting with a letter"),
+                            .with_help(format!(
+                                "use at most {} lowercase letters, digits and `-`, starting with a letter",
+                                crate::schema::MAX_SYSTEM_NAME
+                            )),
                     );
                 }
                 s.value.clone()

@@ -150,7 +150,9 @@ fn mangled_configs_never_panic() {
 fn empty_required_values_are_missing() {
     for text in ["version: 1\nsystem: s\nstages: {}\n", "version: 1\nsystem: s\nstages:\n"] {
         match build(text) {
-            Err(Failure::Invalid(d)) => assert!(d.iter().any(|d| d.code == "E004" && d.message.contains("stages")), "{text}: {d:?}"),
+            Err(Failure::Invalid(d)) => {
+                assert!(d.iter().any(|d| d.code == "E004" && d.message.contains("stages")), "{text}: {d:?}")
+            }
             other => panic!("{text}: expected E004, got {other:?}"),
         }
     }
