@@ -97,6 +97,17 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("log_retention_days", T::Int(1, 3653), "Overrides `defaults.log_retention_days`."),
             k("http", T::Obj("http"), "Overrides `http`."),
             k("functions", T::Named("function_override"), "Per-function overrides."),
+            k("queues", T::Named("queue_override"), "Per-queue overrides (and of its DLQ)."),
+        ],
+    ),
+    (
+        "queue_override",
+        &[
+            k("retention_days", T::Int(1, 14), "Message retention in days."),
+            k("delay_seconds", T::Int(0, 900), "Seconds each message waits before its first delivery."),
+            k("max_message_size", T::Int(1024, 1_048_576), "Largest message in bytes."),
+            k("visibility_timeout", T::Int(0, 43_200), "Seconds a received message stays hidden; at least the derived floor."),
+            k("dlq", T::Obj("dlq"), "DLQ settings of this stage (the queue must have a DLQ)."),
         ],
     ),
     (
@@ -216,6 +227,7 @@ const PLACES: &[(&str, &str)] = &[
     ("defaults", "`defaults`"),
     ("stage", "a stage (`stages.<stage>`)"),
     ("function_override", "a stage's function (`stages.<stage>.functions.<function>`)"),
+    ("queue_override", "a stage's queue (`stages.<stage>.queues.<queue>`)"),
     ("http", "`http` (top level or a stage's)"),
     ("throttle", "`http.throttle`"),
     ("topic", "a topic"),

@@ -85,7 +85,18 @@ pub struct RawStage {
     pub log_retention_days: Option<Sp<u64>>,
     pub http: RawHttp,
     pub functions: Vec<(Name, RawFunctionOverride)>,
+    pub queues: Vec<(Name, RawQueueOverride)>,
     pub span: Span,
+}
+
+/// A stage's settings for one queue, over the queue's own.
+#[derive(Clone, Debug, Default)]
+pub struct RawQueueOverride {
+    pub retention_days: Option<Sp<u64>>,
+    pub delay_seconds: Option<Sp<u64>>,
+    pub max_message_size: Option<Sp<u64>>,
+    pub visibility_timeout: Option<Sp<u64>>,
+    pub dlq: Option<Sp<RawDlq>>,
 }
 
 #[derive(Clone, Debug, Default)]

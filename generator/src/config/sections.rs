@@ -61,7 +61,30 @@ impl Parser {
         st.log_retention_days = self.int(&sf, "log_retention_days", "`log_retention_days`");
         st.http = self.http(sf.get("http"), &format!("`http` of {what}"));
         st.functions = self.each(sf.get("functions"), &format!("`functions` of {what}"), Self::function_override);
+        st.queues = self.each(sf.get("queues"), &format!("`queues` of {what}"), Self::queue_override);
         st
+    }
+
+    fn queue_override(&mut self, n: &Node, name: &Name) -> RawQueueOverride {
+        let what = format!("override of queue `{}`", name.value);
+        let Some(of) = self.fields(n, &what, "queue_override") else { return RawQueueOverride::default() };
+        RawQueueOverride {
+            retention_days: self.int(&of, "retention_days", "`retention_days`"),
+            delay_seconds: self.int(&of, "delay_seconds", "`delay_seconds`"),
+            max_message_size: self.int(&of, "max_message_size", "`max_message_size`"),
+            visibility_timeout: self.int(&of, "visibility_timeout", "`visibility_timeout`"),
+            dlq: of.get("dlq").and_then(|d| Some(Sp::new(self.dlq(d)?, node_span(d)))),
+        }
+    }
+
+    /// The settings of a dead-letter queue.
+    fn dlq(&mut self, d: &Node) -> Option<RawDlq> {
+        let df = self.fields(d, "`dlq`", "dlq")?;
+        Some(RawDlq {
+            max_receives: self.int(&df, "max_receives", "`dlq.max_receives`"),
+            retention_days: self.int(&df, "retention_days", "`dlq.retention_days`"),
+            retry_window: self.int(&df, "retry_window", "`dlq.retry_window`"),
+        })
     }
 
     fn function_override(&mut self, n: &Node, name: &Name) -> RawFunctionOverride {
@@ -163,15 +186,8 @@ impl Parser {
                     q.dlq = Some(Sp::new(Some(RawDlq::default()), scalar_span(s)))
                 }
                 _ => {
-                    if let Some(df) = self.fields(d, "`dlq`", "dlq") {
-                        q.dlq = Some(Sp::new(
-                            Some(RawDlq {
-                                max_receives: self.int(&df, "max_receives", "`dlq.max_receives`"),
-                                retention_days: self.int(&df, "retention_days", "`dlq.retention_days`"),
-                                retry_window: self.int(&df, "retry_window", "`dlq.retry_window`"),
-                            }),
-                            node_span(d),
-                        ));
+                    if let Some(dlq) = self.dlq(d) {
+                        q.dlq = Some(Sp::new(Some(dlq), node_span(d)));
                     }
                 }
             }

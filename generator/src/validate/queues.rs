@@ -5,7 +5,7 @@ use super::functions::Wiring;
 use super::names::{Declared, Kind};
 use super::{Validator, DAY, DEFAULT_DLQ_RETENTION_DAYS, DEFAULT_MAX_RECEIVES, DEFAULT_QUEUE_RETENTION_DAYS};
 use crate::codes::Code;
-use crate::config::{Name, RawConfig, RawQueue, Sp};
+use crate::config::{Name, RawConfig, RawDlq, RawQueue, RawQueueOverride, RawStage, Sp};
 use crate::diag::Diagnostic;
 use crate::model::{Dlq, FilterScope, Function, Queue, Subscription, Topic, Trigger};
 use std::collections::BTreeSet;
@@ -25,7 +25,6 @@ impl Validator {
                 continue;
             }
             self.subscriptions(qn, q, declared, topics, &mut subscribed);
-            self.dead_letters(qn, q);
             if !wiring.consumers.contains_key(&qn.value) {
                 self.err(
                     Diagnostic::warning(
@@ -173,13 +172,24 @@ impl Validator {
         declared: &Declared,
         wiring: &Wiring,
         fs: &[Function],
-        stage: &str,
+        sn: &Name,
+        st: &RawStage,
     ) -> Vec<Queue> {
+        let stage = sn.value.as_str();
+        let overrides: Vec<&(Name, RawQueueOverride)> = st
+            .queues
+            .iter()
+            .filter(|(on, _)| self.resolve(Kind::Queue, on, &declared.queues, &format!("stage `{stage}`")))
+            .collect();
         let mut queue_list = Vec::new();
         for (qn, q) in &raw.queues {
             if !declared.queues.contains(&qn.value) {
                 continue;
             }
+            let o = overrides.iter().find(|(on, _)| on.value == qn.value).map(|(_, o)| o);
+            let merged = self.with_override(qn, q, o, stage);
+            let q = &merged;
+            self.dead_letters(qn, q);
             let consumer = wiring.consumers.get(&qn.value).map(|(f, _)| f.clone());
             let consumer_fn = consumer.as_ref().and_then(|c| fs.iter().find(|f| &f.name == c));
             let floor = consumer_fn
@@ -263,6 +273,49 @@ impl Validator {
         }
         queue_list.sort_by(|a, b| a.name.cmp(&b.name));
         queue_list
+    }
+
+    /// The queue as one stage sees it: the stage's settings over the queue's own. A stage may
+    /// change a DLQ's settings but not add one to a queue with `dlq: false`.
+    fn with_override(&mut self, qn: &Name, q: &RawQueue, o: Option<&RawQueueOverride>, stage: &str) -> RawQueue {
+        let mut m = q.clone();
+        let Some(o) = o else { return m };
+        for (into, from) in [
+            (&mut m.retention_days, &o.retention_days),
+            (&mut m.delay_seconds, &o.delay_seconds),
+            (&mut m.max_message_size, &o.max_message_size),
+            (&mut m.visibility_timeout, &o.visibility_timeout),
+        ] {
+            if from.is_some() {
+                *into = from.clone();
+            }
+        }
+        let Some(od) = &o.dlq else { return m };
+        let mut d = match &m.dlq {
+            Some(Sp { value: None, .. }) => {
+                self.err(
+                    Diagnostic::error(
+                        Code::Conflict,
+                        od.span,
+                        format!("stage `{stage}` sets the DLQ of queue `{}`, which has `dlq: false`", qn.value),
+                    )
+                    .with_help("a stage changes a DLQ's settings but cannot add one: remove `dlq: false` from the queue, or this `dlq`"),
+                );
+                return m;
+            }
+            Some(Sp { value: Some(d), .. }) => d.clone(),
+            None => RawDlq::default(),
+        };
+        // The stage's way of counting receives replaces the queue's.
+        if od.value.max_receives.is_some() || od.value.retry_window.is_some() {
+            d.max_receives = od.value.max_receives.clone();
+            d.retry_window = od.value.retry_window.clone();
+        }
+        if od.value.retention_days.is_some() {
+            d.retention_days = od.value.retention_days.clone();
+        }
+        m.dlq = Some(Sp::new(Some(d), od.span));
+        m
     }
 
     /// `maxReceiveCount` for a retry window; SQS allows at most 1000 receives.

@@ -36,7 +36,7 @@ impl Validator {
             }
             let fs = self.stage_functions(sn, st, declared, wiring);
             self.stage_limits(sn, st, &fs, wiring);
-            let queues = self.stage_queues(raw, declared, wiring, &fs, &sn.value);
+            let queues = self.stage_queues(raw, declared, wiring, &fs, sn, st);
             systems.push(self.system(raw, sn, st, settings, resources, fs, queues));
         }
         systems.sort_by(|a, b| a.stage.cmp(&b.stage));
