@@ -365,4 +365,9 @@ pub struct Secret {
     pub name: String,
     pub length: u64,
     pub description: String,
+    /// Exists already: its ARN is a parameter, nothing is generated.
+    pub existing: bool,
+    /// Encrypted with its own customer-managed key (a parameter), which readers may use
+    /// through Secrets Manager.
+    pub own_key: bool,
 }

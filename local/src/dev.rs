@@ -107,7 +107,9 @@ pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String
         refs.insert(LogicalId::topic(&t.name), o.provisioned.topics.get(&t.name).cloned().unwrap_or_default());
     }
     for s in &sys.secrets {
-        refs.insert(LogicalId::secret(&s.name), o.provisioned.secrets.get(&s.name).cloned().unwrap_or_default());
+        let arn = o.provisioned.secrets.get(&s.name).cloned().unwrap_or_default();
+        refs.insert(LogicalId::secret_param(&s.name, "Arn"), arn.clone());
+        refs.insert(LogicalId::secret(&s.name), arn);
     }
     for d in &sys.databases {
         refs.insert(LogicalId::db_param(&d.name, "Host"), "127.0.0.1".into());

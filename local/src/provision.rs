@@ -22,7 +22,7 @@ pub struct Provisioned {
     pub dlqs: BTreeMap<String, String>,
     /// queue name -> the redrive policy's maxReceiveCount (queues with a DLQ)
     pub max_receives: BTreeMap<String, u64>,
-    /// generated secret name -> ARN
+    /// secret name -> ARN (generated, or the local stand-in of an existing one)
     pub secrets: BTreeMap<String, String>,
 }
 
@@ -160,16 +160,18 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
     }
     let sm = aws_sdk_secretsmanager::Client::new(aws);
     for s in &sys.secrets {
-        let Some(sv) = view.secrets.iter().find(|v| v.id == LogicalId::secret(&s.name)) else {
-            return Err(format!("the stack has no secret {}", s.name));
+        // An existing secret gets a local stand-in of the same shape under flowform's name.
+        let (name, length) = match view.secrets.iter().find(|v| v.id == LogicalId::secret(&s.name)) {
+            Some(sv) => (sv.name.clone(), sv.length),
+            None if s.existing => (sys.naming().secret(&s.name), s.length),
+            None => return Err(format!("the stack has no secret {}", s.name)),
         };
-        let name = sv.name.clone();
         let arn = match sm.describe_secret().secret_id(&name).send().await {
             Ok(d) => d.arn.unwrap_or_default(),
             Err(_) => {
-                let value: String = (0..sv.length.div_ceil(32))
+                let value: String = (0..length.div_ceil(32))
                     .map(|_| uuid::Uuid::new_v4().simple().to_string())
-                    .collect::<String>()[..sv.length as usize]
+                    .collect::<String>()[..length as usize]
                     .to_string();
                 sm.create_secret()
                     .name(&name)

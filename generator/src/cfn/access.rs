@@ -44,16 +44,7 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
         email(sys, e, &mut st, &mut env);
     }
     databases(sys, f, &mut st, &mut env);
-    if !f.secrets.is_empty() {
-        st.push(allow(
-            "ReadGeneratedSecrets",
-            &["secretsmanager:GetSecretValue"],
-            one_or_many(f.secrets.iter().map(|s| r(&LogicalId::secret(s))).collect()),
-        ));
-        for s in &f.secrets {
-            env.push(EnvVar { name: contracts::secret_arn(s), value: r(&LogicalId::secret(s)) });
-        }
-    }
+    secrets(sys, f, &mut st, &mut env);
     for ep in &f.endpoints {
         env.push(EnvVar { name: contracts::endpoint_url(ep), value: r(&LogicalId::endpoint_param(ep)) });
     }
@@ -101,6 +92,39 @@ fn email(sys: &System, e: &str, st: &mut Vec<Statement>, env: &mut Vec<EnvVar>) 
         name: contracts::email_from(e),
         value: Expr::lit(email.senders.first().cloned().unwrap_or_default()),
     });
+}
+
+/// Secrets: the generated ones by their resource, existing ones by their ARN parameter (and
+/// their own key, usable only through Secrets Manager).
+fn secrets(sys: &System, f: &Function, st: &mut Vec<Statement>, env: &mut Vec<EnvVar>) {
+    let (existing, generated): (Vec<&Secret>, Vec<&Secret>) =
+        f.secrets.iter().filter_map(|s| sys.secrets.iter().find(|x| &x.name == s)).partition(|s| s.existing);
+    let arn = |s: &Secret| {
+        if s.existing {
+            r(&LogicalId::secret_param(&s.name, "Arn"))
+        } else {
+            r(&LogicalId::secret(&s.name))
+        }
+    };
+    for (sid, list) in [("ReadGeneratedSecrets", &generated), ("ReadExistingSecrets", &existing)] {
+        if !list.is_empty() {
+            st.push(allow(sid, &["secretsmanager:GetSecretValue"], one_or_many(list.iter().map(|s| arn(s)).collect())));
+        }
+    }
+    let keys: Vec<Expr> =
+        existing.iter().filter(|s| s.own_key).map(|s| r(&LogicalId::secret_param(&s.name, "KeyArn"))).collect();
+    if !keys.is_empty() {
+        let mut decrypt = allow("DecryptExistingSecrets", &["kms:Decrypt"], one_or_many(keys));
+        decrypt.condition = Some(
+            json!({ "StringEquals": { "kms:ViaService": { "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com" } } }),
+        );
+        st.push(decrypt);
+    }
+    for s in &f.secrets {
+        if let Some(secret) = sys.secrets.iter().find(|x| &x.name == s) {
+            env.push(EnvVar { name: contracts::secret_arn(s), value: arn(secret) });
+        }
+    }
 }
 
 /// Existing databases: their parameters as env, their secrets readable, IAM auth if configured.

@@ -147,6 +147,10 @@ impl LogicalId {
     pub fn secret(name: &str) -> Self {
         Self::named(name, "Secret")
     }
+    /// A parameter of an existing secret: `Arn` (`<Name>SecretArn`), `KeyArn`.
+    pub fn secret_param(name: &str, what: &str) -> Self {
+        LogicalId(format!("{}Secret{what}", pascal(name)))
+    }
     /// A parameter of an existing database: `Host`, `SecretArn`, `ResourceId`, `SecurityGroupId`.
     pub fn db_param(db: &str, what: &str) -> Self {
         LogicalId(format!("{}Db{what}", pascal(db)))

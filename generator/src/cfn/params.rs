@@ -59,6 +59,30 @@ pub(super) fn parameters(sys: &System, has_dlq: bool, vpc: bool) -> Vec<ParamVie
     for db in &sys.databases {
         out.extend(database(db));
     }
+    for s in sys.secrets.iter().filter(|s| s.existing) {
+        let what = if s.description.is_empty() { format!("secret `{}`", s.name) } else { s.description.clone() };
+        out.push(
+            ParamView::new(
+                LogicalId::secret_param(&s.name, "Arn"),
+                "String",
+                format!("ARN of the existing Secrets Manager secret: {what}"),
+            )
+            .pattern(
+                r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$",
+                "must be a Secrets Manager secret ARN",
+            ),
+        );
+        if s.own_key {
+            out.push(
+                ParamView::new(
+                    LogicalId::secret_param(&s.name, "KeyArn"),
+                    "String",
+                    format!("ARN of the KMS key that encrypts {what}"),
+                )
+                .pattern(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", "must be a KMS key ARN"),
+            );
+        }
+    }
     for ep in &sys.endpoints {
         let description = if ep.description.is_empty() {
             format!("Base URL of endpoint `{}`", ep.name)

@@ -19,6 +19,7 @@ pub(super) fn secrets(sys: &System) -> Vec<SecretView> {
     let secrets: Vec<SecretView> = sys
         .secrets
         .iter()
+        .filter(|s| !s.existing)
         .map(|s| SecretView {
             id: LogicalId::secret(&s.name),
             name: sys.naming().secret(&s.name),

@@ -219,6 +219,8 @@ pub struct RawEndpoint {
 pub struct RawSecret {
     pub length: Option<Sp<u64>>,
     pub description: Option<Sp<String>>,
+    pub existing: Option<Sp<bool>>,
+    pub own_key: Option<Sp<bool>>,
 }
 
 /// Parses config text. Returns the raw config (as far as it could be read) and every shape

@@ -149,6 +149,8 @@ impl Parser {
         RawSecret {
             length: self.int(&sf, "length", "`length`"),
             description: self.string(sf.get("description"), "`description`"),
+            existing: self.boolean(sf.get("existing"), "`existing`"),
+            own_key: self.boolean(sf.get("own_key"), "`own_key`"),
         }
     }
 

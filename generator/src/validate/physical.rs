@@ -137,7 +137,9 @@ fn claims(raw: &RawConfig, declared: &Declared, wiring: &Wiring, emails: &[Email
         claim(ALARMS, naming.dlq_alarm(&f.name), what, span);
         claim(RULES, naming.schedule_rule(&f.name), format!("the schedule rule of function `{}`", f.name), span);
     }
-    for (n, _) in raw.secrets.iter().filter(|(n, _)| declared.secrets.contains(&n.value)) {
+    // An existing secret has the name it has; only generated ones are named by flowform.
+    let generated = |s: &crate::config::RawSecret| !s.existing.as_ref().is_some_and(|e| e.value);
+    for (n, _) in raw.secrets.iter().filter(|(n, s)| declared.secrets.contains(&n.value) && generated(s)) {
         claim(SECRETS, naming.secret(&n.value), format!("secret `{}`", n.value), Some(n.span));
     }
     for e in emails {

@@ -162,7 +162,17 @@ fn allowed_resources(sys: &System, f: &generator::model::Function) -> BTreeSet<S
         v.push(json!({ "Ref": format!("{}Topic", pascal(t)) }));
     }
     for s in &f.secrets {
-        v.push(json!({ "Ref": format!("{}Secret", pascal(s)) }));
+        let secret = sys.secrets.iter().find(|x| &x.name == s).unwrap();
+        if !secret.existing {
+            v.push(json!({ "Ref": format!("{}Secret", pascal(s)) }));
+            continue;
+        }
+        // An existing secret is its ARN parameter; its own key may only be used through
+        // Secrets Manager (checked below).
+        v.push(json!({ "Ref": format!("{}SecretArn", pascal(s)) }));
+        if secret.own_key {
+            v.push(json!({ "Ref": format!("{}SecretKeyArn", pascal(s)) }));
+        }
     }
     for d in &f.databases {
         v.push(json!({ "Ref": format!("{}DbSecretArn", pascal(d)) }));
@@ -217,6 +227,14 @@ fn role_statements_name_only_wired_resources() {
                                 actions,
                                 vec!["ec2:DescribeNetworkInterfaces"],
                                 "{name}: {}: `*` only for describe",
+                                f.name
+                            );
+                        }
+                        if key.ends_with("SecretKeyArn\"}") {
+                            assert_eq!(
+                                s["Condition"]["StringEquals"]["kms:ViaService"],
+                                json!({ "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com" }),
+                                "{name}: {}: an existing secret's key is usable only through Secrets Manager",
                                 f.name
                             );
                         }
