@@ -250,6 +250,8 @@ pub struct Function {
     /// Routes whose URL this function hands out (it gets the API base URL).
     pub callbacks: Vec<Route>,
     pub env: Vec<(String, String)>,
+    /// HTTP functions: their routes' own throttling (rate, burst), else the stage's default.
+    pub route_throttle: Option<(u64, u64)>,
 }
 
 impl Function {

@@ -117,6 +117,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("memory", T::Int(128, 10240), "MB."),
             k("reserved_concurrency", T::Int(0, 1000), "Reserved concurrent executions."),
             k("env", T::Env, "Env vars added or replaced in this stage."),
+            k("throttle", T::Obj("throttle"), "HTTP functions: their routes' throttling in this stage."),
         ],
     ),
     ("http", &[k("throttle", T::Obj("throttle"), "Default route throttling of the stage.")]),
@@ -186,7 +187,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             int("max_event_age", 60, 21600, DEFAULT_MAX_EVENT_AGE, "Schedule: seconds a run may wait (throttled or retried) before it goes to the DLQ."),
         ],
     ),
-    ("http_trigger", &[k("auth", T::Enum(&["public", "iam", "signed"]), "Who may call: anyone, SigV4 callers, or callers the handler verifies with its secret."), k("routes", T::StrList, "`METHOD /path` entries.")]),
+    ("http_trigger", &[k("auth", T::Enum(&["public", "iam", "signed"]), "Who may call: anyone, SigV4 callers, or callers the handler verifies with its secret."), k("routes", T::StrList, "`METHOD /path` entries."), k("throttle", T::Obj("throttle"), "This function's routes' own throttling (each route), instead of the stage's default.")]),
     (
         "email",
         &[
@@ -229,7 +230,7 @@ const PLACES: &[(&str, &str)] = &[
     ("function_override", "a stage's function (`stages.<stage>.functions.<function>`)"),
     ("queue_override", "a stage's queue (`stages.<stage>.queues.<queue>`)"),
     ("http", "`http` (top level or a stage's)"),
-    ("throttle", "`http.throttle`"),
+    ("throttle", "`http.throttle` or an HTTP trigger's `throttle`"),
     ("topic", "a topic"),
     ("queue", "a queue"),
     ("dlq", "a queue's `dlq`"),

@@ -17,6 +17,17 @@ pub struct HttpView {
     pub throttle_burst: u64,
     pub integrations: Vec<IntegrationView>,
     pub routes: Vec<RouteView>,
+    /// Routes with their own throttling, by route key (the stage waits for them: API
+    /// Gateway refuses settings for a route it does not have yet).
+    pub route_settings: Vec<RouteSetting>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct RouteSetting {
+    pub route_id: LogicalId,
+    pub key: String,
+    pub rate: u64,
+    pub burst: u64,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -40,6 +51,7 @@ const LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.ide
 pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
     let mut integrations = Vec::new();
     let mut routes = Vec::new();
+    let mut route_settings = Vec::new();
     for f in &sys.functions {
         let Trigger::Http { auth, routes: rs } = &f.trigger else { continue };
         let integration_id = LogicalId::integration(&f.name);
@@ -65,6 +77,14 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
                 }
                 RouteAuth::Iam => {}
             }
+            if let Some((rate, burst)) = f.route_throttle {
+                route_settings.push(RouteSetting {
+                    route_id: LogicalId::route(&route.method, &route.path),
+                    key: route.key(),
+                    rate,
+                    burst,
+                });
+            }
             routes.push(RouteView {
                 id: LogicalId::route(&route.method, &route.path),
                 key: route.key(),
@@ -78,6 +98,7 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
         }
     }
     routes.sort_by(|a, b| a.id.cmp(&b.id));
+    route_settings.sort_by(|a, b| a.key.cmp(&b.key));
     HttpView {
         api_id: LogicalId::http_api(),
         name: sys.naming().http_api(),
@@ -90,5 +111,6 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
         throttle_burst: h.throttle_burst,
         integrations,
         routes,
+        route_settings,
     }
 }

@@ -23,7 +23,7 @@ mod vpc;
 pub use email::EmailView;
 pub use expr::{Expr, LogicalId};
 pub use functions::{EgressRule, EnvVar, EsmView, FunctionView, IngressView, PermissionView, VpcView};
-pub use http::{HttpView, IntegrationView, RouteView};
+pub use http::{HttpView, IntegrationView, RouteSetting, RouteView};
 pub use key::KeyView;
 pub use outputs::OutputView;
 pub use params::ParamView;

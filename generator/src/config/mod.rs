@@ -105,6 +105,7 @@ pub struct RawFunctionOverride {
     pub memory: Option<Sp<u64>>,
     pub reserved_concurrency: Option<Sp<u64>>,
     pub env: Vec<(Name, Sp<String>)>,
+    pub throttle: Option<RawHttp>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -167,6 +168,8 @@ pub struct RawFunction {
     pub callbacks: Vec<Sp<String>>,
     pub env: Vec<(Name, Sp<String>)>,
     pub span: Span,
+    /// `trigger.http.throttle`: the routes' own throttling.
+    pub route_throttle: Option<RawHttp>,
     /// `trigger` was present but refused with an error (so it is not also "missing").
     pub trigger_refused: bool,
 }

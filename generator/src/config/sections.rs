@@ -95,6 +95,7 @@ impl Parser {
             memory: self.int(&of, "memory", "`memory`"),
             reserved_concurrency: self.int(&of, "reserved_concurrency", "`reserved_concurrency`"),
             env: self.env(of.get("env"), "`env`"),
+            throttle: of.get("throttle").map(|t| self.throttle(t)),
         }
     }
 
@@ -157,7 +158,11 @@ impl Parser {
     pub(super) fn http(&mut self, n: Option<&Node>, what: &str) -> RawHttp {
         let Some(n) = n else { return RawHttp::default() };
         let Some(hf) = self.fields(n, what, "http") else { return RawHttp::default() };
-        let Some(t) = hf.get("throttle") else { return RawHttp::default() };
+        hf.get("throttle").map(|t| self.throttle(t)).unwrap_or_default()
+    }
+
+    /// `{ rate, burst }` of API Gateway throttling.
+    fn throttle(&mut self, t: &Node) -> RawHttp {
         let Some(tf) = self.fields(t, "`throttle`", "throttle") else { return RawHttp::default() };
         RawHttp {
             throttle_rate: self.int(&tf, "rate", "`throttle.rate`"),
@@ -285,6 +290,7 @@ impl Parser {
                         self.only_for(&tf, "http", &["batch_size", "batch_window", "max_concurrency", "retries", "max_event_age"]);
                         if let Some(hf) = self.fields(h, "`trigger.http`", "http_trigger") {
                             let routes = self.strings(hf.get("routes"), "`routes`");
+                            func.route_throttle = hf.get("throttle").map(|t| self.throttle(t));
                             func.trigger = Some(Sp::new(
                                 RawTrigger::Http { auth: self.string(hf.get("auth"), "`auth`"), routes },
                                 span,

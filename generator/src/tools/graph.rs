@@ -188,7 +188,10 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
                 let rid = id("route", &r.key());
                 nodes.push(Node {
                     id: rid.clone(),
-                    label: format!("{} ({})", r.key(), auth.as_str()),
+                    label: match f.route_throttle {
+                        Some((rate, burst)) => format!("{} ({} · {rate}/s, burst {burst})", r.key(), auth.as_str()),
+                        None => format!("{} ({})", r.key(), auth.as_str()),
+                    },
                     shape: Shape::Route,
                 });
                 edge(&mut edges, &rid, &id("fn", &f.name), "", false);

@@ -4,9 +4,9 @@
 
 use super::names::{Declared, Kind};
 use super::settings::Settings;
-use super::{Validator, DEFAULT_MEMORY, DEFAULT_TIMEOUT};
+use super::{Validator, DEFAULT_MEMORY, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE, DEFAULT_TIMEOUT};
 use crate::codes::Code;
-use crate::config::{Name, RawConfig, RawFunction, Sp};
+use crate::config::{Name, RawConfig, RawFunction, RawHttp, Sp};
 use crate::diag::{did_you_mean, Diagnostic, Span};
 use crate::model::{Function, Route, RouteAuth, Trigger};
 use std::collections::BTreeMap;
@@ -129,7 +129,16 @@ impl Validator {
             secrets: secs,
             callbacks: Vec::new(),
             env,
+            route_throttle: Self::route_throttle(f.route_throttle.as_ref(), None),
         })
+    }
+
+    /// A route throttle (of the trigger, or a stage's override over `base`), for HTTP
+    /// functions only; what is not given falls back to the schema's defaults.
+    pub(super) fn route_throttle(t: Option<&RawHttp>, base: Option<(u64, u64)>) -> Option<(u64, u64)> {
+        let t = t?;
+        let (rate, burst) = base.unwrap_or((DEFAULT_THROTTLE_RATE, DEFAULT_THROTTLE_BURST));
+        Some((t.throttle_rate.as_ref().map_or(rate, |r| r.value), t.throttle_burst.as_ref().map_or(burst, |b| b.value)))
     }
 
     /// Callbacks refer to routes of any function, so they resolve after all triggers.

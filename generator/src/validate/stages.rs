@@ -63,6 +63,21 @@ impl Validator {
             }
             let base: Vec<(String, String)> = f.env.clone();
             f.env = self.env(&o.env, &base);
+            if let Some(t) = &o.throttle {
+                if matches!(f.trigger, Trigger::Http { .. }) {
+                    f.route_throttle = Self::route_throttle(Some(t), f.route_throttle);
+                } else {
+                    let at = t.throttle_rate.as_ref().or(t.throttle_burst.as_ref()).map_or(on.span, |r| r.span);
+                    self.err(
+                        Diagnostic::error(
+                            Code::Conflict,
+                            at,
+                            format!("stage `{}` throttles function `{}`, which has no HTTP routes", sn.value, on.value),
+                        )
+                        .with_help("`throttle` limits a function's HTTP routes; remove it here"),
+                    );
+                }
+            }
         }
         fs
     }

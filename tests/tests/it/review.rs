@@ -280,7 +280,8 @@ fn the_diagram_is_generated_into_out() {
     let mmd = std::fs::read_to_string(root().join("out/dev/graph.mmd")).unwrap();
     assert!(mmd.contains("topic_purchases -->|\"quantity >= 100\"| queue_vip"), "{mmd}");
     assert!(mmd.contains("queue_vip -.->|\"after 8 receives\"| dlq_vip"));
-    assert!(mmd.contains("route_POST__factory_callback([\"POST /factory/callback (signed)\"])"));
+    assert!(mmd.contains("route_POST__factory_callback([\"POST /factory/callback (signed · 5/s, burst 10)\"])"));
+    assert!(mmd.contains("ext_factory -.->|\"calls back, signed with callback_key\"| route_POST__factory_callback"));
     let dot = std::fs::read_to_string(root().join("out/dev/graph.dot")).unwrap();
     assert!(dot.starts_with("// donut-shop (dev)") && dot.trim_end().ends_with('}'));
 }

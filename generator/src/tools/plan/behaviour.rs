@@ -168,6 +168,7 @@ pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
             ("AutoDeploy", InPlace),
             ("AccessLogSettings", InPlace),
             ("DefaultRouteSettings", InPlace),
+            ("RouteSettings", InPlace),
         ],
     ),
     (
