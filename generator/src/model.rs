@@ -360,6 +360,8 @@ pub struct Endpoint {
     pub name: String,
     pub default: Option<String>,
     pub description: String,
+    /// `http://` accepted too; by default the parameter takes `https://` URLs only.
+    pub allow_http: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -206,7 +206,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("description", T::Str, "Used in parameter descriptions."),
         ],
     ),
-    ("endpoint", &[k("default", T::Str, "Default URL of the parameter."), k("description", T::Str, "Used in the parameter description.")]),
+    ("endpoint", &[k("default", T::Str, "Default URL of the parameter (https://)."), k("description", T::Str, "Used in the parameter description."), k("allow_http", T::Bool, "Accept http:// URLs too (the parameter pattern and `default`); off: TLS only.")]),
     ("secret", &[int("length", 32, 4096, DEFAULT_SECRET_LENGTH, "Generated length."), k("description", T::Str, "Secret description."), k("existing", T::Bool, "A secret that exists already (e.g. a payment provider's key): its ARN is the parameter <Name>SecretArn; nothing is generated."), k("own_key", T::Bool, "With `existing`: the secret is encrypted with its own customer-managed key, the parameter <Name>SecretKeyArn; functions get kms:Decrypt on it through Secrets Manager only.")]),
 ];
 

@@ -89,8 +89,12 @@ pub(super) fn parameters(sys: &System, has_dlq: bool, vpc: bool) -> Vec<ParamVie
         } else {
             format!("Base URL of {}", ep.description)
         };
-        let mut p = ParamView::new(LogicalId::endpoint_param(&ep.name), "String", description)
-            .pattern("^https?://.+$", "must be an http(s) URL");
+        let p = ParamView::new(LogicalId::endpoint_param(&ep.name), "String", description);
+        let mut p = if ep.allow_http {
+            p.pattern("^https?://.+$", "must be an http(s) URL")
+        } else {
+            p.pattern("^https://.+$", "must be an https:// URL (TLS only; `allow_http` in the config allows http://)")
+        };
         p.default = ep.default.clone();
         out.push(p);
     }

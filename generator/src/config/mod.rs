@@ -216,6 +216,7 @@ pub struct RawDatabase {
 pub struct RawEndpoint {
     pub default: Option<Sp<String>>,
     pub description: Option<Sp<String>>,
+    pub allow_http: Option<Sp<bool>>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -140,6 +140,7 @@ impl Parser {
         RawEndpoint {
             default: self.string(ef.get("default"), "`default`"),
             description: self.string(ef.get("description"), "`description`"),
+            allow_http: self.boolean(ef.get("allow_http"), "`allow_http`"),
         }
     }
 

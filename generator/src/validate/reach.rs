@@ -44,7 +44,18 @@ impl Validator {
             .iter()
             .filter(|(n, _)| declared.endpoints.contains(&n.value))
             .map(|(n, e)| {
+                let allow_http = e.allow_http.as_ref().is_some_and(|a| a.value);
                 if let Some(d) = &e.default {
+                    if d.value.starts_with("http://") && !allow_http {
+                        self.err(
+                            Diagnostic::error(
+                                Code::BadAddress,
+                                d.span,
+                                format!("endpoint `{}` defaults to plain HTTP; its traffic (and what it sends back) would cross the network unencrypted", n.value),
+                            )
+                            .with_help("use its https:// URL; for an endpoint that has no TLS, add `allow_http: true` to the endpoint"),
+                        );
+                    }
                     let host = d.value.strip_prefix("https://").or_else(|| d.value.strip_prefix("http://"));
                     let host = host.map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
                     let ok = host.is_some_and(|h| !h.is_empty())
@@ -64,6 +75,7 @@ impl Validator {
                     name: n.value.clone(),
                     default: e.default.as_ref().map(|d| d.value.clone()),
                     description: e.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                    allow_http,
                 }
             })
             .collect()
