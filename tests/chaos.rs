@@ -6,6 +6,7 @@
 
 use crate::deploy_path::deploy_dev;
 use crate::services::*;
+use crate::Rng;
 use serde::Serialize;
 use serde_json::json;
 use shop::schema;
@@ -102,20 +103,6 @@ pub struct Ledger {
 impl Ledger {
     pub fn ok(&self) -> bool {
         self.lost == 0 && self.double_applied == 0 && self.faults_silent.is_empty() && self.settled
-    }
-}
-
-/// xorshift64*: the checkout pattern repeats for a seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 

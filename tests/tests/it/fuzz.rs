@@ -12,6 +12,7 @@ use generator::schema::{object, T};
 use generator::{build, Failure};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use tests::Rng;
 
 /// Most heap one build of one input may hold at once (inputs here are at most a few KiB;
 /// the loader refuses files over 1 MiB before reading them).
@@ -72,26 +73,6 @@ fn peak_of<R>(f: impl FnOnce() -> R) -> (R, isize) {
     (r, PEAK.with(Cell::get) - start)
 }
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// Names the generated configs use, so references often resolve, sometimes clash
 /// (`a_b` / `a-b`), and sometimes break the rules.
 const NAMES: &[&str] =
@@ -145,7 +126,7 @@ impl Gen {
                 2 => min.saturating_sub(1).to_string(),
                 3 => max.saturating_add(1).to_string(),
                 4 => format!("\"{}\"", min),
-                _ => (min + self.0.next() % (max - min + 1).max(1)).to_string(),
+                _ => (min + self.0.next_u64() % (max - min + 1).max(1)).to_string(),
             },
             T::Bool => self.0.pick(&["true", "false", "yes", "1"]).to_string(),
             T::StrList => self.list(|g| g.name()),

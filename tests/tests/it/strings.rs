@@ -11,7 +11,7 @@ use generator::{build, Failure};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 use std::process::Command;
-use tests::{run, template_json, tool};
+use tests::{run, template_json, tool, Rng};
 
 /// Pieces a string is made of: what YAML, Tera, CloudFormation or a linter could read as
 /// something else, and plain and unusual characters.
@@ -75,19 +75,12 @@ const PIECES: &[&str] = &[
     "Fn::Join",
 ];
 
-/// A tiny deterministic generator (xorshift64*), so failures reproduce without a crate.
-struct Rng(u64);
+/// Texts made of [`PIECES`].
+trait TextGen {
+    fn text(&mut self, plain: bool) -> String;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
+impl TextGen for Rng {
     /// 1..=8 pieces; `plain` leaves out `${` (for fields that cannot keep it literal).
     fn text(&mut self, plain: bool) -> String {
         loop {
@@ -120,6 +113,23 @@ struct Texts {
 }
 
 impl Texts {
+    /// One plain letter per field; `endpoint_default` as given.
+    fn plain(endpoint_default: &str) -> Self {
+        Texts {
+            system: "s".into(),
+            topic: "t".into(),
+            queue: "q".into(),
+            function: "f".into(),
+            env: "e".into(),
+            stage_env: "e".into(),
+            filter: "k".into(),
+            database: "d".into(),
+            endpoint: "p".into(),
+            endpoint_default: endpoint_default.into(),
+            secret: "x".into(),
+        }
+    }
+
     fn new(rng: &mut Rng) -> Texts {
         Texts {
             system: rng.text(true),
@@ -273,19 +283,7 @@ fn cases() -> usize {
 /// Many generated cases in process; the first 24 templates also through cfn-lint (one run).
 #[test]
 fn every_text_reaches_the_template_as_written() {
-    let plain = Texts {
-        system: "s".into(),
-        topic: "t".into(),
-        queue: "q".into(),
-        function: "f".into(),
-        env: "e".into(),
-        stage_env: "e".into(),
-        filter: "k".into(),
-        database: "d".into(),
-        endpoint: "p".into(),
-        endpoint_default: "https://partner.example.com".into(),
-        secret: "x".into(),
-    };
+    let plain = Texts::plain("https://partner.example.com");
     let base =
         template_json(build(&plain.config()).expect("plain case builds").files.get("dev/template.yaml").unwrap());
     let mut want_shape = BTreeSet::new();
@@ -326,21 +324,7 @@ fn texts_cloudformation_would_interpret_are_refused_where_they_are() {
         ("env: { NOTE: \"e\" }", "env: { NOTE: \"{{resolve:ssm:/db/password}}\" }"),
         ("description: \"f\"", "description: \"{{resolve:secretsmanager:s}}\""),
     ] {
-        let config = Texts {
-            system: "s".into(),
-            topic: "t".into(),
-            queue: "q".into(),
-            function: "f".into(),
-            env: "e".into(),
-            stage_env: "e".into(),
-            filter: "k".into(),
-            database: "d".into(),
-            endpoint: "p".into(),
-            endpoint_default: ok.into(),
-            secret: "x".into(),
-        }
-        .config()
-        .replacen(field, value, 1);
+        let config = Texts::plain(ok).config().replacen(field, value, 1);
         assert!(config.contains(value), "the case did not apply {value}");
         let line = config.lines().position(|l| l.contains(value)).unwrap() + 1;
         match build(&config) {
