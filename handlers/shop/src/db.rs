@@ -13,6 +13,16 @@ struct Credentials {
     password: String,
 }
 
+/// A connection URL fit for a log: the password (between `user:` and `@`) as `***`.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
 /// Connects to the database named `db` in the config. `max` connections: a Lambda container
 /// runs one invocation at a time, so 2 is plenty there; tests pass more.
 pub async fn connect(
@@ -22,7 +32,10 @@ pub async fn connect(
 ) -> Result<MySqlPool, Failure> {
     let pool = MySqlPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10));
     if let Ok(url) = std::env::var(contracts::db_url(db)) {
-        return pool.connect(&url).await.map_err(|e| Failure::Retryable(format!("connecting to {db} ({url}): {e}")));
+        return pool
+            .connect(&url)
+            .await
+            .map_err(|e| Failure::Retryable(format!("connecting to {db} ({}): {e}", redacted(&url))));
     }
     let host = env(&contracts::db_host(db))?;
     let port: u16 = env(&contracts::db_port(db))?
@@ -40,4 +53,19 @@ pub async fn connect(
         .password(&creds.password)
         .ssl_mode(MySqlSslMode::Required);
     pool.connect_with(opts).await.map_err(|e| Failure::Retryable(format!("connecting to {db} at {host}:{port}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn passwords_never_reach_a_log() {
+        assert_eq!(
+            redacted("mysql://app:s3cr%40t@db.example.com:3306/donut"),
+            "mysql://app:***@db.example.com:3306/donut"
+        );
+        assert_eq!(redacted("mysql://root@127.0.0.1:3306/test"), "mysql://root@127.0.0.1:3306/test");
+        assert_eq!(redacted("not a url"), "not a url");
+    }
 }

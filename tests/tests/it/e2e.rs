@@ -267,6 +267,19 @@ async fn the_donut_shop_end_to_end() {
     let logs = logs.lock().unwrap().clone();
     // One process per function, or `<name>#<n>` when the function runs several.
     assert!(logs.iter().any(|l| l.starts_with("[donut-shop-dev-stock-request]") || l.starts_with("[donut-shop-dev-stock-request#")), "function logs arrive prefixed");
+    // No secret value in any log line of the whole run (the callback key signs every
+    // factory callback URL that went through the logs' requests).
+    let key = aws_sdk_secretsmanager::Client::new(&aws)
+        .get_secret_value()
+        .secret_id(&provisioned.secrets["callback_key"])
+        .send()
+        .await
+        .unwrap()
+        .secret_string
+        .unwrap();
+    assert!(key.len() >= 32);
+    let leaked: Vec<&String> = logs.iter().filter(|l| l.contains(&key)).collect();
+    assert!(leaked.is_empty(), "the callback key appears in the logs: {leaked:?}");
     dev.stop().await;
     factory.stop();
     marketing.stop();

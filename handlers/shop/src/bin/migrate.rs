@@ -2,23 +2,28 @@
 //! `migrate --stock mysql://root@127.0.0.1:3306/donut --customer mysql://root@127.0.0.1:3306/customer --seed`.
 //! Not a Lambda function; for local runs and first deploys.
 
+use shop::db::redacted;
 use shop::schema;
 use sqlx::mysql::MySqlPoolOptions;
 
 async fn prepare(url: &str, statements: &[&'static str]) -> Result<sqlx::MySqlPool, String> {
-    let (server, name) = url.rsplit_once('/').ok_or_else(|| format!("`{url}` has no database name"))?;
+    let shown = redacted(url);
+    let (server, name) = url.rsplit_once('/').ok_or_else(|| format!("`{shown}` has no database name"))?;
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.is_empty() {
         return Err(format!("database name `{name}` must be letters, digits and _"));
     }
-    let admin =
-        MySqlPoolOptions::new().max_connections(1).connect(server).await.map_err(|e| format!("{server}: {e}"))?;
+    let admin = MySqlPoolOptions::new()
+        .max_connections(1)
+        .connect(server)
+        .await
+        .map_err(|e| format!("{}: {e}", redacted(server)))?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
     )))
     .execute(&admin)
     .await
     .map_err(|e| e.to_string())?;
-    let pool = MySqlPoolOptions::new().max_connections(2).connect(url).await.map_err(|e| format!("{url}: {e}"))?;
+    let pool = MySqlPoolOptions::new().max_connections(2).connect(url).await.map_err(|e| format!("{shown}: {e}"))?;
     schema::migrate(&pool, statements).await.map_err(|e| e.to_string())?;
     Ok(pool)
 }
@@ -40,14 +45,14 @@ async fn main() -> std::process::ExitCode {
                 .await
                 .map_err(|e| e.to_string())?;
             }
-            println!("stock database ready: {url}");
+            println!("stock database ready: {}", redacted(&url));
         }
         if let Some(url) = arg("--customer") {
             let pool = prepare(&url, schema::CUSTOMER).await?;
             if seed {
                 schema::seed_customers(&pool).await.map_err(|e| e.to_string())?;
             }
-            println!("customer database ready: {url}");
+            println!("customer database ready: {}", redacted(&url));
         }
         if arg("--stock").is_none() && arg("--customer").is_none() {
             return Err("usage: migrate [--stock URL] [--customer URL] [--seed] [--factory-api URL]".to_string());
