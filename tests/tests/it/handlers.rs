@@ -50,6 +50,76 @@ fn envelope_message(body: &str) -> (Json, Json) {
     (serde_json::from_str(env["Message"].as_str().unwrap()).unwrap(), env["MessageAttributes"].clone())
 }
 
+/// Whatever a caller sends to a public route, the answer is a 4xx with JSON, never a 5xx or a
+/// panic, and nothing is sold, published or changed: malformed and truncated JSON, wrong
+/// types, out-of-range and overflowing numbers, duplicate keys, deep nesting, a 6 MB body,
+/// control characters, invalid base64, and the wrong method or path.
+#[tokio::test]
+async fn malformed_and_oversized_requests_get_a_4xx_and_change_nothing() {
+    let aws = aws().await;
+    let db = stock_db(3).await;
+    let (c, oos, purchases) = checkout_deps(&db, &aws).await;
+    let sku = schema::SEED_SKU;
+    let deep = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    let huge = format!("{{\"sku\":\"{sku}\",\"quantity\":1,\"customer\":\"{}\"}}", "c".repeat(6 << 20));
+    let bodies: Vec<String> = vec![
+        String::new(),
+        "not json".into(),
+        "{".into(),
+        "[]".into(),
+        "null".into(),
+        "\u{0}".into(),
+        r#"{"sku": 1, "quantity": 1, "customer": "c"}"#.into(),
+        format!(r#"{{"sku": "{sku}", "quantity": "1", "customer": "c"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": -1, "customer": "c"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 0, "customer": "c"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1.5, "customer": "c"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1e30, "customer": "c"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 9223372036854775808, "customer": "c"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 10001, "customer": "c"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": ""}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": "{}"}}"#, "c".repeat(65)),
+        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": "c", "quantity": 2}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": "c", "checkout_id": "not-a-uuid"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1}}"#),
+        deep,
+        huge,
+    ];
+    let mut problems = Vec::new();
+    for (i, b) in bodies.iter().enumerate() {
+        let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(b))).await;
+        let json_body = serde_json::from_str::<Json>(&r.body).is_ok();
+        if !(400..500).contains(&r.status_code) || !json_body {
+            problems.push(format!(
+                "body #{i} ({} bytes): {} {}",
+                b.len(),
+                r.status_code,
+                r.body.chars().take(120).collect::<String>()
+            ));
+        }
+    }
+    // A base64 body that is not base64, and the wrong method or path.
+    let mut e = http_event("POST", "/checkout", "", Some("%%%not base64%%%"));
+    e.is_base64_encoded = true;
+    let bad_base64 = shop::sales::checkout(&c, e).await.status_code;
+    let wrong_method = shop::sales::checkout(&c, http_event("GET", "/checkout", "", None)).await.status_code;
+    let wrong_path =
+        shop::sales::product(&db.pool, http_event("GET", "/product/donut/../../etc", "", None)).await.status_code;
+    for (what, code) in
+        [("invalid base64", bad_base64), ("GET /checkout", wrong_method), ("a path outside the routes", wrong_path)]
+    {
+        if !(400..500).contains(&code) {
+            problems.push(format!("{what}: {code}"));
+        }
+    }
+    assert!(problems.is_empty(), "answers that are not a 4xx with a JSON body:\n{}", problems.join("\n"));
+    assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 3, "nothing was sold");
+    assert!(purchases.drain().await.is_empty() && oos.drain().await.is_empty(), "nothing was published");
+    // And the function still serves a good request afterwards.
+    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1001")))).await;
+    assert_eq!(r.status_code, 200, "{}", r.body);
+}
+
 #[tokio::test]
 async fn product_and_checkout_answer_and_publish() {
     let aws = aws().await;
