@@ -231,6 +231,13 @@ impl Architecture {
     }
 }
 
+/// A route's own throttling; a value left out is the stage's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttle {
+    pub rate: Option<u64>,
+    pub burst: Option<u64>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Function {
     pub name: String,
@@ -250,8 +257,8 @@ pub struct Function {
     /// Routes whose URL this function hands out (it gets the API base URL).
     pub callbacks: Vec<Route>,
     pub env: Vec<(String, String)>,
-    /// HTTP functions: their routes' own throttling (rate, burst), else the stage's default.
-    pub route_throttle: Option<(u64, u64)>,
+    /// HTTP functions: their routes' own throttling; what it leaves out is the stage's.
+    pub route_throttle: Option<Throttle>,
 }
 
 impl Function {

@@ -140,7 +140,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("delay_seconds", T::Int(0, 900), "Seconds each message waits before its first delivery (DelaySeconds). Default 0."),
             k("max_message_size", T::Int(1024, 1_048_576), "Largest message in bytes (MaximumMessageSize). Default SQS's 1 MiB; SNS delivers at most 256 KiB."),
             k("visibility_timeout", T::Int(0, 43_200), "Seconds a received message stays hidden; at least the derived 6 x the consumer's timeout + its batching window. Default that floor."),
-            k("dlq", T::FalseOr("dlq"), "Dead-letter queue settings, or `false` for none."),
+            k("dlq", T::FalseOr("dlq"), "Dead-letter queue settings, `true` for the defaults, or `false` for none."),
             k("subscribe", T::SubList, "Topics this queue subscribes to: names, or mappings with a filter."),
             k("description", T::Str, "For readers of the config."),
         ],
@@ -297,7 +297,8 @@ fn ty(t: T) -> Json {
             json!({ "type": "object", "propertyNames": { "pattern": "^[A-Z][A-Z0-9_]*$" }, "additionalProperties": { "type": "string" } })
         }
         T::Filter => json!({ "type": "object", "minProperties": 1, "maxProperties": 5 }),
-        T::FalseOr(o) => json!({ "oneOf": [{ "const": false }, { "$ref": format!("#/$defs/{o}") }] }),
+        // `false` for none, `true` (or an empty value) for the defaults, or the settings.
+        T::FalseOr(o) => json!({ "oneOf": [{ "type": "boolean" }, { "$ref": format!("#/$defs/{o}") }] }),
     }
 }
 

@@ -111,13 +111,17 @@ fn secrets(sys: &System, f: &Function, st: &mut Vec<Statement>, env: &mut Vec<En
             st.push(allow(sid, &["secretsmanager:GetSecretValue"], one_or_many(list.iter().map(|s| arn(s)).collect())));
         }
     }
-    let keys: Vec<Expr> =
-        existing.iter().filter(|s| s.own_key).map(|s| r(&LogicalId::secret_param(&s.name, "KeyArn"))).collect();
-    if !keys.is_empty() {
-        let mut decrypt = allow("DecryptExistingSecrets", &["kms:Decrypt"], one_or_many(keys));
-        decrypt.condition = Some(
-            json!({ "StringEquals": { "kms:ViaService": { "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com" } } }),
+    // Each own key: only through Secrets Manager, and only for that secret.
+    for s in existing.iter().filter(|s| s.own_key) {
+        let mut decrypt = allow(
+            &format!("Decrypt{}", pascal(&s.name)),
+            &["kms:Decrypt"],
+            r(&LogicalId::secret_param(&s.name, "KeyArn")),
         );
+        decrypt.condition = Some(json!({ "StringEquals": {
+            "kms:ViaService": { "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com" },
+            "kms:EncryptionContext:SecretARN": { "Ref": LogicalId::secret_param(&s.name, "Arn").as_str() },
+        } }));
         st.push(decrypt);
     }
     for s in &f.secrets {

@@ -77,12 +77,12 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
                 }
                 RouteAuth::Iam => {}
             }
-            if let Some((rate, burst)) = f.route_throttle {
+            if let Some(t) = f.route_throttle {
                 route_settings.push(RouteSetting {
                     route_id: LogicalId::route(&route.method, &route.path),
                     key: route.key(),
-                    rate,
-                    burst,
+                    rate: t.rate.unwrap_or(h.throttle_rate),
+                    burst: t.burst.unwrap_or(h.throttle_burst),
                 });
             }
             routes.push(RouteView {

@@ -67,9 +67,11 @@ pub(super) fn parameters(sys: &System, has_dlq: bool, vpc: bool) -> Vec<ParamVie
                 "String",
                 format!("ARN of the existing Secrets Manager secret: {what}"),
             )
+            // The complete ARN, with the 6-character suffix Secrets Manager adds: a partial ARN
+            // in a policy matches no secret, so GetSecretValue would be denied at run time.
             .pattern(
-                r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$",
-                "must be a Secrets Manager secret ARN",
+                r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:]+-[A-Za-z0-9]{6}$",
+                "must be a complete Secrets Manager secret ARN (ending in -XXXXXX)",
             ),
         );
         if s.own_key {

@@ -188,9 +188,15 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
                 let rid = id("route", &r.key());
                 nodes.push(Node {
                     id: rid.clone(),
-                    label: match f.route_throttle {
-                        Some((rate, burst)) => format!("{} ({} · {rate}/s, burst {burst})", r.key(), auth.as_str()),
-                        None => format!("{} ({})", r.key(), auth.as_str()),
+                    label: match (f.route_throttle, &sys.http) {
+                        (Some(t), Some(h)) => format!(
+                            "{} ({} · {}/s, burst {})",
+                            r.key(),
+                            auth.as_str(),
+                            t.rate.unwrap_or(h.throttle_rate),
+                            t.burst.unwrap_or(h.throttle_burst)
+                        ),
+                        _ => format!("{} ({})", r.key(), auth.as_str()),
                     },
                     shape: Shape::Route,
                 });
@@ -225,15 +231,23 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
         }
         for e in &f.endpoints {
             edge(&mut edges, &id("fn", &f.name), &id("ext", e), "calls", false);
-            // A callback route the function hands out (signed with its secrets): the
-            // external system calls it back.
-            for c in &f.callbacks {
-                let signed = if f.secrets.is_empty() {
-                    String::new()
-                } else {
-                    format!(", signed with {}", f.secrets.join(", "))
-                };
-                edge(&mut edges, &id("ext", e), &id("route", &c.key()), &format!("calls back{signed}"), true);
+        }
+        // A callback route the function hands out: with one endpoint, that system calls it
+        // back; otherwise the caller is not known, so the edge starts at the function. The
+        // signature is by the secrets the function shares with the route's owner.
+        for c in &f.callbacks {
+            let owner =
+                sys.functions.iter().find(|g| matches!(&g.trigger, Trigger::Http { routes, .. } if routes.contains(c)));
+            let shared: Vec<&str> =
+                f.secrets.iter().filter(|s| owner.is_some_and(|o| o.secrets.contains(s))).map(String::as_str).collect();
+            let signed = if shared.is_empty() { String::new() } else { format!(", signed with {}", shared.join(", ")) };
+            match f.endpoints.as_slice() {
+                [one] => {
+                    edge(&mut edges, &id("ext", one), &id("route", &c.key()), &format!("calls back{signed}"), true)
+                }
+                _ => {
+                    edge(&mut edges, &id("fn", &f.name), &id("route", &c.key()), &format!("callback URL{signed}"), true)
+                }
             }
         }
         for e in &f.emails {
@@ -297,7 +311,7 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
 }
 
 fn mermaid_text(s: &str) -> String {
-    s.replace('"', "#quot;")
+    s.replace('#', "#35;").replace('"', "#quot;")
 }
 
 /// Mermaid flowchart (GitHub renders ```mermaid blocks and .mmd files): one column per

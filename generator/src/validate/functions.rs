@@ -4,11 +4,11 @@
 
 use super::names::{Declared, Kind};
 use super::settings::Settings;
-use super::{Validator, DEFAULT_MEMORY, DEFAULT_THROTTLE_BURST, DEFAULT_THROTTLE_RATE, DEFAULT_TIMEOUT};
+use super::{Validator, DEFAULT_MEMORY, DEFAULT_TIMEOUT};
 use crate::codes::Code;
 use crate::config::{Name, RawConfig, RawFunction, RawHttp, Sp};
 use crate::diag::{did_you_mean, Diagnostic, Span};
-use crate::model::{Function, Route, RouteAuth, Trigger};
+use crate::model::{Function, Route, RouteAuth, Throttle, Trigger};
 use std::collections::BTreeMap;
 
 /// The functions (with the raw entry each came from, for positions) and what their triggers
@@ -129,16 +129,26 @@ impl Validator {
             secrets: secs,
             callbacks: Vec::new(),
             env,
-            route_throttle: Self::route_throttle(f.route_throttle.as_ref(), None),
+            route_throttle: self.route_throttle(f.route_throttle.as_ref(), None, n.span),
         })
     }
 
-    /// A route throttle (of the trigger, or a stage's override over `base`), for HTTP
-    /// functions only; what is not given falls back to the schema's defaults.
-    pub(super) fn route_throttle(t: Option<&RawHttp>, base: Option<(u64, u64)>) -> Option<(u64, u64)> {
+    /// A route throttle (of the trigger, or a stage's override over `base`); what neither
+    /// gives stays the stage's default. An empty `throttle` says nothing: E004 at `at`.
+    pub(super) fn route_throttle(&mut self, t: Option<&RawHttp>, base: Option<Throttle>, at: Span) -> Option<Throttle> {
         let t = t?;
-        let (rate, burst) = base.unwrap_or((DEFAULT_THROTTLE_RATE, DEFAULT_THROTTLE_BURST));
-        Some((t.throttle_rate.as_ref().map_or(rate, |r| r.value), t.throttle_burst.as_ref().map_or(burst, |b| b.value)))
+        if t.throttle_rate.is_none() && t.throttle_burst.is_none() {
+            self.err(
+                Diagnostic::error(Code::Missing, at, "`throttle` names neither `rate` nor `burst`")
+                    .with_help("write `throttle: { rate: 5, burst: 10 }`, or remove it to keep the stage's default"),
+            );
+            return base;
+        }
+        let base = base.unwrap_or(Throttle { rate: None, burst: None });
+        Some(Throttle {
+            rate: t.throttle_rate.as_ref().map(|r| r.value).or(base.rate),
+            burst: t.throttle_burst.as_ref().map(|b| b.value).or(base.burst),
+        })
     }
 
     /// Callbacks refer to routes of any function, so they resolve after all triggers.

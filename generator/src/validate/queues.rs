@@ -96,7 +96,9 @@ impl Validator {
     }
 
     /// Content-based dedup needs FIFO; the DLQ's retry settings and retention.
-    fn dead_letters(&mut self, qn: &Name, q: &RawQueue) {
+    /// `stage`: the stage whose override made these values, named in the messages.
+    fn dead_letters(&mut self, qn: &Name, q: &RawQueue, stage: Option<&str>) {
+        let in_stage = stage.map_or(String::new(), |s| format!(" in stage `{s}`"));
         let q_fifo = q.fifo.as_ref().is_some_and(|f| f.value);
         if let Some(cbd) = &q.content_based_dedup {
             if cbd.value && !q_fifo {
@@ -144,7 +146,7 @@ impl Validator {
             }
             if let Some(w) = d.retry_window.as_ref().filter(|w| w.value >= retention * DAY) {
                 self.err(
-                Diagnostic::error(Code::Retention, w.span, format!("queue `{}` retries for {} s, not less than it keeps messages ({retention} days)", qn.value, w.value))
+                Diagnostic::error(Code::Retention, w.span, format!("queue `{}` retries for {} s, not less than it keeps messages ({retention} days){in_stage}", qn.value, w.value))
                     .with_help("a message would expire before it reached the DLQ: shorten `dlq.retry_window` or raise `retention_days`"),
             );
             }
@@ -157,7 +159,7 @@ impl Validator {
                 Diagnostic::error(
                     Code::Retention,
                     at,
-                    format!("the DLQ of queue `{}` keeps messages {dlq_ret} days, not longer than the queue's {retention}", qn.value),
+                    format!("the DLQ of queue `{}` keeps messages {dlq_ret} days, not longer than the queue's {retention}{in_stage}", qn.value),
                 )
                 .with_help("a message's age counts from its first enqueue, so the DLQ must keep messages longer than its source: raise `dlq.retention_days` or lower `retention_days`"),
             );
@@ -189,7 +191,7 @@ impl Validator {
             let o = overrides.iter().find(|(on, _)| on.value == qn.value).map(|(_, o)| o);
             let merged = self.with_override(qn, q, o, stage);
             let q = &merged;
-            self.dead_letters(qn, q);
+            self.dead_letters(qn, q, o.map(|_| stage));
             let consumer = wiring.consumers.get(&qn.value).map(|(f, _)| f.clone());
             let consumer_fn = consumer.as_ref().and_then(|c| fs.iter().find(|f| &f.name == c));
             let floor = consumer_fn

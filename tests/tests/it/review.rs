@@ -229,6 +229,11 @@ fn schema_is_fresh_and_agrees_with_the_parser() {
         std::fs::write(dir.join(name), text).unwrap();
         unknown_keys.push(dir.join(name));
     }
+    // Valid forms a fixture may not use: `dlq: true` (the defaults), an empty stage.
+    let dlq_true = "version: 1\nsystem: s\nstages: { dev: }\ntopics: { t: {} }\nqueues: { q: { dlq: true, subscribe: [t] } }\nfunctions: { f: { trigger: { queue: q } } }\n";
+    assert!(generator::build(dlq_true).is_ok(), "the parser refuses dlq: true");
+    std::fs::write(dir.join("dlq-true.yaml"), dlq_true).unwrap();
+    valid.push(dir.join("dlq-true.yaml"));
     for e in std::fs::read_dir(root().join("tests/corpus/invalid")).unwrap().filter_map(Result::ok) {
         let p = e.path();
         let Some(text) = p.extension().is_some_and(|e| e == "yaml").then(|| std::fs::read_to_string(&p).unwrap())

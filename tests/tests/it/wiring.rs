@@ -237,6 +237,13 @@ fn role_statements_name_only_wired_resources() {
                                 "{name}: {}: an existing secret's key is usable only through Secrets Manager",
                                 f.name
                             );
+                            let secret_arn = key.replace("SecretKeyArn", "SecretArn");
+                            assert_eq!(
+                                s["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"].to_string(),
+                                secret_arn,
+                                "{name}: {}: an existing secret's key decrypts only that secret",
+                                f.name
+                            );
                         }
                         used.insert(key);
                     }

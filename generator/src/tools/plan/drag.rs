@@ -21,11 +21,14 @@ pub struct Dragged {
     pub update: Update,
     /// What is lost when a resource that holds data or wiring is replaced this way.
     pub loss: Option<&'static str>,
+    /// It is replaced by a change of its own (listed as its own entry, with what it drags).
+    pub own_entry: bool,
 }
 
 /// Everything `root`'s replacement drags along in the new template, in the order found
-/// (breadth first, by logical ID within a level); each resource once.
-pub(super) fn dragged(root: &str, after: &BTreeMap<String, Json>) -> Vec<Dragged> {
+/// (breadth first, by logical ID within a level); each resource once. A resource in
+/// `replaced` has its own entry: it is named, not followed.
+pub(super) fn dragged(root: &str, after: &BTreeMap<String, Json>, replaced_anyway: &BTreeSet<String>) -> Vec<Dragged> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::from([root.to_string()]);
     let mut replaced = vec![root.to_string()];
@@ -49,8 +52,10 @@ pub(super) fn dragged(root: &str, after: &BTreeMap<String, Json>) -> Vec<Dragged
                 continue;
             };
             seen.insert(id.clone());
+            let own_entry = replaced_anyway.contains(id);
+            let update = if own_entry { Update::Replacement } else { update };
             let is_replaced = update == Update::Replacement;
-            if is_replaced {
+            if is_replaced && !own_entry {
                 replaced.push(id.clone());
             }
             out.push(Dragged {
@@ -59,7 +64,8 @@ pub(super) fn dragged(root: &str, after: &BTreeMap<String, Json>) -> Vec<Dragged
                 because_of: target.clone(),
                 properties,
                 update,
-                loss: if is_replaced { stateful(ty) } else { None },
+                loss: if is_replaced && !own_entry { stateful(ty) } else { None },
+                own_entry,
             });
         }
     }
@@ -113,7 +119,7 @@ mod tests {
             "Other": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "${!BillingQueue}"}}}
         }))
         .unwrap();
-        let d = dragged("BillingQueue", &after);
+        let d = dragged("BillingQueue", &after, &BTreeSet::new());
         let ids: Vec<(&str, Update)> = d.iter().map(|x| (x.logical_id.as_str(), x.update)).collect();
         assert_eq!(
             ids,
@@ -135,7 +141,10 @@ mod tests {
             "C": {"Type": "AWS::Unknown::Thing", "Properties": {"X": {"Ref": "B"}}}
         }))
         .unwrap();
-        let d = dragged("A", &after);
+        let d = dragged("A", &after, &BTreeSet::new());
+        // B replaced by its own change: named, not followed.
+        let own = dragged("A", &after, &BTreeSet::from(["B".to_string()]));
+        assert_eq!(own.iter().map(|x| (x.logical_id.as_str(), x.own_entry)).collect::<Vec<_>>(), vec![("B", true)]);
         assert_eq!(
             d.iter().map(|x| (x.logical_id.as_str(), x.because_of.as_str())).collect::<Vec<_>>(),
             vec![("B", "A"), ("C", "B")]

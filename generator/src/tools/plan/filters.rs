@@ -39,22 +39,51 @@ fn subscriptions(res: &BTreeMap<String, Json>) -> BTreeMap<(String, String), (Js
 fn receives((policy, body): &(Json, bool)) -> String {
     match policy {
         Json::Null => "every message".into(),
-        p => format!("only messages {} {}", if *body { "whose body has" } else { "with" }, words(p, "")),
+        p => {
+            let scope = if *body { " (matched in the message body)" } else { "" };
+            format!("only messages with {}{scope}", words(&literal(p), ""))
+        }
     }
 }
 
-/// A filter policy as conditions joined by "and"; each condition's alternatives by "or".
+/// The policy as the config wrote it: `Fn::Join` pieces (how flowform keeps `${` literal)
+/// joined back into their text.
+fn literal(v: &Json) -> Json {
+    match v {
+        Json::Object(m) if m.len() == 1 && m.contains_key("Fn::Join") => {
+            let parts = m["Fn::Join"].as_array().map(Vec::as_slice).unwrap_or_default();
+            match parts {
+                [Json::String(delimiter), Json::Array(pieces)] if pieces.iter().all(Json::is_string) => {
+                    Json::String(pieces.iter().filter_map(Json::as_str).collect::<Vec<_>>().join(delimiter))
+                }
+                _ => v.clone(),
+            }
+        }
+        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), literal(x))).collect()),
+        Json::Array(items) => Json::Array(items.iter().map(literal).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A filter policy as conditions joined by "and"; a condition with alternatives in
+/// parentheses joined by "or", so the reading is never ambiguous.
 fn words(p: &Json, prefix: &str) -> String {
     let Json::Object(m) = p else { return p.to_string() };
+    let several = m.len() > 1;
     m.iter()
         .map(|(k, v)| {
             let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
             match v {
                 Json::Array(alternatives) => {
-                    alternatives.iter().map(|alt| condition(&key, alt)).collect::<Vec<_>>().join(" or ")
+                    let any: Vec<String> = alternatives.iter().map(|alt| condition(&key, alt)).collect();
+                    if any.len() > 1 && several {
+                        format!("({})", any.join(" or "))
+                    } else {
+                        any.join(" or ")
+                    }
                 }
                 Json::Object(_) => words(v, &key),
-                other => format!("{key} = {other}"),
+                other => format!("{key} = {}", plain(other)),
             }
         })
         .collect::<Vec<_>>()
@@ -70,11 +99,23 @@ fn condition(key: &str, alt: &Json) -> String {
                 .map(|c| format!("{key} {} {}", plain(&c[0]), c.get(1).map(plain).unwrap_or_default()))
                 .collect::<Vec<_>>()
                 .join(" and "),
-            ("prefix", v) => format!("{key} starts with {}", plain(v)),
-            ("suffix", v) => format!("{key} ends with {}", plain(v)),
-            ("anything-but", v) => format!("{key} is not {}", plain(v)),
-            ("exists", Json::Bool(true)) => format!("{key} is present"),
-            ("exists", _) => format!("{key} is absent"),
+            ("prefix", v) => format!("{key} starting with {}", plain(v)),
+            ("suffix", v) => format!("{key} ending with {}", plain(v)),
+            ("anything-but", Json::Array(values)) => {
+                format!("{key} none of {}", values.iter().map(plain).collect::<Vec<_>>().join(", "))
+            }
+            ("anything-but", Json::Object(inner)) => inner
+                .iter()
+                .map(|(op, v)| match op.as_str() {
+                    "prefix" => format!("{key} not starting with {}", plain(v)),
+                    "suffix" => format!("{key} not ending with {}", plain(v)),
+                    other => format!("{key} not {other} {}", plain(v)),
+                })
+                .collect::<Vec<_>>()
+                .join(" and "),
+            ("anything-but", v) => format!("{key} other than {}", plain(v)),
+            ("exists", Json::Bool(true)) => format!("any {key}"),
+            ("exists", _) => format!("no {key}"),
             ("equals-ignore-case", v) => format!("{key} = {} (any case)", plain(v)),
             ("cidr", v) => format!("{key} in {}", plain(v)),
             (other, v) => format!("{key} {other} {}", plain(v)),
@@ -115,8 +156,13 @@ mod tests {
         );
         assert_eq!(
             deliveries(&sub(None), &sub(Some(json!({"plan": ["paid", {"prefix": "team-"}], "seats": [{"numeric": [">", 0, "<=", 500]}]})))),
-            vec!["queue vip now receives from topic purchases only messages with plan = paid or plan starts with team- and seats > 0 and seats <= 500 (was: every message)"]
+            vec!["queue vip now receives from topic purchases only messages with (plan = paid or plan starting with team-) and seats > 0 and seats <= 500 (was: every message)"]
         );
         assert!(deliveries(&sub(f(1)), &sub(f(1))).is_empty());
+        let odd = json!({"kind": [{"anything-but": {"prefix": "test"}}, {"exists": false}], "name": [{"Fn::Join": ["$", ["a", "{x}"]]}]});
+        assert_eq!(
+            deliveries(&sub(None), &sub(Some(odd))),
+            vec!["queue vip now receives from topic purchases only messages with (kind not starting with test or no kind) and name = a${x} (was: every message)"]
+        );
     }
 }

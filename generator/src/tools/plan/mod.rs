@@ -7,6 +7,7 @@
 mod behaviour;
 mod drag;
 mod filters;
+mod params;
 mod report;
 mod wiring;
 
@@ -117,6 +118,8 @@ pub struct Plan {
     pub permissions: Vec<String>,
     /// What each queue receives from each topic, where a subscription or its filter changed.
     pub deliveries: Vec<String>,
+    /// Parameters added, removed, or with a new default or pattern.
+    pub parameters: Vec<String>,
     /// New, removed or changed HTTP routes and who may call them.
     pub routes: Vec<String>,
     /// New, removed or changed schedules of functions.
@@ -177,8 +180,10 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
             (None, None) => {}
         }
     }
+    let replaced: BTreeSet<String> =
+        p.changes.iter().filter(|c| c.update == Some(Replacement)).map(|c| c.logical_id.clone()).collect();
     for c in p.changes.iter_mut().filter(|c| c.update == Some(Replacement)) {
-        c.dragged = drag::dragged(&c.logical_id, &a);
+        c.dragged = drag::dragged(&c.logical_id, &a, &replaced);
         c.destructive |= c.dragged.iter().any(|d| d.loss.is_some());
     }
     p.permissions = wiring::permissions(&b, &a);
@@ -186,6 +191,9 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
     p.routes = wiring::routes(&b, &a);
     p.schedules = wiring::schedules(&b, &a);
     p.weakened = wiring::weakened(&b, &a);
+    let (parameters, weaker) = params::parameters(before, after);
+    p.parameters = parameters;
+    p.weakened.extend(weaker);
     p
 }
 

@@ -74,7 +74,7 @@ fn update_word(u: Option<Update>) -> &'static str {
 /// Terminal text.
 pub fn text(p: &Plan) -> String {
     let mut o = String::new();
-    if p.changes.is_empty() {
+    if p.changes.is_empty() && p.parameters.is_empty() && p.weakened.is_empty() {
         o.push_str("no changes\n");
         return o;
     }
@@ -104,9 +104,10 @@ pub fn text(p: &Plan) -> String {
         }
         for d in &c.dragged {
             let via = if d.because_of == c.logical_id { String::new() } else { format!(", through {}", d.because_of) };
+            let own = if d.own_entry { "; replaced by its own change, listed on its own" } else { "" };
             let _ = writeln!(
                 o,
-                "     {}~ {} ({}): {} ({}{via})",
+                "     {}~ {} ({}): {} ({}{via}{own})",
                 if d.loss.is_some() { "!" } else { " " },
                 d.logical_id,
                 d.resource_type,
@@ -121,6 +122,7 @@ pub fn text(p: &Plan) -> String {
     for (title, items) in [
         ("permissions", &p.permissions),
         ("deliveries", &p.deliveries),
+        ("parameters", &p.parameters),
         ("routes", &p.routes),
         ("schedules", &p.schedules),
         ("encryption and TLS weakened", &p.weakened),
@@ -135,10 +137,22 @@ pub fn text(p: &Plan) -> String {
     let (add, rem, modi) = counts(p);
     let _ = writeln!(
         o,
-        "{add} to add, {modi} to change, {rem} to remove{}",
+        "{add} to add, {modi} to change, {rem} to remove{}{}",
+        dragged_count(p),
         if p.destructive() { "; DESTRUCTIVE changes marked with !" } else { "" }
     );
     o
+}
+
+/// ", and N more replaced or updated with them" for what replacements drag along.
+fn dragged_count(p: &Plan) -> String {
+    let ids: BTreeSet<&str> =
+        p.changes.iter().flat_map(|c| &c.dragged).filter(|d| !d.own_entry).map(|d| d.logical_id.as_str()).collect();
+    let listed: BTreeSet<&str> = p.changes.iter().map(|c| c.logical_id.as_str()).collect();
+    match ids.difference(&listed).count() {
+        0 => String::new(),
+        n => format!(", and {n} more updated or replaced with what they reference"),
+    }
 }
 
 fn counts(p: &Plan) -> (usize, usize, usize) {
@@ -149,14 +163,15 @@ fn counts(p: &Plan) -> (usize, usize, usize) {
 /// Markdown for a pull-request comment.
 pub fn markdown(p: &Plan, title: &str) -> String {
     let mut o = format!("### {title}\n\n");
-    if p.changes.is_empty() {
+    if p.changes.is_empty() && p.parameters.is_empty() && p.weakened.is_empty() {
         o.push_str("No changes to the stack.\n");
         return o;
     }
     let (add, rem, modi) = counts(p);
     let _ = writeln!(
         o,
-        "{add} to add, {modi} to change, {rem} to remove.{}\n",
+        "{add} to add, {modi} to change, {rem} to remove{}.{}\n",
+        dragged_count(p),
         if p.destructive() { " **Destructive changes below need an explicit acknowledgement.**" } else { "" }
     );
     o.push_str("| | resource | type | update | consequence |\n|---|---|---|---|---|\n");
@@ -181,7 +196,8 @@ pub fn markdown(p: &Plan, title: &str) -> String {
                 .iter()
                 .map(|d| {
                     let loss = d.loss.map_or(String::new(), |l| format!(": {l}"));
-                    format!("`{}` {}{loss}", d.logical_id, update_word(Some(d.update)))
+                    let own = if d.own_entry { " (its own row)" } else { "" };
+                    format!("`{}` {}{own}{loss}", d.logical_id, update_word(Some(d.update)))
                 })
                 .collect();
             cq = format!("{cq}{}drags along {}", if cq.is_empty() { "" } else { "; " }, list.join(", "));
@@ -198,6 +214,7 @@ pub fn markdown(p: &Plan, title: &str) -> String {
     for (title, items) in [
         ("Permissions", &p.permissions),
         ("Deliveries", &p.deliveries),
+        ("Parameters", &p.parameters),
         ("Routes", &p.routes),
         ("Schedules", &p.schedules),
         ("Encryption and TLS weakened", &p.weakened),
