@@ -218,6 +218,7 @@ pub async fn run(mix: &Mix, tag: &str) -> Ledger {
         schedule_every: Some(Duration::from_secs(1)),
         extra_env: vec![("AWS_ENDPOINT_URL_SNS".into(), sns_proxy.url())],
         retry_after: Some(Duration::from_secs(1)),
+        throttle: false, // load and fault runs measure the system, not the API's limits
         log,
     })
     .await

@@ -270,6 +270,7 @@ pub async fn start_shop(
         schedule_every: None,
         extra_env: Vec::new(),
         retry_after: Some(RETRY_AFTER),
+        throttle: false, // load and fault runs measure the system, not the API's limits
         log,
     })
     .await

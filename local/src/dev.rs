@@ -44,7 +44,49 @@ pub struct Options {
     /// Make failed records visible again after this long (doubling with each receive, up to
     /// 16x) instead of the handlers' backoff waits (a local speed-up with the same shape).
     pub retry_after: Option<Duration>,
+    /// Throttle each route as the stage does (its own `RouteSettings`, else the stage's
+    /// default): over the limit, 429 as API Gateway answers. Off for load tests.
+    pub throttle: bool,
     pub log: LogSink,
+}
+
+/// A token bucket per route: `rate` tokens a second, at most `burst` saved, as API Gateway
+/// meters each route.
+struct Bucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(rate: u64, burst: u64) -> Self {
+        Bucket { rate: rate as f64, burst: burst as f64, tokens: burst as f64, last: Instant::now() }
+    }
+    /// Takes one token if there is one.
+    fn admit(&mut self, now: Instant) -> bool {
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The limits of each route key, from the lowered stack (the template's values).
+fn buckets(sys: &System) -> BTreeMap<String, Mutex<Bucket>> {
+    let Some(h) = cfn::lower(sys).http else { return BTreeMap::new() };
+    h.routes
+        .iter()
+        .map(|r| {
+            let own = h.route_settings.iter().find(|s| s.key == r.key);
+            let (rate, burst) = own.map_or((h.throttle_rate, h.throttle_burst), |s| (s.rate, s.burst));
+            (r.key.clone(), Mutex::new(Bucket::new(rate, burst)))
+        })
+        .collect()
 }
 
 /// How long a failed record stays invisible after its `receives`-th receive when
@@ -257,13 +299,14 @@ pub async fn start(o: Options) -> Result<Dev, String> {
         }
     }
     let routes = Arc::new(routes);
+    let limits = Arc::new(if o.throttle { buckets(&sys) } else { BTreeMap::new() });
     let app = axum::Router::new().fallback(
         move |method: axum::http::Method,
               uri: axum::http::Uri,
               headers: axum::http::HeaderMap,
               body: axum::body::Bytes| {
-            let routes = routes.clone();
-            async move { front(&routes, method, uri, headers, body).await }
+            let (routes, limits) = (routes.clone(), limits.clone());
+            async move { front(&routes, &limits, method, uri, headers, body).await }
         },
     );
     tasks.push(tokio::spawn(async move {
@@ -552,6 +595,7 @@ fn matches(route: &Route, method: &str, path: &str) -> Option<BTreeMap<String, S
 /// An HTTP request -> an API Gateway v2 (payload 2.0) event -> the function -> the response.
 async fn front(
     routes: &[(Route, Arc<Function>)],
+    limits: &BTreeMap<String, Mutex<Bucket>>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
@@ -565,6 +609,9 @@ async fn front(
     else {
         return (StatusCode::NOT_FOUND, axum::Json(json!({ "message": "Not Found" }))).into_response();
     };
+    if limits.get(&route.key()).is_some_and(|b| !b.lock().unwrap().admit(Instant::now())) {
+        return (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({ "message": "Too Many Requests" }))).into_response();
+    }
     let query = uri.query().unwrap_or("");
     let qs: serde_json::Map<String, Json> =
         query.split('&').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect();
@@ -640,6 +687,34 @@ mod tests {
         let t = std::time::UNIX_EPOCH + Duration::from_secs(1_796_223_845); // 2026-12-02T15:04:05Z
         assert_eq!(rfc3339(t), "2026-12-02T15:04:05Z");
         assert_eq!(rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn each_route_gets_the_limits_of_the_template() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../flowform.yaml")).unwrap();
+        let b = generator::build(&text).unwrap();
+        let dev = b.systems.iter().find(|s| s.stage == "dev").unwrap();
+        let limits = buckets(dev);
+        let of = |k: &str| {
+            let b = limits[k].lock().unwrap();
+            (b.rate, b.burst)
+        };
+        assert_eq!(of("POST /factory/callback"), (5.0, 10.0), "the callback's own RouteSettings");
+        assert_eq!(of("POST /checkout"), (20.0, 40.0), "the stage's default");
+    }
+
+    #[test]
+    fn a_route_admits_its_burst_then_its_rate() {
+        let mut b = Bucket::new(5, 10);
+        let t0 = Instant::now();
+        assert_eq!((0..12).filter(|_| b.admit(t0)).count(), 10, "the burst, then 429");
+        assert!(b.admit(t0 + Duration::from_millis(200)), "5/s: one token back after 200 ms");
+        assert!(!b.admit(t0 + Duration::from_millis(210)));
+        assert_eq!(
+            (0..20).filter(|_| b.admit(t0 + Duration::from_secs(60))).count(),
+            10,
+            "never more than the burst saved"
+        );
     }
 
     #[test]

@@ -75,6 +75,10 @@ enum Command {
         /// the handlers' own waits, as in AWS).
         #[arg(long)]
         retry_after: Option<u64>,
+        /// Serve every request: no per-route throttling (by default the routes answer 429
+        /// over the stage's limits, as API Gateway does).
+        #[arg(long)]
+        no_throttle: bool,
     },
 }
 
@@ -148,6 +152,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_concurrency,
             schedule_every,
             retry_after,
+            no_throttle,
         } => {
             let sys = system(&common)?;
             let (conf, endpoint_url) = aws(&common).await?;
@@ -183,6 +188,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 schedule_every: schedule_every.map(Duration::from_secs),
                 extra_env: Vec::new(),
                 retry_after: retry_after.map(Duration::from_secs),
+                throttle: !no_throttle,
                 log,
             })
             .await?;

@@ -388,6 +388,7 @@ fn local_runner_env_matches_the_template() {
         schedule_every: None,
         extra_env: Vec::new(),
         retry_after: None,
+        throttle: false, // load and fault runs measure the system, not the API's limits
         log: std::sync::Arc::new(|_: &str, _: &str| {}),
     };
     let envs = local::dev::function_env(&opts, "http://127.0.0.1:8080");
