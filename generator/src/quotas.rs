@@ -54,26 +54,8 @@ pub const OTHER_VALUE: usize = 128;
 /// Every quota of one lowered stack, at the stage's name or at the config name that grows it.
 pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
     let stage = stage_span(raw, &view.stage);
-    let mut out = Vec::new();
-    let counts = [
-        (view.resource_count, cfn::MAX_RESOURCES, "resources", "split the system into several configs (one stack each), e.g. by domain"),
-        (view.outputs.len(), MAX_OUTPUTS, "outputs", "every queue, dead-letter queue and topic has one output: split the system into several configs (one stack each)"),
-        (view.parameters.len(), MAX_PARAMETERS, "parameters", "every endpoint has one parameter and every database three: share endpoints and databases between functions, or split the system"),
-    ];
-    for (n, max, what, help) in counts {
-        if n > max {
-            out.push(
-                Diagnostic::error(
-                    Code::Quota,
-                    stage,
-                    format!("stage `{}` needs {n} {what}; one CloudFormation template holds at most {max}", view.stage),
-                )
-                .with_help(help),
-            );
-        }
-    }
-    let producers = producers(raw);
-    out.extend(long_ids(&producers, view, stage));
+    let mut out = counts(view, stage);
+    out.extend(long_ids(&producers(raw), view, stage));
     let resolved = Resolved::of(view);
     let naming = crate::model::Naming { system: &view.system, stage: &view.stage };
     for f in &view.functions {
@@ -82,31 +64,7 @@ pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
             .iter()
             .find(|(n, _)| naming.of(&n.value) == f.name)
             .map_or((stage, f.name.as_str()), |(n, _)| (n.span, n.value.as_str()));
-        let policy = resolved.policy(&f.statements);
-        if policy > MAX_ROLE_POLICY {
-            out.push(too_big(at, format!("the role of function `{name}`"), policy, MAX_ROLE_POLICY, "characters")
-                .with_help("the role grows with every topic, queue, secret, database and email the function uses: split the function's work between two functions"));
-        }
-        let env = 2
-            + f.env.iter().map(|e| e.name.len() + 3 + resolved.len(&json(&e.value))).sum::<usize>()
-            + f.env.len().saturating_sub(1);
-        if env > MAX_FUNCTION_ENV {
-            out.push(too_big(at, format!("the environment of function `{name}`"), env, MAX_FUNCTION_ENV, "bytes")
-                .with_help("every `env` entry, topic, queue, database, endpoint and secret adds a variable: shorten `env` values, or move large settings to a secret"));
-        }
-        let permissions = resolved.permissions(f);
-        if permissions > MAX_FUNCTION_POLICY {
-            out.push(
-                too_big(
-                    at,
-                    format!("the resource policy of function `{name}`"),
-                    permissions,
-                    MAX_FUNCTION_POLICY,
-                    "bytes",
-                )
-                .with_help("every route adds a statement: split the routes between functions"),
-            );
-        }
+        out.extend(function_quotas(&resolved, f, at, name));
     }
     for q in &view.queues {
         let size = resolved.policy(&q.statements);
@@ -125,6 +83,52 @@ pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
         out.push(
             too_big(stage, "the stack key's policy".into(), key, MAX_KEY_POLICY, "bytes")
                 .with_help("it names every service that uses the key: split the system into several configs"),
+        );
+    }
+    out
+}
+
+/// Resources, outputs and parameters of the template.
+fn counts(view: &StackView, stage: Span) -> Vec<Diagnostic> {
+    let counts = [
+        (view.resource_count, cfn::MAX_RESOURCES, "resources", "split the system into several configs (one stack each), e.g. by domain"),
+        (view.outputs.len(), MAX_OUTPUTS, "outputs", "every queue, dead-letter queue and topic has one output: split the system into several configs (one stack each)"),
+        (view.parameters.len(), MAX_PARAMETERS, "parameters", "every endpoint has one parameter and every database three: share endpoints and databases between functions, or split the system"),
+    ];
+    counts
+        .into_iter()
+        .filter(|(n, max, _, _)| n > max)
+        .map(|(n, max, what, help)| {
+            Diagnostic::error(
+                Code::Quota,
+                stage,
+                format!("stage `{}` needs {n} {what}; one CloudFormation template holds at most {max}", view.stage),
+            )
+            .with_help(help)
+        })
+        .collect()
+}
+
+/// A function's role policy, environment and resource policy, at its name.
+fn function_quotas(resolved: &Resolved, f: &cfn::FunctionView, at: Span, name: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let policy = resolved.policy(&f.statements);
+    if policy > MAX_ROLE_POLICY {
+        out.push(too_big(at, format!("the role of function `{name}`"), policy, MAX_ROLE_POLICY, "characters")
+            .with_help("the role grows with every topic, queue, secret, database and email the function uses: split the function's work between two functions"));
+    }
+    let env = 2
+        + f.env.iter().map(|e| e.name.len() + 3 + resolved.len(&json(&e.value))).sum::<usize>()
+        + f.env.len().saturating_sub(1);
+    if env > MAX_FUNCTION_ENV {
+        out.push(too_big(at, format!("the environment of function `{name}`"), env, MAX_FUNCTION_ENV, "bytes")
+            .with_help("every `env` entry, topic, queue, database, endpoint and secret adds a variable: shorten `env` values, or move large settings to a secret"));
+    }
+    let permissions = resolved.permissions(f);
+    if permissions > MAX_FUNCTION_POLICY {
+        out.push(
+            too_big(at, format!("the resource policy of function `{name}`"), permissions, MAX_FUNCTION_POLICY, "bytes")
+                .with_help("every route adds a statement: split the routes between functions"),
         );
     }
     out
