@@ -3,9 +3,11 @@
 //!
 //! - [`provision`]: what moto's CloudFormation skips, created from the model through the APIs;
 //! - [`runtime`]: a local Lambda Runtime API per function and the handler binary behind it;
-//! - [`dev`]: queue pollers with event-source-mapping semantics, the HTTP front, the logs.
+//! - [`dev`]: queue pollers with event-source-mapping semantics, the HTTP front, the logs;
+//! - [`dlq`]: list, peek at and redrive the dead-letter queues (on AWS too).
 
 pub mod dev;
+pub mod dlq;
 pub mod provision;
 pub mod runtime;
 

@@ -35,7 +35,34 @@ struct Common {
 }
 
 #[derive(Subcommand)]
+enum DlqAction {
+    /// Every queue with a DLQ: messages in the DLQ and in the queue.
+    List,
+    /// Show up to 10 messages of a queue's DLQ without taking them.
+    Peek { queue: String },
+    /// Move a queue's DLQ messages back to it (StartMessageMoveTask on AWS; receive, send,
+    /// delete where the service lacks it), with counts before and after.
+    Redrive {
+        queue: String,
+        /// At most this many messages.
+        #[arg(long)]
+        max: Option<i64>,
+        /// Only count.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
+    /// Dead-letter queues of the stage. Without --endpoint-url and $AWS_ENDPOINT_URL, against
+    /// AWS with the usual credential chain.
+    Dlq {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Create through the service APIs what moto's CloudFormation skips (subscriptions with
     /// filters, secrets, SES identities; topics and queues if missing), idempotently.
     Up(Common),
@@ -126,8 +153,58 @@ fn unpack(dist: &std::path::Path, handlers: impl Iterator<Item = String>) -> Res
     Ok(dir)
 }
 
+async fn dlq(common: Common, action: DlqAction) -> Result<(), String> {
+    let sys = system(&common)?;
+    let conf = match common.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()) {
+        Some(endpoint) => local::aws_config(&endpoint, &common.region).await,
+        None => {
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(common.region.clone()))
+                .load()
+                .await
+        }
+    };
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let pairs = local::dlq::pairs(&sys);
+    let pair = |q: &str| {
+        pairs.iter().find(|p| p.queue == q).ok_or_else(|| {
+            let known: Vec<&str> = pairs.iter().map(|p| p.queue.as_str()).collect();
+            format!(
+                "queue `{q}` has no dead-letter queue in stage `{}` (queues with one: {})",
+                sys.stage,
+                known.join(", ")
+            )
+        })
+    };
+    match action {
+        DlqAction::List => {
+            for p in &pairs {
+                let (d, s) = (local::dlq::depth(&sqs, &p.dlq).await?, local::dlq::depth(&sqs, &p.source).await?);
+                println!("{}: {d} in {} ({s} in {})", p.queue, p.dlq, p.source);
+            }
+        }
+        DlqAction::Peek { queue } => {
+            let p = pair(&queue)?;
+            for m in local::dlq::peek(&sqs, &p.dlq, 10).await? {
+                let body: String = m.body.chars().take(200).collect();
+                println!("{} (received {} times): {body}", m.id, m.receives);
+            }
+        }
+        DlqAction::Redrive { queue, max, dry_run } => {
+            let p = pair(&queue)?;
+            let m = local::dlq::redrive(&sqs, p, max, dry_run).await?;
+            println!(
+                "{}: {} in the DLQ before, {} moved to {}, {} left ({})",
+                p.queue, m.before, m.moved, p.source, m.after, m.how
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Dlq { common, action } => dlq(common, action).await,
         Command::Up(c) => {
             let sys = system(&c)?;
             let (conf, _) = aws(&c).await?;

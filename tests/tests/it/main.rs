@@ -3,6 +3,7 @@
 //! busy for long (the scanners), hold [`tests::exclusive`] so they run one at a time.
 
 mod deploy;
+mod dlq;
 mod e2e;
 mod fuzz;
 mod generate;
