@@ -23,6 +23,91 @@ pub fn redacted(url: &str) -> String {
     }
 }
 
+/// An RDS IAM authentication token for `user` at `host:port`: a `connect` request for the
+/// `rds-db` service, presigned with SigV4 in the query and valid 15 minutes (what
+/// `aws rds generate-db-auth-token` prints). It is the password of a TLS connection that uses
+/// the cleartext plugin.
+pub fn iam_token(
+    host: &str,
+    port: u16,
+    user: &str,
+    region: &str,
+    credentials: &aws_sdk_secretsmanager::config::Credentials,
+    now: std::time::SystemTime,
+) -> Result<String, String> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SignatureLocation, SigningSettings};
+    use aws_sigv4::sign::v4;
+    let identity: aws_smithy_runtime_api::client::identity::Identity = credentials.clone().into();
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(900));
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("rds-db")
+        .time(now)
+        .settings(settings)
+        .build()
+        .map_err(|e| format!("signing parameters: {e}"))?
+        .into();
+    let user: String = user
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let url = format!("https://{host}:{port}/?Action=connect&DBUser={user}");
+    let request = SignableRequest::new("GET", &url, std::iter::empty(), SignableBody::Bytes(&[]))
+        .map_err(|e| format!("token request: {e}"))?;
+    let (instructions, _) = sign(request, &params).map_err(|e| format!("signing: {e}"))?.into_parts();
+    let mut signed = http::Request::builder().uri(&url).body(()).map_err(|e| format!("token request: {e}"))?;
+    instructions.apply_to_request_http1x(&mut signed);
+    Ok(signed.uri().to_string().trim_start_matches("https://").to_string())
+}
+
+/// A pool that authenticates with IAM tokens. A token is checked only when a connection
+/// opens, so open connections outlive it; new ones need a fresh token, which a background
+/// task sets every 10 minutes (tokens last 15).
+async fn iam_pool(
+    pool: MySqlPoolOptions,
+    base: MySqlConnectOptions,
+    (host, port, user): (String, u16, String),
+    config: aws_config::SdkConfig,
+) -> Result<MySqlPool, Failure> {
+    use aws_sdk_secretsmanager::config::ProvideCredentials;
+    let token = {
+        let config = config.clone();
+        let (host, user) = (host.clone(), user.clone());
+        move || {
+            let config = config.clone();
+            let (host, user) = (host.clone(), user.clone());
+            async move {
+                let provider = config.credentials_provider().ok_or("no AWS credentials")?;
+                let credentials = provider.provide_credentials().await.map_err(|e| e.to_string())?;
+                let region = config.region().map(|r| r.to_string()).ok_or("no AWS region")?;
+                iam_token(&host, port, &user, &region, &credentials, std::time::SystemTime::now())
+            }
+        }
+    };
+    let first = token().await.map_err(|e| Failure::Retryable(format!("IAM token for {user}@{host}: {e}")))?;
+    let db = pool
+        .connect_with(base.clone().password(&first))
+        .await
+        .map_err(|e| Failure::Retryable(format!("connecting to {host}:{port} as {user} (IAM): {e}")))?;
+    let refreshed = db.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            match token().await {
+                Ok(t) => refreshed.set_connect_options(base.clone().password(&t)),
+                Err(e) => tracing::warn!("IAM token refresh for {user}@{host}: {e}"),
+            }
+        }
+    });
+    Ok(db)
+}
+
 /// Connects to the database named `db` in the config. `max` connections: a Lambda container
 /// runs one invocation at a time, so 2 is plenty there; tests pass more.
 pub async fn connect(
@@ -43,6 +128,18 @@ pub async fn connect(
         .map_err(|_| Failure::Permanent(format!("{} is not a port", contracts::db_port(db))))?;
     let name = env(&contracts::db_name(db))?;
     let secrets = secrets.ok_or_else(|| Failure::Permanent("no Secrets Manager client".into()))?;
+    if let Ok(user) = std::env::var(contracts::db_iam_user(db)) {
+        let base = MySqlConnectOptions::new()
+            .host(&host)
+            .port(port)
+            .database(&name)
+            .username(&user)
+            .ssl_mode(MySqlSslMode::Required)
+            .enable_cleartext_plugin(true);
+        // The function's own credentials and region (the execution role's, on Lambda).
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        return iam_pool(pool, base, (host, port, user), aws).await;
+    }
     let creds: Credentials = serde_json::from_str(&secret(secrets, &env(&contracts::db_secret_arn(db))?).await?)
         .map_err(|e| Failure::Permanent(format!("database secret of {db} is not {{username, password}} JSON: {e}")))?;
     let opts = MySqlConnectOptions::new()
