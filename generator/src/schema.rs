@@ -336,6 +336,8 @@ pub fn json_schema() -> Json {
     for object in ["defaults", "stage"] {
         defs[object]["properties"]["log_retention_days"]["enum"] = json!(LOG_RETENTION_DAYS);
     }
+    defs["throttle"]["minProperties"] = json!(1);
+    defs["throttle"]["type"] = json!("object");
     defs["trigger"]["oneOf"] =
         json!([{ "required": ["queue"] }, { "required": ["http"] }, { "required": ["schedule"] }]);
     defs["http_trigger"]["properties"]["routes"]["minItems"] = json!(1);

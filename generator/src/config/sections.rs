@@ -162,13 +162,29 @@ impl Parser {
         hf.get("throttle").map(|t| self.throttle(t)).unwrap_or_default()
     }
 
-    /// `{ rate, burst }` of API Gateway throttling.
+    /// `{ rate, burst }` of API Gateway throttling; naming neither says nothing (E004).
     fn throttle(&mut self, t: &Node) -> RawHttp {
-        let Some(tf) = self.fields(t, "`throttle`", "throttle") else { return RawHttp::default() };
-        RawHttp {
+        let empty = matches!(t, Node::Scalar(s) if s.as_str().is_empty());
+        let Some(tf) = self.fields(t, "`throttle`", "throttle") else {
+            if empty {
+                self.err(
+                    Diagnostic::error(Code::Missing, node_span(t), "`throttle` names neither `rate` nor `burst`")
+                        .with_help("write `throttle: { rate: 5, burst: 10 }`, or remove it to keep the default"),
+                );
+            }
+            return RawHttp::default();
+        };
+        let h = RawHttp {
             throttle_rate: self.int(&tf, "rate", "`throttle.rate`"),
             throttle_burst: self.int(&tf, "burst", "`throttle.burst`"),
+        };
+        if tf.get("rate").is_none() && tf.get("burst").is_none() {
+            self.err(
+                Diagnostic::error(Code::Missing, node_span(t), "`throttle` names neither `rate` nor `burst`")
+                    .with_help("write `throttle: { rate: 5, burst: 10 }`, or remove it to keep the default"),
+            );
         }
+        h
     }
 
     pub(super) fn queue(&mut self, n: &Node, name: &Name) -> RawQueue {

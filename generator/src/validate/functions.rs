@@ -129,21 +129,14 @@ impl Validator {
             secrets: secs,
             callbacks: Vec::new(),
             env,
-            route_throttle: self.route_throttle(f.route_throttle.as_ref(), None, n.span),
+            route_throttle: Self::route_throttle(f.route_throttle.as_ref(), None),
         })
     }
 
     /// A route throttle (of the trigger, or a stage's override over `base`); what neither
-    /// gives stays the stage's default. An empty `throttle` says nothing: E004 at `at`.
-    pub(super) fn route_throttle(&mut self, t: Option<&RawHttp>, base: Option<Throttle>, at: Span) -> Option<Throttle> {
+    /// gives stays the stage's default (an empty one is refused by the parser).
+    pub(super) fn route_throttle(t: Option<&RawHttp>, base: Option<Throttle>) -> Option<Throttle> {
         let t = t?;
-        if t.throttle_rate.is_none() && t.throttle_burst.is_none() {
-            self.err(
-                Diagnostic::error(Code::Missing, at, "`throttle` names neither `rate` nor `burst`")
-                    .with_help("write `throttle: { rate: 5, burst: 10 }`, or remove it to keep the stage's default"),
-            );
-            return base;
-        }
         let base = base.unwrap_or(Throttle { rate: None, burst: None });
         Some(Throttle {
             rate: t.throttle_rate.as_ref().map(|r| r.value).or(base.rate),

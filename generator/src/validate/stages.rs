@@ -65,7 +65,7 @@ impl Validator {
             f.env = self.env(&o.env, &base);
             if let Some(t) = &o.throttle {
                 if matches!(f.trigger, Trigger::Http { .. }) {
-                    f.route_throttle = self.route_throttle(Some(t), f.route_throttle, on.span);
+                    f.route_throttle = Self::route_throttle(Some(t), f.route_throttle);
                 } else {
                     let at = t.throttle_rate.as_ref().or(t.throttle_burst.as_ref()).map_or(on.span, |r| r.span);
                     self.err(
