@@ -141,14 +141,12 @@ fn email_cycle(message: &serde_json::Value) -> Option<i64> {
     text[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
 }
 
-/// One chaos run. Deploys out/dev to moto (after resetting it), so callers must not run two
-/// at once against one moto.
-pub async fn run(mix: &Mix, tag: &str) -> Ledger {
+/// One chaos run. Resets moto and deploys out/dev to it, so it needs moto alone.
+pub async fn run(alone: &crate::Alone, mix: &Mix, tag: &str) -> Ledger {
     let started = Instant::now();
-    reqwest::Client::new().post(format!("{}/moto-api/reset", moto_url())).send().await.unwrap();
-    let d = deploy_dev(tag);
+    let d = deploy_dev(alone, tag);
     let sys = d.system.clone();
-    let aws = aws().await;
+    let aws = aws_alone(alone).await;
     let provisioned = local::provision::up(&sys, &aws).await.unwrap();
     let initial_stock = 6;
     let (stock_db, customer_db) = donut_dbs(tag, initial_stock).await;

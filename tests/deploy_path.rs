@@ -57,9 +57,12 @@ pub struct Deployed {
     pub db_secret: String,
 }
 
-/// Packages and deploys out/dev to moto as a new stack (moto refuses a no-change redeploy,
-/// so every call gets its own stack name: `tag` keeps them apart).
-pub fn deploy_dev(tag: &str) -> Deployed {
+/// Resets moto, then packages and deploys out/dev to it as a new stack. The stack's physical
+/// names are fixed, so the deploy needs moto alone and empty: anything left by an earlier
+/// test under one of those names (a queue with other attributes, say) would make it fail
+/// with QueueAlreadyExists. `tag` names the stack, the bucket and the work folder.
+pub fn deploy_dev(alone: &crate::Alone, tag: &str) -> Deployed {
+    crate::services::reset_moto(alone);
     let aws = Aws::new();
     let work = std::env::temp_dir().join(format!("flowform-deploy-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);

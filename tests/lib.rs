@@ -37,15 +37,27 @@ impl Rng {
 }
 
 /// The repository root.
-/// One at a time: the runs that deploy the donut shop's stack to the shared moto (its
-/// physical names are fixed), and the scanners that keep a core busy for a minute while
-/// the chaos runs have time bounds. Async tests `.lock().await` it; others call
-/// [`exclusive_blocking`].
-pub static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// moto is one server for the whole test binary (`scripts/with-moto.sh` starts it), and
+/// tests share it in two ways. Most create only resources with names of their own and share
+/// it: [`services::aws`] hands out its SDK config together with a read guard of this lock.
+/// A few need it alone: the runs that reset moto and deploy or provision the donut shop's
+/// stack (its physical names are fixed, so a queue left by another test would make the
+/// deploy fail with QueueAlreadyExists), and the scanners that keep a core busy for a
+/// minute while the chaos runs have time bounds. They hold the write guard, [`Alone`].
+/// The lock is fair: a waiting writer stops new readers, so a test takes it once.
+pub static MOTO: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
-/// [`EXCLUSIVE`] for a synchronous test.
-pub fn exclusive_blocking() -> tokio::sync::MutexGuard<'static, ()> {
-    EXCLUSIVE.blocking_lock()
+/// Proof that a test has moto (and the machine's cores) to itself.
+pub type Alone = tokio::sync::RwLockWriteGuard<'static, ()>;
+
+/// Waits until no other test uses moto, then holds it alone.
+pub async fn alone() -> Alone {
+    MOTO.write().await
+}
+
+/// [`alone`] for a synchronous test.
+pub fn alone_blocking() -> Alone {
+    MOTO.blocking_write()
 }
 
 pub fn root() -> PathBuf {

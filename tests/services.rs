@@ -56,9 +56,44 @@ pub fn moto_url() -> String {
     std::env::var("FLOWFORM_MOTO_URL").unwrap_or_else(|_| panic!("FLOWFORM_MOTO_URL is not set: run the tests through `scripts/test.sh`, which starts moto on a free loopback port"))
 }
 
-/// SDK config pointing at moto with dummy credentials.
-pub async fn aws() -> aws_config::SdkConfig {
+/// SDK config pointing at moto with dummy credentials, for a test that shares moto (see
+/// [`crate::MOTO`]): moto is not reset while the returned value lives. Take it once per test.
+pub async fn aws() -> SharedMoto {
+    let shared = crate::MOTO.read().await;
+    SharedMoto { config: local::aws_config(&moto_url(), "ap-northeast-2").await, _shared: shared }
+}
+
+/// [`aws`] for a test that has moto alone.
+pub async fn aws_alone(_alone: &crate::Alone) -> aws_config::SdkConfig {
     local::aws_config(&moto_url(), "ap-northeast-2").await
+}
+
+/// The SDK config of [`aws`], with the read guard that keeps moto from being reset under it.
+pub struct SharedMoto {
+    config: aws_config::SdkConfig,
+    _shared: tokio::sync::RwLockReadGuard<'static, ()>,
+}
+
+impl std::ops::Deref for SharedMoto {
+    type Target = aws_config::SdkConfig;
+    fn deref(&self) -> &aws_config::SdkConfig {
+        &self.config
+    }
+}
+
+/// Empties moto (every account, region and service), for a test that has it alone. A plain
+/// HTTP/1.1 POST, so synchronous callers need no runtime.
+pub fn reset_moto(_alone: &crate::Alone) {
+    use std::io::{Read, Write};
+    let url = moto_url();
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut conn = std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("moto at {host}: {e}"));
+    write!(conn, "POST /moto-api/reset HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let status = answer.lines().next().unwrap_or_default();
+    assert_eq!(status.split_whitespace().nth(1), Some("200"), "moto reset: {status}");
 }
 
 /// A topic and a queue subscribed to it (envelope delivery), to see what a handler published.

@@ -49,7 +49,7 @@ fn main() -> std::process::ExitCode {
         }
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("tokio runtime");
-    let ledger = rt.block_on(tests::chaos::run(&mix, "chaos-cli"));
+    let ledger = rt.block_on(async { tests::chaos::run(&tests::alone().await, &mix, "chaos-cli").await });
     for f in &ledger.findings {
         eprintln!("chaos: {f}");
     }

@@ -104,7 +104,7 @@ async fn instant_sns() -> String {
 async fn same_product_four_clients(sns_endpoint: Option<String>) {
     let aws = match &sns_endpoint {
         Some(url) => local::aws_config(url, "ap-northeast-2").await,
-        None => aws().await,
+        None => aws().await.clone(),
     };
     let db = fresh_db("bench", 8).await;
     schema::migrate(&db.pool, schema::STOCK).await.unwrap();

@@ -9,8 +9,8 @@ use tests::deploy_path::deploy_dev;
 
 #[test]
 fn package_and_deploy_dev_then_read_back() {
-    let _one = tests::exclusive_blocking();
-    let d = deploy_dev("readback");
+    let alone = tests::alone_blocking();
+    let d = deploy_dev(&alone, "readback");
     let (aws, sys, secret) = (&d.aws, &d.system, d.db_secret.as_str());
 
     // Topics.

@@ -8,19 +8,17 @@ use tests::services::*;
 
 #[tokio::test]
 async fn dead_letters_are_listed_peeked_and_redriven_whole() {
-    let _one = tests::EXCLUSIVE.lock().await;
+    // The donut shop's queues have fixed names: provision them into an empty moto, alone.
+    let alone = tests::alone().await;
+    reset_moto(&alone);
     let text = std::fs::read_to_string(tests::root().join("flowform.yaml")).unwrap();
     let sys = generator::build(&text).unwrap().systems.into_iter().find(|s| s.stage == "dev").unwrap();
-    let aws = aws().await;
+    let aws = aws_alone(&alone).await;
     let provisioned = local::provision::up(&sys, &aws).await.unwrap();
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let pairs = local::dlq::pairs(&sys);
     let pair = pairs.iter().find(|p| p.queue == "vip").expect("vip has a DLQ").clone();
     assert_eq!(pairs.len(), 3, "{pairs:?}");
-    // Start from empty queues (moto is shared with other tests that ran before).
-    for u in [&provisioned.dlqs["vip"], &provisioned.queues["vip"].0] {
-        sqs.purge_queue().queue_url(u).send().await.unwrap();
-    }
     let bodies: BTreeSet<String> = (0..13).map(|i| format!("{{\"purchase\": {i}}}")).collect();
     for b in &bodies {
         sqs.send_message()

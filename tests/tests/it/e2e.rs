@@ -58,8 +58,8 @@ impl Shop {
 /// event delivered twice, a poison message. Nothing lost, nothing applied twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn chaos_every_fault_at_once() {
-    let _one = tests::EXCLUSIVE.lock().await;
-    let ledger = tests::chaos::run(&tests::chaos::Mix::default(), "chaos").await;
+    let alone = tests::alone().await;
+    let ledger = tests::chaos::run(&alone, &tests::chaos::Mix::default(), "chaos").await;
     println!("{}", serde_json::to_string(&ledger).unwrap());
     assert!(ledger.ok(), "{ledger:#?}");
     assert!(
@@ -70,12 +70,10 @@ async fn chaos_every_fault_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_donut_shop_end_to_end() {
-    let _one = tests::EXCLUSIVE.lock().await;
-    // A clean moto: the stack's resources have fixed names.
-    reqwest::Client::new().post(format!("{}/moto-api/reset", moto_url())).send().await.unwrap();
-    let d = deploy_dev("e2e");
+    let alone = tests::alone().await;
+    let d = deploy_dev(&alone, "e2e");
     let sys = d.system.clone();
-    let aws = aws().await;
+    let aws = aws_alone(&alone).await;
     let provisioned = local::provision::up(&sys, &aws).await.unwrap();
 
     let (stock_db, customer_db) = donut_dbs("e2e", 3).await;

@@ -36,7 +36,7 @@ fn walk(dir: &PathBuf) -> Vec<PathBuf> {
 
 #[test]
 fn cfn_lint_reports_nothing_including_informational_rules() {
-    let _one = tests::exclusive_blocking();
+    let _one = tests::alone_blocking();
     let files = templates();
     let (code, out, err) = run(Command::new(tool("FLOWFORM_CFN_LINT"))
         .args(["-r", "ap-northeast-2", "-c", "I", "-f", "parseable", "--"])
@@ -46,7 +46,7 @@ fn cfn_lint_reports_nothing_including_informational_rules() {
 
 #[test]
 fn checkov_reports_no_failed_check() {
-    let _one = tests::exclusive_blocking();
+    let _one = tests::alone_blocking();
     let files = templates();
     let mut cmd = Command::new(tool("FLOWFORM_CHECKOV"));
     cmd.args(["--framework", "cloudformation", "--skip-download", "-o", "json", "--compact"]);

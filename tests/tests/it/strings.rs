@@ -302,7 +302,7 @@ fn every_text_reaches_the_template_as_written() {
             linted.push(path);
         }
     }
-    let _one = tests::exclusive_blocking();
+    let _one = tests::alone_blocking();
     let (code, out, err) = run(Command::new(tool("FLOWFORM_CFN_LINT"))
         .args(["-r", "ap-northeast-2", "-c", "I", "-f", "parseable", "--"])
         .args(&linted));
