@@ -62,7 +62,7 @@ codes! {
     NotUtf8 = "E030": "a file that is not UTF-8",
     TooLarge = "E031": "a file too large or nested too deep to read",
     NotAllowed = "E032": "a value that is not one of the accepted choices",
-    BadAddress = "E033": "a URL, email address or SES identity that is not valid where it is used",
+    BadAddress = "E033": "a URL, email address, SES identity or IAM principal ARN that is not valid where it is used",
     Conflict = "E034": "options that exclude each other",
     HandlerArchitecture = "E035": "one handler binary used with two architectures",
     Interpreted = "E036": "text CloudFormation would read as a dynamic reference or a substitution",

@@ -24,6 +24,9 @@ pub struct System {
     pub endpoints: Vec<Endpoint>,
     pub secrets: Vec<Secret>,
     pub log_retention_days: u64,
+    /// Principal ARNs (roles, users, an account root) that may send to the queues and
+    /// publish to the topics besides the wiring; sorted, once each.
+    pub operators: Vec<String>,
 }
 
 /// The physical-name rules, in one place: every name flowform gives a resource comes from a

@@ -137,8 +137,8 @@ pub async fn redrive(sqs: &Client, pair: &Pair, max: Option<i64>, dry_run: bool)
                 .ok_or_else(|| format!("{u}: no ARN"))
         }
     };
-    let mut task =
-        sqs.start_message_move_task().source_arn(arn(&dlq_url).await?).destination_arn(arn(&source_url).await?);
+    let dlq_arn = arn(&dlq_url).await?;
+    let mut task = sqs.start_message_move_task().source_arn(&dlq_arn).destination_arn(arn(&source_url).await?);
     if let Some(m) = max {
         task = task.max_number_of_messages_per_second(m.clamp(1, 500) as i32);
     }
@@ -152,10 +152,38 @@ pub async fn redrive(sqs: &Client, pair: &Pair, max: Option<i64>, dry_run: bool)
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
             let after = depth(sqs, &pair.dlq).await?;
+            if after > 0 {
+                // The task sends as its caller: a queue policy's deny shows up here, not
+                // in the answer to StartMessageMoveTask.
+                let tasks = sqs.list_message_move_tasks().source_arn(&dlq_arn).max_results(1).send().await;
+                if let Some(t) = tasks.ok().and_then(|t| t.results.and_then(|r| r.into_iter().next())) {
+                    if t.status() == Some("FAILED") {
+                        return Err(format!(
+                            "redrive {}: the move task failed: {}{}",
+                            pair.dlq,
+                            t.failure_reason().unwrap_or("no reason given"),
+                            OPERATOR_HINT
+                        ));
+                    }
+                }
+            }
             Ok(Moved { before, moved: before - after, after, how: "StartMessageMoveTask" })
         }
         Err(e) if missing_api(&e) => by_hand(sqs, pair, (&dlq_url, &source_url), before, max).await,
-        Err(e) => Err(format!("redrive {}: {}", pair.dlq, aws_sdk_sqs::error::DisplayErrorContext(e))),
+        Err(e) => Err(format!("redrive {}: {}{}", pair.dlq, aws_sdk_sqs::error::DisplayErrorContext(&e), hint(&e))),
+    }
+}
+
+/// What to do when the stack's queue policy denies the sender.
+const OPERATOR_HINT: &str = "\nhelp: the stack's queue policies deny sending to anyone the config does not wire; \
+     a redrive sends as you, so add your role's ARN to `stages.<stage>.operators` and deploy";
+
+fn hint<E: aws_sdk_sqs::error::ProvideErrorMetadata>(e: &aws_sdk_sqs::error::SdkError<E>) -> &'static str {
+    let code = e.as_service_error().and_then(|s| s.code()).unwrap_or("");
+    if code.contains("AccessDenied") {
+        OPERATOR_HINT
+    } else {
+        ""
     }
 }
 
@@ -219,9 +247,9 @@ async fn by_hand(
             }
             // Sent before it is deleted: a crash in between leaves a copy, never a loss
             // (the handlers take each message's effect once).
-            send.send()
-                .await
-                .map_err(|e| format!("send to {}: {}", pair.source, aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            send.send().await.map_err(|e| {
+                format!("send to {}: {}{}", pair.source, aws_sdk_sqs::error::DisplayErrorContext(&e), hint(&e))
+            })?;
             sqs.delete_message()
                 .queue_url(dlq_url)
                 .receipt_handle(m.receipt_handle().unwrap_or_default())

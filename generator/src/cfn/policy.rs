@@ -62,6 +62,53 @@ pub(super) fn allow(sid: &str, actions: &[&str], resources: Expr) -> Statement {
     }
 }
 
+/// Who the wiring lets reach a queue or topic: requests that a service makes for one of
+/// `sources` (`aws:SourceArn`: a topic delivering, a rule sending), or for an ARN matching
+/// `source_like`, and requests signed by one of `principals` (`aws:PrincipalArn`: function
+/// roles, the stage's operators).
+#[derive(Default)]
+pub(super) struct Wired {
+    pub sources: Vec<Expr>,
+    pub source_like: Option<Expr>,
+    pub principals: Vec<Expr>,
+}
+
+/// Denies `actions` on `resource` to every request [`Wired`] does not name. The conditions
+/// use negated operators, which hold when their key is absent: a request of a user or role
+/// has no `aws:SourceArn` and a service's delivery has no `aws:PrincipalArn`, so a request is
+/// let through only by a key it carries, and denied when it matches no list. With nothing
+/// wired, the statement denies every request. An explicit Deny wins over any Allow, so a
+/// principal of the account with broad IAM rights cannot send or publish either.
+pub(super) fn deny_unwired(sid: &str, actions: &[&str], resource: Expr, wired: Wired) -> Statement {
+    let mut not_equals = serde_json::Map::new();
+    if !wired.sources.is_empty() {
+        not_equals.insert("aws:SourceArn".into(), json!(Expr::one_or_many(wired.sources)));
+    }
+    if !wired.principals.is_empty() {
+        not_equals.insert("aws:PrincipalArn".into(), json!(Expr::one_or_many(wired.principals)));
+    }
+    let mut condition = serde_json::Map::new();
+    if !not_equals.is_empty() {
+        condition.insert("ArnNotEquals".into(), Json::Object(not_equals));
+    }
+    if let Some(like) = wired.source_like {
+        condition.insert("ArnNotLike".into(), json!({ "aws:SourceArn": like }));
+    }
+    Statement {
+        sid: sid.into(),
+        effect: "Deny",
+        principal: Some(json!("*")),
+        actions: actions.iter().map(|s| s.to_string()).collect(),
+        resources: resource,
+        condition: (!condition.is_empty()).then_some(Json::Object(condition)),
+    }
+}
+
+/// The stage's operators as principals.
+pub(super) fn operators(sys: &crate::model::System) -> Vec<Expr> {
+    sys.operators.iter().map(|o| Expr::lit(o.as_str())).collect()
+}
+
 pub(super) fn deny_insecure_transport(actions: &[&str], resources: Expr) -> Statement {
     Statement {
         sid: "DenyInsecureTransport".into(),

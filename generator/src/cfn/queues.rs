@@ -1,7 +1,7 @@
 //! SQS queues, their dead-letter queues (with alarms) and their subscriptions to topics.
 use super::expr::one_or_many;
 use super::expr::{arn, r, sub, Expr, LogicalId};
-use super::policy::{deny_insecure_transport, Meta, Statement};
+use super::policy::{deny_insecure_transport, deny_unwired, operators, Meta, Statement, Wired};
 use crate::model::*;
 use serde::Serialize;
 use serde_json::{json, Value as Json};
@@ -72,17 +72,19 @@ fn queue(sys: &System, q: &Queue) -> QueueView {
     let id = LogicalId::queue(&q.name);
     let meta = queue_meta(sys, q);
     let mut statements = Vec::new();
-    if !q.subscriptions.is_empty() {
-        let topics: Vec<Expr> = q.subscriptions.iter().map(|s| r(&LogicalId::topic(&s.topic))).collect();
+    let topics: Vec<Expr> = q.subscriptions.iter().map(|s| r(&LogicalId::topic(&s.topic))).collect();
+    if !topics.is_empty() {
         statements.push(Statement {
             sid: "SubscribedTopicsSend".into(),
             effect: "Allow",
             principal: Some(json!({ "Service": "sns.amazonaws.com" })),
             actions: vec!["sqs:SendMessage".into()],
             resources: arn(&id),
-            condition: Some(json!({ "ArnEquals": { "aws:SourceArn": one_or_many(topics) } })),
+            condition: Some(json!({ "ArnEquals": { "aws:SourceArn": one_or_many(topics.clone()) } })),
         });
     }
+    let wired = Wired { sources: topics, principals: operators(sys), ..Wired::default() };
+    statements.push(deny_unwired("DenySendersNotWired", &["sqs:SendMessage"], arn(&id), wired));
     statements.push(deny_insecure_transport(&["sqs:*"], arn(&id)));
     QueueView {
         policy_id: LogicalId::queue_policy(&q.name),

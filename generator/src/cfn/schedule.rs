@@ -1,7 +1,7 @@
 //! Scheduled functions: the EventBridge rule, the invoke config (Lambda's retries) and the
 //! function's own dead-letter queue.
 use super::expr::{arn, r, sub, Expr, LogicalId};
-use super::policy::{deny_insecure_transport, Meta, Statement};
+use super::policy::{deny_insecure_transport, deny_unwired, operators, Meta, Statement, Wired};
 use super::queues::{AlarmView, QueueView};
 use super::EVENTBRIDGE_MAX_RETRY_ATTEMPTS;
 use crate::model::*;
@@ -122,6 +122,16 @@ fn schedule_dlq(sys: &System, f: &Function, retries: u64, max_event_age: u64) ->
                 resources: arn(&dlq_id),
                 condition: Some(json!({ "ArnEquals": { "aws:SourceArn": schedule_rule_arn(sys, f) } })),
             },
+            deny_unwired(
+                "DenySendersNotWired",
+                &["sqs:SendMessage"],
+                arn(&dlq_id),
+                Wired {
+                    sources: vec![schedule_rule_arn(sys, f)],
+                    principals: [Expr::arn(&LogicalId::role(&f.name))].into_iter().chain(operators(sys)).collect(),
+                    ..Wired::default()
+                },
+            ),
             deny_insecure_transport(&["sqs:*"], arn(&dlq_id)),
         ],
         policy_queues: vec![r(&dlq_id)],

@@ -1,6 +1,6 @@
 //! SNS topics: the user's, and the alarm topic DLQ alarms publish to.
 use super::expr::{r, sub, Expr, LogicalId};
-use super::policy::{deny_insecure_transport, Meta, Statement};
+use super::policy::{deny_insecure_transport, deny_unwired, operators, Meta, Statement, Wired};
 use crate::model::*;
 use serde::Serialize;
 use serde_json::json;
@@ -25,7 +25,11 @@ pub struct EmailSubscriptionView {
 
 pub(super) fn alarm_topic(sys: &System, has_dlq: bool) -> Option<TopicView> {
     let naming = sys.naming();
-    let alarm_topic = has_dlq.then(|| TopicView {
+    let alarms = sub(&format!(
+        "arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{}",
+        naming.wildcard()
+    ));
+    has_dlq.then(|| TopicView {
         id: LogicalId::alarm_topic(),
         policy_id: LogicalId::alarm_topic_policy(),
         name: naming.alarm_topic(),
@@ -38,14 +42,22 @@ pub(super) fn alarm_topic(sys: &System, has_dlq: bool) -> Option<TopicView> {
                 principal: Some(json!({ "Service": "cloudwatch.amazonaws.com" })),
                 actions: vec!["sns:Publish".into()],
                 resources: r(&LogicalId::alarm_topic()),
-                condition: Some(json!({ "ArnLike": { "aws:SourceArn": sub(&format!("arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{}", naming.wildcard())) } })),
+                condition: Some(json!({ "ArnLike": { "aws:SourceArn": alarms.clone() } })),
             },
+            deny_unwired(
+                "DenyPublishersNotWired",
+                &["sns:Publish"],
+                r(&LogicalId::alarm_topic()),
+                Wired { source_like: Some(alarms), principals: operators(sys), ..Wired::default() },
+            ),
             deny_insecure_transport(&["sns:Publish"], r(&LogicalId::alarm_topic())),
         ],
-        subscription: Some(EmailSubscriptionView { id: LogicalId::alarm_subscription(), endpoint: r(&LogicalId::alarm_email()) }),
+        subscription: Some(EmailSubscriptionView {
+            id: LogicalId::alarm_subscription(),
+            endpoint: r(&LogicalId::alarm_email()),
+        }),
         meta: Meta::default(),
-    });
-    alarm_topic
+    })
 }
 
 pub(super) fn topics(sys: &System) -> Vec<TopicView> {
@@ -54,12 +66,24 @@ pub(super) fn topics(sys: &System) -> Vec<TopicView> {
         .iter()
         .map(|t| {
             let id = LogicalId::topic(&t.name);
+            // The roles of the functions that publish to it, then the operators.
+            let mut principals: Vec<Expr> = sys
+                .functions
+                .iter()
+                .filter(|f| f.publishes.contains(&t.name))
+                .map(|f| Expr::arn(&LogicalId::role(&f.name)))
+                .collect();
+            principals.extend(operators(sys));
+            let wired = Wired { principals, ..Wired::default() };
             TopicView {
                 policy_id: LogicalId::topic_policy(&t.name),
                 name: t.physical_name(sys),
                 fifo: t.fifo,
                 content_based_dedup: t.content_based_dedup,
-                statements: vec![deny_insecure_transport(&["sns:Publish"], r(&id))],
+                statements: vec![
+                    deny_unwired("DenyPublishersNotWired", &["sns:Publish"], r(&id), wired),
+                    deny_insecure_transport(&["sns:Publish"], r(&id)),
+                ],
                 subscription: None,
                 meta: Meta::default(),
                 id,

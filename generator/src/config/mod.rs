@@ -86,6 +86,7 @@ pub struct RawStage {
     pub http: RawHttp,
     pub functions: Vec<(Name, RawFunctionOverride)>,
     pub queues: Vec<(Name, RawQueueOverride)>,
+    pub operators: Vec<Sp<String>>,
     pub span: Span,
 }
 

@@ -62,6 +62,7 @@ impl Parser {
         st.http = self.http(sf.get("http"), &format!("`http` of {what}"));
         st.functions = self.each(sf.get("functions"), &format!("`functions` of {what}"), Self::function_override);
         st.queues = self.each(sf.get("queues"), &format!("`queues` of {what}"), Self::queue_override);
+        st.operators = self.strings(sf.get("operators"), &format!("`operators` of {what}"));
         st
     }
 

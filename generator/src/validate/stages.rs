@@ -37,7 +37,10 @@ impl Validator {
             let fs = self.stage_functions(sn, st, declared, wiring);
             self.stage_limits(sn, st, &fs, wiring);
             let queues = self.stage_queues(raw, declared, wiring, &fs, sn, st);
-            systems.push(self.system(raw, sn, st, settings, resources, fs, queues));
+            let operators = self.operators(st);
+            let mut system = self.system(raw, sn, st, settings, resources, fs, queues);
+            system.operators = operators;
+            systems.push(system);
         }
         systems.sort_by(|a, b| a.stage.cmp(&b.stage));
         systems
@@ -179,6 +182,80 @@ impl Validator {
             endpoints: eps,
             secrets: secs,
             log_retention_days,
+            operators: Vec::new(),
+        }
+    }
+
+    /// The stage's operators: IAM principal ARNs, each once.
+    fn operators(&mut self, st: &RawStage) -> Vec<String> {
+        let mut seen: BTreeMap<&str, &crate::config::Sp<String>> = BTreeMap::new();
+        for o in &st.operators {
+            if !is_principal_arn(&o.value) {
+                self.err(
+                    Diagnostic::error(Code::BadAddress, o.span, format!("`{}` is not the ARN of an IAM role, user or account", o.value))
+                        .with_help("write a role's ARN as IAM shows it, e.g. `arn:aws:iam::123456789012:role/oncall` (not an assumed-role session ARN: policies see the role)"),
+                );
+            } else if let Some(first) = seen.insert(&o.value, o) {
+                self.err(
+                    Diagnostic::error(
+                        Code::Duplicate,
+                        o.span,
+                        format!("operator `{}` is listed twice (first at line {})", o.value, first.span.line),
+                    )
+                    .with_help("list each operator once"),
+                );
+            }
+        }
+        seen.into_keys().map(str::to_string).collect()
+    }
+}
+
+/// `arn:<partition>:iam::<12 digits>:` then `root`, `role/<path/name>` or `user/<path/name>`,
+/// with IAM's name characters. `aws:PrincipalArn` holds this form for roles and users (a
+/// session of an assumed role is seen as its role).
+fn is_principal_arn(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("arn:") else { return false };
+    let Some((partition, rest)) = rest.split_once(':') else { return false };
+    let Some(rest) = rest.strip_prefix("iam::") else { return false };
+    let Some((account, resource)) = rest.split_once(':') else { return false };
+    let named = |kind: &str| {
+        resource.strip_prefix(kind).is_some_and(|name| {
+            !name.is_empty()
+                && !name.ends_with('/')
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-/".contains(c))
+        })
+    };
+    partition.starts_with("aws")
+        && partition.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && (resource == "root" || named("role/") || named("user/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_principal_arn;
+
+    #[test]
+    fn principal_arns() {
+        for ok in [
+            "arn:aws:iam::123456789012:role/oncall",
+            "arn:aws:iam::123456789012:role/ops/team-a/oncall",
+            "arn:aws-us-gov:iam::123456789012:user/alice@example.com",
+            "arn:aws:iam::123456789012:root",
+        ] {
+            assert!(is_principal_arn(ok), "{ok}");
+        }
+        for bad in [
+            "oncall",
+            "arn:aws:iam::12345678901:role/x",
+            "arn:aws:sts::123456789012:assumed-role/oncall/alice",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:group/admins",
+            "arn:aws:iam::123456789012:role/a b",
+            "arn:aws:iam:us-east-1:123456789012:role/x",
+        ] {
+            assert!(!is_principal_arn(bad), "{bad}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Static checks of the wiring that moto cannot catch (it enforces neither queue policies
-//! nor IAM): every SNS->SQS subscription has a queue policy admitting exactly its topics, and
-//! every role statement names only resources its function is wired to.
+//! nor IAM): every SNS->SQS subscription has a queue policy admitting exactly its topics, every
+//! queue and topic policy denies whatever is not wired, and every role statement names only
+//! resources its function is wired to.
 
 use generator::model::{System, Trigger};
 use serde_json::{json, Value as Json};
@@ -407,4 +408,201 @@ fn local_runner_env_matches_the_template() {
             assert!(envs[&f.name].iter().any(|(k, v)| k == contracts::HTTP_API_URL && v == "http://127.0.0.1:8080"));
         }
     }
+}
+
+/// One request to a queue or topic, as its resource policy sees it.
+#[derive(Clone, Debug)]
+struct Request {
+    who: String,
+    service: Option<&'static str>,
+    source_arn: Option<Json>,
+    principal_arn: Option<Json>,
+}
+
+impl Request {
+    fn role(who: &str, arn: Json) -> Self {
+        Request { who: who.into(), service: None, source_arn: None, principal_arn: Some(arn) }
+    }
+    fn service(who: &str, service: &'static str, source: Json) -> Self {
+        Request { who: who.into(), service: Some(service), source_arn: Some(source), principal_arn: None }
+    }
+}
+
+/// `*` in `pattern` matches any run of characters (ArnLike), on the text of plain strings
+/// and of `Fn::Sub` strings alike (both sides name the same variables).
+fn like(pattern: &Json, value: &Json) -> bool {
+    fn text(v: &Json) -> Option<&str> {
+        v.as_str().or_else(|| v["Fn::Sub"].as_str())
+    }
+    let (Some(p), Some(v)) = (text(pattern), text(value)) else { return pattern == value };
+    let parts: Vec<&str> = p.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return p == v;
+    }
+    if v.len() < first.len() + last.len() || !v.starts_with(first) || !v.ends_with(last) {
+        return false;
+    }
+    let mut rest = &v[first.len()..v.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Whether every condition of a statement holds for `req`, with IAM's rule for missing
+/// keys: a negated operator holds, any other does not. Secure transport is assumed.
+fn conditions_hold(condition: &Json, req: &Request) -> bool {
+    let Some(ops) = condition.as_object() else { return true };
+    ops.iter().all(|(op, keys)| {
+        keys.as_object().unwrap().iter().all(|(key, wanted)| {
+            let got = match key.as_str() {
+                "aws:SourceArn" => req.source_arn.clone(),
+                "aws:PrincipalArn" => req.principal_arn.clone(),
+                "aws:SecureTransport" => Some(json!("true")),
+                other => panic!("a condition key the evaluator does not know: {other}"),
+            };
+            let wanted = as_list(wanted);
+            match (op.as_str(), got) {
+                ("ArnNotEquals" | "ArnNotLike", None) => true,
+                (_, None) => false,
+                ("ArnEquals" | "Bool", Some(g)) => wanted.contains(&g),
+                ("ArnNotEquals", Some(g)) => !wanted.contains(&g),
+                ("ArnLike", Some(g)) => wanted.iter().any(|w| like(w, &g)),
+                ("ArnNotLike", Some(g)) => !wanted.iter().any(|w| like(w, &g)),
+                (other, _) => panic!("a condition operator the evaluator does not know: {other}"),
+            }
+        })
+    })
+}
+
+/// What a resource policy decides for `action`: `Some(false)` when a Deny applies, else
+/// whether an Allow names the request's service (a role of the account needs no Allow here:
+/// its own IAM policy grants it, so `None`).
+fn decide(statements: &[Json], action: &str, req: &Request) -> Option<bool> {
+    let applies = |s: &&Json| {
+        as_list(&s["Action"]).iter().any(|a| {
+            let a = a.as_str().unwrap();
+            a == action || a.strip_suffix('*').is_some_and(|p| action.starts_with(p))
+        }) && conditions_hold(&s["Condition"], req)
+    };
+    if statements.iter().filter(|s| s["Effect"] == "Deny").any(|s| applies(&s)) {
+        return Some(false);
+    }
+    let service = req.service?;
+    Some(
+        statements
+            .iter()
+            .filter(|s| s["Effect"] == "Allow" && s["Principal"]["Service"] == service)
+            .any(|s| applies(&s)),
+    )
+}
+
+/// Deny by default (#11): each queue and topic policy lets in exactly what the config wires
+/// (subscribed topics delivering, publishing functions' roles, a schedule rule and its
+/// function writing to the function's DLQ, the stage's alarms) and the stage's operators;
+/// every other role of the account, a stranger, and a service acting for something else is
+/// denied, whatever IAM grants them. moto enforces no resource policy, so a small evaluator
+/// of the statements (IAM's rules for Deny and missing condition keys) decides here.
+#[test]
+fn resource_policies_let_in_only_the_wired_senders() {
+    let mut operators_seen = 0;
+    for (name, sys, t) in systems() {
+        let res = &t["Resources"];
+        let role = |f: &str| json!({ "Fn::GetAtt": [format!("{}Role", pascal(f)), "Arn"] });
+        let stranger = Request::role("a stranger", json!("arn:aws:iam::123456789012:role/admin"));
+        let operators: Vec<Request> = sys.operators.iter().map(|o| Request::role(o, json!(o))).collect();
+        operators_seen += operators.len();
+        let statements = |ty: &str, prop: &str, id: &str| -> Vec<Json> {
+            let (_, p) = resources_of(&t, ty)
+                .into_iter()
+                .find(|(_, p)| as_list(&p["Properties"][prop]).contains(&json!({ "Ref": id })))
+                .unwrap_or_else(|| panic!("{name}: no {ty} covers {id}"));
+            p["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap().clone()
+        };
+        let check = |what: &str, st: &[Json], action: &str, allowed: &[Request], denied: &[Request]| {
+            for r in allowed.iter().chain(&operators) {
+                assert_ne!(decide(st, action, r), Some(false), "{name}: {what} must let in {}", r.who);
+            }
+            for r in denied {
+                assert_eq!(decide(st, action, r), Some(false), "{name}: {what} must deny {}", r.who);
+            }
+        };
+        let roles_except = |keep: &dyn Fn(&generator::model::Function) -> bool| -> Vec<Request> {
+            let mut v: Vec<Request> = sys
+                .functions
+                .iter()
+                .filter(|f| !keep(f))
+                .map(|f| Request::role(&format!("function {}", f.name), role(&f.name)))
+                .collect();
+            v.push(stranger.clone());
+            v
+        };
+        let topic_ref = |t: &str| json!({ "Ref": format!("{}Topic", pascal(t)) });
+
+        for q in &sys.queues {
+            let st = statements("AWS::SQS::QueuePolicy", "Queues", &format!("{}Queue", pascal(&q.name)));
+            let subscribed: Vec<&str> = q.subscriptions.iter().map(|s| s.topic.as_str()).collect();
+            let allowed: Vec<Request> = subscribed
+                .iter()
+                .map(|t| Request::service(&format!("topic {t}"), "sns.amazonaws.com", topic_ref(t)))
+                .collect();
+            let mut denied = roles_except(&|_| false);
+            denied.extend(
+                sys.topics
+                    .iter()
+                    .filter(|t| !subscribed.contains(&t.name.as_str()))
+                    .map(|t| Request::service(&format!("topic {}", t.name), "sns.amazonaws.com", topic_ref(&t.name))),
+            );
+            for r in &allowed {
+                assert_eq!(decide(&st, "sqs:SendMessage", r), Some(true), "{name}: queue {} admits {}", q.name, r.who);
+            }
+            check(&format!("queue {}", q.name), &st, "sqs:SendMessage", &allowed, &denied);
+        }
+        for f in sys.functions.iter().filter(|f| matches!(f.trigger, Trigger::Schedule { .. })) {
+            let id = format!("{}DeadLetterQueue", pascal(&f.name));
+            let st = statements("AWS::SQS::QueuePolicy", "Queues", &id);
+            let rule = res[format!("{}ScheduleRule", pascal(&f.name))]["Properties"]["Name"].as_str().unwrap();
+            let rule_arn = json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{rule}") });
+            let events = Request::service("its schedule rule", "events.amazonaws.com", rule_arn);
+            assert_eq!(decide(&st, "sqs:SendMessage", &events), Some(true), "{name}: {id} admits its rule");
+            let other_rule = Request::service(
+                "another rule",
+                "events.amazonaws.com",
+                json!({ "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/other" }),
+            );
+            let own = Request::role("its own function", role(&f.name));
+            let mut denied = roles_except(&|g| g.name == f.name);
+            denied.push(other_rule);
+            check(&id, &st, "sqs:SendMessage", &[events, own], &denied);
+        }
+        for topic in &sys.topics {
+            let st = statements("AWS::SNS::TopicPolicy", "Topics", &format!("{}Topic", pascal(&topic.name)));
+            let publishers: Vec<Request> = sys
+                .functions
+                .iter()
+                .filter(|f| f.publishes.contains(&topic.name))
+                .map(|f| Request::role(&format!("publisher {}", f.name), role(&f.name)))
+                .collect();
+            let denied = roles_except(&|f| f.publishes.contains(&topic.name));
+            check(&format!("topic {}", topic.name), &st, "sns:Publish", &publishers, &denied);
+        }
+        if res.get("AlarmTopic").is_some() {
+            let st = statements("AWS::SNS::TopicPolicy", "Topics", "AlarmTopic");
+            let alarm = |system: &str| json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{system}-{}-x-dlq-not-empty", sys.stage) });
+            let ours = Request::service("an alarm of the stage", "cloudwatch.amazonaws.com", alarm(&sys.name));
+            assert_eq!(
+                decide(&st, "sns:Publish", &ours),
+                Some(true),
+                "{name}: the alarm topic admits the stage's alarms"
+            );
+            let mut denied = roles_except(&|_| false);
+            denied.push(Request::service("another system's alarm", "cloudwatch.amazonaws.com", alarm("othersystem")));
+            check("the alarm topic", &st, "sns:Publish", &[ours], &denied);
+        }
+    }
+    assert!(operators_seen > 0, "a fixture names operators (scheduled-jobs prod)");
 }
