@@ -13,6 +13,9 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
     let mut st = vec![allow("WriteOwnLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], arn(log_group_id))];
     let mut env: Vec<EnvVar> = vec![EnvVar { name: contracts::STAGE.into(), value: Expr::lit(sys.stage.clone()) }];
     let mut kms_actions: Vec<&str> = vec!["kms:Decrypt"];
+    // The services through which the function uses the stack key: Lambda for its encrypted
+    // environment, and each encrypted thing it touches. Sorted, once each.
+    let mut via = std::collections::BTreeSet::from(["lambda"]);
 
     if let Trigger::Queue { queue, .. } = &f.trigger {
         st.push(allow(
@@ -20,12 +23,14 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
             &["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
             arn(&LogicalId::queue(queue)),
         ));
+        via.insert("sqs");
     }
     if let Trigger::Schedule { .. } = &f.trigger {
         // Lambda writes failed asynchronous runs to the DLQ with the execution role; the
         // queue is encrypted with the stack key, so the role also needs to make data keys.
         st.push(allow("SendToOwnDeadLetterQueue", &["sqs:SendMessage"], arn(&LogicalId::dlq(&f.name))));
         kms_actions.push("kms:GenerateDataKey");
+        via.insert("sqs");
     }
     if !f.publishes.is_empty() {
         st.push(allow(
@@ -36,6 +41,7 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
         if !kms_actions.contains(&"kms:GenerateDataKey") {
             kms_actions.push("kms:GenerateDataKey");
         }
+        via.insert("sns");
         for t in &f.publishes {
             env.push(EnvVar { name: contracts::topic_arn(t), value: r(&LogicalId::topic(t)) });
         }
@@ -64,9 +70,16 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
         env.push(EnvVar { name: k.clone(), value: Expr::text(v) });
     }
     env.sort_by(|a, b| a.name.cmp(&b.name));
+    if f.secrets.iter().any(|s| sys.secrets.iter().any(|x| &x.name == s && !x.existing)) {
+        via.insert("secretsmanager");
+    }
     let mut kms = allow("UseStackKey", &[], arn(&LogicalId::key()));
     kms_actions.sort();
     kms.actions = kms_actions.iter().map(|s| s.to_string()).collect();
+    // Only through those services: the role cannot decrypt or make data keys by calling KMS
+    // itself (a stolen session cannot read what it copies out of a queue's storage).
+    let services: Vec<Expr> = via.iter().map(|s| sub(&format!("{s}.${{AWS::Region}}.amazonaws.com"))).collect();
+    kms.condition = Some(json!({ "StringEquals": { "kms:ViaService": one_or_many(services) } }));
     st.push(kms);
 
     (st, env)

@@ -606,3 +606,43 @@ fn resource_policies_let_in_only_the_wired_senders() {
     }
     assert!(operators_seen > 0, "a fixture names operators (scheduled-jobs prod)");
 }
+
+/// Each role may use the stack key only through the services it is wired to (kms:ViaService):
+/// Lambda (its encrypted environment) always, SQS when it consumes a queue or dead-letters a
+/// scheduled run, SNS when it publishes, Secrets Manager when it reads a generated secret.
+/// No role can call KMS directly to decrypt what it copied out of a queue's storage.
+#[test]
+fn the_stack_key_is_used_only_through_wired_services() {
+    for (name, sys, t) in systems() {
+        for f in &sys.functions {
+            let role = &t["Resources"][format!("{}Role", pascal(&f.name))];
+            let statements: Vec<&Json> = role["Properties"]["Policies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap())
+                .filter(|s| as_list(&s["Resource"]).contains(&json!({ "Fn::GetAtt": ["EncryptionKey", "Arn"] })))
+                .collect();
+            assert_eq!(statements.len(), 1, "{name}: {} has one statement on the stack key", f.name);
+            let mut expected = BTreeSet::from(["lambda"]);
+            if !f.publishes.is_empty() {
+                expected.insert("sns");
+            }
+            if matches!(f.trigger, Trigger::Queue { .. } | Trigger::Schedule { .. }) {
+                expected.insert("sqs");
+            }
+            if f.secrets.iter().any(|s| sys.secrets.iter().any(|x| &x.name == s && !x.existing)) {
+                expected.insert("secretsmanager");
+            }
+            let expected: BTreeSet<String> = expected
+                .iter()
+                .map(|s| json!({ "Fn::Sub": format!("{s}.${{AWS::Region}}.amazonaws.com") }).to_string())
+                .collect();
+            let via: BTreeSet<String> = as_list(&statements[0]["Condition"]["StringEquals"]["kms:ViaService"])
+                .iter()
+                .map(Json::to_string)
+                .collect();
+            assert_eq!(via, expected, "{name}: {} uses the stack key through exactly its services", f.name);
+        }
+    }
+}
