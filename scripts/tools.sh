@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Pinned tools for flowform: cfn-lint, checkov, moto server + awscli, zig + cargo-zigbuild (Python
-# venvs), and mermaid's parser for the diagrams (npm, run with the machine's Node.js).
+# venvs), mermaid's parser for the diagrams (npm, run with the machine's Node.js) and cfn-guard
+# (cargo install).
 #   scripts/tools.sh              install what is missing; one "ready" line per venv
 #   scripts/tools.sh --print-env  same (ready lines on stderr), then the env exports on stdout
 #   . scripts/tools.sh            install what is missing, then export the FLOWFORM_* paths
@@ -30,6 +31,9 @@ readonly ACTIONLINT_VERSION=1.17.0 JSONSCHEMA_VERSION=4.26.0
 # jsdom for a window, parses the Mermaid (no browser is needed to parse).
 readonly PYDOT_VERSION=4.0.1 MERMAID_VERSION=11.17.2 JSDOM_VERSION=26.1.0
 readonly MOTO_VERSION=5.2.5 AWSCLI_VERSION=1.46.3
+# CloudFormation Guard checks the generated flowform.guard rules (built from crates.io with the
+# machine's cargo: AWS ships no wheel or npm package of it).
+readonly CFN_GUARD_VERSION=3.2.1
 # Lambda builds: zig as the linker pins the glibc floor (x86_64-unknown-linux-gnu.2.34 = AL2023).
 readonly ZIG_VERSION=0.17.1 ZIGBUILD_VERSION=0.24.1
 
@@ -111,6 +115,25 @@ check_build() {
 ensure_venv build "zig $ZIG_VERSION + cargo-zigbuild $ZIGBUILD_VERSION" check_build \
   "ziglang==$ZIG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
 
+# cfn-guard (cargo install --locked, a few minutes once), unless it reports the pinned version.
+ensure_guard() {
+  local root="$tools_dir/guard" log="$tools_dir/guard.install.log"
+  if has_version "$CFN_GUARD_VERSION" "$root/bin/cfn-guard" --version; then
+    say "tools: cfn-guard $CFN_GUARD_VERSION ready"
+    return 0
+  fi
+  command -v cargo >/dev/null || die "cargo is not on PATH (cfn-guard is built with it)"
+  if ! cargo install cfn-guard --version "$CFN_GUARD_VERSION" --locked --root "$root" \
+    --target-dir "$tools_dir/guard-build" >"$log" 2>&1; then
+    tail -n 20 "$log" >&2
+    die "cargo install cfn-guard $CFN_GUARD_VERSION failed (log: $log)"
+  fi
+  rm -rf "$tools_dir/guard-build"
+  has_version "$CFN_GUARD_VERSION" "$root/bin/cfn-guard" --version || die "cfn-guard does not report $CFN_GUARD_VERSION"
+  say "tools: cfn-guard $CFN_GUARD_VERSION ready"
+}
+ensure_guard
+
 # Mermaid's parser (npm), unless the marker holds exactly the pinned set.
 ensure_mermaid() {
   local dir="$tools_dir/diagram" want="mermaid@$MERMAID_VERSION jsdom@$JSDOM_VERSION"
@@ -160,6 +183,7 @@ mkdir -p "$tools_dir/bin"
   printf 'export FLOWFORM_ACTIONLINT=%q\n' "$tools_dir/lint/bin/actionlint"
   printf 'export FLOWFORM_LINT_PYTHON=%q\n' "$tools_dir/lint/bin/python"
   printf 'export FLOWFORM_MERMAID_CHECK=%q\n' "$tools_dir/diagram/check.mjs"
+  printf 'export FLOWFORM_CFN_GUARD=%q\n' "$tools_dir/guard/bin/cfn-guard"
   printf 'export FLOWFORM_AWS=%q\n' "$tools_dir/aws/bin/aws"
   printf 'export FLOWFORM_AWS_PYTHON=%q\n' "$tools_dir/aws/bin/python"
   printf 'export FLOWFORM_MOTO_SERVER=%q\n' "$tools_dir/bin/moto-server"

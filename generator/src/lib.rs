@@ -172,6 +172,7 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
     for sys in &systems {
         files.insert(format!("{}/graph.mmd", sys.stage), graph::mermaid(sys));
         files.insert(format!("{}/graph.dot", sys.stage), graph::dot(sys));
+        files.insert(format!("{}/flowform.guard", sys.stage), tools::guard::rules(sys));
     }
     Ok(Build { files, systems, warnings: diags })
 }

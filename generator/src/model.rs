@@ -265,6 +265,21 @@ pub struct Function {
 }
 
 impl Function {
+    /// Seconds its event source mapping may gather a batch (queue triggers; 0 otherwise).
+    pub fn batch_window(&self) -> u64 {
+        match self.trigger {
+            Trigger::Queue { batch_window, .. } => batch_window,
+            Trigger::Http { .. } | Trigger::Schedule { .. } => 0,
+        }
+    }
+
+    /// The least visibility timeout of the queue it consumes: 6 x its timeout + its batching
+    /// window (AWS guidance), so a message is not redelivered while a retried invocation may
+    /// still hold it.
+    pub fn visibility_floor(&self) -> u64 {
+        6 * self.timeout + self.batch_window()
+    }
+
     pub fn physical_name(&self, sys: &System) -> String {
         sys.physical(&self.name)
     }

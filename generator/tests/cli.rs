@@ -41,7 +41,10 @@ fn generate_then_check_then_drift() {
     std::fs::write(dir.join("flowform.yaml"), GOOD).unwrap();
     let (code, out, err) = flowform(&dir, &["generate"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, "wrote out/dev/graph.dot\nwrote out/dev/graph.mmd\nwrote out/dev/template.yaml\n");
+    assert_eq!(
+        out,
+        "wrote out/dev/flowform.guard\nwrote out/dev/graph.dot\nwrote out/dev/graph.mmd\nwrote out/dev/template.yaml\n"
+    );
     assert_eq!(flowform(&dir, &["check"]).0, 0);
     let t = dir.join("out/dev/template.yaml");
     let edited = std::fs::read_to_string(&t).unwrap().replace("Timeout: 10", "Timeout: 11");

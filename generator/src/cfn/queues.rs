@@ -116,15 +116,12 @@ fn queue_meta(sys: &System, q: &Queue) -> Meta {
     let vt = q.visibility_timeout;
     let vt_why = match (consumer, q.visibility_timeout_set) {
         (Some(f), set) => {
-            let window = match f.trigger {
-                Trigger::Queue { batch_window, .. } => batch_window,
-                Trigger::Http { .. } | Trigger::Schedule { .. } => 0,
-            };
             let floor = format!(
-                "{} s = 6 x the {} s timeout of function `{}` + its {window} s batching window (AWS guidance), so a message is not redelivered while a retried invocation may still hold it",
-                6 * f.timeout + window,
+                "{} s = 6 x the {} s timeout of function `{}` + its {} s batching window (AWS guidance), so a message is not redelivered while a retried invocation may still hold it",
+                f.visibility_floor(),
                 f.timeout,
-                f.name
+                f.name,
+                f.batch_window()
             );
             if set {
                 format!("{vt} s, set by `visibility_timeout`, at least the floor of {floor}")

@@ -7,7 +7,7 @@ use super::{Validator, DAY, DEFAULT_DLQ_RETENTION_DAYS, DEFAULT_MAX_RECEIVES, DE
 use crate::codes::Code;
 use crate::config::{Name, RawConfig, RawDlq, RawQueue, RawQueueOverride, RawStage, Sp};
 use crate::diag::Diagnostic;
-use crate::model::{Dlq, FilterScope, Function, Queue, Subscription, Topic, Trigger};
+use crate::model::{Dlq, FilterScope, Function, Queue, Subscription, Topic};
 use std::collections::BTreeSet;
 
 impl Validator {
@@ -194,12 +194,7 @@ impl Validator {
             self.dead_letters(qn, q, o.map(|_| stage));
             let consumer = wiring.consumers.get(&qn.value).map(|(f, _)| f.clone());
             let consumer_fn = consumer.as_ref().and_then(|c| fs.iter().find(|f| &f.name == c));
-            let floor = consumer_fn
-                .map(|f| match f.trigger {
-                    Trigger::Queue { batch_window, .. } => 6 * f.timeout + batch_window,
-                    Trigger::Http { .. } | Trigger::Schedule { .. } => 30,
-                })
-                .unwrap_or(30);
+            let floor = consumer_fn.map(Function::visibility_floor).unwrap_or(30);
             let vt = match (&q.visibility_timeout, consumer_fn) {
                 (Some(v), Some(f)) if v.value < floor => {
                     self.err(

@@ -91,3 +91,83 @@ fn every_suppression_has_a_reason() {
         }
     }
 }
+
+/// Runs cfn-guard with `rules` on `template`; (exit code, report).
+fn guard(rules: &std::path::Path, template: &std::path::Path) -> (i32, String) {
+    let (code, out, err) = run(Command::new(tool("FLOWFORM_CFN_GUARD"))
+        .args(["validate", "--show-summary", "all", "--rules"])
+        .arg(rules)
+        .arg("--data")
+        .arg(template));
+    (code, format!("{out}{err}"))
+}
+
+/// Every generated template passes its own `flowform.guard` (#11: the invariants shipped as
+/// CloudFormation Guard rules), and each rule catches the template edit it exists for: the
+/// donut shop's dev template, changed one way at a time, fails with that rule named.
+#[test]
+fn guard_rules_pass_and_catch_each_broken_invariant() {
+    let mut checked = 0;
+    for template in templates() {
+        let rules = template.with_file_name("flowform.guard");
+        assert!(rules.exists(), "{} has no flowform.guard beside it", template.display());
+        let (code, report) = guard(&rules, &template);
+        assert_eq!(code, 0, "{} fails its guard rules:\n{report}", template.display());
+        checked += 1;
+    }
+    assert!(checked >= 5);
+    // The donut shop has every kind of resource the rules look at: none may pass by skipping.
+    let (_, report) = guard(&root().join("out/dev/flowform.guard"), &root().join("out/dev/template.yaml"));
+    let rules: Vec<&str> = report.lines().filter(|l| l.starts_with("flowform.guard/")).collect();
+    assert!(
+        rules.len() >= 10 && rules.iter().all(|l| l.ends_with("PASS")),
+        "every rule must apply and pass:\n{report}"
+    );
+
+    let dir = root().join("out/dev");
+    let text = std::fs::read_to_string(dir.join("template.yaml")).unwrap();
+    let work = std::env::temp_dir().join(format!("flowform-guard-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    // (rule that must fail, the resource to change, its first text to change, the replacement)
+    let tls_off = "Condition: { Bool: { \"aws:SecureTransport\": \"false\" } }";
+    let tls_on = "Condition: { Bool: { \"aws:SecureTransport\": \"true\" } }";
+    let breaks: &[(&str, &str, &str, &str)] = &[
+        ("queue_AdStopQueue", "  AdStopQueue:", "maxReceiveCount: 8\n", "maxReceiveCount: 800\n"),
+        (
+            "queues_have_a_dead_letter_queue",
+            "  AdStopQueue:",
+            "      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt AdStopDeadLetterQueue.Arn\n        maxReceiveCount: 8\n",
+            "",
+        ),
+        ("queue_AdStopQueue", "  AdStopQueue:", "VisibilityTimeout: 60\n", "VisibilityTimeout: 59\n"),
+        ("queue_StockRequestQueue", "  StockRequestFunction:", "\n      Timeout: 30\n", "\n      Timeout: 31\n"),
+        (
+            "queues_use_the_stack_key",
+            "  VipQueue:",
+            "KmsMasterKeyId: !Ref EncryptionKey",
+            "KmsMasterKeyId: alias/aws/sqs",
+        ),
+        (
+            "topics_use_the_stack_key",
+            "  PurchasesTopic:",
+            "KmsMasterKeyId: !Ref EncryptionKey",
+            "KmsMasterKeyId: alias/aws/sns",
+        ),
+        ("queue_policies_are_tls_only", "  VipQueuePolicy:", tls_off, tls_on),
+        ("topic_policies_are_tls_only", "  AlarmTopicPolicy:", tls_off, tls_on),
+        ("roles_name_every_action", "  AdStopRole:", "\"sqs:ReceiveMessage\"]", "\"sqs:*\"]"),
+        ("stateful_resources_are_retained", "  EncryptionKey:", "DeletionPolicy: Retain", "DeletionPolicy: Delete"),
+    ];
+    for (rule, resource, from, to) in breaks {
+        let at = text.find(&format!("\n{resource}\n")).unwrap_or_else(|| panic!("no {resource} in the dev template"));
+        let (head, tail) = text.split_at(at);
+        assert!(tail.contains(from), "{resource} no longer contains {from:?}: update this test");
+        let broken = work.join(format!("{rule}.yaml"));
+        std::fs::write(&broken, format!("{head}{}", tail.replacen(from, to, 1))).unwrap();
+        let (code, report) = guard(&dir.join("flowform.guard"), &broken);
+        assert_ne!(code, 0, "{rule}: cfn-guard passed {resource} with {to:?}:\n{report}");
+        let failed = report.lines().any(|l| l.contains(rule) && l.contains("FAIL"));
+        assert!(failed, "{rule} did not fail for {resource} with {to:?}:\n{report}");
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
