@@ -1,8 +1,9 @@
 //! Every integration test of flowform, in one binary (one link of the AWS SDKs instead of
 //! one per file). Tests that deploy the donut shop to the shared moto, or that keep a core
-//! busy for long (the scanners), hold [`tests::exclusive`] so they run one at a time.
+//! busy for long (the scanners), hold [`tests::alone`] so they run one at a time.
 
 mod deploy;
+mod devsh;
 mod dlq;
 mod e2e;
 mod fuzz;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The donut shop on this machine in one command, from a fresh clone:
+#   scripts/dev.sh [flowform-local dev flags, e.g. --http-port 9000 --retry-after 1]
+# Installs the pinned tools (scripts/tools.sh), builds flowform, migrate and flowform-local,
+# packages the handler zips (`flowform package`: minutes the first time, seconds after),
+# creates, migrates and seeds two MariaDB databases ($FLOWFORM_DEV_DB, default donut_dev, and
+# <that>_customer on $FLOWFORM_DEV_MYSQL, default mysql://root@127.0.0.1:3306), starts moto on a free loopback
+# port, then runs `flowform-local dev --standins` for the dev stage: every function as its
+# Lambda binary, the factory and marketing stand-ins, the HTTP API on 127.0.0.1:8080.
+# Ctrl-C stops everything, moto included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowform-target}"
+
+mysql="${FLOWFORM_DEV_MYSQL:-mysql://root@127.0.0.1:3306}"
+db="${FLOWFORM_DEV_DB:-donut_dev}"
+case "$mysql" in
+  mysql://127.0.0.1:*|mysql://*@127.0.0.1:*|mysql://localhost:*|mysql://*@localhost:*) ;;
+  *) echo "dev.sh: FLOWFORM_DEV_MYSQL must be a loopback MariaDB/MySQL server, got $mysql" >&2; exit 2 ;;
+esac
+
+echo "== tools"
+scripts/tools.sh >/dev/null
+echo "== build"
+cargo build -q --locked -p generator --bin flowform -p shop --bin migrate -p local --bin flowform-local
+bin="$CARGO_TARGET_DIR/debug"
+echo "== flowform package"
+"$bin/flowform" package
+echo "== databases"
+"$bin/migrate" --seed --stock "$mysql/$db" --customer "$mysql/${db}_customer"
+echo "== moto + flowform-local dev"
+exec scripts/with-moto.sh "$bin/flowform-local" dev --standins \
+  --db "stock=$mysql/$db" --db "customer=$mysql/${db}_customer" "$@"
