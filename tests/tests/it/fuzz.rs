@@ -318,19 +318,20 @@ fn any_input_ends_in_a_template_or_diagnostics_within_bounded_memory() {
             }
         };
         let problem = problem.or((peak > MEMORY_BOUND).then(|| format!("held {} MiB", peak >> 20)));
-        if (case + 1) % 100_000 == 0 {
-            // Long runs report as they go, so a run cut short still says how far it got.
-            eprintln!(
-                "fuzz: {} inputs so far: {built} built, {refused} refused; most heap {} KiB",
-                case + 1,
-                peak_max >> 10
-            );
-        }
         if let Some(p) = problem {
             failures.push(format!("case {case}: {p}\n--- input ---\n{text}\n---"));
             if failures.len() >= 5 {
                 break;
             }
+        }
+        if (case + 1) % 50_000 == 0 {
+            // Long runs report as they go, so a run cut short still says how far it got.
+            eprintln!(
+                "fuzz: {} inputs so far: {built} built, {refused} refused, {} failed; most heap {} KiB",
+                case + 1,
+                failures.len(),
+                peak_max >> 10
+            );
         }
     }
     println!("{cases} inputs: {built} built, {refused} refused; most heap held by one build: {} KiB", peak_max >> 10);
