@@ -75,7 +75,7 @@ pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
                 .find(|(n, q2)| naming.fifo(&n.value, q2.fifo.as_ref().is_some_and(|f| f.value)) == q.name)
                 .map_or((stage, q.name.as_str()), |(n, _)| (n.span, n.value.as_str()));
             out.push(too_big(at, format!("the policy of queue `{name}`"), size, MAX_QUEUE_POLICY, "bytes")
-                .with_help("it names every topic the queue subscribes to: subscribe fewer topics, e.g. publish to one topic with a message attribute and filter on it"));
+                .with_help("it names every topic the queue subscribes to, twice (who may send, and the deny of everyone else), and the stage's operators: subscribe fewer topics, e.g. publish to one topic with a message attribute and filter on it"));
         }
     }
     let key = resolved.policy(&view.key.statements);

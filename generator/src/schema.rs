@@ -98,7 +98,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("http", T::Obj("http"), "Overrides `http`."),
             k("functions", T::Named("function_override"), "Per-function overrides."),
             k("queues", T::Named("queue_override"), "Per-queue overrides (and of its DLQ)."),
-            k("operators", T::StrList, "IAM role or user ARNs that may send to this stage's queues and publish to its topics besides what the wiring allows (a DLQ redrive sends as its caller); everyone else is denied."),
+            k("operators", T::StrList, "IAM role or user ARNs (or the account's root user) that may send to this stage's queues and publish to its topics besides what the wiring allows (a DLQ redrive sends as its caller); everyone else is denied."),
         ],
     ),
     (

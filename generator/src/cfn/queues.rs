@@ -170,7 +170,17 @@ fn dead_letter_queue(sys: &System, q: &Queue, d: &Dlq) -> QueueView {
             "arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{}",
             q.physical_name(sys)
         ))] })),
-        statements: vec![deny_insecure_transport(&["sqs:*"], arn(&did))],
+        statements: vec![
+            // SQS moving a failed message here is not a SendMessage of anyone's; if it is ever
+            // evaluated, it is for the source queue. Everyone else but the operators is denied.
+            deny_unwired(
+                "DenySendersNotWired",
+                &["sqs:SendMessage"],
+                arn(&did),
+                Wired { sources: vec![arn(&LogicalId::queue(&q.name))], principals: operators(sys), ..Wired::default() },
+            ),
+            deny_insecure_transport(&["sqs:*"], arn(&did)),
+        ],
         policy_queues: vec![r(&did)],
         meta: Meta::default().why(
             "MessageRetentionPeriod",

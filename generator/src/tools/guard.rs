@@ -74,8 +74,8 @@ pub fn rules(sys: &System) -> String {
     );
     let retained: Vec<String> = RETAINED.iter().map(|t| format!("'{t}'")).collect();
     out.push_str(&ANY_STACK.replace("[RETAINED]", &format!("[{}]", retained.join(", "))));
-    source_queues(&mut out, sys);
     out.push_str("\n# This stack.\n");
+    source_queues(&mut out, sys);
     for q in &sys.queues {
         out.push('\n');
         queue(&mut out, sys, q);
@@ -94,7 +94,8 @@ fn source_queues(out: &mut String, sys: &System) {
         "let source_queues = Resources.*[\n    Type == 'AWS::SQS::Queue'\n    Properties.RedriveAllowPolicy !exists\n",
     );
     if !opted_out.is_empty() {
-        let _ = writeln!(out, "    Properties.QueueName not in [{}]", opted_out.join(", "));
+        let _ =
+            writeln!(out, "    Properties.QueueName !exists or Properties.QueueName not in [{}]", opted_out.join(", "));
     }
     out.push_str(
         "]\n\nrule queues_have_a_dead_letter_queue when %source_queues !empty {\n    %source_queues.Properties.RedrivePolicy.maxReceiveCount >= 1\n}\n",
@@ -130,12 +131,11 @@ fn queue(out: &mut String, sys: &System, q: &crate::model::Queue) {
         ));
         lines.push(format!("Resources.{id}.Properties.VisibilityTimeout >= {}", f.visibility_floor()));
         lines.push(format!("Resources.{}.Properties.Timeout <= {}", LogicalId::function(&f.name), f.timeout));
-        if window > 0 {
-            lines.push(format!(
-                "Resources.{}.Properties.MaximumBatchingWindowInSeconds <= {window}",
-                LogicalId::event_source_mapping(&f.name)
-            ));
-        }
+        // The template leaves out a window of 0; one added later must not exceed the window
+        // the floor was derived from.
+        let esm =
+            format!("Resources.{}.Properties.MaximumBatchingWindowInSeconds", LogicalId::event_source_mapping(&f.name));
+        lines.push(if window == 0 { format!("{esm} !exists or {esm} == 0") } else { format!("{esm} <= {window}") });
     }
     if lines.is_empty() {
         let _ = writeln!(out, "# queue `{}`: {}; nothing to check.", q.name, why.join("; "));

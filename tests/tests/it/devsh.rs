@@ -28,6 +28,8 @@ async fn one_command_brings_the_shop_up_and_ctrl_c_stops_all_of_it() {
         .spawn()
         .expect("scripts/dev.sh starts");
     let group = child.id();
+    // Whatever happens below, nothing of the run outlives the test.
+    let _reaper = Reaper(group);
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     for stream in [
         Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -108,4 +110,14 @@ async fn one_command_brings_the_shop_up_and_ctrl_c_stops_all_of_it() {
     assert!(body.contains("CP-502101"), "the seeded product: {body}");
     assert_eq!(sold, 200, "POST /checkout: {answer}");
     assert!(moto_gone, "moto still answers on port {moto_port} after Ctrl-C");
+}
+
+/// Kills the run's whole process group (dev.sh, flowform-local, the functions, moto) when the
+/// test ends, so a failed assertion leaves nothing running.
+struct Reaper(u32);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.0)]).status();
+    }
 }

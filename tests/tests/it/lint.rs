@@ -140,6 +140,12 @@ fn guard_rules_pass_and_catch_each_broken_invariant() {
             "",
         ),
         ("queue_AdStopQueue", "  AdStopQueue:", "VisibilityTimeout: 60\n", "VisibilityTimeout: 59\n"),
+        (
+            "queue_AdStopQueue",
+            "  AdStopEventSourceMapping:",
+            "      Enabled: true\n",
+            "      MaximumBatchingWindowInSeconds: 300\n      Enabled: true\n",
+        ),
         ("queue_StockRequestQueue", "  StockRequestFunction:", "\n      Timeout: 30\n", "\n      Timeout: 31\n"),
         (
             "queues_use_the_stack_key",
@@ -159,11 +165,19 @@ fn guard_rules_pass_and_catch_each_broken_invariant() {
         ("stateful_resources_are_retained", "  EncryptionKey:", "DeletionPolicy: Retain", "DeletionPolicy: Delete"),
     ];
     for (rule, resource, from, to) in breaks {
-        let at = text.find(&format!("\n{resource}\n")).unwrap_or_else(|| panic!("no {resource} in the dev template"));
-        let (head, tail) = text.split_at(at);
-        assert!(tail.contains(from), "{resource} no longer contains {from:?}: update this test");
-        let broken = work.join(format!("{rule}.yaml"));
-        std::fs::write(&broken, format!("{head}{}", tail.replacen(from, to, 1))).unwrap();
+        // The change lands inside the resource: its block ends where the next one starts.
+        let start =
+            text.find(&format!("\n{resource}\n")).unwrap_or_else(|| panic!("no {resource} in the dev template")) + 1;
+        let body = start + resource.len();
+        let end = text[body..]
+            .match_indices("\n  ")
+            .map(|(i, _)| body + i)
+            .find(|&i| text[i + 3..].starts_with(|c: char| c.is_ascii_uppercase()))
+            .map_or(text.len(), |i| i + 1);
+        let block = &text[start..end];
+        assert!(block.contains(from), "{resource} no longer contains {from:?}: update this test");
+        let broken = work.join(format!("{rule}-{}.yaml", resource.trim().trim_end_matches(':')));
+        std::fs::write(&broken, format!("{}{}{}", &text[..start], block.replacen(from, to, 1), &text[end..])).unwrap();
         let (code, report) = guard(&dir.join("flowform.guard"), &broken);
         assert_ne!(code, 0, "{rule}: cfn-guard passed {resource} with {to:?}:\n{report}");
         let failed = report.lines().any(|l| l.contains(rule) && l.contains("FAIL"));

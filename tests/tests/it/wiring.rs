@@ -479,17 +479,24 @@ fn conditions_hold(condition: &Json, req: &Request) -> bool {
     })
 }
 
-/// What a resource policy decides for `action`: `Some(false)` when a Deny applies, else
-/// whether an Allow names the request's service (a role of the account needs no Allow here:
-/// its own IAM policy grants it, so `None`).
+/// Whether a statement covers `action` for `req`.
+fn applies(s: &Json, action: &str, req: &Request) -> bool {
+    as_list(&s["Action"]).iter().any(|a| {
+        let a = a.as_str().unwrap();
+        a == action || a.strip_suffix('*').is_some_and(|p| action.starts_with(p))
+    }) && conditions_hold(&s["Condition"], req)
+}
+
+/// Whether a Deny of the policy applies to `req`.
+fn denied(statements: &[Json], action: &str, req: &Request) -> bool {
+    statements.iter().filter(|s| s["Effect"] == "Deny").any(|s| applies(s, action, req))
+}
+
+/// What a resource policy decides for a service's request: `Some(false)` when a Deny applies,
+/// else whether an Allow names the service; `None` for a role of the account (its own IAM
+/// policy grants it, so only a Deny here matters).
 fn decide(statements: &[Json], action: &str, req: &Request) -> Option<bool> {
-    let applies = |s: &&Json| {
-        as_list(&s["Action"]).iter().any(|a| {
-            let a = a.as_str().unwrap();
-            a == action || a.strip_suffix('*').is_some_and(|p| action.starts_with(p))
-        }) && conditions_hold(&s["Condition"], req)
-    };
-    if statements.iter().filter(|s| s["Effect"] == "Deny").any(|s| applies(&s)) {
+    if denied(statements, action, req) {
         return Some(false);
     }
     let service = req.service?;
@@ -497,7 +504,7 @@ fn decide(statements: &[Json], action: &str, req: &Request) -> Option<bool> {
         statements
             .iter()
             .filter(|s| s["Effect"] == "Allow" && s["Principal"]["Service"] == service)
-            .any(|s| applies(&s)),
+            .any(|s| applies(s, action, req)),
     )
 }
 
@@ -523,12 +530,12 @@ fn resource_policies_let_in_only_the_wired_senders() {
                 .unwrap_or_else(|| panic!("{name}: no {ty} covers {id}"));
             p["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap().clone()
         };
-        let check = |what: &str, st: &[Json], action: &str, allowed: &[Request], denied: &[Request]| {
+        let check = |what: &str, st: &[Json], action: &str, allowed: &[Request], refused: &[Request]| {
             for r in allowed.iter().chain(&operators) {
-                assert_ne!(decide(st, action, r), Some(false), "{name}: {what} must let in {}", r.who);
+                assert!(!denied(st, action, r), "{name}: {what} must let in {}", r.who);
             }
-            for r in denied {
-                assert_eq!(decide(st, action, r), Some(false), "{name}: {what} must deny {}", r.who);
+            for r in refused {
+                assert!(denied(st, action, r), "{name}: {what} must deny {}", r.who);
             }
         };
         let roles_except = |keep: &dyn Fn(&generator::model::Function) -> bool| -> Vec<Request> {
@@ -561,6 +568,13 @@ fn resource_policies_let_in_only_the_wired_senders() {
                 assert_eq!(decide(&st, "sqs:SendMessage", r), Some(true), "{name}: queue {} admits {}", q.name, r.who);
             }
             check(&format!("queue {}", q.name), &st, "sqs:SendMessage", &allowed, &denied);
+            if q.dlq.is_some() {
+                let id = format!("{}DeadLetterQueue", pascal(&q.name));
+                let st = statements("AWS::SQS::QueuePolicy", "Queues", &id);
+                let source = json!({ "Fn::GetAtt": [format!("{}Queue", pascal(&q.name)), "Arn"] });
+                let moving = Request::service("SQS moving its queue's failed messages", "sqs.amazonaws.com", source);
+                check(&id, &st, "sqs:SendMessage", &[moving], &roles_except(&|_| false));
+            }
         }
         for f in sys.functions.iter().filter(|f| matches!(f.trigger, Trigger::Schedule { .. })) {
             let id = format!("{}DeadLetterQueue", pascal(&f.name));
