@@ -36,7 +36,8 @@ struct Paths {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Validate the config and write out/<stage>/template.yaml for every stage.
+    /// Validate the config and write out/<stage>/template.yaml for every stage, beside it
+    /// flowform.guard (its invariants as CloudFormation Guard rules) and graph.mmd/.dot.
     /// Writes nothing when the config has errors.
     Generate(Paths),
     /// Exit 2, with a diff, when out/ differs from what the config generates.
