@@ -170,3 +170,31 @@ fn databases(sys: &System, f: &Function, st: &mut Vec<Statement>, env: &mut Vec<
         st.push(allow("ReadDatabaseSecrets", &["secretsmanager:GetSecretValue"], one_or_many(secret_arns)));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cfn::table::{condition, lowered};
+
+    #[test]
+    fn the_stack_key_only_through_the_wired_services() {
+        let svc = |s: &str| format!(r#"{{"Fn::Sub":"{s}.${{AWS::Region}}.amazonaws.com"}}"#);
+        let rows: &[(&str, Vec<String>)] = &[
+            ("functions:\n  f: { trigger: { http: { auth: public, routes: [\"GET /a\"] } } }\n", vec![svc("lambda")]),
+            ("queues:\n  q: {}\nfunctions:\n  f: { trigger: { queue: q } }\n", vec![svc("lambda"), svc("sqs")]),
+            (
+                "topics:\n  t: {}\nfunctions:\n  f: { trigger: { schedule: rate(1 day) }, publishes: [t] }\n",
+                vec![svc("lambda"), svc("sns"), svc("sqs")],
+            ),
+            (
+                "secrets:\n  k: {}\nfunctions:\n  f: { trigger: { schedule: rate(1 day) }, secrets: [k] }\n",
+                vec![svc("lambda"), svc("secretsmanager"), svc("sqs")],
+            ),
+        ];
+        for (extra, want) in rows {
+            let view = lowered("", extra);
+            let key = view.functions[0].statements.iter().find(|s| s.sid == "UseStackKey").unwrap();
+            let via = if want.len() == 1 { want[0].clone() } else { format!("[{}]", want.join(",")) };
+            assert_eq!(condition(key), format!(r#"{{"StringEquals":{{"kms:ViaService":{via}}}}}"#), "{extra}");
+        }
+    }
+}

@@ -156,3 +156,19 @@ pub fn clashing_ids(v: &StackView) -> Vec<LogicalId> {
     }
     clashes.into_iter().collect()
 }
+
+/// Lowering a config snippet, for the families' data-driven tests.
+#[cfg(test)]
+pub(crate) mod table {
+    /// The dev stack of `version: 1, system: shop, stages: dev (+ extra stage keys)` plus `extra`.
+    pub fn lowered(stage: &str, extra: &str) -> super::StackView {
+        let text = format!("version: 1\nsystem: shop\nstages:\n  dev: {{{stage}}}\n{extra}");
+        let b = crate::build(&text).unwrap_or_else(|e| panic!("{text}\n{e:?}"));
+        super::lower(&b.systems[0])
+    }
+
+    /// A statement's condition as JSON text (`null` without one).
+    pub fn condition(s: &super::Statement) -> String {
+        serde_json::to_string(&s.condition).unwrap()
+    }
+}

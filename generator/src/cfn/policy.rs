@@ -66,7 +66,7 @@ pub(super) fn allow(sid: &str, actions: &[&str], resources: Expr) -> Statement {
 /// `sources` (`aws:SourceArn`: a topic delivering, a rule sending), or for an ARN matching
 /// `source_like`, and requests signed by one of `principals` (`aws:PrincipalArn`: function
 /// roles, the stage's operators).
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Wired {
     pub sources: Vec<Expr>,
     pub source_like: Option<Expr>,
@@ -117,5 +117,32 @@ pub(super) fn deny_insecure_transport(actions: &[&str], resources: Expr) -> Stat
         actions: actions.iter().map(|s| s.to_string()).collect(),
         resources,
         condition: Some(json!({ "Bool": { "aws:SecureTransport": "false" } })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deny_unwired_names_what_it_lets_through() {
+        let arn = |x: &str| Expr::lit(x);
+        let rows: &[(Wired, &str)] = &[
+            (Wired::default(), "null"),
+            (Wired { sources: vec![arn("t")], ..Wired::default() }, r#"{"ArnNotEquals":{"aws:SourceArn":"t"}}"#),
+            (
+                Wired { sources: vec![arn("t"), arn("u")], principals: vec![arn("r")], ..Wired::default() },
+                r#"{"ArnNotEquals":{"aws:SourceArn":["t","u"],"aws:PrincipalArn":"r"}}"#,
+            ),
+            (
+                Wired { source_like: Some(arn("a*")), principals: vec![arn("o")], ..Wired::default() },
+                r#"{"ArnNotEquals":{"aws:PrincipalArn":"o"},"ArnNotLike":{"aws:SourceArn":"a*"}}"#,
+            ),
+        ];
+        for (wired, want) in rows {
+            let s = deny_unwired("Sid", &["sqs:SendMessage"], arn("q"), wired.clone());
+            assert_eq!((s.effect, s.principal.clone()), ("Deny", Some(json!("*"))));
+            assert_eq!(serde_json::to_string(&s.condition).unwrap(), *want);
+        }
     }
 }

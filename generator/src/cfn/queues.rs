@@ -228,3 +228,32 @@ fn subscription(sys: &System, q: &Queue, s: &Subscription) -> SubscriptionView {
         meta,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cfn::table::{condition, lowered};
+
+    #[test]
+    fn a_queue_admits_its_topics_and_its_dlq_its_queue() {
+        let consumed = "functions:\n  f: { trigger: { queue: q } }\n";
+        let rows: &[(&str, &str, &str)] = &[
+            (
+                "topics:\n  t: {}\nqueues:\n  q: { subscribe: [t] }\n",
+                "QQueue",
+                r#"{"ArnNotEquals":{"aws:SourceArn":{"Ref":"TTopic"}}}"#,
+            ),
+            ("queues:\n  q: {}\n", "QQueue", "null"),
+            (
+                "queues:\n  q: {}\n",
+                "QDeadLetterQueue",
+                r#"{"ArnNotEquals":{"aws:SourceArn":{"Fn::GetAtt":["QQueue","Arn"]}}}"#,
+            ),
+        ];
+        for (extra, id, want) in rows {
+            let view = lowered("", &format!("{extra}{consumed}"));
+            let q = view.queues.iter().find(|q| q.id.as_str() == *id).unwrap();
+            let deny = q.statements.iter().find(|s| s.sid == "DenySendersNotWired").unwrap();
+            assert_eq!(condition(deny), *want, "{extra}");
+        }
+    }
+}

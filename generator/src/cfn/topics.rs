@@ -92,3 +92,28 @@ pub(super) fn topics(sys: &System) -> Vec<TopicView> {
         .collect();
     topics
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cfn::table::{condition, lowered};
+
+    #[test]
+    fn a_topic_admits_its_publishers_and_the_operators() {
+        let publishers = "topics:\n  t: {}\nfunctions:\n  a: { trigger: { schedule: rate(1 day) }, publishes: [t] }\n  b: { trigger: { schedule: rate(1 day) } }\n";
+        let ops = r#" operators: ["arn:aws:iam::123456789012:role/oncall"] "#;
+        let rows: &[(&str, &str, &str)] = &[
+            ("", publishers, r#"{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::GetAtt":["ARole","Arn"]}}}"#),
+            (
+                ops,
+                publishers,
+                r#"{"ArnNotEquals":{"aws:PrincipalArn":[{"Fn::GetAtt":["ARole","Arn"]},"arn:aws:iam::123456789012:role/oncall"]}}"#,
+            ),
+            ("", "topics:\n  t: {}\n", "null"),
+        ];
+        for (stage, extra, want) in rows {
+            let view = lowered(stage, extra);
+            let deny = view.topics[0].statements.iter().find(|s| s.sid == "DenyPublishersNotWired").unwrap();
+            assert_eq!(condition(deny), *want, "{extra}");
+        }
+    }
+}

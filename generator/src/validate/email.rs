@@ -134,3 +134,26 @@ impl Validator {
         senders
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn identities_and_senders() {
+        let used = "functions:\n  f: { trigger: { schedule: rate(1 day) }, emails: [e] }\n";
+        check(&[
+            (&format!("email:\n  e: {{ identity: donut.example.com, senders: [ads@donut.example.com] }}\n{used}"), &[]),
+            (
+                &format!("email:\n  e: {{ identity: donut.example.com, senders: [ads@other.example.com] }}\n{used}"),
+                &[BadAddress],
+            ),
+            (
+                &format!("email:\n  e: {{ identity: not an address, senders: [a@b.c] }}\n{used}"),
+                &[BadAddress, BadAddress],
+            ),
+            ("email:\n  e: { identity: donut.example.com, senders: [ads@donut.example.com] }\n", &[Unused]),
+        ]);
+    }
+}

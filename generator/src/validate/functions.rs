@@ -237,3 +237,20 @@ impl Validator {
         out.into_iter().collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn function_wiring() {
+        let f = "functions:\n  f: { trigger: { schedule: rate(5 minutes) }";
+        check(&[
+            (&format!("{f} }}\n"), &[]),
+            (&format!("{f}, env: {{ AWS_REGION: x }} }}\n"), &[BadEnv]),
+            (&format!("{f}, publishes: [nope] }}\n"), &[Undefined]),
+            ("functions:\n  f: { trigger: { http: { auth: signed, routes: [\"GET /a\"] } } }\n", &[UnsignedRoute]),
+        ]);
+    }
+}

@@ -76,3 +76,27 @@ impl Validator {
         self.stages(raw, &declared, &settings, &resources, &wiring)
     }
 }
+
+/// Data-driven tests of each family: a config snippet under a minimal config, and the codes
+/// it must produce (errors and warnings, in report order).
+#[cfg(test)]
+pub(crate) mod table {
+    use crate::codes::Code;
+
+    /// The codes of every diagnostic of `version: 1, system: shop, stages: dev` plus `extra`.
+    pub fn codes(extra: &str) -> Vec<Code> {
+        let text = format!("version: 1\nsystem: shop\nstages:\n  dev: {{}}\n{extra}");
+        match crate::build(&text) {
+            Ok(b) => b.warnings.iter().map(|d| d.code).collect(),
+            Err(crate::Failure::Invalid(d)) => d.iter().map(|d| d.code).collect(),
+            Err(crate::Failure::Internal(m)) => panic!("internal error on\n{text}\n{m}"),
+        }
+    }
+
+    /// Checks each `(snippet, codes)` row.
+    pub fn check(rows: &[(&str, &[Code])]) {
+        for (extra, want) in rows {
+            assert_eq!(codes(extra), *want, "for\n{extra}");
+        }
+    }
+}

@@ -207,3 +207,18 @@ impl Validator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn names() {
+        check(&[
+            ("topics:\n  t_1: {}\n", &[]),
+            ("topics:\n  Bad_Name: {}\n", &[BadName]),
+            ("topics:\n  t-x: {}\n  t_x: {}\n", &[Duplicate]),
+        ]);
+    }
+}

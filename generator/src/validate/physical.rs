@@ -162,3 +162,18 @@ const RULES: &str = "EventBridge rule";
 const SECRETS: &str = "Secrets Manager secret";
 const SES_SETS: &str = "SES configuration set";
 const SES_IDS: &str = "SES identity";
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn generated_names_never_meet_given_ones() {
+        let both = "functions:\n  f: { trigger: { queue: ad_stop } }\n  g: { trigger: { queue: ad_stop_dlq } }\n";
+        check(&[
+            (&format!("queues:\n  ad_stop_dlq: {{ dlq: false }}\n  ad_stop: {{ dlq: false }}\n{both}"), &[]),
+            (&format!("queues:\n  ad_stop_dlq: {{}}\n  ad_stop: {{}}\n{both}"), &[Duplicate]),
+        ]);
+    }
+}

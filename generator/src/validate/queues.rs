@@ -345,3 +345,22 @@ impl Validator {
         receives
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn queue_settings_and_subscriptions() {
+        let consumed = "functions:\n  f: { trigger: { queue: q } }\n";
+        check(&[
+            (&format!("topics:\n  t: {{}}\nqueues:\n  q: {{ subscribe: [t] }}\n{consumed}"), &[]),
+            (&format!("topics:\n  t: {{}}\nqueues:\n  q: {{ subscribe: [t, t] }}\n{consumed}"), &[Duplicate]),
+            ("queues:\n  q: {}\n", &[UnconsumedQueue]),
+            (&format!("queues:\n  q: {{ retention_days: 1, dlq: {{ retention_days: 1 }} }}\n{consumed}"), &[Retention]),
+            (&format!("queues:\n  q: {{ dlq: {{ max_receives: 0 }} }}\n{consumed}"), &[OutOfRange]),
+            (&format!("queues:\n  q: {{ content_based_dedup: true }}\n{consumed}"), &[FifoMismatch]),
+        ]);
+    }
+}

@@ -158,3 +158,19 @@ impl Validator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn endpoints_and_databases() {
+        check(&[
+            ("endpoints:\n  factory: { default: \"https://factory.example.com\" }\n", &[Unused]),
+            ("endpoints:\n  factory: { default: \"http://factory.example.com\" }\n", &[Unused, BadAddress]),
+            ("endpoints:\n  factory: { default: \"http://factory.example.com\", allow_http: true }\n", &[Unused]),
+            ("databases:\n  stock: { engine: postgres }\n", &[Unused, NotAllowed]),
+        ]);
+    }
+}

@@ -106,3 +106,18 @@ impl Validator {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn top_level_settings() {
+        check(&[
+            ("defaults: { log_retention_days: 30 }\n", &[]),
+            ("defaults: { log_retention_days: 2 }\n", &[NotAllowed]),
+            ("defaults: { architecture: sparc }\n", &[NotAllowed]),
+        ]);
+    }
+}

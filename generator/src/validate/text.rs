@@ -141,3 +141,21 @@ impl Validator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn texts_cloudformation_would_interpret() {
+        let f = |d: &str| {
+            format!("functions:\n  f: {{ description: \"{d}\", trigger: {{ schedule: rate(5 minutes) }} }}\n")
+        };
+        check(&[
+            (&f("costs $5 {not a ref}"), &[]),
+            (&f("{{resolve:ssm:x}}"), &[Interpreted]),
+            ("description: \"${AWS::Region}\"\n", &[Interpreted]),
+        ]);
+    }
+}

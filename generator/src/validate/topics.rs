@@ -63,3 +63,18 @@ impl Validator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn topic_settings() {
+        check(&[
+            ("topics:\n  t: { fifo: true }\n", &[]),
+            ("topics:\n  t: { fifo: true, content_based_dedup: true }\n", &[]),
+            ("topics:\n  t: { content_based_dedup: true }\n", &[FifoMismatch]),
+        ]);
+    }
+}

@@ -231,3 +231,28 @@ struct Batch<'a> {
     window: Option<&'a Sp<u64>>,
     at: Span,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn trigger_rules() {
+        let http = |routes: &str| format!("{{ trigger: {{ http: {{ auth: public, routes: [{routes}] }} }} }}");
+        check(&[
+            (&format!("functions:\n  f: {}\n", http("\"GET /a\"")), &[]),
+            (&format!("functions:\n  f: {}\n", http("\"GET a\"")), &[BadRoute]),
+            (&format!("functions:\n  f: {}\n  g: {}\n", http("\"GET /a\""), http("\"GET /a\"")), &[SharedRoute]),
+            ("functions:\n  f: { trigger: { schedule: rate(5 minute) } }\n", &[BadSchedule]),
+            (
+                "queues:\n  q: { fifo: true }\nfunctions:\n  f: { trigger: { queue: q, batch_size: 100 } }\n",
+                &[FifoBatch],
+            ),
+            (
+                "queues:\n  q: {}\nfunctions:\n  f: { trigger: { queue: q } }\n  g: { trigger: { queue: q } }\n",
+                &[SharedQueue],
+            ),
+        ]);
+    }
+}
