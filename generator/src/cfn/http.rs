@@ -114,3 +114,34 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
         route_settings,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cfn::table::lowered;
+
+    #[test]
+    fn routes_get_the_stage_throttle_unless_their_function_sets_one() {
+        let f = |t: &str| {
+            format!("functions:\n  f: {{ trigger: {{ http: {{ auth: public, routes: [\"GET /a\", \"POST /b\"]{t} }} }} }}\n")
+        };
+        // (config, the stage's rate and burst, the routes with their own)
+        type Row<'a> = (String, (u64, u64), Vec<(&'a str, u64, u64)>);
+        let rows: &[Row] = &[
+            (f(""), (crate::schema::DEFAULT_THROTTLE_RATE, crate::schema::DEFAULT_THROTTLE_BURST), vec![]),
+            (format!("http: {{ throttle: {{ rate: 70, burst: 140 }} }}\n{}", f("")), (70, 140), vec![]),
+            (
+                f(", throttle: { rate: 5, burst: 10 }"),
+                (crate::schema::DEFAULT_THROTTLE_RATE, crate::schema::DEFAULT_THROTTLE_BURST),
+                vec![("GET /a", 5, 10), ("POST /b", 5, 10)],
+            ),
+        ];
+        for (extra, stage, routes) in rows {
+            let view = lowered("", extra);
+            let h = view.http.unwrap();
+            assert_eq!((h.throttle_rate, h.throttle_burst), *stage, "{extra}");
+            let got: Vec<(&str, u64, u64)> =
+                h.route_settings.iter().map(|r| (r.key.as_str(), r.rate, r.burst)).collect();
+            assert_eq!(got, *routes, "{extra}");
+        }
+    }
+}

@@ -49,3 +49,23 @@ pub(super) fn outputs(sys: &System, http: bool, scheduled: &[&Function]) -> Vec<
     }
     outputs
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cfn::table::lowered;
+
+    #[test]
+    fn one_output_per_queue_dlq_topic_and_the_api() {
+        let rows: &[(&str, &[&str])] = &[
+            ("topics:\n  t: {}\n", &["TTopicArn"]),
+            ("queues:\n  q: {}\nfunctions:\n  f: { trigger: { queue: q } }\n", &["QDeadLetterQueueUrl", "QQueueUrl"]),
+            ("functions:\n  f: { trigger: { http: { auth: public, routes: [\"GET /a\"] } } }\n", &["HttpApiUrl"]),
+        ];
+        for (extra, want) in rows {
+            let view = lowered("", extra);
+            let mut got: Vec<&str> = view.outputs.iter().map(|o| o.id.as_str()).collect();
+            got.sort();
+            assert_eq!(got, *want, "{extra}");
+        }
+    }
+}

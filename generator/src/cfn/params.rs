@@ -138,3 +138,26 @@ fn database(db: &Database) -> Vec<ParamView> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cfn::table::lowered;
+
+    #[test]
+    fn endpoint_parameters_accept_https_unless_told_otherwise() {
+        let used = "functions:\n  f: { trigger: { schedule: rate(1 day) }, endpoints: [factory] }\n";
+        let rows: &[(&str, &str)] = &[
+            ("endpoints:\n  factory: {}\n", "^https://"),
+            ("endpoints:\n  factory: { allow_http: true }\n", "^https?://"),
+        ];
+        for (extra, start) in rows {
+            let view = lowered("", &format!("{extra}{used}"));
+            let p = view.parameters.iter().find(|p| p.id.as_str() == "FactoryUrl").unwrap();
+            assert!(
+                p.allowed_pattern.as_deref().is_some_and(|a| a.starts_with(start)),
+                "{extra}: {:?}",
+                p.allowed_pattern
+            );
+        }
+    }
+}

@@ -155,3 +155,26 @@ fn schedule_dlq(sys: &System, f: &Function, retries: u64, max_event_age: u64) ->
         id: dlq_id,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cfn::table::lowered;
+
+    #[test]
+    fn a_schedule_becomes_a_rule_with_its_expression_and_retries() {
+        let rows: &[(&str, &str, u64)] = &[
+            ("rate(5 minutes)", "rate(5 minutes)", crate::schema::DEFAULT_SCHEDULE_RETRIES),
+            ("cron(0 3 * * ? *)", "cron(0 3 * * ? *)", crate::schema::DEFAULT_SCHEDULE_RETRIES),
+        ];
+        for (expression, want, retries) in rows {
+            let view = lowered("", &format!("functions:\n  nightly: {{ trigger: {{ schedule: {expression} }} }}\n"));
+            let s = view.functions[0].schedule.as_ref().unwrap();
+            assert_eq!((s.expression.as_str(), s.rule_name.as_str(), s.retries), (*want, "shop-dev-nightly", *retries));
+            assert_eq!(
+                (s.dlq.id.as_str(), s.dlq.name.as_str()),
+                ("NightlyDeadLetterQueue", "shop-dev-nightly-dlq"),
+                "its own DLQ"
+            );
+        }
+    }
+}
