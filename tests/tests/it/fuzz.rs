@@ -6,7 +6,7 @@
 //!
 //! `FLOWFORM_FUZZ_CASES=<n>` runs n inputs instead of the default 5,000 (about 20 s in a
 //! debug build); the seed is fixed, so a failure names a case that reproduces.
-//! docs/BENCHMARKS.md records a run of 1,000,000.
+//! docs/BENCHMARKS.md records a run of 200,000.
 
 use generator::schema::{object, T};
 use generator::{build, Failure};
