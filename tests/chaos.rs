@@ -242,9 +242,11 @@ pub async fn run(alone: &crate::Alone, mix: &Mix, tag: &str) -> Ledger {
     let next = Arc::new(Mutex::new(0usize));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(15)).build().unwrap();
     let mut clients = Vec::new();
+    let bearer = bearers(&dev);
     for _ in 0..4 {
         let (confirmed, sent, rng, next, http, url) =
             (confirmed.clone(), sent.clone(), rng.clone(), next.clone(), http.clone(), dev.http_url.clone());
+        let bearer = bearer.clone();
         let refused = refused.clone();
         let total = mix.checkouts;
         clients.push(tokio::spawn(async move {
@@ -264,9 +266,11 @@ pub async fn run(alone: &crate::Alone, mix: &Mix, tag: &str) -> Ledger {
                 let sku = if qty >= 100 { VIP_SKU } else { schema::SEED_SKU };
                 let id = uuid::Uuid::new_v4().to_string();
                 sent.lock().unwrap().insert(id.clone());
+                let authorization = bearer(&customer);
                 for _ in 0..20 {
-                    let body = json!({ "sku": sku, "quantity": qty, "customer": customer, "checkout_id": id });
-                    match http.post(format!("{url}/checkout")).json(&body).send().await.map(|r| r.status().as_u16()) {
+                    let body = json!({ "sku": sku, "quantity": qty, "checkout_id": id });
+                    let post = http.post(format!("{url}/checkout")).header("authorization", &authorization).json(&body);
+                    match post.send().await.map(|r| r.status().as_u16()) {
                         Ok(200) => {
                             confirmed.lock().unwrap().insert(id.clone(), qty);
                             break;

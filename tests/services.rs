@@ -204,6 +204,17 @@ pub fn http_event(method: &str, path: &str, query: &str, body: Option<&str>) -> 
     serde_json::from_value(e).unwrap()
 }
 
+/// `POST /checkout` by a signed-in customer: API Gateway's JWT authorizer verified a token
+/// whose subject is `customer` and passes its claims (`auth: jwt` in flowform.yaml).
+pub fn checkout_as(customer: &str, body: &str) -> ApiGatewayV2httpRequest {
+    let mut e = serde_json::to_value(http_event("POST", "/checkout", "", Some(body))).unwrap();
+    e["requestContext"]["authorizer"] = json!({ "jwt": {
+        "claims": { "sub": customer, "iss": "https://auth.donut.example.com", "aud": "donut-shop-web", "scope": "donut/checkout" },
+        "scopes": ["donut/checkout"],
+    } });
+    serde_json::from_value(e).unwrap()
+}
+
 type Handler = Arc<
     dyn Fn(ApiGatewayV2httpRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = shop::http::Response> + Send>>
         + Send
@@ -284,6 +295,29 @@ pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The donut shop running locally (`flowform-local dev` as a library) on the given databases
 /// and stand-ins; failed records become visible again after `RETRY_AFTER`.
+/// Makes `Authorization` values for the donut shop's checkout (`auth: jwt`, authorizer
+/// `customers`): a token of `dev`'s local issuer for a customer, with every scope the route
+/// requires, valid for an hour; what a signed-in customer's client sends.
+pub type Bearers = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
+pub fn bearers(dev: &local::dev::Dev) -> Bearers {
+    let issuer = dev.issuer.clone().expect("the donut shop has `auth: jwt` routes, so a local issuer");
+    let sys = dev.system();
+    let a = sys.authorizers.iter().find(|a| a.name == "customers").expect("authorizer `customers`").clone();
+    let scopes: Vec<String> = sys
+        .functions
+        .iter()
+        .filter_map(|f| match &f.trigger {
+            generator::model::Trigger::Http { auth: generator::model::RouteAuth::Jwt { scopes, .. }, .. } => {
+                Some(scopes.clone())
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    Arc::new(move |customer: &str| format!("Bearer {}", issuer.mint(&a.name, &a.audience[0], customer, &scopes, 3600)))
+}
+
 pub async fn start_shop(
     system: &generator::model::System,
     provisioned: local::provision::Provisioned,

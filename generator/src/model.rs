@@ -23,6 +23,8 @@ pub struct System {
     pub databases: Vec<Database>,
     pub endpoints: Vec<Endpoint>,
     pub secrets: Vec<Secret>,
+    /// The JWT authorizers the stage's routes use (sorted by name).
+    pub authorizers: Vec<Authorizer>,
     pub log_retention_days: u64,
     /// Principal ARNs (roles, users, an account root) that may send to the queues and
     /// publish to the topics besides the wiring; sorted, once each.
@@ -280,6 +282,14 @@ impl Function {
         6 * self.timeout + self.batch_window()
     }
 
+    /// The JWT authorizer of its routes (`auth: jwt`).
+    pub fn authorizer(&self) -> Option<&str> {
+        match &self.trigger {
+            Trigger::Http { auth: RouteAuth::Jwt { authorizer, .. }, .. } => Some(authorizer),
+            _ => None,
+        }
+    }
+
     pub fn physical_name(&self, sys: &System) -> String {
         sys.physical(&self.name)
     }
@@ -324,7 +334,7 @@ pub enum Trigger {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RouteAuth {
     /// Anyone on the internet may call it (stated explicitly in the config).
     Public,
@@ -332,16 +342,33 @@ pub enum RouteAuth {
     Iam,
     /// Open at the gateway; the handler verifies a signature made with one of its secrets.
     Signed,
+    /// API Gateway verifies a bearer JWT with `authorizer` (of [`System::authorizers`]); a
+    /// token without one of `scopes` (when any) is refused with 403.
+    Jwt { authorizer: String, scopes: Vec<String> },
 }
 
 impl RouteAuth {
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             RouteAuth::Public => "public",
             RouteAuth::Iam => "iam",
             RouteAuth::Signed => "signed",
+            RouteAuth::Jwt { .. } => "jwt",
         }
     }
+}
+
+/// A JWT issuer that `auth: jwt` routes trust: API Gateway fetches its keys from the
+/// issuer's OIDC discovery document and checks `iss`, `aud` (or `client_id`), `exp`, `nbf`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Authorizer {
+    pub name: String,
+    /// `https://...`: the default of the `<Name>JwtIssuer` parameter (none: the deployer
+    /// passes it).
+    pub issuer: Option<String>,
+    /// Accepted audiences, at least one: the default of `<Name>JwtAudience`.
+    pub audience: Vec<String>,
+    pub description: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -4,12 +4,15 @@
 //! left for SQS to redeliver and, after maxReceiveCount, to move to the DLQ), with as many
 //! pollers and processes as the mapping's maximum concurrency (so duplicate deliveries race
 //! as they do on AWS); scheduled functions are invoked by a ticker with EventBridge's event;
-//! HTTP routes are served on a loopback port as API Gateway v2 events.
+//! HTTP routes are served on a loopback port as API Gateway v2 events; routes with
+//! `auth: jwt` verify bearer tokens as API Gateway does, against a local issuer whose key is
+//! generated at start ([`crate::jwt`]).
 
+use crate::jwt::{self, Issuer, Jwk};
 use crate::provision::Provisioned;
 use crate::runtime::{Function, InvokeError, LogSink, Spec};
 use generator::cfn::{self, Expr, LogicalId};
-use generator::model::{Route, System, Trigger};
+use generator::model::{Route, RouteAuth, System, Trigger};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -116,6 +119,12 @@ pub struct QueueStats {
 
 pub struct Dev {
     pub http_url: String,
+    /// The local issuer of the `auth: jwt` routes (None when the stage has none): tokens it
+    /// mints pass the routes' checks.
+    pub issuer: Option<Arc<Issuer>>,
+    /// Its base URL (each authorizer's issuer is `<base>/<authorizer>`).
+    pub issuer_url: Option<String>,
+    system: System,
     pub functions: BTreeMap<String, Arc<Function>>,
     pub stats: Arc<Mutex<BTreeMap<String, QueueStats>>>,
     stopping: Arc<AtomicBool>,
@@ -123,6 +132,19 @@ pub struct Dev {
 }
 
 impl Dev {
+    /// A token of `authorizer` for `sub` with `scopes`, valid for `ttl` seconds, for the
+    /// authorizer's first audience (what a client of the issuer would get).
+    pub fn token(&self, authorizer: &str, sub: &str, scopes: &[&str], ttl: u64) -> Option<String> {
+        let a = self.system.authorizers.iter().find(|a| a.name == authorizer)?;
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        Some(self.issuer.as_ref()?.mint(authorizer, a.audience.first()?, sub, &scopes, ttl))
+    }
+
+    /// The system it runs.
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+
     pub fn stats(&self) -> BTreeMap<String, QueueStats> {
         self.stats.lock().unwrap().clone()
     }
@@ -290,29 +312,54 @@ pub async fn start(o: Options) -> Result<Dev, String> {
             tasks.push(tokio::spawn(p.run()));
         }
     }
-    let mut routes: Vec<(Route, Arc<Function>)> = Vec::new();
+    let (issuer, issuer_url) = if sys.authorizers.is_empty() {
+        (None, None)
+    } else {
+        let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| format!("issuer port: {e}"))?;
+        let url = format!("http://{}", l.local_addr().map_err(|e| e.to_string())?);
+        let issuer = Arc::new(Issuer::generate(&url)?);
+        tasks.push(tokio::spawn(jwt::serve(l, issuer.clone())));
+        (Some(issuer), Some(url))
+    };
+    let keys: Vec<Jwk> = issuer.iter().map(|i| i.jwk()).collect();
+    let mut routes: Vec<Served> = Vec::new();
     for f in &sys.functions {
-        if let Trigger::Http { routes: rs, .. } = &f.trigger {
+        if let Trigger::Http { routes: rs, auth } = &f.trigger {
+            let jwt = match (auth, &issuer) {
+                (RouteAuth::Jwt { authorizer, scopes }, Some(i)) => Some(JwtRule {
+                    issuer: i.url(authorizer),
+                    audience: sys
+                        .authorizers
+                        .iter()
+                        .find(|a| &a.name == authorizer)
+                        .map(|a| a.audience.clone())
+                        .unwrap_or_default(),
+                    scopes: scopes.clone(),
+                    keys: keys.clone(),
+                }),
+                _ => None,
+            };
             for r in rs {
-                routes.push((r.clone(), functions[&f.name].clone()));
+                routes.push(Served { route: r.clone(), function: functions[&f.name].clone(), jwt: jwt.clone() });
             }
         }
     }
     let routes = Arc::new(routes);
     let limits = Arc::new(if o.throttle { buckets(&sys) } else { BTreeMap::new() });
+    let log = o.log.clone();
     let app = axum::Router::new().fallback(
         move |method: axum::http::Method,
               uri: axum::http::Uri,
               headers: axum::http::HeaderMap,
               body: axum::body::Bytes| {
-            let (routes, limits) = (routes.clone(), limits.clone());
-            async move { front(&routes, &limits, method, uri, headers, body).await }
+            let (routes, limits, log) = (routes.clone(), limits.clone(), log.clone());
+            async move { front(&routes, &limits, &log, method, uri, headers, body).await }
         },
     );
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     }));
-    Ok(Dev { http_url, functions, stats, stopping, tasks })
+    Ok(Dev { http_url, issuer, issuer_url, system: sys, functions, stats, stopping, tasks })
 }
 
 /// How many processes a function runs locally: up to its reserved concurrency (HTTP) or its
@@ -592,10 +639,28 @@ fn matches(route: &Route, method: &str, path: &str) -> Option<BTreeMap<String, S
     Some(params)
 }
 
+/// A route as the local front serves it: its function and, for `auth: jwt`, the checks.
+struct Served {
+    route: Route,
+    function: Arc<Function>,
+    jwt: Option<JwtRule>,
+}
+
+/// The JWT authorizer of a route, locally: the local issuer's URL and keys, the config's
+/// audiences (the `<Name>JwtAudience` parameter's default) and the route's scopes.
+#[derive(Clone)]
+struct JwtRule {
+    issuer: String,
+    audience: Vec<String>,
+    scopes: Vec<String>,
+    keys: Vec<Jwk>,
+}
+
 /// An HTTP request -> an API Gateway v2 (payload 2.0) event -> the function -> the response.
 async fn front(
-    routes: &[(Route, Arc<Function>)],
+    routes: &[Served],
     limits: &BTreeMap<String, Mutex<Bucket>>,
+    log: &LogSink,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
@@ -604,13 +669,32 @@ async fn front(
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
     let path = uri.path().to_string();
-    let Some((route, f, params)) =
-        routes.iter().find_map(|(r, f)| matches(r, method.as_str(), &path).map(|p| (r, f, p)))
+    let Some((served, params)) = routes.iter().find_map(|s| matches(&s.route, method.as_str(), &path).map(|p| (s, p)))
     else {
         return (StatusCode::NOT_FOUND, axum::Json(json!({ "message": "Not Found" }))).into_response();
     };
+    let (route, f) = (&served.route, &served.function);
     if limits.get(&route.key()).is_some_and(|b| !b.lock().unwrap().admit(Instant::now())) {
         return (StatusCode::TOO_MANY_REQUESTS, axum::Json(json!({ "message": "Too Many Requests" }))).into_response();
+    }
+    let mut authorizer = Json::Null;
+    if let Some(rule) = &served.jwt {
+        let given = headers.get("authorization").and_then(|v| v.to_str().ok());
+        let r = jwt::Rule { issuer: &rule.issuer, audience: &rule.audience, scopes: &rule.scopes, keys: &rule.keys };
+        match jwt::verify(given, &r, jwt::now()) {
+            Ok(v) => authorizer = json!({ "jwt": { "claims": v.claims, "scopes": v.scopes } }),
+            Err(jwt::Denied::Unauthorized(why)) => {
+                log("http", &format!("{} 401: {why}", route.key()));
+                let mut r =
+                    (StatusCode::UNAUTHORIZED, axum::Json(json!({ "message": "Unauthorized" }))).into_response();
+                r.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
+                return r;
+            }
+            Err(jwt::Denied::Forbidden) => {
+                log("http", &format!("{} 403: the token has none of the scopes {:?}", route.key(), rule.scopes));
+                return (StatusCode::FORBIDDEN, axum::Json(json!({ "message": "Forbidden" }))).into_response();
+            }
+        }
     }
     let query = uri.query().unwrap_or("");
     let qs: serde_json::Map<String, Json> =
@@ -642,6 +726,7 @@ async fn front(
             "domainPrefix": "local",
             "http": { "method": method.as_str(), "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or("") },
             "requestId": uuid::Uuid::new_v4().to_string(),
+            "authorizer": authorizer,
             "routeKey": route.key(),
             "stage": "$default",
             "timeEpoch": now.as_millis() as u64,

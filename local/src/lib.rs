@@ -4,10 +4,12 @@
 //! - [`provision`]: what moto's CloudFormation skips, created from the model through the APIs;
 //! - [`runtime`]: a local Lambda Runtime API per function and the handler binary behind it;
 //! - [`dev`]: queue pollers with event-source-mapping semantics, the HTTP front, the logs;
-//! - [`dlq`]: list, peek at and redrive the dead-letter queues (on AWS too).
+//! - [`dlq`]: list, peek at and redrive the dead-letter queues (on AWS too);
+//! - [`jwt`]: a local OIDC issuer and API Gateway's JWT authorizer checks for `auth: jwt`.
 
 pub mod dev;
 pub mod dlq;
+pub mod jwt;
 pub mod provision;
 pub mod runtime;
 

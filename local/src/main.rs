@@ -55,6 +55,27 @@ enum DlqAction {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print a bearer token for an `auth: jwt` route of a running `flowform-local dev`
+    /// (signed by its local issuer, whose key it keeps in run/local-issuer.json).
+    Token {
+        /// The system description (for the authorizer's audience and its routes' scopes).
+        #[arg(long, short, default_value = "flowform.yaml")]
+        config: PathBuf,
+        #[arg(long, default_value = "dev")]
+        stage: String,
+        /// The user the token is for (the `sub` claim).
+        #[arg(long)]
+        sub: String,
+        /// Which authorizer [default: the only one].
+        #[arg(long)]
+        authorizer: Option<String>,
+        /// Scopes to grant (repeat) [default: every scope its routes require].
+        #[arg(long)]
+        scope: Vec<String>,
+        /// Seconds the token is valid.
+        #[arg(long, default_value_t = 3600)]
+        expires_in: u64,
+    },
     /// Dead-letter queues of the stage. Without --endpoint-url and $AWS_ENDPOINT_URL, against
     /// AWS with the usual credential chain.
     Dlq {
@@ -202,8 +223,56 @@ async fn dlq(common: Common, action: DlqAction) -> Result<(), String> {
     Ok(())
 }
 
+/// `flowform-local token`: a token from the saved local issuer.
+fn token(
+    common: &Common,
+    sub: &str,
+    authorizer: Option<String>,
+    scope: Vec<String>,
+    expires_in: u64,
+) -> Result<String, String> {
+    let sys = system(common)?;
+    let names: Vec<&str> = sys.authorizers.iter().map(|a| a.name.as_str()).collect();
+    let name = match (authorizer, names.as_slice()) {
+        (Some(a), _) => a,
+        (None, [only]) => only.to_string(),
+        (None, []) => return Err(format!("stage `{}` has no `auth: jwt` routes", sys.stage)),
+        (None, _) => return Err(format!("pass --authorizer, one of {}", names.join(", "))),
+    };
+    let a = sys.authorizers.iter().find(|a| a.name == name).ok_or_else(|| {
+        format!("no authorizer `{name}` in stage `{}` (its authorizers: {})", sys.stage, names.join(", "))
+    })?;
+    let scopes = if scope.is_empty() {
+        let mut all: Vec<String> = sys
+            .functions
+            .iter()
+            .filter_map(|f| match &f.trigger {
+                generator::model::Trigger::Http {
+                    auth: generator::model::RouteAuth::Jwt { authorizer, scopes },
+                    ..
+                } if *authorizer == name => Some(scopes.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    } else {
+        scope
+    };
+    let issuer = local::jwt::Issuer::load(std::path::Path::new(local::jwt::STATE_FILE))?;
+    let audience = a.audience.first().ok_or("the authorizer has no audience")?;
+    Ok(issuer.mint(&name, audience, sub, &scopes, expires_in))
+}
+
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
+        Command::Token { config, stage, sub, authorizer, scope, expires_in } => {
+            let common = Common { config, stage, endpoint_url: None, region: String::new() };
+            println!("{}", token(&common, &sub, authorizer, scope, expires_in)?);
+            Ok(())
+        }
         Command::Dlq { common, action } => dlq(common, action).await,
         Command::Up(c) => {
             let sys = system(&c)?;
@@ -269,9 +338,17 @@ async fn run(cli: Cli) -> Result<(), String> {
                 log,
             })
             .await?;
+            let state = std::path::Path::new(local::jwt::STATE_FILE);
+            if let (Some(i), Some(url)) = (&d.issuer, &d.issuer_url) {
+                i.save(state)?;
+                println!(
+                    "JWT issuer: {url}/<authorizer> (keys at .../.well-known/jwks.json); a token: flowform-local token --sub <user>"
+                );
+            }
             println!("HTTP API: {}  (Ctrl-C stops)", d.http_url);
             let _ = tokio::signal::ctrl_c().await;
             println!("stopping");
+            let _ = std::fs::remove_file(state);
             d.stop().await;
             for r in running {
                 r.stop();

@@ -30,22 +30,35 @@ async fn main() {
     )
     .await;
     let http = reqwest::Client::new();
-    let body = json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c-1001" });
+    let body = json!({ "sku": schema::SEED_SKU, "quantity": 1 });
+    // One signed-in customer: the local front verifies the token on every request (RS256).
+    let auth = bearers(&dev)("c-1001");
     // Warm up (first invocation starts nothing new: processes are already up).
     for _ in 0..20 {
-        http.post(format!("{}/checkout", dev.http_url)).json(&body).send().await.unwrap();
+        http.post(format!("{}/checkout", dev.http_url))
+            .header("authorization", &auth)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
     }
     for clients in [1usize, 4] {
         let per = 200;
         let t = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..clients {
-            let (http, url, body) = (http.clone(), dev.http_url.clone(), body.clone());
+            let (http, url, body, auth) = (http.clone(), dev.http_url.clone(), body.clone(), auth.clone());
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
                 for _ in 0..per {
                     let s = Instant::now();
-                    let r = http.post(format!("{url}/checkout")).json(&body).send().await.unwrap();
+                    let r = http
+                        .post(format!("{url}/checkout"))
+                        .header("authorization", &auth)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
                     assert_eq!(r.status(), 200);
                     lat.push(s.elapsed());
                 }

@@ -139,6 +139,13 @@ impl LogicalId {
     pub fn route(method: &str, path: &str) -> Self {
         LogicalId(format!("{}Route", route_id(method, path)))
     }
+    pub fn authorizer(name: &str) -> Self {
+        Self::named(name, "Authorizer")
+    }
+    /// A parameter of a JWT authorizer: `Issuer` (`<Name>JwtIssuer`), `Audience`.
+    pub fn jwt_param(name: &str, what: &str) -> Self {
+        LogicalId(format!("{}Jwt{what}", pascal(name)))
+    }
     pub fn route_permission(method: &str, path: &str) -> Self {
         LogicalId(format!("{}Permission", route_id(method, path)))
     }

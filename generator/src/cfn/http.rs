@@ -1,5 +1,5 @@
 //! The HTTP API: integrations, routes (with their auth), access logs and throttling.
-use super::expr::{arn, sub, Expr, LogicalId};
+use super::expr::{arn, r as reference, sub, Expr, LogicalId};
 use super::policy::Meta;
 use crate::model::*;
 use serde::Serialize;
@@ -15,6 +15,7 @@ pub struct HttpView {
     pub access_log_format: String,
     pub throttle_rate: u64,
     pub throttle_burst: u64,
+    pub authorizers: Vec<AuthorizerView>,
     pub integrations: Vec<IntegrationView>,
     pub routes: Vec<RouteView>,
     /// Routes with their own throttling, by route key (the stage waits for them: API
@@ -30,6 +31,16 @@ pub struct RouteSetting {
     pub burst: u64,
 }
 
+/// A JWT authorizer: API Gateway verifies the bearer token of `Authorization` against the
+/// issuer's keys, `iss` and the audiences (both parameters).
+#[derive(Serialize, Clone, Debug)]
+pub struct AuthorizerView {
+    pub id: LogicalId,
+    pub name: String,
+    pub issuer: Expr,
+    pub audience: Expr,
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct IntegrationView {
     pub id: LogicalId,
@@ -42,7 +53,11 @@ pub struct RouteView {
     pub id: LogicalId,
     pub key: String,
     pub target: Expr,
+    /// `AuthorizationType`: NONE, AWS_IAM or JWT.
     pub auth: String,
+    /// JWT routes: their authorizer and the scopes of which a token needs one.
+    pub authorizer: Option<LogicalId>,
+    pub scopes: Vec<String>,
     pub meta: Meta,
 }
 
@@ -75,7 +90,7 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
                         format!("`auth: signed` in the config: function `{}` rejects calls without a valid signature made with its secret", f.name),
                     );
                 }
-                RouteAuth::Iam => {}
+                RouteAuth::Iam | RouteAuth::Jwt { .. } => {}
             }
             if let Some(t) = f.route_throttle {
                 route_settings.push(RouteSetting {
@@ -91,7 +106,13 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
                 target: sub(&format!("integrations/${{{integration_id}}}")),
                 auth: match auth {
                     RouteAuth::Iam => "AWS_IAM".into(),
-                    _ => "NONE".into(),
+                    RouteAuth::Jwt { .. } => "JWT".into(),
+                    RouteAuth::Public | RouteAuth::Signed => "NONE".into(),
+                },
+                authorizer: f.authorizer().map(LogicalId::authorizer),
+                scopes: match auth {
+                    RouteAuth::Jwt { scopes, .. } => scopes.clone(),
+                    _ => Vec::new(),
                 },
                 meta,
             });
@@ -109,6 +130,16 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
         access_log_format: LOG_FORMAT.into(),
         throttle_rate: h.throttle_rate,
         throttle_burst: h.throttle_burst,
+        authorizers: sys
+            .authorizers
+            .iter()
+            .map(|a| AuthorizerView {
+                id: LogicalId::authorizer(&a.name),
+                name: a.name.clone(),
+                issuer: reference(&LogicalId::jwt_param(&a.name, "Issuer")),
+                audience: reference(&LogicalId::jwt_param(&a.name, "Audience")),
+            })
+            .collect(),
         integrations,
         routes,
         route_settings,
@@ -118,6 +149,40 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
 #[cfg(test)]
 mod tests {
     use crate::cfn::table::lowered;
+
+    #[test]
+    fn jwt_routes_name_their_authorizer_and_scopes_and_its_issuer_is_a_parameter() {
+        let config = "authorizers:\n  users: { issuer: \"https://id.example.com\", audience: [web, ios] }\n\
+            functions:\n  f: { trigger: { http: { auth: jwt, scopes: [shop/buy], routes: [\"POST /a\"] } } }\n\
+            \x20 g: { trigger: { http: { auth: public, routes: [\"GET /b\"] } } }\n";
+        let view = lowered("", config);
+        let h = view.http.unwrap();
+        let a = &h.authorizers[0];
+        assert_eq!((h.authorizers.len(), a.id.as_str(), a.name.as_str()), (1, "UsersAuthorizer", "users"));
+        assert_eq!(serde_json::to_string(&a.issuer).unwrap(), r#"{"Ref":"UsersJwtIssuer"}"#);
+        assert_eq!(serde_json::to_string(&a.audience).unwrap(), r#"{"Ref":"UsersJwtAudience"}"#);
+        // (route, AuthorizationType, authorizer, scopes)
+        let routes: Vec<(&str, &str, Option<&str>, Vec<&str>)> = h
+            .routes
+            .iter()
+            .map(|r| {
+                let scopes = r.scopes.iter().map(String::as_str).collect();
+                (r.key.as_str(), r.auth.as_str(), r.authorizer.as_ref().map(|a| a.as_str()), scopes)
+            })
+            .collect();
+        assert_eq!(
+            routes,
+            [("GET /b", "NONE", None, vec![]), ("POST /a", "JWT", Some("UsersAuthorizer"), vec!["shop/buy"])]
+        );
+        let param = |id: &str| view.parameters.iter().find(|p| p.id.as_str() == id).unwrap();
+        assert_eq!(param("UsersJwtIssuer").default.as_deref(), Some("https://id.example.com"));
+        assert_eq!(param("UsersJwtAudience").kind, "CommaDelimitedList");
+        assert_eq!(param("UsersJwtAudience").default.as_deref(), Some("web,ios"));
+        // An authorizer no route uses makes neither a resource nor parameters.
+        let unused = lowered("", "authorizers:\n  staff: { audience: [ops] }\nfunctions:\n  g: { trigger: { http: { auth: public, routes: [\"GET /b\"] } } }\n");
+        assert!(unused.http.unwrap().authorizers.is_empty());
+        assert!(!unused.parameters.iter().any(|p| p.id.as_str().starts_with("Staff")));
+    }
 
     #[test]
     fn routes_get_the_stage_throttle_unless_their_function_sets_one() {

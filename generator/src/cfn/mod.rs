@@ -23,7 +23,7 @@ mod vpc;
 pub use email::EmailView;
 pub use expr::{Expr, LogicalId};
 pub use functions::{EgressRule, EnvVar, EsmView, FunctionView, IngressView, PermissionView, VpcView};
-pub use http::{HttpView, IntegrationView, RouteSetting, RouteView};
+pub use http::{AuthorizerView, HttpView, IntegrationView, RouteSetting, RouteView};
 pub use key::KeyView;
 pub use outputs::OutputView;
 pub use params::ParamView;
@@ -135,6 +135,7 @@ pub fn logical_ids(v: &StackView) -> Vec<LogicalId> {
     }
     if let Some(h) = &v.http {
         ids.extend([h.api_id.clone(), h.log_group_id.clone(), h.stage_id.clone()]);
+        ids.extend(h.authorizers.iter().map(|a| a.id.clone()));
         ids.extend(h.integrations.iter().map(|i| i.id.clone()));
         ids.extend(h.routes.iter().map(|r| r.id.clone()));
     }

@@ -85,6 +85,9 @@ pub(super) fn parameters(sys: &System, has_dlq: bool, vpc: bool) -> Vec<ParamVie
             );
         }
     }
+    for a in &sys.authorizers {
+        out.extend(authorizer(a));
+    }
     for ep in &sys.endpoints {
         let description = if ep.description.is_empty() {
             format!("Base URL of endpoint `{}`", ep.name)
@@ -101,6 +104,26 @@ pub(super) fn parameters(sys: &System, has_dlq: bool, vpc: bool) -> Vec<ParamVie
         out.push(p);
     }
     out
+}
+
+/// The issuer and audiences of a JWT authorizer (per account: a user pool and its app
+/// clients), defaulting to the config's.
+fn authorizer(a: &Authorizer) -> Vec<ParamView> {
+    let what = if a.description.is_empty() { format!("JWT authorizer `{}`", a.name) } else { a.description.clone() };
+    let mut issuer = ParamView::new(
+        LogicalId::jwt_param(&a.name, "Issuer"),
+        "String",
+        format!("Issuer URL (the tokens' iss) of {what}"),
+    )
+    .pattern(r"^https://[^\s/?#]+[^\s]*$", "must be the issuer's https:// URL");
+    issuer.default = a.issuer.clone();
+    let mut audience = ParamView::new(
+        LogicalId::jwt_param(&a.name, "Audience"),
+        "CommaDelimitedList",
+        format!("Accepted audiences (aud or client_id, comma-separated) of {what}"),
+    );
+    audience.default = Some(a.audience.join(","));
+    vec![issuer, audience]
 }
 
 /// Host, secret and security group of an existing database (and its resource ID for IAM

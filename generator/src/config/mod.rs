@@ -49,6 +49,8 @@ pub struct RawConfig {
     pub databases: Vec<(Name, RawDatabase)>,
     pub endpoints: Vec<(Name, RawEndpoint)>,
     pub secrets: Vec<(Name, RawSecret)>,
+    /// JWT issuers that HTTP routes with `auth: jwt` trust.
+    pub authorizers: Vec<(Name, RawAuthorizer)>,
     /// Span of the whole document's first line, for file-level problems.
     pub top: Span,
     /// Required keys (`version`, `system`, `stages`) whose value the parser refused with an
@@ -69,6 +71,7 @@ impl RawConfig {
             .chain(keys(&self.databases))
             .chain(keys(&self.endpoints))
             .chain(keys(&self.secrets))
+            .chain(keys(&self.authorizers))
     }
 }
 
@@ -186,6 +189,10 @@ pub enum RawTrigger {
     Http {
         auth: Option<Sp<String>>,
         routes: Vec<Sp<String>>,
+        /// `auth: jwt`: which of `authorizers` (default: the only one).
+        authorizer: Option<Name>,
+        /// `auth: jwt`: the token must carry at least one of these.
+        scopes: Vec<Sp<String>>,
     },
     /// An EventBridge schedule; the expression is checked in `validate`.
     Schedule {
@@ -218,6 +225,15 @@ pub struct RawEndpoint {
     pub default: Option<Sp<String>>,
     pub description: Option<Sp<String>>,
     pub allow_http: Option<Sp<bool>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RawAuthorizer {
+    pub issuer: Option<Sp<String>>,
+    pub audience: Vec<Sp<String>>,
+    pub description: Option<Sp<String>>,
+    /// Span of the authorizer's mapping, for what it lacks.
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -45,6 +45,7 @@ impl Parser {
         cfg.databases = self.each(f.get("databases"), "`databases`", Self::database);
         cfg.endpoints = self.each(f.get("endpoints"), "`endpoints`", Self::endpoint);
         cfg.secrets = self.each(f.get("secrets"), "`secrets`", Self::secret);
+        cfg.authorizers = self.each(f.get("authorizers"), "`authorizers`", Self::authorizer);
         cfg
     }
 
@@ -142,6 +143,19 @@ impl Parser {
             default: self.string(ef.get("default"), "`default`"),
             description: self.string(ef.get("description"), "`description`"),
             allow_http: self.boolean(ef.get("allow_http"), "`allow_http`"),
+        }
+    }
+
+    fn authorizer(&mut self, n: &Node, name: &Name) -> RawAuthorizer {
+        let span = node_span(n);
+        let Some(af) = self.fields(n, &format!("authorizer `{}`", name.value), "authorizer") else {
+            return RawAuthorizer { span, ..RawAuthorizer::default() };
+        };
+        RawAuthorizer {
+            issuer: self.string(af.get("issuer"), "`issuer`"),
+            audience: self.strings(af.get("audience"), "`audience`"),
+            description: self.string(af.get("description"), "`description`"),
+            span,
         }
     }
 
@@ -310,7 +324,12 @@ impl Parser {
                             let routes = self.strings(hf.get("routes"), "`routes`");
                             func.route_throttle = hf.get("throttle").map(|t| self.throttle(t));
                             func.trigger = Some(Sp::new(
-                                RawTrigger::Http { auth: self.string(hf.get("auth"), "`auth`"), routes },
+                                RawTrigger::Http {
+                                    auth: self.string(hf.get("auth"), "`auth`"),
+                                    routes,
+                                    authorizer: self.string(hf.get("authorizer"), "`authorizer`"),
+                                    scopes: self.strings(hf.get("scopes"), "`scopes`"),
+                                },
                                 span,
                             ));
                         }

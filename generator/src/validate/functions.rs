@@ -87,7 +87,7 @@ impl Validator {
             );
                 None
             }
-            Some(t) => self.trigger(t, &n.value, &declared.queues, raw, &mut wiring.routes, &mut wiring.consumers),
+            Some(t) => self.trigger(t, &n.value, declared, raw, &mut wiring.routes, &mut wiring.consumers),
         };
         let publishes = self.refs(Kind::Topic, &f.publishes, &declared.topics, &from);
         let dbs = self.refs(Kind::Database, &f.databases, &declared.databases, &from);

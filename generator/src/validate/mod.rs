@@ -5,6 +5,7 @@
 //! results are needed. Diagnostics are sorted by position afterwards, so the order of checks
 //! never shows.
 
+mod auth;
 mod email;
 mod filters;
 mod functions;
@@ -66,6 +67,7 @@ impl Validator {
             databases: self.databases(raw, &declared),
             endpoints: self.endpoints(raw, &declared),
             secrets: self.secrets(raw, &declared),
+            authorizers: self.authorizers(raw, &declared),
         };
         let wiring = self.functions(raw, &declared, &settings);
         let subscribed = self.queues(raw, &declared, &resources.topics, &wiring);

@@ -18,6 +18,7 @@ pub(super) enum Kind {
     Database,
     Endpoint,
     Secret,
+    Authorizer,
     Stage,
 }
 
@@ -31,6 +32,7 @@ impl Kind {
             Kind::Database => "database",
             Kind::Endpoint => "endpoint",
             Kind::Secret => "secret",
+            Kind::Authorizer => "authorizer",
             Kind::Stage => "stage",
         }
     }
@@ -43,6 +45,7 @@ impl Kind {
             Kind::Database => "databases",
             Kind::Endpoint => "endpoints",
             Kind::Secret => "secrets",
+            Kind::Authorizer => "authorizers",
             Kind::Stage => "stages",
         }
     }
@@ -57,6 +60,7 @@ pub(super) struct Declared {
     pub databases: BTreeSet<String>,
     pub endpoints: BTreeSet<String>,
     pub secrets: BTreeSet<String>,
+    pub authorizers: BTreeSet<String>,
     pub stages: BTreeSet<String>,
 }
 
@@ -70,6 +74,7 @@ impl Validator {
             databases: self.names(Kind::Database, &raw.databases),
             endpoints: self.names(Kind::Endpoint, &raw.endpoints),
             secrets: self.names(Kind::Secret, &raw.secrets),
+            authorizers: self.names(Kind::Authorizer, &raw.authorizers),
             stages: self.names(Kind::Stage, &raw.stages),
         };
         if raw.stages.is_empty() && !raw.refused.contains(&"stages") {

@@ -142,6 +142,11 @@ impl Validator {
                 names_of(raw.secrets.iter().map(|(n, _)| n).collect()),
                 funcs.iter().flat_map(|(f, _)| f.secrets.clone()).collect(),
             ),
+            (
+                Kind::Authorizer,
+                names_of(raw.authorizers.iter().map(|(n, _)| n).collect()),
+                funcs.iter().filter_map(|(f, _)| f.authorizer().map(str::to_string)).collect(),
+            ),
         ] {
             for n in &declared {
                 if !used.contains(&n.value) {

@@ -17,6 +17,7 @@ pub(super) struct Resources {
     pub emails: Vec<Email>,
     pub databases: Vec<Database>,
     pub endpoints: Vec<Endpoint>,
+    pub authorizers: Vec<Authorizer>,
     pub secrets: Vec<Secret>,
 }
 
@@ -165,6 +166,13 @@ impl Validator {
             Some(r) => self.log_retention(Some(r)).unwrap_or(log_retention),
             None => log_retention,
         };
+        // Only those a route uses: an authorizer belongs to the HTTP API.
+        let authorizers = resources
+            .authorizers
+            .iter()
+            .filter(|a| fs.iter().any(|f| f.authorizer() == Some(a.name.as_str())))
+            .cloned()
+            .collect();
         System {
             name: system.clone(),
             stage: sn.value.clone(),
@@ -181,6 +189,7 @@ impl Validator {
             databases: dbs,
             endpoints: eps,
             secrets: secs,
+            authorizers,
             log_retention_days,
             operators: Vec::new(),
         }

@@ -68,6 +68,13 @@ impl Validator {
             self.text(&e.description, "an endpoint's `description`", Lands::Plain, MAX_PARAMETER_TEXT);
             self.text(&e.default, "an endpoint's `default`", Lands::Plain, MAX_PARAMETER_TEXT);
         }
+        for (_, a) in &raw.authorizers {
+            self.text(&a.description, "an authorizer's `description`", Lands::Plain, MAX_PARAMETER_TEXT);
+            self.text(&a.issuer, "an authorizer's `issuer`", Lands::Plain, MAX_PARAMETER_TEXT);
+            for w in &a.audience {
+                self.text(&Some(w.clone()), "an authorizer's `audience`", Lands::Plain, MAX_PARAMETER_TEXT);
+            }
+        }
         for (_, s) in &raw.secrets {
             self.text(&s.description, "a secret's `description`", Lands::Resource, MAX_SECRET_DESCRIPTION);
         }

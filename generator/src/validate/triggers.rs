@@ -1,7 +1,7 @@
 //! Triggers: a queue (one consumer per queue, batch limits), HTTP routes (auth, one function
 //! per route) or a schedule.
 
-use super::names::Kind;
+use super::names::{Declared, Kind};
 use super::schedule::schedule_expression;
 use super::{Validator, DEFAULT_BATCH_SIZE, DEFAULT_BATCH_WINDOW, DEFAULT_MAX_EVENT_AGE, DEFAULT_SCHEDULE_RETRIES};
 use crate::codes::Code;
@@ -49,7 +49,7 @@ impl Validator {
         &mut self,
         t: &Sp<RawTrigger>,
         fname: &str,
-        queues: &BTreeSet<String>,
+        declared: &Declared,
         raw: &RawConfig,
         all_routes: &mut BTreeMap<Route, (String, Span)>,
         consumers: &mut BTreeMap<String, (String, Span)>,
@@ -57,9 +57,12 @@ impl Validator {
         match &t.value {
             RawTrigger::Queue { queue, batch_size, batch_window, max_concurrency } => {
                 let batch = Batch { size: batch_size.as_ref(), window: batch_window.as_ref(), at: t.span };
-                self.queue_trigger(fname, queue, batch, max_concurrency.as_ref(), queues, raw, consumers)
+                self.queue_trigger(fname, queue, batch, max_concurrency.as_ref(), &declared.queues, raw, consumers)
             }
-            RawTrigger::Http { auth, routes } => self.http_trigger(t.span, fname, auth.as_ref(), routes, all_routes),
+            RawTrigger::Http { auth, routes, authorizer, scopes } => {
+                let auth = self.route_auth(t.span, fname, auth.as_ref(), authorizer.as_ref(), scopes, raw, declared)?;
+                self.http_trigger(t.span, fname, auth, routes, all_routes)
+            }
             RawTrigger::Schedule { expression, retries, max_event_age } => {
                 self.schedule_trigger(fname, expression, retries.as_ref(), max_event_age.as_ref())
             }
@@ -135,42 +138,52 @@ impl Validator {
         })
     }
 
-    /// Who may call (required), and each route served by one function.
-    fn http_trigger(
+    /// Who may call (required): `public`, `iam`, `signed`, or `jwt` with its authorizer.
+    #[allow(clippy::too_many_arguments)]
+    fn route_auth(
         &mut self,
         t_span: Span,
         fname: &str,
         auth: Option<&Sp<String>>,
+        authorizer: Option<&Name>,
+        scopes: &[Sp<String>],
+        raw: &RawConfig,
+        declared: &Declared,
+    ) -> Option<RouteAuth> {
+        const CHOICES: [&str; 4] = ["public", "iam", "signed", "jwt"];
+        let Some(a) = auth else {
+            self.err(
+                Diagnostic::error(Code::Missing, t_span, format!("the HTTP trigger of `{fname}` does not say who may call it"))
+                    .with_help("add `auth: public`, `auth: iam`, `auth: signed` (the handler verifies a signature) or `auth: jwt` (API Gateway verifies a bearer token)"),
+            );
+            return Some(RouteAuth::Public);
+        };
+        let simple = match a.value.as_str() {
+            // Refused: reported; the routes are still checked as if public.
+            "jwt" => return self.jwt_route(fname, a, authorizer, scopes, raw, declared).or(Some(RouteAuth::Public)),
+            "public" => RouteAuth::Public,
+            "iam" => RouteAuth::Iam,
+            "signed" => RouteAuth::Signed,
+            other => {
+                self.err(Diagnostic::error(Code::NotAllowed, a.span, format!("unknown auth `{other}`")).with_help(
+                    did_you_mean(other, CHOICES).unwrap_or_else(|| "write `public`, `iam`, `signed` or `jwt`".into()),
+                ));
+                return Some(RouteAuth::Public);
+            }
+        };
+        self.not_jwt(&a.value, authorizer, scopes);
+        Some(simple)
+    }
+
+    /// Each route served by one function.
+    fn http_trigger(
+        &mut self,
+        t_span: Span,
+        fname: &str,
+        auth: RouteAuth,
         routes: &[Sp<String>],
         all_routes: &mut BTreeMap<Route, (String, Span)>,
     ) -> Option<Trigger> {
-        let auth = match auth {
-            None => {
-                self.err(
-                    Diagnostic::error(
-                        Code::Missing,
-                        t_span,
-                        format!("the HTTP trigger of `{fname}` does not say who may call it"),
-                    )
-                    .with_help("add `auth: public`, `auth: iam` or `auth: signed` (the handler verifies a signature)"),
-                );
-                RouteAuth::Public
-            }
-            Some(a) => match a.value.as_str() {
-                "public" => RouteAuth::Public,
-                "iam" => RouteAuth::Iam,
-                "signed" => RouteAuth::Signed,
-                other => {
-                    self.err(
-                        Diagnostic::error(Code::NotAllowed, a.span, format!("unknown auth `{other}`")).with_help(
-                            did_you_mean(other, ["public", "iam", "signed"])
-                                .unwrap_or_else(|| "write `public`, `iam` or `signed`".into()),
-                        ),
-                    );
-                    RouteAuth::Public
-                }
-            },
-        };
         if routes.is_empty() {
             self.err(
                 Diagnostic::error(Code::Missing, t_span, format!("the HTTP trigger of `{fname}` lists no routes"))

@@ -48,3 +48,12 @@ pub fn body(req: &ApiGatewayV2httpRequest) -> Option<String> {
 pub fn query<'a>(req: &'a ApiGatewayV2httpRequest, key: &str) -> Option<&'a str> {
     req.query_string_parameters.first(key)
 }
+
+/// The subject (`sub`) of the bearer token API Gateway verified for a route with `auth: jwt`
+/// (signature, issuer, audience, expiry and scopes checked before the function runs). None
+/// when the route is not behind a JWT authorizer: a handler that needs a verified caller
+/// refuses then, so a route reconfigured as public fails closed.
+pub fn jwt_subject(req: &ApiGatewayV2httpRequest) -> Option<&str> {
+    let jwt = req.request_context.authorizer.as_ref()?.jwt.as_ref()?;
+    jwt.claims.get("sub").map(String::as_str).filter(|s| !s.is_empty())
+}

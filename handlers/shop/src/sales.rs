@@ -9,7 +9,7 @@
 //! locked, and an SNS outage delays events without stopping sales (see `crate::outbox`).
 
 use crate::events::{uuid_text, OutOfStock, Purchase};
-use crate::http::{body, error, json, query, route, Response};
+use crate::http::{body, error, json, jwt_subject, query, route, Response};
 use crate::outbox::{self, Event, Publisher};
 use crate::{wiring, Failure};
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
@@ -54,42 +54,61 @@ pub async fn product(pool: &MySqlPool, req: ApiGatewayV2httpRequest) -> Response
 }
 
 #[derive(Deserialize)]
-struct CheckoutRequest {
+struct CheckoutBody {
     #[serde(alias = "product")]
     sku: String,
     quantity: i64,
-    customer: String,
+    /// Refused when present: the customer is the verified token's subject, never the body's
+    /// word (anyone could order in anyone's name, or make anyone a VIP).
+    #[serde(default)]
+    customer: Option<serde_json::Value>,
     /// Optional idempotency key (a UUID the client chooses): a retry with the same id answers
     /// the first outcome and sells nothing again, so a client that lost the answer (a timeout,
-    /// a dropped connection after the commit) can safely try again. It becomes the purchase id.
+    /// a dropped connection after the commit) can safely try again. It becomes the purchase id;
+    /// another customer's id is refused (409), never answered with their sale.
     #[serde(default)]
     checkout_id: Option<String>,
 }
 
-/// `POST /checkout` with `{"sku": "CP-502101", "quantity": 1, "customer": "c-1001"}`.
+/// A checkout: the body's order and the verified customer.
+struct CheckoutRequest {
+    sku: String,
+    quantity: i64,
+    customer: String,
+    checkout_id: Option<String>,
+}
+
+/// `POST /checkout` with `{"sku": "CP-502101", "quantity": 1}` and a bearer token: the
+/// customer is the token's `sub` (API Gateway verified it; `auth: jwt` in flowform.yaml).
 pub async fn checkout(c: &Checkout, req: ApiGatewayV2httpRequest) -> Response {
     if route(&req) != "POST /checkout" {
         return error(404, "not_found", "no such route");
     }
-    let Some(Ok(order)) = body(&req).map(|b| serde_json::from_str::<CheckoutRequest>(&b)) else {
-        return error(
-            400,
-            "bad_request",
-            "expected JSON {\"sku\": string, \"quantity\": number, \"customer\": string}",
-        );
+    let Some(customer) = jwt_subject(&req) else {
+        return error(401, "unauthorized", "checkout needs a verified customer: call it with a bearer token");
     };
-    if order.sku.is_empty()
-        || order.sku.len() > 32
-        || order.customer.is_empty()
-        || order.customer.len() > 64
-        || !(1..=10_000).contains(&order.quantity)
-    {
+    let Some(Ok(body)) = body(&req).map(|b| serde_json::from_str::<CheckoutBody>(&b)) else {
+        return error(400, "bad_request", "expected JSON {\"sku\": string, \"quantity\": number}");
+    };
+    if body.customer.is_some() {
         return error(
             400,
             "bad_request",
-            "sku (1-32 chars), customer (1-64 chars) and quantity (1-10000) are required",
+            "`customer` is not taken from the body: the customer is the signed-in user (the token's subject); remove it",
         );
     }
+    if body.sku.is_empty() || body.sku.len() > 32 || !(1..=10_000).contains(&body.quantity) {
+        return error(400, "bad_request", "sku (1-32 chars) and quantity (1-10000) are required");
+    }
+    if customer.len() > 64 {
+        return error(403, "forbidden", "the token's subject is longer than a customer id (64 chars)");
+    }
+    let order = CheckoutRequest {
+        sku: body.sku,
+        quantity: body.quantity,
+        customer: customer.to_string(),
+        checkout_id: body.checkout_id,
+    };
     if order.checkout_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
         return error(400, "bad_request", "checkout_id, when given, must be a UUID");
     }
@@ -127,6 +146,8 @@ enum Outcome {
         max: i32,
     },
     NoProduct,
+    /// The checkout_id is another customer's sale.
+    NotYours,
 }
 
 async fn try_checkout(c: &Checkout, order: &CheckoutRequest) -> Result<Response, Failure> {
@@ -161,19 +182,37 @@ async fn try_checkout(c: &Checkout, order: &CheckoutRequest) -> Result<Response,
             &serde_json::json!({ "error": "over_limit", "message": format!("at most {max} of {} per order", order.sku), "max_per_order": max }),
         ),
         Outcome::NoProduct => error(404, "no_product", "no such product"),
+        Outcome::NotYours => {
+            error(409, "checkout_id_taken", "this checkout_id belongs to another checkout: choose a new UUID")
+        }
     })
 }
 
-async fn sold_already(pool: &MySqlPool, checkout_id: &str) -> Result<bool, Failure> {
-    Ok(sqlx::query("SELECT 1 FROM sale WHERE purchase_id = ?").bind(checkout_id).fetch_optional(pool).await?.is_some())
+/// The answer to a checkout whose id was sold already: the sale if it is this customer's.
+async fn replayed<'e>(
+    db: impl sqlx::MySqlExecutor<'e>,
+    order: &CheckoutRequest,
+    checkout_id: &str,
+) -> Result<Option<Outcome>, Failure> {
+    let owner: Option<String> = sqlx::query_scalar("SELECT customer_id FROM sale WHERE purchase_id = ?")
+        .bind(checkout_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(owner.map(|o| {
+        if o == order.customer {
+            Outcome::Sold { purchase_id: checkout_id.to_string(), event: None }
+        } else {
+            Outcome::NotYours
+        }
+    }))
 }
 
 /// The checkout's transaction: sale + purchase event, or the restock cycle + out-of-stock
 /// event, or nothing. No network call happens inside.
 async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Failure> {
     if let Some(id) = &order.checkout_id {
-        if sold_already(pool, id).await? {
-            return Ok(Outcome::Sold { purchase_id: id.clone(), event: None });
+        if let Some(o) = replayed(pool, order, id).await? {
+            return Ok(o);
         }
     }
     let mut tx = pool.begin().await?;
@@ -204,7 +243,7 @@ async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Fa
             // A concurrent retry with the same checkout_id sold first: undo ours, answer theirs.
             if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
                 tx.rollback().await?;
-                return Ok(Outcome::Sold { purchase_id: purchase.purchase_id, event: None });
+                return Ok(replayed(pool, order, &purchase.purchase_id).await?.unwrap_or(Outcome::NotYours));
             }
             return Err(e.into());
         }
@@ -228,9 +267,9 @@ async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Fa
     // A concurrent retry with the same checkout_id may have sold while this request waited
     // for the row: that sale is the answer, not "out of stock".
     if let Some(id) = &order.checkout_id {
-        if sqlx::query("SELECT 1 FROM sale WHERE purchase_id = ?").bind(id).fetch_optional(&mut *tx).await?.is_some() {
+        if let Some(o) = replayed(&mut *tx, order, id).await? {
             tx.rollback().await?;
-            return Ok(Outcome::Sold { purchase_id: id.clone(), event: None });
+            return Ok(o);
         }
     }
     let max: i32 = p.get("max_per_order");

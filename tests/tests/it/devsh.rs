@@ -80,14 +80,32 @@ async fn one_command_brings_the_shop_up_and_ctrl_c_stops_all_of_it() {
     let product = http.get(format!("{url}/product/donut")).send().await.unwrap();
     let status = product.status().as_u16();
     let body = product.text().await.unwrap();
-    let checkout = http
-        .post(format!("{url}/checkout"))
-        .body(r#"{"sku":"CP-502101","quantity":1,"customer":"c-1001"}"#)
-        .send()
-        .await
+    // Checkout is `auth: jwt`: without a token the local API refuses it as API Gateway
+    // would; with one from `flowform-local token` (the local issuer dev started) it sells.
+    let checkout = |auth: Option<String>| {
+        let mut r = http.post(format!("{url}/checkout")).body(r#"{"sku":"CP-502101","quantity":1}"#);
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        r.send()
+    };
+    let anonymous = checkout(None).await.unwrap().status().as_u16();
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| format!("{}/.cache/flowform-target", std::env::var("HOME").unwrap()));
+    let minted = Command::new(format!("{target}/debug/flowform-local"))
+        .args(["token", "--sub", "c-1001"])
+        .current_dir(root())
+        .output()
         .unwrap();
-    let sold = checkout.status().as_u16();
-    let answer = checkout.text().await.unwrap();
+    let token = String::from_utf8_lossy(&minted.stdout).trim().to_string();
+    let state_file = root().join(local::jwt::STATE_FILE);
+    let state_mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(&state_file).map(|m| m.permissions().mode() & 0o777).ok()
+    };
+    let signed_in = checkout(Some(format!("Bearer {token}"))).await.unwrap();
+    let sold = signed_in.status().as_u16();
+    let answer = signed_in.text().await.unwrap();
 
     // Ctrl-C: everything stops, moto included.
     interrupt();
@@ -108,7 +126,11 @@ async fn one_command_brings_the_shop_up_and_ctrl_c_stops_all_of_it() {
 
     assert_eq!(status, 200, "GET /product/donut: {body}");
     assert!(body.contains("CP-502101"), "the seeded product: {body}");
-    assert_eq!(sold, 200, "POST /checkout: {answer}");
+    assert_eq!(anonymous, 401, "POST /checkout without a token");
+    assert!(minted.status.success(), "flowform-local token: {}", String::from_utf8_lossy(&minted.stderr));
+    assert_eq!(state_mode, Some(0o600), "{} holds the issuer's private key", state_file.display());
+    assert_eq!(sold, 200, "POST /checkout with a token: {answer}");
+    assert!(!state_file.exists(), "Ctrl-C removes {}", state_file.display());
     assert!(moto_gone, "moto still answers on port {moto_port} after Ctrl-C");
 }
 

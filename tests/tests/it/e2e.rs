@@ -29,6 +29,7 @@ where
 struct Shop {
     http: reqwest::Client,
     url: String,
+    bearer: Bearers,
     sold: Mutex<i64>,
 }
 
@@ -37,7 +38,8 @@ impl Shop {
         let r = self
             .http
             .post(format!("{}/checkout", self.url))
-            .json(&json!({ "sku": schema::SEED_SKU, "quantity": qty, "customer": customer }))
+            .header("authorization", (self.bearer)(customer))
+            .json(&json!({ "sku": schema::SEED_SKU, "quantity": qty }))
             .send()
             .await
             .unwrap();
@@ -97,7 +99,8 @@ async fn the_donut_shop_end_to_end() {
     });
     let dev =
         start_shop(&sys, provisioned.clone(), &bin_dir, (&stock_db, &customer_db), (&factory, &marketing), log).await;
-    let shop = Shop { http: reqwest::Client::new(), url: dev.http_url.clone(), sold: Mutex::new(0) };
+    let shop =
+        Shop { http: reqwest::Client::new(), url: dev.http_url.clone(), bearer: bearers(&dev), sold: Mutex::new(0) };
     let limit = Duration::from_secs(60);
 
     // 1. Sell out -> one out-of-stock -> one factory order -> callback -> stock back.

@@ -41,8 +41,8 @@ async fn checkout_deps(db: &TestDb, aws: &aws_config::SdkConfig) -> (shop::sales
     (c, oos, purchases)
 }
 
-fn checkout_body(qty: i64, customer: &str) -> String {
-    json!({ "sku": schema::SEED_SKU, "quantity": qty, "customer": customer }).to_string()
+fn checkout_body(qty: i64) -> String {
+    json!({ "sku": schema::SEED_SKU, "quantity": qty }).to_string()
 }
 
 fn envelope_message(body: &str) -> (Json, Json) {
@@ -61,7 +61,7 @@ async fn malformed_and_oversized_requests_get_a_4xx_and_change_nothing() {
     let (c, oos, purchases) = checkout_deps(&db, &aws).await;
     let sku = schema::SEED_SKU;
     let deep = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
-    let huge = format!("{{\"sku\":\"{sku}\",\"quantity\":1,\"customer\":\"{}\"}}", "c".repeat(6 << 20));
+    let huge = format!("{{\"sku\":\"{sku}\",\"quantity\":1,\"note\":\"{}\"}}", "c".repeat(6 << 20));
     let bodies: Vec<String> = vec![
         String::new(),
         "not json".into(),
@@ -69,25 +69,26 @@ async fn malformed_and_oversized_requests_get_a_4xx_and_change_nothing() {
         "[]".into(),
         "null".into(),
         "\u{0}".into(),
-        r#"{"sku": 1, "quantity": 1, "customer": "c"}"#.into(),
-        format!(r#"{{"sku": "{sku}", "quantity": "1", "customer": "c"}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": -1, "customer": "c"}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 0, "customer": "c"}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 1.5, "customer": "c"}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 1e30, "customer": "c"}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 9223372036854775808, "customer": "c"}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 10001, "customer": "c"}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": ""}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": "{}"}}"#, "c".repeat(65)),
-        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": "c", "quantity": 2}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": "c", "checkout_id": "not-a-uuid"}}"#),
-        format!(r#"{{"sku": "{sku}", "quantity": 1}}"#),
+        r#"{"sku": 1, "quantity": 1}"#.into(),
+        format!(r#"{{"sku": "{sku}", "quantity": "1"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": -1}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 0}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1.5}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1e30}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 9223372036854775808}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 10001}}"#),
+        // The customer is the token's subject, never the body's word.
+        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": "c-2002"}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1, "customer": null}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1, "quantity": 2}}"#),
+        format!(r#"{{"sku": "{sku}", "quantity": 1, "checkout_id": "not-a-uuid"}}"#),
+        format!(r#"{{"sku": "{sku}"}}"#),
         deep,
         huge,
     ];
     let mut problems = Vec::new();
     for (i, b) in bodies.iter().enumerate() {
-        let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(b))).await;
+        let r = shop::sales::checkout(&c, checkout_as("c-1001", b)).await;
         let json_body = serde_json::from_str::<Json>(&r.body).is_ok();
         if !(400..500).contains(&r.status_code) || !json_body {
             problems.push(format!(
@@ -103,6 +104,13 @@ async fn malformed_and_oversized_requests_get_a_4xx_and_change_nothing() {
     e.is_base64_encoded = true;
     let bad_base64 = shop::sales::checkout(&c, e).await.status_code;
     let wrong_method = shop::sales::checkout(&c, http_event("GET", "/checkout", "", None)).await.status_code;
+    // Without a verified subject (the route reconfigured as public, a direct invoke), an
+    // empty one, or one longer than a customer id: refused, nothing sold.
+    let good = format!(r#"{{"sku": "{sku}", "quantity": 1}}"#);
+    let no_token = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&good))).await.status_code;
+    let empty_sub = shop::sales::checkout(&c, checkout_as("", &good)).await.status_code;
+    let long_sub = shop::sales::checkout(&c, checkout_as(&"c".repeat(65), &good)).await.status_code;
+    assert_eq!((no_token, empty_sub, long_sub), (401, 401, 403));
     let wrong_path =
         shop::sales::product(&db.pool, http_event("GET", "/product/donut/../../etc", "", None)).await.status_code;
     for (what, code) in
@@ -116,7 +124,7 @@ async fn malformed_and_oversized_requests_get_a_4xx_and_change_nothing() {
     assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 3, "nothing was sold");
     assert!(purchases.drain().await.is_empty() && oos.drain().await.is_empty(), "nothing was published");
     // And the function still serves a good request afterwards.
-    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1001")))).await;
+    let r = shop::sales::checkout(&c, checkout_as("c-1001", &checkout_body(1))).await;
     assert_eq!(r.status_code, 200, "{}", r.body);
 }
 
@@ -139,7 +147,7 @@ async fn product_and_checkout_answer_and_publish() {
     );
     assert_eq!(shop::sales::product(&db.pool, http_event("GET", "/other", "", None)).await.status_code, 404);
 
-    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1001")))).await;
+    let r = shop::sales::checkout(&c, checkout_as("c-1001", &checkout_body(1))).await;
     assert_eq!(r.status_code, 200, "{}", r.body);
     let bought = purchases.drain().await;
     assert_eq!(bought.len(), 1);
@@ -153,7 +161,7 @@ async fn product_and_checkout_answer_and_publish() {
 
     // 2 left, 5 wanted: 409, and the restock cycle opens with one event.
     for _ in 0..3 {
-        let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(5, "c-1002")))).await;
+        let r = shop::sales::checkout(&c, checkout_as("c-1002", &checkout_body(5))).await;
         assert_eq!(r.status_code, 409, "{}", r.body);
         assert!(r.body.contains("out_of_stock"));
     }
@@ -177,18 +185,10 @@ async fn product_and_checkout_answer_and_publish() {
     );
     assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM restock_order").await, 1);
 
-    for bad in ["{}", "not json", r#"{"sku":"CP-502101","quantity":0,"customer":"c"}"#] {
-        assert_eq!(
-            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(bad))).await.status_code,
-            400,
-            "{bad}"
-        );
+    for bad in ["{}", "not json", r#"{"sku":"CP-502101","quantity":0}"#] {
+        assert_eq!(shop::sales::checkout(&c, checkout_as("c-1001", bad)).await.status_code, 400, "{bad}");
     }
-    let r = shop::sales::checkout(
-        &c,
-        http_event("POST", "/checkout", "", Some(&json!({"sku":"NOPE","quantity":1,"customer":"c"}).to_string())),
-    )
-    .await;
+    let r = shop::sales::checkout(&c, checkout_as("c-1001", &json!({"sku":"NOPE","quantity":1}).to_string())).await;
     assert_eq!(r.status_code, 404);
     db.drop_db().await;
 }
@@ -203,9 +203,7 @@ async fn concurrent_checkouts_sell_exactly_the_stock_and_order_once() {
     for i in 0..500 {
         let c = c.clone();
         tasks.push(tokio::spawn(async move {
-            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, &format!("c-{i}")))))
-                .await
-                .status_code
+            shop::sales::checkout(&c, checkout_as(&format!("c-{i}"), &checkout_body(1))).await.status_code
         }));
     }
     let mut codes = std::collections::BTreeMap::new();
@@ -223,7 +221,7 @@ async fn concurrent_checkouts_sell_exactly_the_stock_and_order_once() {
 /// Opens a restock cycle through checkout and returns the out-of-stock envelope SNS delivered.
 async fn open_cycle(db: &TestDb, aws: &aws_config::SdkConfig) -> (String, OutOfStock) {
     let (c, oos, _) = checkout_deps(db, aws).await;
-    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1001")))).await;
+    let r = shop::sales::checkout(&c, checkout_as("c-1001", &checkout_body(1))).await;
     assert_eq!(r.status_code, 409);
     let body = oos.drain().await.pop().expect("an out-of-stock event");
     let (msg, _) = envelope_message(&body);
@@ -557,7 +555,7 @@ fn proxied_pool(proxy: &standins::dbproxy::DbProxy, db: &TestDb) -> impl std::fu
 }
 
 fn checkout_with_id(qty: i64, id: &str) -> String {
-    json!({ "sku": schema::SEED_SKU, "quantity": qty, "customer": "c-1001", "checkout_id": id }).to_string()
+    json!({ "sku": schema::SEED_SKU, "quantity": qty, "checkout_id": id }).to_string()
 }
 
 #[tokio::test]
@@ -569,13 +567,13 @@ async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
     let purchases = Capture::new(&aws, "purchases").await;
     let c =
         shop::sales::Checkout { pool: proxied_pool(&proxy, &db).await, publisher: publisher(&aws, &oos, &purchases) };
-    let post = |body: String| shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body)));
+    let post = |body: String| shop::sales::checkout(&c, checkout_as("c-1001", &body));
 
     // The COMMIT never reaches the server: a sale (and, below, a restock cycle) was decided
     // inside the transaction, then lost. Nothing may be published for it.
     proxy.set(standins::dbproxy::Mode::DropAtCommit);
-    assert_eq!(post(checkout_body(2, "c-1001")).await.status_code, 503);
-    assert_eq!(post(checkout_body(9, "c-1001")).await.status_code, 503, "the out-of-stock path commits too");
+    assert_eq!(post(checkout_body(2)).await.status_code, 503);
+    assert_eq!(post(checkout_body(9)).await.status_code, 503, "the out-of-stock path commits too");
     assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 5);
     assert_eq!(
         scalar(&db.pool, "SELECT COUNT(*) FROM sale").await + scalar(&db.pool, "SELECT COUNT(*) FROM outbox").await,
@@ -598,6 +596,10 @@ async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
     assert_eq!(r.status_code, 200, "{}", r.body);
     let answer: Json = serde_json::from_str(&r.body).unwrap();
     assert_eq!((answer["purchase_id"].as_str(), answer["replayed"].as_bool()), (Some(id.as_str()), Some(true)));
+    // Another customer presenting the same checkout_id gets neither the sale nor a new one.
+    let theirs = shop::sales::checkout(&c, checkout_as("c-2002", &checkout_with_id(2, &id))).await;
+    assert_eq!(theirs.status_code, 409, "{}", theirs.body);
+    assert!(!theirs.body.contains(&id), "another customer's sale is not shown: {}", theirs.body);
     assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 3, "sold once");
     assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM sale").await, 1);
     assert!(purchases.drain().await.is_empty());
@@ -648,11 +650,7 @@ async fn an_sns_outage_delays_events_but_never_stops_or_blocks_sales() {
     // transaction locks it at once (the lock wait limit is 1 s, the SNS wait is 1 s per try).
     let first = {
         let c = c.clone();
-        tokio::spawn(async move {
-            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(1, "c-1"))))
-                .await
-                .status_code
-        })
+        tokio::spawn(async move { shop::sales::checkout(&c, checkout_as("c-1", &checkout_body(1))).await.status_code })
     };
     while accepted.load(std::sync::atomic::Ordering::SeqCst) == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -671,21 +669,14 @@ async fn an_sns_outage_delays_events_but_never_stops_or_blocks_sales() {
     for i in 0..9 {
         let c = c.clone();
         tasks.push(tokio::spawn(async move {
-            shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(2, &format!("c-{i}")))))
-                .await
-                .status_code
+            shop::sales::checkout(&c, checkout_as(&format!("c-{i}"), &checkout_body(2))).await.status_code
         }));
     }
     for t in tasks {
         assert_eq!(t.await.unwrap(), 200, "sales go on while SNS is down");
     }
     // 19 sold, 1 left; a checkout of 2 opens a restock cycle, its event waits too.
-    assert_eq!(
-        shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(2, "c-x"))))
-            .await
-            .status_code,
-        409
-    );
+    assert_eq!(shop::sales::checkout(&c, checkout_as("c-x", &checkout_body(2))).await.status_code, 409);
     assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM outbox WHERE published_at IS NULL").await, 11);
     assert!(purchases.drain().await.is_empty());
 
@@ -719,7 +710,7 @@ async fn the_order_size_comes_from_the_restock_policy_and_checkouts_are_capped()
     let aws = aws().await;
     let db = stock_db(0).await;
     let (c, oos, _) = checkout_deps(&db, &aws).await;
-    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(300, "c-1001")))).await;
+    let r = shop::sales::checkout(&c, checkout_as("c-1001", &checkout_body(300))).await;
     assert_eq!(r.status_code, 409, "{}", r.body);
     let body: Json = serde_json::from_str(&r.body).unwrap();
     assert!((1..=3600).contains(&body["expected_in_seconds"].as_i64().unwrap()), "{body}");
@@ -730,12 +721,11 @@ async fn the_order_size_comes_from_the_restock_policy_and_checkouts_are_capped()
         "the product's reorder quantity, not the buyer's 300"
     );
     assert_eq!(scalar(&db.pool, "SELECT CAST(quantity AS SIGNED) FROM restock_order").await, 10);
-    let r = shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&checkout_body(501, "c-1001")))).await;
+    let r = shop::sales::checkout(&c, checkout_as("c-1001", &checkout_body(501))).await;
     assert_eq!(r.status_code, 422, "{}", r.body);
     assert!(r.body.contains("\"max_per_order\":500"), "{}", r.body);
-    let bad_id =
-        json!({ "sku": schema::SEED_SKU, "quantity": 1, "customer": "c", "checkout_id": "not-a-uuid" }).to_string();
-    assert_eq!(shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&bad_id))).await.status_code, 400);
+    let bad_id = json!({ "sku": schema::SEED_SKU, "quantity": 1, "checkout_id": "not-a-uuid" }).to_string();
+    assert_eq!(shop::sales::checkout(&c, checkout_as("c-1001", &bad_id)).await.status_code, 400);
     db.drop_db().await;
 }
 
@@ -1156,9 +1146,7 @@ async fn concurrent_retries_of_one_checkout_sell_once_and_all_answer_sold() {
         let runs: Vec<_> = (0..3)
             .map(|_| {
                 let (c, body) = (c.clone(), checkout_with_id(2, &id));
-                tokio::spawn(async move {
-                    shop::sales::checkout(&c, http_event("POST", "/checkout", "", Some(&body))).await
-                })
+                tokio::spawn(async move { shop::sales::checkout(&c, checkout_as("c-1001", &body)).await })
             })
             .collect();
         for r in runs {

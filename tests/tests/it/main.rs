@@ -2,6 +2,7 @@
 //! one per file). Tests that deploy the donut shop to the shared moto, or that keep a core
 //! busy for long (the scanners), hold [`tests::alone`] so they run one at a time.
 
+mod auth;
 mod deploy;
 mod devsh;
 mod dlq;

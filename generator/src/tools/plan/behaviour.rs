@@ -183,7 +183,24 @@ pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
     ),
     (
         "AWS::ApiGatewayV2::Route",
-        &[("ApiId", Replacement), ("RouteKey", InPlace), ("AuthorizationType", InPlace), ("Target", InPlace)],
+        &[
+            ("ApiId", Replacement),
+            ("RouteKey", InPlace),
+            ("AuthorizationType", InPlace),
+            ("AuthorizerId", InPlace),
+            ("AuthorizationScopes", InPlace),
+            ("Target", InPlace),
+        ],
+    ),
+    (
+        "AWS::ApiGatewayV2::Authorizer",
+        &[
+            ("ApiId", Replacement),
+            ("Name", InPlace),
+            ("AuthorizerType", InPlace),
+            ("IdentitySource", InPlace),
+            ("JwtConfiguration", InPlace),
+        ],
     ),
     ("AWS::SES::ConfigurationSet", &[("Name", Replacement), ("DeliveryOptions", InPlace)]),
     ("AWS::SES::EmailIdentity", &[("EmailIdentity", Replacement), ("ConfigurationSetAttributes", InPlace)]),

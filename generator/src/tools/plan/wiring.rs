@@ -110,24 +110,31 @@ pub(super) fn permissions(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>
     out
 }
 
+/// Who may call each route, in words: its authorization type, and for JWT routes the
+/// authorizer and scopes (a change of either changes who gets in).
 fn route_table(res: &BTreeMap<String, Json>) -> BTreeMap<String, String> {
     res.values()
         .filter(|r| r["Type"] == "AWS::ApiGatewayV2::Route")
         .map(|r| {
-            (
-                r["Properties"]["RouteKey"].as_str().unwrap_or_default().to_string(),
-                r["Properties"]["AuthorizationType"].as_str().unwrap_or("NONE").to_string(),
-            )
+            let p = &r["Properties"];
+            let who = match p["AuthorizationType"].as_str().unwrap_or("NONE") {
+                "NONE" => "open to anyone at the gateway".to_string(),
+                "AWS_IAM" => "signed (IAM) callers only".to_string(),
+                "JWT" => {
+                    let by = p["AuthorizerId"]["Ref"].as_str().unwrap_or("?");
+                    let scopes: Vec<&str> =
+                        p["AuthorizationScopes"].as_array().into_iter().flatten().filter_map(|s| s.as_str()).collect();
+                    if scopes.is_empty() {
+                        format!("bearers of a JWT {by} verifies")
+                    } else {
+                        format!("bearers of a JWT {by} verifies, with scope {}", scopes.join(" or "))
+                    }
+                }
+                other => format!("{other} callers"),
+            };
+            (p["RouteKey"].as_str().unwrap_or_default().to_string(), who)
         })
         .collect()
-}
-
-fn who(auth: &str) -> &'static str {
-    if auth == "NONE" {
-        "open to anyone at the gateway"
-    } else {
-        "signed (IAM) callers only"
-    }
 }
 
 pub(super) fn routes(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
@@ -135,8 +142,8 @@ pub(super) fn routes(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> 
     let mut out = Vec::new();
     for (k, auth) in &ra {
         match rb.get(k) {
-            None => out.push(format!("new route {k}: {}", who(auth))),
-            Some(old) if old != auth => out.push(format!("route {k} changes from {} to {}", who(old), who(auth))),
+            None => out.push(format!("new route {k}: {auth}")),
+            Some(old) if old != auth => out.push(format!("route {k} changes from {old} to {auth}")),
             _ => {}
         }
     }
