@@ -337,6 +337,9 @@ pub async fn start(o: Options) -> Result<Dev, String> {
                     scopes: scopes.clone(),
                     keys: keys.clone(),
                 }),
+                (RouteAuth::Jwt { authorizer, .. }, None) => {
+                    return Err(format!("function `{}`: no local issuer for authorizer `{authorizer}`", f.name))
+                }
                 _ => None,
             };
             for r in rs {

@@ -192,7 +192,8 @@ pub fn verify(authorization: Option<&str>, rule: &Rule, now: u64) -> Result<Veri
     if claims.get("iss").and_then(Json::as_str) != Some(rule.issuer) {
         return no("iss is not the issuer");
     }
-    let audiences: Vec<&str> = match claims.get("aud").or_else(|| claims.get("client_id")) {
+    let present = |k: &str| claims.get(k).filter(|v| !v.is_null());
+    let audiences: Vec<&str> = match present("aud").or_else(|| present("client_id")) {
         Some(Json::String(a)) => vec![a.as_str()],
         Some(Json::Array(a)) => a.iter().filter_map(Json::as_str).collect(),
         _ => Vec::new(),
@@ -200,7 +201,9 @@ pub fn verify(authorization: Option<&str>, rule: &Rule, now: u64) -> Result<Veri
     if !audiences.iter().any(|a| rule.audience.iter().any(|r| r == a)) {
         return no("aud/client_id is none of the audiences");
     }
-    let time = |k: &str| claims.get(k).map(|v| v.as_u64().ok_or(()));
+    // NumericDate: seconds, possibly with a fraction.
+    let now = now as f64;
+    let time = |k: &str| present(k).map(|v| v.as_f64().ok_or(()));
     match time("exp") {
         Some(Ok(exp)) if exp > now => {}
         _ => return no("expired, or no exp"),
@@ -212,12 +215,15 @@ pub fn verify(authorization: Option<&str>, rule: &Rule, now: u64) -> Result<Veri
             _ => return no(&format!("{k} is in the future")),
         }
     }
-    let has: Vec<String> = match (claims.get("scope"), claims.get("scp")) {
-        (Some(Json::String(s)), _) => s.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect(),
-        (_, Some(Json::Array(a))) => a.iter().filter_map(Json::as_str).map(str::to_string).collect(),
-        (_, Some(Json::String(s))) => s.split(' ').filter(|w| !w.is_empty()).map(str::to_string).collect(),
-        _ => Vec::new(),
-    };
+    // `scope` (space separated, OAuth 2.0) and `scp` (a list or a string, some issuers).
+    let mut has: Vec<String> = Vec::new();
+    for k in ["scope", "scp"] {
+        match present(k) {
+            Some(Json::String(s)) => has.extend(s.split(' ').filter(|w| !w.is_empty()).map(str::to_string)),
+            Some(Json::Array(a)) => has.extend(a.iter().filter_map(Json::as_str).map(str::to_string)),
+            _ => {}
+        }
+    }
     if !rule.scopes.is_empty() && !rule.scopes.iter().any(|s| has.contains(s)) {
         return Err(Denied::Forbidden);
     }
@@ -351,6 +357,15 @@ mod tests {
         let mut scp = without("scope");
         scp["scp"] = json!(["shop/buy"]);
         assert!(verify(Some(&i.sign(&scp)), &r, now).is_ok());
+        let mut both = with("scope", json!("openid"));
+        both["scp"] = json!(["shop/buy"]);
+        assert!(verify(Some(&i.sign(&both)), &r, now).is_ok(), "scope and scp both count");
+        // `aud: null` is no audience: client_id decides; NumericDate may have a fraction.
+        let mut null_aud = with("aud", Json::Null);
+        null_aud["client_id"] = json!("web");
+        assert!(verify(Some(&i.sign(&null_aud)), &r, now).is_ok());
+        assert!(verify(Some(&i.sign(&with("exp", json!(now as f64 + 30.5)))), &r, now).is_ok());
+        assert!(verify(Some(&i.sign(&with("exp", json!(now as f64 - 0.5)))), &r, now).is_err());
         let open = Rule { scopes: &[], ..rule(&i, &keys, &scopes, &aud) };
         assert!(verify(Some(&i.sign(&with("scope", json!("")))), &open, now).is_ok());
     }

@@ -6,7 +6,7 @@
 
 use super::Validator;
 use crate::codes::Code;
-use crate::config::{RawConfig, Sp};
+use crate::config::{RawConfig, RawTrigger, Sp};
 use crate::diag::{Diagnostic, Span};
 use serde_json::Value as Json;
 
@@ -53,6 +53,11 @@ impl Validator {
             for (_, v) in &f.env {
                 self.text(&Some(v.clone()), "an env value", Lands::Resource, usize::MAX);
             }
+            if let Some(Sp { value: RawTrigger::Http { scopes, .. }, .. }) = &f.trigger {
+                for sc in scopes {
+                    self.text(&Some(sc.clone()), "a route's `scopes`", Lands::Resource, usize::MAX);
+                }
+            }
         }
         for (_, st) in &raw.stages {
             for (_, o) in &st.functions {
@@ -71,8 +76,15 @@ impl Validator {
         for (_, a) in &raw.authorizers {
             self.text(&a.description, "an authorizer's `description`", Lands::Plain, MAX_PARAMETER_TEXT);
             self.text(&a.issuer, "an authorizer's `issuer`", Lands::Plain, MAX_PARAMETER_TEXT);
-            for w in &a.audience {
-                self.text(&Some(w.clone()), "an authorizer's `audience`", Lands::Plain, MAX_PARAMETER_TEXT);
+            // The audiences land joined by commas, as one parameter default.
+            if let Some(first) = a.audience.first() {
+                let joined = a.audience.iter().map(|w| w.value.as_str()).collect::<Vec<_>>().join(",");
+                self.text(
+                    &Some(Sp::new(joined, first.span)),
+                    "an authorizer's `audience`",
+                    Lands::Plain,
+                    MAX_PARAMETER_TEXT,
+                );
             }
         }
         for (_, s) in &raw.secrets {

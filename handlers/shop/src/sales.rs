@@ -103,15 +103,14 @@ pub async fn checkout(c: &Checkout, req: ApiGatewayV2httpRequest) -> Response {
     if customer.len() > 64 {
         return error(403, "forbidden", "the token's subject is longer than a customer id (64 chars)");
     }
-    let order = CheckoutRequest {
-        sku: body.sku,
-        quantity: body.quantity,
-        customer: customer.to_string(),
-        checkout_id: body.checkout_id,
+    // One spelling per UUID (hyphenated, lowercase): the braced, URN or upper-case forms of
+    // one id must find the same sale, never make a second one.
+    let checkout_id = match body.checkout_id.as_deref().map(uuid::Uuid::parse_str) {
+        None => None,
+        Some(Ok(id)) => Some(id.hyphenated().to_string()),
+        Some(Err(_)) => return error(400, "bad_request", "checkout_id, when given, must be a UUID"),
     };
-    if order.checkout_id.as_deref().is_some_and(|id| uuid::Uuid::parse_str(id).is_err()) {
-        return error(400, "bad_request", "checkout_id, when given, must be a UUID");
-    }
+    let order = CheckoutRequest { sku: body.sku, quantity: body.quantity, customer: customer.to_string(), checkout_id };
     match try_checkout(c, &order).await {
         Ok(r) => r,
         Err(f) => {
@@ -148,6 +147,8 @@ enum Outcome {
     NoProduct,
     /// The checkout_id is another customer's sale.
     NotYours,
+    /// The checkout_id is this customer's sale of something else (another sku or quantity).
+    OtherOrder,
 }
 
 async fn try_checkout(c: &Checkout, order: &CheckoutRequest) -> Result<Response, Failure> {
@@ -185,24 +186,34 @@ async fn try_checkout(c: &Checkout, order: &CheckoutRequest) -> Result<Response,
         Outcome::NotYours => {
             error(409, "checkout_id_taken", "this checkout_id belongs to another checkout: choose a new UUID")
         }
+        Outcome::OtherOrder => error(
+            409,
+            "checkout_id_reused",
+            "this checkout_id was sold for another sku or quantity: a retry sends the same order, a new order a new UUID",
+        ),
     })
 }
 
-/// The answer to a checkout whose id was sold already: the sale if it is this customer's.
+/// The answer to a checkout whose id was sold already: the sale if it is this customer's
+/// and this order (a retry), else a refusal that shows nothing of the sale.
 async fn replayed<'e>(
     db: impl sqlx::MySqlExecutor<'e>,
     order: &CheckoutRequest,
     checkout_id: &str,
 ) -> Result<Option<Outcome>, Failure> {
-    let owner: Option<String> = sqlx::query_scalar("SELECT customer_id FROM sale WHERE purchase_id = ?")
-        .bind(checkout_id)
-        .fetch_optional(db)
-        .await?;
-    Ok(owner.map(|o| {
-        if o == order.customer {
-            Outcome::Sold { purchase_id: checkout_id.to_string(), event: None }
-        } else {
+    let sale = sqlx::query(
+        "SELECT s.customer_id, s.quantity, p.sku FROM sale s JOIN product p ON p.product_id = s.product_id WHERE s.purchase_id = ?",
+    )
+    .bind(checkout_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(sale.map(|r| {
+        if r.get::<String, _>("customer_id") != order.customer {
             Outcome::NotYours
+        } else if r.get::<String, _>("sku") != order.sku || i64::from(r.get::<i32, _>("quantity")) != order.quantity {
+            Outcome::OtherOrder
+        } else {
+            Outcome::Sold { purchase_id: checkout_id.to_string(), event: None }
         }
     }))
 }
@@ -243,7 +254,11 @@ async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Fa
             // A concurrent retry with the same checkout_id sold first: undo ours, answer theirs.
             if e.as_database_error().is_some_and(|d| d.is_unique_violation()) {
                 tx.rollback().await?;
-                return Ok(replayed(pool, order, &purchase.purchase_id).await?.unwrap_or(Outcome::NotYours));
+                // The other sale committed before our insert failed; not finding it is a
+                // fault to retry, never an answer.
+                return replayed(pool, order, &purchase.purchase_id)
+                    .await?
+                    .ok_or_else(|| Failure::Retryable("a checkout_id collision whose sale is not visible".into()));
             }
             return Err(e.into());
         }

@@ -600,6 +600,13 @@ async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
     let theirs = shop::sales::checkout(&c, checkout_as("c-2002", &checkout_with_id(2, &id))).await;
     assert_eq!(theirs.status_code, 409, "{}", theirs.body);
     assert!(!theirs.body.contains(&id), "another customer's sale is not shown: {}", theirs.body);
+    // The same UUID spelled another way is the same checkout; the same id for another order
+    // is refused, not answered with this sale.
+    let braced = format!("{{{}}}", id.to_uppercase());
+    let r = post(checkout_with_id(2, &braced)).await;
+    assert_eq!((r.status_code, r.body.contains("\"replayed\":true")), (200, true), "{}", r.body);
+    let other = post(checkout_with_id(3, &id)).await;
+    assert_eq!((other.status_code, other.body.contains("checkout_id_reused")), (409, true), "{}", other.body);
     assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 3, "sold once");
     assert_eq!(scalar(&db.pool, "SELECT COUNT(*) FROM sale").await, 1);
     assert!(purchases.drain().await.is_empty());
