@@ -88,6 +88,7 @@ const STRINGS: &[&str] = &[
     "cron(0 12 * * ? *)",
     "rate(0 minutes)",
     "https://factory.example.com",
+    "https://id.example.com/pool",
     "http://",
     "ads@donut.example.com",
     "donut.example.com",
@@ -96,6 +97,7 @@ const STRINGS: &[&str] = &[
     "public",
     "iam",
     "signed",
+    "jwt",
     "mysql",
     "body",
     "attributes",
@@ -230,7 +232,10 @@ impl Gen {
             out.push_str(if self.0.chance(50) { "stages: { dev: {} }\n" } else { "stages: { dev: {}, prod: {} }\n" });
         }
         for k in object("config") {
-            if !matches!(k.name, "version" | "system" | "stages") && self.0.chance(60) {
+            // Authorizers are refused more often than not (an https issuer, an audience) and
+            // only `auth: jwt` routes use them: rarer, so enough configs still build.
+            let chance = if k.name == "authorizers" { 25 } else { 60 };
+            if !matches!(k.name, "version" | "system" | "stages") && self.0.chance(chance) {
                 out.push_str(&format!("{}: {}\n", k.name, self.value(k.ty, 0)));
             }
         }

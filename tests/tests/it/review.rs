@@ -101,6 +101,22 @@ fn a_new_route_is_called_out_with_who_may_call_it() {
 }
 
 #[test]
+fn opening_a_jwt_route_to_anyone_is_called_out() {
+    let d = donut();
+    let after = edit(
+        &d,
+        "http: { auth: jwt, authorizer: customers, scopes: [donut/checkout], routes: [\"POST /checkout\"] }",
+        "http: { auth: public, routes: [\"POST /checkout\"] }",
+    );
+    let p = plan_of("08-open-jwt-route", &d, &after, "dev");
+    assert_eq!(
+        p.routes,
+        vec!["route POST /checkout changes from bearers of a JWT CustomersAuthorizer verifies, with scope donut/checkout to open to anyone at the gateway".to_string()]
+    );
+    assert_eq!(change(&p, "CustomersAuthorizer").kind, ChangeKind::Removed);
+}
+
+#[test]
 fn removing_a_dlq_is_destructive() {
     let d = donut();
     let after = edit(&d, "    dlq: { retry_window: 3600, retention_days: 14 }\n", "    dlq: false\n");
