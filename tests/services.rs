@@ -293,8 +293,6 @@ pub async fn donut_dbs(tag: &str, stock: i64) -> (TestDb, TestDb) {
 /// `local::dev::retry_wait`).
 pub const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The donut shop running locally (`flowform-local dev` as a library) on the given databases
-/// and stand-ins; failed records become visible again after `RETRY_AFTER`.
 /// Makes `Authorization` values for the donut shop's checkout (`auth: jwt`, authorizer
 /// `customers`): a token of `dev`'s local issuer for a customer, with every scope the route
 /// requires, valid for an hour; what a signed-in customer's client sends.
@@ -304,20 +302,12 @@ pub fn bearers(dev: &local::dev::Dev) -> Bearers {
     let issuer = dev.issuer.clone().expect("the donut shop has `auth: jwt` routes, so a local issuer");
     let sys = dev.system();
     let a = sys.authorizers.iter().find(|a| a.name == "customers").expect("authorizer `customers`").clone();
-    let scopes: Vec<String> = sys
-        .functions
-        .iter()
-        .filter_map(|f| match &f.trigger {
-            generator::model::Trigger::Http { auth: generator::model::RouteAuth::Jwt { scopes, .. }, .. } => {
-                Some(scopes.clone())
-            }
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let scopes = sys.jwt_scopes(&a.name);
     Arc::new(move |customer: &str| format!("Bearer {}", issuer.mint(&a.name, &a.audience[0], customer, &scopes, 3600)))
 }
 
+/// The donut shop running locally (`flowform-local dev` as a library) on the given databases
+/// and stand-ins; failed records become visible again after `RETRY_AFTER`.
 pub async fn start_shop(
     system: &generator::model::System,
     provisioned: local::provision::Provisioned,

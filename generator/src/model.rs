@@ -144,6 +144,25 @@ impl System {
             .collect()
     }
 
+    /// Every scope the routes of JWT authorizer `authorizer` require (sorted, once each):
+    /// what a token of that issuer needs to call all of them.
+    pub fn jwt_scopes(&self, authorizer: &str) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .functions
+            .iter()
+            .filter_map(|f| match &f.trigger {
+                Trigger::Http { auth: RouteAuth::Jwt { authorizer: a, scopes }, .. } if a == authorizer => {
+                    Some(scopes.clone())
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// Functions placed in the VPC (those that reach a database).
     pub fn vpc_functions(&self) -> impl Iterator<Item = &Function> {
         self.functions.iter().filter(|f| !f.databases.is_empty())

@@ -242,25 +242,7 @@ fn token(
     let a = sys.authorizers.iter().find(|a| a.name == name).ok_or_else(|| {
         format!("no authorizer `{name}` in stage `{}` (its authorizers: {})", sys.stage, names.join(", "))
     })?;
-    let scopes = if scope.is_empty() {
-        let mut all: Vec<String> = sys
-            .functions
-            .iter()
-            .filter_map(|f| match &f.trigger {
-                generator::model::Trigger::Http {
-                    auth: generator::model::RouteAuth::Jwt { authorizer, scopes },
-                    ..
-                } if *authorizer == name => Some(scopes.clone()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        all.sort();
-        all.dedup();
-        all
-    } else {
-        scope
-    };
+    let scopes = if scope.is_empty() { sys.jwt_scopes(&name) } else { scope };
     let issuer = local::jwt::Issuer::load(std::path::Path::new(local::jwt::STATE_FILE))?;
     let audience = a.audience.first().ok_or("the authorizer has no audience")?;
     Ok(issuer.mint(&name, audience, sub, &scopes, expires_in))
