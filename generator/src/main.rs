@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use generator::codes::Code;
 use generator::diag::{self, Diagnostic};
 use generator::{emit, Failure};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Exit codes are interface (documented in the README).
@@ -279,8 +279,15 @@ fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<Pa
         .or(installed)
         .unwrap_or_else(|| PathBuf::from("cargo-zigbuild"));
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
-    let opts =
-        generator::package::Options { crate_name: sys.handlers_crate.clone(), profile, dist, zigbuild, target_dir };
+    let config_dir = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    let opts = generator::package::Options {
+        crate_name: sys.handlers_crate.clone(),
+        profile,
+        dist,
+        zigbuild,
+        target_dir,
+        config_dir,
+    };
     match generator::package::run(&build.systems, &opts, &mut |line| eprintln!("package: {line}")) {
         Ok(zips) => {
             eprintln!("package: {} zip{} ready", zips.len(), if zips.len() == 1 { "" } else { "s" });

@@ -423,6 +423,9 @@ pub struct Database {
     pub port: u64,
     pub db_name: String,
     pub iam_user: Option<String>,
+    /// The PEM file (relative to the config) the server's certificate must chain to; `None`:
+    /// the certificate authorities of Amazon RDS, built into the handlers.
+    pub ca_bundle: Option<String>,
     pub description: String,
 }
 

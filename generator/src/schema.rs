@@ -205,6 +205,11 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             int("port", 1, 65535, DEFAULT_DB_PORT, "Port."),
             k("name", T::Str, "Schema name; default the database's config name."),
             k("iam_user", T::Str, "Use IAM authentication as this database user."),
+            k(
+                "ca_bundle",
+                T::Str,
+                "Certificate authorities the server's certificate must chain to: `rds` (default) or a `.pem` file relative to the config, put in the zips by `flowform package`.",
+            ),
             k("description", T::Str, "Used in parameter descriptions."),
         ],
     ),

@@ -6,12 +6,15 @@
 //! as they do on AWS); scheduled functions are invoked by a ticker with EventBridge's event;
 //! HTTP routes are served on a loopback port as API Gateway v2 events; routes with
 //! `auth: jwt` verify bearer tokens as API Gateway does, against a local issuer whose key is
-//! generated at start ([`crate::jwt`]).
+//! generated at start ([`crate::jwt`]); every AWS call of a function passes the IAM gate, which
+//! holds it to the function's generated role statements ([`crate::iam`]).
 
+use crate::iam;
 use crate::jwt::{self, Issuer, Jwk};
+use crate::locals::{self, Locals};
 use crate::provision::Provisioned;
 use crate::runtime::{Function, InvokeError, LogSink, Spec};
-use generator::cfn::{self, Expr, LogicalId};
+use generator::cfn;
 use generator::model::{Route, RouteAuth, System, Trigger};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -119,6 +122,8 @@ pub struct QueueStats {
 
 pub struct Dev {
     pub http_url: String,
+    /// The AWS endpoint the functions use: the IAM gate in front of moto.
+    pub aws_url: String,
     /// The local issuer of the `auth: jwt` routes (None when the stage has none): tokens it
     /// mints pass the routes' checks.
     pub issuer: Option<Arc<Issuer>>,
@@ -127,6 +132,7 @@ pub struct Dev {
     system: System,
     pub functions: BTreeMap<String, Arc<Function>>,
     pub stats: Arc<Mutex<BTreeMap<String, QueueStats>>>,
+    denials: Arc<Mutex<Vec<String>>>,
     stopping: Arc<AtomicBool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -143,6 +149,12 @@ impl Dev {
     /// The system it runs.
     pub fn system(&self) -> &System {
         &self.system
+    }
+
+    /// The AWS requests of the functions the IAM gate refused, one line each
+    /// (`<function> <action> <resource>`), in order.
+    pub fn denials(&self) -> Vec<String> {
+        self.denials.lock().unwrap().clone()
     }
 
     pub fn stats(&self) -> BTreeMap<String, QueueStats> {
@@ -162,53 +174,26 @@ impl Dev {
 }
 
 /// The env a function gets locally: the template's variables (from the same lowering),
-/// with CloudFormation references resolved to the local resources.
-pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String, String)>> {
+/// with CloudFormation references resolved to the local resources ([`Locals`]), its own access
+/// key ([`iam::access_key`]) and `aws_url` as its AWS endpoint (the IAM gate in front of moto).
+pub fn function_env(o: &Options, http_url: &str, aws_url: &str) -> BTreeMap<String, Vec<(String, String)>> {
     let sys = &o.system;
     let view = cfn::lower(sys);
-    let mut refs: BTreeMap<LogicalId, String> = BTreeMap::new();
-    for t in &sys.topics {
-        refs.insert(LogicalId::topic(&t.name), o.provisioned.topics.get(&t.name).cloned().unwrap_or_default());
-    }
-    for s in &sys.secrets {
-        let arn = o.provisioned.secrets.get(&s.name).cloned().unwrap_or_default();
-        refs.insert(LogicalId::secret_param(&s.name, "Arn"), arn.clone());
-        refs.insert(LogicalId::secret(&s.name), arn);
-    }
-    for d in &sys.databases {
-        refs.insert(LogicalId::db_param(&d.name, "Host"), "127.0.0.1".into());
-        refs.insert(
-            LogicalId::db_param(&d.name, "SecretArn"),
-            format!("arn:aws:secretsmanager:{}:123456789012:secret:{}/{}/db/{}", o.region, sys.name, sys.stage, d.name),
-        );
-    }
-    for e in &sys.endpoints {
-        refs.insert(
-            LogicalId::endpoint_param(&e.name),
-            o.endpoint_urls.get(&e.name).cloned().or_else(|| e.default.clone()).unwrap_or_default(),
-        );
-    }
-    for e in &sys.emails {
-        refs.insert(LogicalId::email_config_set(&e.name), e.configuration_set.replace("{stage}", &sys.stage));
-    }
+    let locals = Locals::new(sys, &o.provisioned, &o.endpoint_urls, &o.region);
     let mut out = BTreeMap::new();
     for (f, fv) in sys.functions.iter().zip(&view.functions) {
         let mut env: Vec<(String, String)> = Vec::new();
         for v in &fv.env {
-            let value = if v.name == contracts::HTTP_API_URL {
-                http_url.to_string()
-            } else {
-                resolve(&v.value, &refs, &o.region)
-            };
+            let value = if v.name == contracts::HTTP_API_URL { http_url.to_string() } else { locals.value(&v.value) };
             env.push((v.name.clone(), value));
         }
         for d in &f.databases {
             if let Some(url) = o.db_urls.get(d) {
-                env.push((contracts::db_url(d), url.clone()));
+                env.push((contracts::db_plaintext_url(d), url.clone()));
             }
         }
-        env.push(("AWS_ENDPOINT_URL".into(), o.aws_endpoint.clone()));
-        env.push(("AWS_ACCESS_KEY_ID".into(), "testing".into()));
+        env.push(("AWS_ENDPOINT_URL".into(), aws_url.to_string()));
+        env.push(("AWS_ACCESS_KEY_ID".into(), iam::access_key(&f.name)));
         env.push(("AWS_SECRET_ACCESS_KEY".into(), "testing".into()));
         env.push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
         env.extend(o.extra_env.iter().cloned());
@@ -217,30 +202,14 @@ pub fn function_env(o: &Options, http_url: &str) -> BTreeMap<String, Vec<(String
     out
 }
 
-fn resolve(v: &Expr, refs: &BTreeMap<LogicalId, String>, region: &str) -> String {
-    match v {
-        Expr::Lit(Json::String(s)) => s.clone(),
-        Expr::Ref(id) => refs.get(id).cloned().unwrap_or_default(),
-        Expr::Sub(template) => {
-            let mut s = template.clone();
-            for (k, val) in [
-                ("AWS::Region", region),
-                ("AWS::AccountId", "123456789012"),
-                ("AWS::Partition", "aws"),
-                ("AWS::URLSuffix", "amazonaws.com"),
-            ] {
-                s = s.replace(&format!("${{{k}}}"), val);
-            }
-            for (k, val) in refs {
-                s = s.replace(&format!("${{{k}}}"), val);
-            }
-            s
-        }
-        Expr::Join(delimiter, parts) => {
-            parts.iter().map(|p| resolve(p, refs, region)).collect::<Vec<_>>().join(delimiter)
-        }
-        other => serde_json::to_string(other).unwrap_or_default(),
-    }
+/// Starts the IAM gate in front of `o.aws_endpoint` on a loopback port: its URL and state.
+async fn gate(o: &Options) -> Result<(String, Arc<iam::Gate>, tokio::task::JoinHandle<()>), String> {
+    let locals = Locals::new(&o.system, &o.provisioned, &o.endpoint_urls, &o.region);
+    let roles = locals::roles(&o.system, &cfn::lower(&o.system), &locals);
+    let gate = Arc::new(iam::Gate::new(o.aws_endpoint.clone(), o.region.clone(), roles, o.log.clone()));
+    let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| format!("IAM gate port: {e}"))?;
+    let url = format!("http://{}", l.local_addr().map_err(|e| e.to_string())?);
+    Ok((url, gate.clone(), tokio::spawn(iam::serve(l, gate))))
 }
 
 pub async fn start(o: Options) -> Result<Dev, String> {
@@ -249,7 +218,8 @@ pub async fn start(o: Options) -> Result<Dev, String> {
         .await
         .map_err(|e| format!("HTTP port {}: {e}", o.http_port))?;
     let http_url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let envs = function_env(&o, &http_url);
+    let (gate_url, gate, gate_task) = gate(&o).await?;
+    let envs = function_env(&o, &http_url, &gate_url);
     let mut functions = BTreeMap::new();
     for f in &sys.functions {
         let binary = o.bin_dir.join(&f.handler);
@@ -275,7 +245,7 @@ pub async fn start(o: Options) -> Result<Dev, String> {
     }
     let stopping = Arc::new(AtomicBool::new(false));
     let stats: Arc<Mutex<BTreeMap<String, QueueStats>>> = Arc::new(Mutex::new(BTreeMap::new()));
-    let mut tasks = Vec::new();
+    let mut tasks = vec![gate_task];
     let aws = crate::aws_config(&o.aws_endpoint, &o.region).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     for f in &sys.functions {
@@ -362,7 +332,18 @@ pub async fn start(o: Options) -> Result<Dev, String> {
     tasks.push(tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     }));
-    Ok(Dev { http_url, issuer, issuer_url, system: sys, functions, stats, stopping, tasks })
+    Ok(Dev {
+        http_url,
+        aws_url: gate_url,
+        issuer,
+        issuer_url,
+        system: sys,
+        functions,
+        stats,
+        denials: gate.denials.clone(),
+        stopping,
+        tasks,
+    })
 }
 
 /// How many processes a function runs locally: up to its reserved concurrency (HTTP) or its

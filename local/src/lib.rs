@@ -5,11 +5,15 @@
 //! - [`runtime`]: a local Lambda Runtime API per function and the handler binary behind it;
 //! - [`dev`]: queue pollers with event-source-mapping semantics, the HTTP front, the logs;
 //! - [`dlq`]: list, peek at and redrive the dead-letter queues (on AWS too);
-//! - [`jwt`]: a local OIDC issuer and API Gateway's JWT authorizer checks for `auth: jwt`.
+//! - [`jwt`]: a local OIDC issuer and API Gateway's JWT authorizer checks for `auth: jwt`;
+//! - [`iam`]: the IAM gate holding each function's AWS calls to its generated role statements;
+//! - [`locals`]: the template's references resolved to the local resources.
 
 pub mod dev;
 pub mod dlq;
+pub mod iam;
 pub mod jwt;
+pub mod locals;
 pub mod provision;
 pub mod runtime;
 

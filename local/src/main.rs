@@ -98,8 +98,9 @@ enum Command {
         /// Run binaries from this directory instead of the zips (e.g. target/debug).
         #[arg(long)]
         bin_dir: Option<PathBuf>,
-        /// Database URL per config database: --db stock=mysql://root@127.0.0.1:3306/donut
-        #[arg(long, value_parser = kv)]
+        /// Database on this machine per config database, reached WITHOUT TLS (loopback hosts
+        /// only): --db stock=mysql://root@127.0.0.1:3306/donut
+        #[arg(long, value_parser = plaintext_db)]
         db: Vec<(String, String)>,
         /// URL per external endpoint: --endpoint factory=http://127.0.0.1:9001
         #[arg(long, value_parser = kv)]
@@ -134,6 +135,13 @@ fn kv(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
+}
+
+fn plaintext_db(s: &str) -> Result<(String, String), String> {
+    let (name, url) = kv(s)?;
+    contracts::loopback_db_host(&url)
+        .map_err(|e| format!("--db {name}: {e}; a plaintext connection stays on this machine"))?;
+    Ok((name, url))
 }
 
 fn system(c: &Common) -> Result<generator::model::System, String> {

@@ -257,5 +257,5 @@ async fn main() {
 }
 
 fn contracts_db_url(db: &str) -> String {
-    contracts::db_url(db)
+    contracts::db_plaintext_url(db)
 }

@@ -154,6 +154,8 @@ fn databases(sys: &System, f: &Function, st: &mut Vec<Statement>, env: &mut Vec<
         env.push(EnvVar { name: contracts::db_port(d), value: Expr::lit(db.port.to_string()) });
         env.push(EnvVar { name: contracts::db_name(d), value: Expr::lit(db.db_name.clone()) });
         env.push(EnvVar { name: contracts::db_secret_arn(d), value: r(&LogicalId::db_param(d, "SecretArn")) });
+        let ca = db.ca_bundle.as_ref().map_or(contracts::DB_CA_RDS.to_string(), |_| contracts::db_ca_file(d));
+        env.push(EnvVar { name: contracts::db_ca(d), value: Expr::lit(ca) });
         if let Some(user) = &db.iam_user {
             env.push(EnvVar { name: contracts::db_iam_user(d), value: Expr::lit(user.clone()) });
             st.push(allow(

@@ -217,6 +217,7 @@ pub struct RawDatabase {
     pub port: Option<Sp<u64>>,
     pub name: Option<Sp<String>>,
     pub iam_user: Option<Sp<String>>,
+    pub ca_bundle: Option<Sp<String>>,
     pub description: Option<Sp<String>>,
 }
 

@@ -131,6 +131,7 @@ impl Parser {
             port: self.int(&df, "port", "`port`"),
             name: self.string(df.get("name"), "`name`"),
             iam_user: self.string(df.get("iam_user"), "`iam_user`"),
+            ca_bundle: self.string(df.get("ca_bundle"), "`ca_bundle`"),
             description: self.string(df.get("description"), "`description`"),
         }
     }

@@ -33,10 +33,31 @@ impl Validator {
                     port: d.port.as_ref().map(|p| p.value).unwrap_or(DEFAULT_DB_PORT),
                     db_name: d.name.as_ref().map(|p| p.value.clone()).unwrap_or_else(|| n.value.clone()),
                     iam_user: d.iam_user.as_ref().map(|u| u.value.clone()),
+                    ca_bundle: d.ca_bundle.as_ref().and_then(|c| self.ca_bundle(c)),
                     description: d.description.as_ref().map(|p| p.value.clone()).unwrap_or_default(),
                 }
             })
             .collect()
+    }
+
+    /// `ca_bundle`: `rds` (None) or a `.pem` path relative to the config that stays inside its
+    /// directory (`flowform package` reads it from there and zips it).
+    fn ca_bundle(&mut self, c: &crate::config::Sp<String>) -> Option<String> {
+        let v = c.value.as_str();
+        if v == contracts::DB_CA_RDS {
+            return None;
+        }
+        let safe = v.ends_with(".pem")
+            && !v.starts_with('/')
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b))
+            && v.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
+        if !safe {
+            self.err(
+                Diagnostic::error(Code::NotAllowed, c.span, format!("`ca_bundle: {v}` is neither `rds` nor a `.pem` file in the config's directory"))
+                    .with_help("write `rds` (the certificate authorities of Amazon RDS, built into the handlers) or the path of a PEM file relative to the config, without `..`, e.g. `certs/corp-ca.pem`"),
+            );
+        }
+        Some(v.to_string())
     }
 
     pub(super) fn endpoints(&mut self, raw: &RawConfig, declared: &Declared) -> Vec<Endpoint> {
@@ -176,6 +197,28 @@ mod tests {
             ("endpoints:\n  factory: { default: \"http://factory.example.com\" }\n", &[Unused, BadAddress]),
             ("endpoints:\n  factory: { default: \"http://factory.example.com\", allow_http: true }\n", &[Unused]),
             ("databases:\n  stock: { engine: postgres }\n", &[Unused, NotAllowed]),
+        ]);
+    }
+
+    #[test]
+    fn a_ca_bundle_is_rds_or_a_pem_file_inside_the_config_directory() {
+        let db = |ca: &str| format!("databases:\n  stock: {{ ca_bundle: \"{ca}\" }}\n");
+        let ok: &[crate::codes::Code] = &[Unused];
+        let refused: &[crate::codes::Code] = &[Unused, NotAllowed];
+        check(&[
+            (&db("rds"), ok),
+            (&db("corp-ca.pem"), ok),
+            (&db("certs/corp_ca.2026.pem"), ok),
+            (&db("RDS"), refused),
+            (&db("/etc/ssl/certs/ca.pem"), refused),
+            (&db("../ca.pem"), refused),
+            (&db("certs/../../ca.pem"), refused),
+            (&db("./ca.pem"), refused),
+            (&db("certs//ca.pem"), refused),
+            (&db("ca.crt"), refused),
+            (&db("ca bundle.pem"), refused),
+            (&db("certs\\\\ca.pem"), refused),
+            (&db(""), refused),
         ]);
     }
 }

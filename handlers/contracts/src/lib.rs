@@ -59,10 +59,45 @@ pub fn db_iam_user(db: &str) -> String {
     format!("{PREFIX}DB_{}_IAM_USER", upper(db))
 }
 
-/// Local-development override: a full `mysql://` URL that replaces host/port/secret.
-/// Never set by a template; read by handlers when present.
-pub fn db_url(db: &str) -> String {
-    format!("{PREFIX}DB_{}_URL", upper(db))
+/// The CA bundle a database's server certificate must chain to: [`DB_CA_RDS`] (the RDS
+/// certificate authorities, built into the handlers) or the path, relative to the Lambda task
+/// root, of a PEM file `flowform package` puts in the zip ([`db_ca_file`]).
+pub fn db_ca(db: &str) -> String {
+    format!("{PREFIX}DB_{}_CA", upper(db))
+}
+
+/// The value of [`db_ca`] for the RDS certificate authorities (the default).
+pub const DB_CA_RDS: &str = "rds";
+
+/// Where in a function's zip `flowform package` puts the CA bundle a config names for `db`.
+pub fn db_ca_file(db: &str) -> String {
+    format!("ca/{db}.pem")
+}
+
+/// Local-development override: a `mysql://` URL of a database on this machine that replaces
+/// host/port/secret/CA and connects WITHOUT TLS. Never set by a template; the handlers refuse
+/// it unless its host is a loopback address ([`loopback_db_host`]).
+pub fn db_plaintext_url(db: &str) -> String {
+    format!("{PREFIX}DB_{}_PLAINTEXT_URL", upper(db))
+}
+
+/// The host of a `mysql://` URL when it is this machine (`localhost`, `127.0.0.0/8`, `::1`),
+/// else why not: a plaintext connection must never leave the machine.
+pub fn loopback_db_host(url: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("mysql://").ok_or("not a mysql:// URL")?;
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match hostport.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(h, _)| h).ok_or("an unclosed [ in the host")?,
+        None => hostport.split(':').next().unwrap_or_default(),
+    };
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(host.to_string())
+    } else {
+        Err(format!("host `{host}` is not a loopback address (localhost, 127.0.0.0/8, ::1)"))
+    }
 }
 
 /// Base URL of an external HTTP endpoint (the Factory API, the marketing system).
@@ -158,6 +193,31 @@ mod tests {
         assert_eq!(retry::receives_for(180, 3600), 7);
         assert!(retry::elapsed_before(180, 7) >= 3600 && retry::elapsed_before(180, 6) < 3600);
         assert_eq!(retry::receives_for(60, 1), 2);
+    }
+
+    #[test]
+    fn a_plaintext_database_url_must_stay_on_this_machine() {
+        for ok in [
+            "mysql://root@127.0.0.1:3306/test",
+            "mysql://app:p%40ss@localhost/donut",
+            "mysql://LOCALHOST:3306",
+            "mysql://u:p@[::1]:3306/x?ssl-mode=disabled",
+            "mysql://127.8.9.10/x",
+        ] {
+            assert!(loopback_db_host(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "mysql://root@10.0.0.5:3306/test",
+            "mysql://db.example.com/x",
+            "mysql://127.0.0.1.example.com/x",
+            "mysql://localhost@evil.example.com/x",
+            "mysql://u:p@[2001:db8::1]:3306/x",
+            "mysql://[::1/x",
+            "postgres://127.0.0.1/x",
+            "mysql://0.0.0.0/x",
+        ] {
+            assert!(loopback_db_host(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,11 +1,77 @@
-//! MySQL connections: credentials from Secrets Manager by ARN, fetched once per container;
-//! one small pool per container, reused across invocations. `FLOWFORM_DB_<NAME>_URL`
-//! (a `mysql://` URL) replaces all of it for local development and tests.
+//! MySQL connections: credentials from Secrets Manager by ARN (or an IAM token), fetched once
+//! per container; one small pool per container, reused across invocations. Every connection
+//! is TLS that proves the server: its certificate must chain to the database's CA bundle and
+//! name the host (`VerifyIdentity`), so a man in the middle inside the VPC learns no password
+//! and no row. `FLOWFORM_DB_<NAME>_PLAINTEXT_URL` (a `mysql://` URL of a database on this
+//! machine, loopback hosts only) replaces all of it for local development and tests.
 
 use crate::deps::{env, secret};
 use crate::Failure;
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlSslMode};
 use std::time::Duration;
+
+/// The certificate authorities of Amazon RDS, every commercial region (`certs/README.md` says
+/// where they come from and how to refresh them): the trust of a database whose config leaves
+/// `ca_bundle` at `rds`.
+pub const RDS_CA_BUNDLE: &[u8] = include_bytes!("../certs/rds-ca-bundle.pem");
+
+/// A database server as the handlers reach it: where, which schema, and the certificate
+/// authorities (PEM) its certificate must chain to.
+#[derive(Clone)]
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub ca_pem: Vec<u8>,
+}
+
+impl Server {
+    /// Connection options for `user`: TLS required, the server's certificate verified against
+    /// `ca_pem` and its name against `host`. A server without TLS, a certificate of another
+    /// authority or for another name fails the handshake; nothing is sent in clear.
+    pub fn options(&self, user: &str) -> MySqlConnectOptions {
+        MySqlConnectOptions::new()
+            .host(&self.host)
+            .port(self.port)
+            .database(&self.database)
+            .username(user)
+            .ssl_mode(MySqlSslMode::VerifyIdentity)
+            .ssl_ca_from_pem(self.ca_pem.clone())
+    }
+
+    /// The server of the config's database `db`, from the function's environment.
+    pub fn from_env(db: &str) -> Result<Server, Failure> {
+        let port = env(&contracts::db_port(db))?;
+        Ok(Server {
+            host: env(&contracts::db_host(db))?,
+            port: port.parse().map_err(|_| Failure::Permanent(format!("{} is not a port", contracts::db_port(db))))?,
+            database: env(&contracts::db_name(db))?,
+            ca_pem: ca_bundle(db)?,
+        })
+    }
+}
+
+/// The CA bundle `FLOWFORM_DB_<NAME>_CA` names: `rds` (also when unset) is [`RDS_CA_BUNDLE`];
+/// anything else is a PEM file under the Lambda task root, put in the zip by `flowform package`.
+pub fn ca_bundle(db: &str) -> Result<Vec<u8>, Failure> {
+    let var = contracts::db_ca(db);
+    let value = std::env::var(&var).unwrap_or_else(|_| contracts::DB_CA_RDS.to_string());
+    if value == contracts::DB_CA_RDS {
+        return Ok(RDS_CA_BUNDLE.to_vec());
+    }
+    let root = std::env::var_os("LAMBDA_TASK_ROOT").map(std::path::PathBuf::from).unwrap_or_default();
+    let path = root.join(&value);
+    let pem = std::fs::read(&path).map_err(|e| {
+        Failure::Permanent(format!("CA bundle of database {db} ({var}={value}): {}: {e}", path.display()))
+    })?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(Failure::Permanent(format!(
+            "CA bundle of database {db} ({}) holds no PEM certificate",
+            path.display()
+        )));
+    }
+    Ok(pem)
+}
 
 #[derive(serde::Deserialize)]
 struct Credentials {
@@ -116,40 +182,38 @@ pub async fn connect(
     max: u32,
 ) -> Result<MySqlPool, Failure> {
     let pool = MySqlPoolOptions::new().max_connections(max).acquire_timeout(Duration::from_secs(10));
-    if let Ok(url) = std::env::var(contracts::db_url(db)) {
-        return pool
-            .connect(&url)
-            .await
-            .map_err(|e| Failure::Retryable(format!("connecting to {db} ({}): {e}", redacted(&url))));
+    if let Ok(url) = std::env::var(contracts::db_plaintext_url(db)) {
+        return plaintext(db, &url, pool).await;
     }
-    let host = env(&contracts::db_host(db))?;
-    let port: u16 = env(&contracts::db_port(db))?
-        .parse()
-        .map_err(|_| Failure::Permanent(format!("{} is not a port", contracts::db_port(db))))?;
-    let name = env(&contracts::db_name(db))?;
+    let server = Server::from_env(db)?;
     let secrets = secrets.ok_or_else(|| Failure::Permanent("no Secrets Manager client".into()))?;
     if let Ok(user) = std::env::var(contracts::db_iam_user(db)) {
-        let base = MySqlConnectOptions::new()
-            .host(&host)
-            .port(port)
-            .database(&name)
-            .username(&user)
-            .ssl_mode(MySqlSslMode::Required)
-            .enable_cleartext_plugin(true);
+        let base = server.options(&user).enable_cleartext_plugin(true);
         // The function's own credentials and region (the execution role's, on Lambda).
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        return iam_pool(pool, base, (host, port, user), aws).await;
+        return iam_pool(pool, base, (server.host, server.port, user), aws).await;
     }
     let creds: Credentials = serde_json::from_str(&secret(secrets, &env(&contracts::db_secret_arn(db))?).await?)
         .map_err(|e| Failure::Permanent(format!("database secret of {db} is not {{username, password}} JSON: {e}")))?;
-    let opts = MySqlConnectOptions::new()
-        .host(&host)
-        .port(port)
-        .database(&name)
-        .username(&creds.username)
-        .password(&creds.password)
-        .ssl_mode(MySqlSslMode::Required);
-    pool.connect_with(opts).await.map_err(|e| Failure::Retryable(format!("connecting to {db} at {host}:{port}: {e}")))
+    let opts = server.options(&creds.username).password(&creds.password);
+    pool.connect_with(opts)
+        .await
+        .map_err(|e| Failure::Retryable(format!("connecting to {db} at {}:{}: {e}", server.host, server.port)))
+}
+
+/// The local override: a database on this machine, without TLS, said so in the log. A host
+/// that is not loopback is refused (permanent): the override must not become a way around TLS.
+async fn plaintext(db: &str, url: &str, pool: MySqlPoolOptions) -> Result<MySqlPool, Failure> {
+    let var = contracts::db_plaintext_url(db);
+    let host = contracts::loopback_db_host(url).map_err(|e| {
+        Failure::Permanent(format!("{var} ({}): {e}; a plaintext connection stays on this machine", redacted(url)))
+    })?;
+    let opts: MySqlConnectOptions =
+        url.parse().map_err(|e| Failure::Permanent(format!("{var} ({}): {e}", redacted(url))))?;
+    tracing::warn!("database {db}: plaintext connection to {host} ({var}: local development only)");
+    pool.connect_with(opts.ssl_mode(MySqlSslMode::Disabled))
+        .await
+        .map_err(|e| Failure::Retryable(format!("connecting to {db} ({}): {e}", redacted(url))))
 }
 
 #[cfg(test)]

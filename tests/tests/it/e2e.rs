@@ -3,7 +3,8 @@
 //! (`flowform-local up`), every function running as its unmodified Lambda binary (unpacked
 //! from dist/lambda) behind a local Runtime API, queues polled with the event source
 //! mapping's rules, HTTP routes served on loopback, MariaDB for both databases, and the
-//! factory and marketing stand-ins. Bounded in time; stops by itself.
+//! factory and marketing stand-ins; every AWS call of a function held to its generated role
+//! by the IAM gate. Bounded in time; stops by itself.
 
 use serde_json::{json, Value as Json};
 use shop::schema;
@@ -281,6 +282,9 @@ async fn the_donut_shop_end_to_end() {
     assert!(key.len() >= 32);
     let leaked: Vec<&String> = logs.iter().filter(|l| l.contains(&key)).collect();
     assert!(leaked.is_empty(), "the callback key appears in the logs: {leaked:?}");
+    // Every AWS call of every function went through the IAM gate: the generated roles grant
+    // all the run needed, and no call was refused.
+    assert!(dev.denials().is_empty(), "the IAM gate refused calls the run needed: {:?}", dev.denials());
     dev.stop().await;
     factory.stop();
     marketing.stop();

@@ -3,6 +3,7 @@
 //! busy for long (the scanners), hold [`tests::alone`] so they run one at a time.
 
 mod auth;
+mod dbtls;
 mod deploy;
 mod devsh;
 mod dlq;
@@ -10,6 +11,7 @@ mod e2e;
 mod fuzz;
 mod generate;
 mod handlers;
+mod iam;
 mod lint;
 mod package;
 mod review;

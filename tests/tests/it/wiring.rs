@@ -392,7 +392,7 @@ fn local_runner_env_matches_the_template() {
         throttle: false, // load and fault runs measure the system, not the API's limits
         log: std::sync::Arc::new(|_: &str, _: &str| {}),
     };
-    let envs = local::dev::function_env(&opts, "http://127.0.0.1:8080");
+    let envs = local::dev::function_env(&opts, "http://127.0.0.1:8080", "http://127.0.0.1:2");
     for f in &sys.functions {
         let vars = &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
         let template: BTreeSet<String> = vars.as_object().unwrap().keys().cloned().collect();
@@ -402,7 +402,7 @@ fn local_runner_env_matches_the_template() {
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
-        extra.extend(f.databases.iter().map(|d| contracts::db_url(d)));
+        extra.extend(f.databases.iter().map(|d| contracts::db_plaintext_url(d)));
         assert_eq!(local, template.union(&extra).cloned().collect(), "{}", f.name);
         if !f.callbacks.is_empty() {
             assert!(envs[&f.name].iter().any(|(k, v)| k == contracts::HTTP_API_URL && v == "http://127.0.0.1:8080"));

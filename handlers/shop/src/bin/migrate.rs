@@ -1,12 +1,24 @@
 //! Creates (if missing), migrates and optionally seeds the donut shop's two databases:
 //! `migrate --stock mysql://root@127.0.0.1:3306/donut --customer mysql://root@127.0.0.1:3306/customer --seed`.
-//! Not a Lambda function; for local runs and first deploys.
+//! Not a Lambda function; for local runs and first deploys. A database on this machine
+//! (loopback host) is reached as the URL says; any other only with TLS that proves the server,
+//! as the handlers do: its certificate must chain to the RDS certificate authorities (or the
+//! PEM file `--ca FILE` names) and carry the URL's host name.
 
 use shop::db::redacted;
 use shop::schema;
-use sqlx::mysql::MySqlPoolOptions;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
 
-async fn prepare(url: &str, statements: &[&'static str]) -> Result<sqlx::MySqlPool, String> {
+/// Connection options for `url`: as written on this machine, verified TLS elsewhere.
+fn options(url: &str, ca: &[u8]) -> Result<MySqlConnectOptions, String> {
+    let opts: MySqlConnectOptions = url.parse().map_err(|e| format!("{}: {e}", redacted(url)))?;
+    Ok(match contracts::loopback_db_host(url) {
+        Ok(_) => opts,
+        Err(_) => opts.ssl_mode(MySqlSslMode::VerifyIdentity).ssl_ca_from_pem(ca.to_vec()),
+    })
+}
+
+async fn prepare(url: &str, ca: &[u8], statements: &[&'static str]) -> Result<sqlx::MySqlPool, String> {
     let shown = redacted(url);
     let (server, name) = url.rsplit_once('/').ok_or_else(|| format!("`{shown}` has no database name"))?;
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || name.is_empty() {
@@ -14,7 +26,7 @@ async fn prepare(url: &str, statements: &[&'static str]) -> Result<sqlx::MySqlPo
     }
     let admin = MySqlPoolOptions::new()
         .max_connections(1)
-        .connect(server)
+        .connect_with(options(server, ca)?)
         .await
         .map_err(|e| format!("{}: {e}", redacted(server)))?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -23,7 +35,11 @@ async fn prepare(url: &str, statements: &[&'static str]) -> Result<sqlx::MySqlPo
     .execute(&admin)
     .await
     .map_err(|e| e.to_string())?;
-    let pool = MySqlPoolOptions::new().max_connections(2).connect(url).await.map_err(|e| format!("{shown}: {e}"))?;
+    let pool = MySqlPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options(url, ca)?)
+        .await
+        .map_err(|e| format!("{shown}: {e}"))?;
     schema::migrate(&pool, statements).await.map_err(|e| e.to_string())?;
     Ok(pool)
 }
@@ -34,8 +50,12 @@ async fn main() -> std::process::ExitCode {
     let arg = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
     let seed = args.iter().any(|a| a == "--seed");
     let run = async {
+        let ca = match arg("--ca") {
+            Some(f) => std::fs::read(&f).map_err(|e| format!("--ca {f}: {e}"))?,
+            None => shop::db::RDS_CA_BUNDLE.to_vec(),
+        };
         if let Some(url) = arg("--stock") {
-            let pool = prepare(&url, schema::STOCK).await?;
+            let pool = prepare(&url, &ca, schema::STOCK).await?;
             if seed {
                 schema::seed_stock(
                     &pool,
@@ -48,14 +68,16 @@ async fn main() -> std::process::ExitCode {
             println!("stock database ready: {}", redacted(&url));
         }
         if let Some(url) = arg("--customer") {
-            let pool = prepare(&url, schema::CUSTOMER).await?;
+            let pool = prepare(&url, &ca, schema::CUSTOMER).await?;
             if seed {
                 schema::seed_customers(&pool).await.map_err(|e| e.to_string())?;
             }
             println!("customer database ready: {}", redacted(&url));
         }
         if arg("--stock").is_none() && arg("--customer").is_none() {
-            return Err("usage: migrate [--stock URL] [--customer URL] [--seed] [--factory-api URL]".to_string());
+            return Err(
+                "usage: migrate [--stock URL] [--customer URL] [--seed] [--factory-api URL] [--ca FILE]".to_string()
+            );
         }
         Ok::<(), String>(())
     };
