@@ -15,7 +15,7 @@ pub const SHOP_EMAIL: &str = "shop";
 pub const CALLBACK_KEY: &str = "callback_key";
 
 fn db(name: &str) -> Vec<String> {
-    vec![c::db_host(name), c::db_port(name), c::db_name(name), c::db_secret_arn(name)]
+    vec![c::db_host(name), c::db_port(name), c::db_name(name), c::db_secret_arn(name), c::db_ca(name)]
 }
 
 /// Every handler binary and the env vars it reads (besides `FLOWFORM_STAGE`).

@@ -273,6 +273,7 @@ fn function_env_names_come_from_the_contracts() {
                     contracts::db_port(d),
                     contracts::db_name(d),
                     contracts::db_secret_arn(d),
+                    contracts::db_ca(d),
                 ]);
                 if sys.database(d).unwrap().iam_user.is_some() {
                     want.insert(contracts::db_iam_user(d));
