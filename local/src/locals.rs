@@ -120,6 +120,8 @@ impl Locals {
 }
 
 /// Each function's role as the IAM gate enforces it, by the access key the function signs with.
+/// (The generator's statements have Action/Resource/Condition only, never NotAction,
+/// NotResource or NotPrincipal, so a [`Rule`] needs nothing else.)
 pub fn roles(sys: &System, view: &StackView, locals: &Locals) -> HashMap<String, Role> {
     sys.functions
         .iter()

@@ -296,13 +296,19 @@ mod tests {
         assert_eq!(&z[eocd + 8..eocd + 12], &[2, 0, 2, 0]);
         let cd = u32::from_le_bytes(z[eocd + 16..eocd + 20].try_into().unwrap()) as usize;
         let second = cd + 46 + "bootstrap".len();
-        assert_eq!(u32::from_le_bytes(z[second + 38..second + 42].try_into().unwrap()) >> 16, 0o100_644);
-        let flipped = {
-            let mut f = z.clone();
-            f[40] ^= 1;
-            f
-        };
-        assert!(entries(&flipped).is_err() || entries(&flipped).unwrap()[0].1 != bin, "a damaged entry is noticed");
+        let u32at = |o: usize| u32::from_le_bytes(z[o..o + 4].try_into().unwrap());
+        assert_eq!(u32at(second + 38) >> 16, 0o100_644);
+        // Each central record points at its own local header, which names the same file.
+        for (record, name) in [(cd, "bootstrap"), (second, "ca/stock.pem")] {
+            let local = u32at(record + 42) as usize;
+            assert_eq!(&z[local..local + 4], b"PK\x03\x04");
+            assert_eq!(&z[local + 30..local + 30 + name.len()], name.as_bytes());
+            assert_eq!(&z[record + 46..record + 46 + name.len()], name.as_bytes());
+        }
+        assert_eq!(cd + u32at(eocd + 12) as usize, eocd, "the central directory ends where its end record starts");
+        let mut damaged = z.clone();
+        damaged[60] ^= 0xff; // inside bootstrap's deflated data
+        assert!(entries(&damaged).is_err(), "a damaged entry is noticed");
     }
 
     #[test]

@@ -81,19 +81,24 @@ pub fn db_plaintext_url(db: &str) -> String {
     format!("{PREFIX}DB_{}_PLAINTEXT_URL", upper(db))
 }
 
-/// The host of a `mysql://` URL when it is this machine (`localhost`, `127.0.0.0/8`, `::1`),
-/// else why not: a plaintext connection must never leave the machine.
+/// Whether `host` is this machine: `localhost`, `127.0.0.0/8` or `::1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The host of a `mysql://` URL when it is this machine ([`is_loopback_host`]), else why not:
+/// a plaintext connection must never leave the machine. A first check on the text; the
+/// handlers check again the host their MySQL driver parsed from the same URL.
 pub fn loopback_db_host(url: &str) -> Result<String, String> {
     let rest = url.strip_prefix("mysql://").ok_or("not a mysql:// URL")?;
-    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let host = match hostport.strip_prefix('[') {
         Some(v6) => v6.split_once(']').map(|(h, _)| h).ok_or("an unclosed [ in the host")?,
         None => hostport.split(':').next().unwrap_or_default(),
     };
-    let loopback =
-        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if loopback {
+    if is_loopback_host(host) {
         Ok(host.to_string())
     } else {
         Err(format!("host `{host}` is not a loopback address (localhost, 127.0.0.0/8, ::1)"))
@@ -213,6 +218,8 @@ mod tests {
             "mysql://localhost@evil.example.com/x",
             "mysql://u:p@[2001:db8::1]:3306/x",
             "mysql://[::1/x",
+            "mysql://u:pw@db.example.com:3306#@127.0.0.1/donut",
+            "mysql://u:pw@db.example.com#x@localhost",
             "postgres://127.0.0.1/x",
             "mysql://0.0.0.0/x",
         ] {

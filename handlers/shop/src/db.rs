@@ -1,8 +1,8 @@
 //! MySQL connections: credentials from Secrets Manager by ARN (or an IAM token), fetched once
 //! per container; one small pool per container, reused across invocations. Every connection
-//! is TLS that proves the server: its certificate must chain to the database's CA bundle and
-//! name the host (`VerifyIdentity`), so a man in the middle inside the VPC learns no password
-//! and no row. `FLOWFORM_DB_<NAME>_PLAINTEXT_URL` (a `mysql://` URL of a database on this
+//! is TLS that proves the server: its certificate must chain to the database's CA bundle (or to
+//! one of the public web roots sqlx's rustls build always adds) and name the host
+//! (`VerifyIdentity`), so a man in the middle inside the VPC learns no password and no row. `FLOWFORM_DB_<NAME>_PLAINTEXT_URL` (a `mysql://` URL of a database on this
 //! machine, loopback hosts only) replaces all of it for local development and tests.
 
 use crate::deps::{env, secret};
@@ -27,7 +27,7 @@ pub struct Server {
 
 impl Server {
     /// Connection options for `user`: TLS required, the server's certificate verified against
-    /// `ca_pem` and its name against `host`. A server without TLS, a certificate of another
+    /// `ca_pem` (plus sqlx's public web roots) and its name against `host`. A server without TLS, a certificate of another
     /// authority or for another name fails the handshake; nothing is sent in clear.
     pub fn options(&self, user: &str) -> MySqlConnectOptions {
         MySqlConnectOptions::new()
@@ -79,10 +79,13 @@ struct Credentials {
     password: String,
 }
 
-/// A connection URL fit for a log: the password (between `user:` and `@`) as `***`.
+/// A connection URL fit for a log: the password (between `user:` and the authority's last `@`)
+/// as `***`.
 pub fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let Some((userinfo, host)) = rest.split_once('@') else { return url.to_string() };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..end].rfind('@') else { return url.to_string() };
+    let (userinfo, host) = (&rest[..at], &rest[at + 1..]);
     match userinfo.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_string(),
@@ -210,6 +213,14 @@ async fn plaintext(db: &str, url: &str, pool: MySqlPoolOptions) -> Result<MySqlP
     })?;
     let opts: MySqlConnectOptions =
         url.parse().map_err(|e| Failure::Permanent(format!("{var} ({}): {e}", redacted(url))))?;
+    // The host the driver will connect to, whatever the text check read from the URL.
+    if opts.get_socket().is_none() && !contracts::is_loopback_host(opts.get_host()) {
+        return Err(Failure::Permanent(format!(
+            "{var} ({}): the driver reads host `{}`, not a loopback address",
+            redacted(url),
+            opts.get_host()
+        )));
+    }
     tracing::warn!("database {db}: plaintext connection to {host} ({var}: local development only)");
     pool.connect_with(opts.ssl_mode(MySqlSslMode::Disabled))
         .await
@@ -218,7 +229,26 @@ async fn plaintext(db: &str, url: &str, pool: MySqlPoolOptions) -> Result<MySqlP
 
 #[cfg(test)]
 mod tests {
-    use super::redacted;
+    use super::*;
+
+    #[tokio::test]
+    async fn the_plaintext_override_never_leaves_this_machine() {
+        // Refused before any connection is tried (db.example.com does not resolve here anyway).
+        for url in [
+            "mysql://app:pw@db.example.com:3306/donut",
+            "mysql://app:pw@db.example.com:3306#@127.0.0.1/donut",
+            "mysql://app:pw@10.0.0.7/donut",
+        ] {
+            let pool = MySqlPoolOptions::new().acquire_timeout(Duration::from_millis(100));
+            match plaintext("stock", url, pool).await {
+                Err(Failure::Permanent(m)) => {
+                    assert!(m.contains("loopback") && !m.contains(":pw@"), "{url}: {m}");
+                }
+                Err(Failure::Retryable(m)) => panic!("{url}: a connection was tried: {m}"),
+                Ok(_) => panic!("{url}: connected in plaintext"),
+            }
+        }
+    }
 
     #[test]
     fn passwords_never_reach_a_log() {
@@ -228,5 +258,7 @@ mod tests {
         );
         assert_eq!(redacted("mysql://root@127.0.0.1:3306/test"), "mysql://root@127.0.0.1:3306/test");
         assert_eq!(redacted("not a url"), "not a url");
+        assert_eq!(redacted("mysql://app:p@ss@127.0.0.1/x"), "mysql://app:***@127.0.0.1/x");
+        assert_eq!(redacted("mysql://app:pw@h/x?note=a@b"), "mysql://app:***@h/x?note=a@b");
     }
 }

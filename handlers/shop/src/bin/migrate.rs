@@ -12,10 +12,8 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions, MySqlSslMode};
 /// Connection options for `url`: as written on this machine, verified TLS elsewhere.
 fn options(url: &str, ca: &[u8]) -> Result<MySqlConnectOptions, String> {
     let opts: MySqlConnectOptions = url.parse().map_err(|e| format!("{}: {e}", redacted(url)))?;
-    Ok(match contracts::loopback_db_host(url) {
-        Ok(_) => opts,
-        Err(_) => opts.ssl_mode(MySqlSslMode::VerifyIdentity).ssl_ca_from_pem(ca.to_vec()),
-    })
+    let here = opts.get_socket().is_some() || contracts::is_loopback_host(opts.get_host());
+    Ok(if here { opts } else { opts.ssl_mode(MySqlSslMode::VerifyIdentity).ssl_ca_from_pem(ca.to_vec()) })
 }
 
 async fn prepare(url: &str, ca: &[u8], statements: &[&'static str]) -> Result<sqlx::MySqlPool, String> {
