@@ -17,8 +17,15 @@ bin="$CARGO_TARGET_DIR/release/flowform"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
+# The floor: process start, argument parsing, exit.
+start=$(date +%s%N)
+for _ in $(seq "$runs"); do "$bin" --version >/dev/null; done
+end=$(date +%s%N)
+floor=$(echo "($end - $start) / $runs / 1000000" | bc -l)
+printf "%-28s %8.2f ms/run  (%s runs)\n" "flowform --version" "$floor" "$runs"
+
 measure() { # name config expected-exit
-  local name=$1 cfg=$2 want=$3 start end rss code
+  local name=$1 cfg=$2 want=$3 start end rss code ms
   start=$(date +%s%N)
   for _ in $(seq "$runs"); do
     code=0; "$bin" generate -c "$cfg" -o "$tmp/out" >/dev/null 2>&1 || code=$?
@@ -27,7 +34,8 @@ measure() { # name config expected-exit
   end=$(date +%s%N)
   /usr/bin/time -f "%M" -o "$tmp/rss" "$bin" generate -c "$cfg" -o "$tmp/out" >/dev/null 2>&1 || true
   rss=$(tail -1 "$tmp/rss")
-  printf "%-28s %8.2f ms/run  peak RSS %6s KiB  (%s runs)\n" "$name" "$(echo "($end - $start) / $runs / 1000000" | bc -l)" "$rss" "$runs"
+  ms=$(echo "($end - $start) / $runs / 1000000" | bc -l)
+  printf "%-28s %8.2f ms/run  %5.1fx --version  peak RSS %6s KiB  (%s runs)\n" "$name" "$ms" "$(echo "$ms / $floor" | bc -l)" "$rss" "$runs"
 }
 
 measure "donut shop (2 stages)" flowform.yaml 0

@@ -11,7 +11,7 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("synthetic");
     g.sample_size(10);
-    let unlimited = Options { quotas: false };
+    let unlimited = Options { quotas: false, ..Options::default() };
     for n in [10usize, 100, 1000] {
         let text = synthetic::config(n);
         g.throughput(Throughput::Elements(n as u64));

@@ -51,24 +51,33 @@ pub enum Failure {
 
 /// Config text -> generated files. Nothing is written; the caller decides.
 pub fn build(text: &str) -> Result<Build, Failure> {
+    build_opts(text, Options::default())
+}
+
+/// [`build`] with explicit options.
+pub fn build_opts(text: &str, options: Options) -> Result<Build, Failure> {
     build_with(
         &render::Renderer::new().map_err(|e| Failure::Internal(format!("templates do not compile: {}", e.0)))?,
         text,
-        Options::default(),
+        options,
     )
 }
 
-/// Knobs of a build. The default is what `flowform` uses.
+/// Knobs of a build. The default is what `flowform generate` uses.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     /// Check the stack quotas ([`quotas`]: 500 resources, 200 outputs, ...). Benchmarks turn
     /// it off to measure how generation scales past what one stack can deploy.
     pub quotas: bool,
+    /// Also parse each rendered template back as YAML ([`verify::verify`]) and require the
+    /// same verdict as the line scan ([`verify::scan`]) every build runs. On in debug builds
+    /// (every test) and in `flowform check`; a release `generate` trusts the scan.
+    pub full_verify: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { quotas: true }
+        Options { quotas: true, full_verify: cfg!(debug_assertions) }
     }
 }
 
@@ -157,7 +166,17 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
             .render(view)
             .map_err(|e| Failure::Internal(format!("stage {}: template rendering failed: {}", view.stage, e.0)))?;
         let resource_limit = if options.quotas { cfn::MAX_RESOURCES } else { usize::MAX };
-        if let Err(problems) = verify::verify(&text, resource_limit) {
+        let verdict = verify::scan(&text, resource_limit).map(|_| ());
+        if options.full_verify {
+            let full = verify::verify(&text, resource_limit).map(|_| ());
+            if full.is_ok() != verdict.is_ok() {
+                return Err(Failure::Internal(format!(
+                    "stage {}: the line scan and the YAML verifier disagree: scan {verdict:?}, YAML {full:?}",
+                    view.stage
+                )));
+            }
+        }
+        if let Err(problems) = verdict {
             return Err(Failure::Internal(format!(
                 "stage {}: generated template failed verification:\n  {}",
                 view.stage,

@@ -58,12 +58,11 @@ pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
     out.extend(long_ids(&producers(raw), view, stage));
     let resolved = Resolved::of(view);
     let naming = crate::model::Naming { system: &view.system, stage: &view.stage };
+    // Physical name -> the config name it comes from (one pass, not one per function).
+    let by_physical: std::collections::HashMap<String, &crate::config::Name> =
+        raw.functions.iter().map(|(n, _)| (naming.of(&n.value), n)).collect();
     for f in &view.functions {
-        let (at, name) = raw
-            .functions
-            .iter()
-            .find(|(n, _)| naming.of(&n.value) == f.name)
-            .map_or((stage, f.name.as_str()), |(n, _)| (n.span, n.value.as_str()));
+        let (at, name) = by_physical.get(&f.name).map_or((stage, f.name.as_str()), |n| (n.span, n.value.as_str()));
         out.extend(function_quotas(&resolved, f, at, name));
     }
     for q in &view.queues {

@@ -38,8 +38,9 @@ impl Renderer {
         let mut tera = Tera::new();
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("yaml", |v: &tera::Value, _: Kwargs, _: &State| -> String {
-            let json = serde_json::to_value(v).unwrap_or(Json::Null);
-            yaml_flow(&json)
+            let mut out = String::new();
+            write_flow(&mut out, &Flow::Tera(v));
+            out
         });
         tera.add_raw_templates(TEMPLATES.iter().copied()).map_err(|e| RenderError(format!("{e:?}")))?;
         Ok(Renderer { tera })
@@ -57,19 +58,69 @@ impl Renderer {
 /// stay plain; everything else is a JSON string (a valid YAML double-quoted scalar).
 pub fn yaml_flow(v: &Json) -> String {
     let mut out = String::new();
-    write_flow(&mut out, v);
+    write_flow(&mut out, &Flow::Json(v));
     out
 }
 
-fn write_flow(out: &mut String, v: &Json) {
-    match v {
-        Json::Null => out.push_str("null"),
-        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Json::Number(n) => {
-            let _ = write!(out, "{n}");
+/// A value the `yaml` filter prints: a view-model value as Tera holds it (walked in place, no
+/// copy), or a JSON value.
+#[derive(Clone, Copy)]
+enum Flow<'a> {
+    Tera(&'a tera::Value),
+    Json(&'a Json),
+}
+
+/// What [`write_flow`] needs to know of a value, from either representation.
+enum Shape<'a> {
+    Null,
+    Bool(bool),
+    Number(String),
+    Str(&'a str),
+    Seq(Vec<Flow<'a>>),
+    Map(Vec<(std::borrow::Cow<'a, str>, Flow<'a>)>),
+}
+
+impl<'a> Flow<'a> {
+    fn shape(self) -> Shape<'a> {
+        match self {
+            Flow::Json(v) => match v {
+                Json::Null => Shape::Null,
+                Json::Bool(b) => Shape::Bool(*b),
+                Json::Number(n) => Shape::Number(n.to_string()),
+                Json::String(s) => Shape::Str(s),
+                Json::Array(items) => Shape::Seq(items.iter().map(Flow::Json).collect()),
+                Json::Object(map) => Shape::Map(map.iter().map(|(k, v)| (k.as_str().into(), Flow::Json(v))).collect()),
+            },
+            Flow::Tera(v) => {
+                if let Some(s) = v.as_str() {
+                    Shape::Str(s)
+                } else if let Some(b) = v.as_bool() {
+                    Shape::Bool(b)
+                } else if let Some(items) = v.as_array() {
+                    Shape::Seq(items.iter().map(Flow::Tera).collect())
+                } else if let Some(map) = v.as_map() {
+                    Shape::Map(map.iter().map(|(k, v)| (k.to_string().into(), Flow::Tera(v))).collect())
+                } else if let Some(i) = v.as_i64() {
+                    Shape::Number(i.to_string())
+                } else if let Some(u) = v.as_u64() {
+                    Shape::Number(u.to_string())
+                } else if let Some(f) = v.as_f64() {
+                    Shape::Number(serde_json::Number::from_f64(f).map_or_else(|| "null".to_string(), |n| n.to_string()))
+                } else {
+                    Shape::Null
+                }
+            }
         }
-        Json::String(s) => out.push_str(&scalar(s)),
-        Json::Array(items) => {
+    }
+}
+
+fn write_flow(out: &mut String, v: &Flow) {
+    match v.shape() {
+        Shape::Null => out.push_str("null"),
+        Shape::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+        Shape::Number(n) => out.push_str(&n),
+        Shape::Str(s) => scalar(out, s),
+        Shape::Seq(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -79,22 +130,22 @@ fn write_flow(out: &mut String, v: &Json) {
             }
             out.push(']');
         }
-        Json::Object(map) => {
-            if map.len() == 1 {
-                let (k, val) = map.iter().next().expect("one entry");
-                match (k.as_str(), val) {
-                    ("Ref", Json::String(id)) => {
+        Shape::Map(map) => {
+            if let [(k, val)] = map.as_slice() {
+                match (k.as_ref(), val.shape()) {
+                    ("Ref", Shape::Str(id)) => {
                         let _ = write!(out, "!Ref {id}");
                         return;
                     }
-                    ("Fn::GetAtt", Json::Array(parts)) if parts.len() == 2 => {
-                        if let (Some(a), Some(b)) = (parts[0].as_str(), parts[1].as_str()) {
+                    ("Fn::GetAtt", Shape::Seq(parts)) if parts.len() == 2 => {
+                        if let (Shape::Str(a), Shape::Str(b)) = (parts[0].shape(), parts[1].shape()) {
                             let _ = write!(out, "!GetAtt {a}.{b}");
                             return;
                         }
                     }
-                    ("Fn::Sub", Json::String(s)) => {
-                        let _ = write!(out, "!Sub {}", quoted(s));
+                    ("Fn::Sub", Shape::Str(s)) => {
+                        out.push_str("!Sub ");
+                        quoted(out, s);
                         return;
                     }
                     _ => {}
@@ -103,7 +154,7 @@ fn write_flow(out: &mut String, v: &Json) {
             out.push('{');
             for (i, (k, val)) in map.iter().enumerate() {
                 out.push_str(if i > 0 { ", " } else { " " });
-                out.push_str(&scalar(k));
+                scalar(out, k);
                 out.push_str(": ");
                 write_flow(out, val);
             }
@@ -112,32 +163,40 @@ fn write_flow(out: &mut String, v: &Json) {
     }
 }
 
-fn scalar(s: &str) -> String {
+/// `s` plain when YAML reads it back as the same string, else double-quoted.
+fn scalar(out: &mut String, s: &str) {
     const WORDS: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
-    let plain = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_./-".contains(c))
-        && !WORDS.contains(&s.to_ascii_lowercase().as_str());
+    let plain = s.as_bytes().first().is_some_and(|c| c.is_ascii_alphabetic())
+        && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"_./-".contains(&c))
+        && !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s));
     if plain {
-        s.to_string()
+        out.push_str(s);
     } else {
-        quoted(s)
+        quoted(out, s);
     }
 }
 
 /// A YAML double-quoted scalar: JSON's escapes (which YAML shares), plus `\uXXXX` for what
 /// JSON leaves raw but YAML readers refuse or read as a line break (DEL, C1 controls, NEL, the
 /// line and paragraph separators, a byte-order mark, noncharacters).
-fn quoted(s: &str) -> String {
-    let json = Json::String(s.to_string()).to_string();
-    let mut out = String::with_capacity(json.len());
-    for c in json.chars() {
-        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') {
-            let _ = write!(out, "\\u{:04x}", c as u32);
-        } else {
-            out.push(c);
+fn quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
         }
     }
-    out
+    out.push('"');
 }
 
 #[cfg(test)]

@@ -2,8 +2,11 @@
 //! canonical section and attribute order, every Ref/GetAtt/Sub target exists, within
 //! CloudFormation's resource limit. A failure here is a flowform bug, not a config problem.
 
+mod scan;
+pub use scan::scan;
+
 use serde_yaml::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const SECTION_ORDER: &[&str] = &[
     "AWSTemplateFormatVersion",
@@ -93,7 +96,6 @@ pub fn verify(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>
 
 /// A dependency cycle between resources (through Ref, GetAtt, Sub or DependsOn), if any.
 fn find_cycle(doc: &Value) -> Option<Vec<String>> {
-    use std::collections::BTreeMap;
     let Some(Value::Mapping(res)) = doc.get("Resources") else { return None };
     let ids: BTreeSet<String> = res.keys().filter_map(|k| k.as_str().map(String::from)).collect();
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -111,6 +113,11 @@ fn find_cycle(doc: &Value) -> Option<Vec<String>> {
         }
         edges.insert(id, deps);
     }
+    cycle_in(&edges)
+}
+
+/// A cycle in a dependency graph (resource -> what it depends on), if any.
+fn cycle_in(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
     // 0 = unvisited, 1 = on the stack, 2 = done.
     fn visit(
         n: &str,
@@ -143,7 +150,7 @@ fn find_cycle(doc: &Value) -> Option<Vec<String>> {
     let mut state = BTreeMap::new();
     for id in edges.keys() {
         if state.get(id.as_str()).copied().unwrap_or(0) == 0 {
-            if let Some(c) = visit(id, &edges, &mut state, &mut Vec::new()) {
+            if let Some(c) = visit(id, edges, &mut state, &mut Vec::new()) {
                 return Some(c);
             }
         }
