@@ -4,10 +4,11 @@
 # Installs the pinned tools (scripts/tools.sh), builds flowform, migrate and flowform-local,
 # packages the handler zips (`flowform package`: minutes the first time, seconds after),
 # creates, migrates and seeds two MariaDB databases ($FLOWFORM_DEV_DB, default donut_dev, and
-# <that>_customer on $FLOWFORM_DEV_MYSQL, default mysql://root@127.0.0.1:3306), starts moto on a free loopback
-# port, then runs `flowform-local dev --standins` for the dev stage: every function as its
-# Lambda binary, the factory and marketing stand-ins, the HTTP API on 127.0.0.1:8080.
-# Ctrl-C stops everything, moto included.
+# <that>_customer on $FLOWFORM_DEV_MYSQL, default mysql://root@127.0.0.1:3306), then runs
+# `flowform-local dev --standins` for the dev stage, which starts the pinned moto on a free
+# loopback port (unless $AWS_ENDPOINT_URL names one): every function as its Lambda binary, the
+# factory and marketing stand-ins, the HTTP API on 127.0.0.1:8080. Ctrl-C stops everything,
+# moto included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/flowform-target}"
@@ -28,6 +29,6 @@ echo "== flowform package"
 "$bin/flowform" package
 echo "== databases"
 "$bin/migrate" --seed --stock "$mysql/$db" --customer "$mysql/${db}_customer"
-echo "== moto + flowform-local dev"
-exec scripts/with-moto.sh "$bin/flowform-local" dev --standins \
+echo "== flowform-local dev (starts moto)"
+exec "$bin/flowform-local" dev --standins \
   --db "stock=$mysql/$db" --db "customer=$mysql/${db}_customer" "$@"

@@ -7,13 +7,15 @@
 //! - [`dlq`]: list, peek at and redrive the dead-letter queues (on AWS too);
 //! - [`jwt`]: a local OIDC issuer and API Gateway's JWT authorizer checks for `auth: jwt`;
 //! - [`iam`]: the IAM gate holding each function's AWS calls to its generated role statements;
-//! - [`locals`]: the template's references resolved to the local resources.
+//! - [`locals`]: the template's references resolved to the local resources;
+//! - [`moto`]: a private moto server when `dev` is given no AWS endpoint.
 
 pub mod dev;
 pub mod dlq;
 pub mod iam;
 pub mod jwt;
 pub mod locals;
+pub mod moto;
 pub mod provision;
 pub mod runtime;
 

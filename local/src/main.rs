@@ -27,7 +27,9 @@ struct Common {
     /// Which stage to run.
     #[arg(long, default_value = "dev")]
     stage: String,
-    /// The AWS endpoint (moto), e.g. http://127.0.0.1:5000 [default: $AWS_ENDPOINT_URL].
+    /// The AWS endpoint (moto), e.g. http://127.0.0.1:5000 [default: $AWS_ENDPOINT_URL; `dev`
+    /// without either starts the pinned moto itself, on a free loopback port, and stops it on
+    /// exit].
     #[arg(long)]
     endpoint_url: Option<String>,
     #[arg(long, default_value = "ap-northeast-2")]
@@ -156,12 +158,13 @@ fn system(c: &Common) -> Result<generator::model::System, String> {
         .ok_or_else(|| format!("no stage `{}` in {}", c.stage, c.config.display()))
 }
 
+/// The AWS endpoint given: `--endpoint-url`, else `$AWS_ENDPOINT_URL`.
+fn aws_endpoint(c: &Common) -> Option<String> {
+    c.endpoint_url.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+}
+
 async fn aws(c: &Common) -> Result<(aws_config::SdkConfig, String), String> {
-    let endpoint = c
-        .endpoint_url
-        .clone()
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-        .ok_or("pass --endpoint-url (moto), e.g. from scripts/with-moto.sh")?;
+    let endpoint = aws_endpoint(c).ok_or("pass --endpoint-url (moto), e.g. from scripts/with-moto.sh")?;
     let conf = local::aws_config(&endpoint, &c.region).await;
     Ok((conf, endpoint))
 }
@@ -291,7 +294,20 @@ async fn run(cli: Cli) -> Result<(), String> {
             no_throttle,
         } => {
             let sys = system(&common)?;
-            let (conf, endpoint_url) = aws(&common).await?;
+            // No endpoint: a moto of our own, stopped when `_moto` drops at the end of dev.
+            let mut _moto = None;
+            let (conf, endpoint_url) = match aws_endpoint(&common) {
+                Some(_) => aws(&common).await?,
+                None => {
+                    let run_dir =
+                        std::env::var_os("FLOWFORM_RUN_DIR").map_or_else(|| PathBuf::from("run"), PathBuf::from);
+                    let m = local::moto::Moto::start(&run_dir, Duration::from_secs(30))?;
+                    println!("moto: {} (started for this run; log {})", m.url, m.log.display());
+                    let url = m.url.clone();
+                    _moto = Some(m);
+                    (local::aws_config(&url, &common.region).await, url)
+                }
+            };
             let provisioned = provision::up(&sys, &conf).await?;
             let bin_dir = match bin_dir {
                 Some(d) => d,

@@ -1,5 +1,6 @@
 //! `scripts/dev.sh`, the one command that brings the donut shop up on a fresh clone: tools,
-//! builds, zips, databases, moto and every function. It answers on its HTTP port (the product,
+//! builds, zips, databases, then `flowform-local dev`, which starts moto itself (no endpoint
+//! given) and every function. It answers on its HTTP port (the product,
 //! and a checkout that sells), and Ctrl-C stops all of it, moto included.
 
 use std::io::{BufRead, BufReader};
@@ -69,6 +70,12 @@ async fn one_command_brings_the_shop_up_and_ctrl_c_stops_all_of_it() {
         }
     };
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // No endpoint given: flowform-local started moto itself.
+    assert!(
+        seen.iter().any(|l| l.starts_with("moto: http://127.0.0.1:")),
+        "flowform-local dev did not say it started moto:\n{}",
+        seen.join("\n")
+    );
     let moto_log = std::fs::read_to_string(run_dir.join("moto.log")).unwrap_or_default();
     let moto_port: u16 = moto_log
         .lines()
