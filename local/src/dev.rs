@@ -246,8 +246,6 @@ pub async fn start(o: Options) -> Result<Dev, String> {
     let stopping = Arc::new(AtomicBool::new(false));
     let stats: Arc<Mutex<BTreeMap<String, QueueStats>>> = Arc::new(Mutex::new(BTreeMap::new()));
     let mut tasks = vec![gate_task];
-    let aws = crate::aws_config(&o.aws_endpoint, &o.region).await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
     for f in &sys.functions {
         if let Trigger::Schedule { expression, retries, .. } = &f.trigger {
             let every = o.schedule_every.unwrap_or_else(|| period(expression));
@@ -264,6 +262,10 @@ pub async fn start(o: Options) -> Result<Dev, String> {
         let Trigger::Queue { queue, batch_size, batch_window, .. } = &f.trigger else { continue };
         let (url, arn) =
             o.provisioned.queues.get(queue).cloned().ok_or_else(|| format!("queue {queue} was not provisioned"))?;
+        // The poller is Lambda's event source mapping, which reads and deletes with the
+        // function's execution role: it signs as the function, through the IAM gate.
+        let sqs =
+            aws_sdk_sqs::Client::new(&crate::aws_config_as(&gate_url, &o.region, &iam::access_key(&f.name)).await);
         for _ in 0..processes(f, o.max_concurrency) {
             let p = Poller {
                 queue: queue.clone(),

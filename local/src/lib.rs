@@ -21,10 +21,22 @@ pub mod runtime;
 
 /// SDK config for a local AWS endpoint (moto) with its fixed dummy credentials.
 pub async fn aws_config(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config_as(endpoint, region, "testing").await
+}
+
+/// SDK config for a local AWS endpoint that signs with `access_key` (a function's key, for the
+/// IAM gate: [`iam::access_key`]).
+pub async fn aws_config_as(endpoint: &str, region: &str, access_key: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new(region.to_string()))
-        .credentials_provider(aws_sdk_sqs::config::Credentials::new("testing", "testing", None, None, "flowform-local"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            access_key,
+            "testing",
+            None,
+            None,
+            "flowform-local",
+        ))
         .load()
         .await
 }
