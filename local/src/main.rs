@@ -352,7 +352,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                 );
             }
             println!("HTTP API: {}  (Ctrl-C stops)", d.http_url);
-            let _ = tokio::signal::ctrl_c().await;
+            // Ctrl-C, or a SIGTERM (a process manager, `kill`): the same orderly stop, so the
+            // issuer's key file and moto do not outlive the run.
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .map_err(|e| format!("SIGTERM handler: {e}"))?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
             println!("stopping");
             let _ = std::fs::remove_file(state);
             d.stop().await;
