@@ -312,6 +312,32 @@ mod tests {
     }
 
     #[test]
+    fn a_named_ca_bundle_reaches_the_env_and_the_zips_of_its_handlers() {
+        // The donut shop with the stock database trusting a file of its own.
+        let text = include_str!("../../../flowform.yaml").replace(
+            "    description: the stock database (product, factory, advertisement)",
+            "    description: the stock database (product, factory, advertisement)\n    ca_bundle: certs/stock-ca.pem",
+        );
+        let b = crate::build(&text).unwrap();
+        let t = &b.files["dev/template.yaml"];
+        assert!(t.contains("FLOWFORM_DB_STOCK_CA: ca/stock.pem"), "the stock functions name the zipped file");
+        assert!(t.contains("FLOWFORM_DB_CUSTOMER_CA: rds"), "the customer database keeps the RDS bundle");
+        // Every handler of a function with the stock database carries the file; the VIP
+        // promotion (customer database only) does not.
+        for f in &b.systems[0].functions {
+            let files = ca_files(&b.systems, &f.handler);
+            let stock = f.databases.iter().any(|d| d == "stock");
+            assert_eq!(
+                files.get("ca/stock.pem").map(String::as_str),
+                stock.then_some("certs/stock-ca.pem"),
+                "{}",
+                f.handler
+            );
+            assert!(!files.contains_key("ca/customer.pem"));
+        }
+    }
+
+    #[test]
     fn a_ca_file_must_hold_a_certificate() {
         let dir = std::env::temp_dir().join(format!("flowform-ca-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
