@@ -74,11 +74,8 @@ pub fn verify(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>
     collect_refs(&doc, &mut refs);
     for (kind, target) in refs {
         let ok = match kind {
-            "Ref" => {
-                ids.contains(target.as_str()) || params_set.contains(target.as_str()) || target.starts_with("AWS::")
-            }
-            "GetAtt" => ids.contains(target.as_str()),
-            _ => ids.contains(target.as_str()) || params_set.contains(target.as_str()) || target.starts_with("AWS::"),
+            "GetAtt" => ids.contains(target),
+            _ => ids.contains(target) || params_set.contains(target) || target.starts_with("AWS::"),
         };
         if !ok {
             problems.push(format!("{kind} to `{target}`, which the template does not define"));
@@ -97,18 +94,18 @@ pub fn verify(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>
 /// A dependency cycle between resources (through Ref, GetAtt, Sub or DependsOn), if any.
 fn find_cycle(doc: &Value) -> Option<Vec<String>> {
     let Some(Value::Mapping(res)) = doc.get("Resources") else { return None };
-    let ids: BTreeSet<String> = res.keys().filter_map(|k| k.as_str().map(String::from)).collect();
-    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let ids: BTreeSet<&str> = res.keys().filter_map(|k| k.as_str()).collect();
+    let mut edges: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for (k, v) in res {
-        let id = k.as_str().unwrap_or_default().to_string();
+        let id = k.as_str().unwrap_or_default();
         let mut refs = Vec::new();
         collect_refs(v, &mut refs);
-        let mut deps: BTreeSet<String> = refs.into_iter().map(|(_, t)| t).filter(|t| ids.contains(t)).collect();
+        let mut deps: BTreeSet<&str> = refs.into_iter().map(|(_, t)| t).filter(|t| ids.contains(t)).collect();
         match v.get("DependsOn") {
             Some(Value::String(d)) => {
-                deps.insert(d.clone());
+                deps.insert(d);
             }
-            Some(Value::Sequence(ds)) => deps.extend(ds.iter().filter_map(|d| d.as_str().map(String::from))),
+            Some(Value::Sequence(ds)) => deps.extend(ds.iter().filter_map(|d| d.as_str())),
             _ => {}
         }
         edges.insert(id, deps);
@@ -116,23 +113,24 @@ fn find_cycle(doc: &Value) -> Option<Vec<String>> {
     cycle_in(&edges)
 }
 
-/// A cycle in a dependency graph (resource -> what it depends on), if any.
-fn cycle_in(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+/// A cycle in a dependency graph (resource -> what it depends on), if any: the first one a
+/// depth-first search meets, visiting resources and their dependencies in name order.
+fn cycle_in(edges: &BTreeMap<&str, BTreeSet<&str>>) -> Option<Vec<String>> {
     // 0 = unvisited, 1 = on the stack, 2 = done.
-    fn visit(
-        n: &str,
-        edges: &BTreeMap<String, BTreeSet<String>>,
-        state: &mut BTreeMap<String, u8>,
-        stack: &mut Vec<String>,
+    fn visit<'a>(
+        n: &'a str,
+        edges: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+        state: &mut BTreeMap<&'a str, u8>,
+        stack: &mut Vec<&'a str>,
     ) -> Option<Vec<String>> {
-        state.insert(n.to_string(), 1);
-        stack.push(n.to_string());
-        for d in edges.get(n).into_iter().flatten() {
-            match state.get(d.as_str()).copied().unwrap_or(0) {
+        state.insert(n, 1);
+        stack.push(n);
+        for &d in edges.get(n).into_iter().flatten() {
+            match state.get(d).copied().unwrap_or(0) {
                 1 => {
-                    let start = stack.iter().position(|s| s == d).unwrap_or(0);
-                    let mut cycle = stack[start..].to_vec();
-                    cycle.push(d.clone());
+                    let start = stack.iter().position(|s| *s == d).unwrap_or(0);
+                    let mut cycle: Vec<String> = stack[start..].iter().map(|s| s.to_string()).collect();
+                    cycle.push(d.to_string());
                     return Some(cycle);
                 }
                 0 => {
@@ -144,12 +142,12 @@ fn cycle_in(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
             }
         }
         stack.pop();
-        state.insert(n.to_string(), 2);
+        state.insert(n, 2);
         None
     }
     let mut state = BTreeMap::new();
-    for id in edges.keys() {
-        if state.get(id.as_str()).copied().unwrap_or(0) == 0 {
+    for &id in edges.keys() {
+        if state.get(id).copied().unwrap_or(0) == 0 {
             if let Some(c) = visit(id, edges, &mut state, &mut Vec::new()) {
                 return Some(c);
             }
@@ -192,10 +190,10 @@ fn to_json(v: &Value) -> serde_json::Value {
     }
 }
 
-fn check_order(keys: &[String], order: &[&str], what: &str, problems: &mut Vec<String>) {
+fn check_order<K: AsRef<str>>(keys: &[K], order: &[&str], what: &str, problems: &mut Vec<String>) {
     let mut last = 0;
-    for k in keys {
-        match order.iter().position(|o| o == k) {
+    for k in keys.iter().map(AsRef::as_ref) {
+        match order.iter().position(|o| *o == k) {
             Some(i) if i >= last => last = i,
             Some(_) => problems.push(format!("{what}: `{k}` is out of canonical order")),
             None => problems.push(format!("{what}: unexpected key `{k}`")),
@@ -204,15 +202,13 @@ fn check_order(keys: &[String], order: &[&str], what: &str, problems: &mut Vec<S
 }
 
 /// Every (intrinsic, target logical id) pair in the document, in short or long form.
-pub fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {
+pub fn collect_refs<'a>(v: &'a Value, out: &mut Vec<(&'static str, &'a str)>) {
     match v {
         Value::Tagged(t) => {
             let tag = t.tag.to_string();
             match (tag.as_str(), &t.value) {
-                ("!Ref", Value::String(s)) => out.push(("Ref", s.clone())),
-                ("!GetAtt", Value::String(s)) => {
-                    out.push(("GetAtt", s.split('.').next().unwrap_or_default().to_string()))
-                }
+                ("!Ref", Value::String(s)) => out.push(("Ref", s)),
+                ("!GetAtt", Value::String(s)) => out.push(("GetAtt", s.split('.').next().unwrap_or_default())),
                 ("!Sub", Value::String(s)) => sub_refs(s, out),
                 _ => collect_refs(&t.value, out),
             }
@@ -220,12 +216,12 @@ pub fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {
         Value::Mapping(m) => {
             if m.len() == 1 {
                 if let Some(Value::String(s)) = m.get("Ref") {
-                    out.push(("Ref", s.clone()));
+                    out.push(("Ref", s));
                     return;
                 }
                 if let Some(Value::Sequence(p)) = m.get("Fn::GetAtt") {
                     if let Some(Value::String(s)) = p.first() {
-                        out.push(("GetAtt", s.clone()));
+                        out.push(("GetAtt", s));
                     }
                     return;
                 }
@@ -243,14 +239,14 @@ pub fn collect_refs(v: &Value, out: &mut Vec<(&'static str, String)>) {
     }
 }
 
-fn sub_refs(s: &str, out: &mut Vec<(&'static str, String)>) {
+fn sub_refs<'a>(s: &'a str, out: &mut Vec<(&'static str, &'a str)>) {
     let mut rest = s;
     while let Some(start) = rest.find("${") {
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else { break };
         let name = &after[..end];
         if !name.starts_with('!') {
-            out.push(("Sub", name.split('.').next().unwrap_or_default().to_string()));
+            out.push(("Sub", name.split('.').next().unwrap_or_default()));
         }
         rest = &after[end + 1..];
     }

@@ -8,13 +8,14 @@
 //! builds, in `flowform check` and in the tests, which also hold the two to the same verdicts.
 
 use super::{check_order, cycle_in, sub_refs, Verified, RESOURCE_KEY_ORDER, SECTION_ORDER};
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-struct Resource {
-    id: String,
-    ty: String,
-    keys: Vec<String>,
-    deps: BTreeSet<String>,
+struct Resource<'a> {
+    id: &'a str,
+    ty: &'a str,
+    keys: Vec<&'a str>,
+    deps: BTreeSet<&'a str>,
 }
 
 /// The key of a `key: value` or `key:` line (already stripped of its indentation).
@@ -48,43 +49,62 @@ fn quoted_end(line: &[u8], i: usize) -> usize {
     line.len()
 }
 
-/// The scalar starting at byte `i` of `line` (a tag's argument): a quoted one unquoted, or a
-/// plain one up to the end of its flow item; and where it ends.
-fn scalar_at(line: &str, i: usize) -> (String, usize) {
+/// The scalar starting at byte `i` of `line` (a tag's argument): a quoted one unquoted
+/// (borrowed when it has no escape), or a plain one up to the end of its flow item; and where
+/// it ends.
+fn scalar_at(line: &str, i: usize) -> (Cow<'_, str>, usize) {
     let b = line.as_bytes();
     match b.get(i) {
         Some(b'"') => {
             let end = quoted_end(b, i);
             let raw = &line[i..end];
-            (serde_json::from_str(raw).unwrap_or_else(|_| raw.trim_matches('"').to_string()), end)
+            let inner = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(raw);
+            if inner.contains('\\') {
+                (Cow::Owned(serde_json::from_str(raw).unwrap_or_else(|_| inner.to_string())), end)
+            } else {
+                (Cow::Borrowed(inner), end)
+            }
         }
         Some(b'\'') => {
             let end = quoted_end(b, i);
-            (line[i + 1..end.saturating_sub(1).max(i + 1)].replace("''", "'"), end)
+            let inner = &line[i + 1..end.saturating_sub(1).max(i + 1)];
+            (if inner.contains("''") { Cow::Owned(inner.replace("''", "'")) } else { Cow::Borrowed(inner) }, end)
         }
         _ => {
             let len = line[i..].find([',', ']', '}']).unwrap_or(line.len() - i);
-            (line[i..i + len].trim().to_string(), i + len)
+            (Cow::Borrowed(line[i..i + len].trim()), i + len)
         }
     }
 }
 
 /// The intrinsics of one line, outside quoted scalars: (kind, target logical ID).
-fn intrinsics(line: &str, out: &mut Vec<(&'static str, String)>) {
+fn intrinsics<'a>(line: &'a str, out: &mut Vec<(&'static str, Cow<'a, str>)>) {
     let b = line.as_bytes();
     let mut i = 0;
     while i < b.len() {
         match b[i] {
             b'"' | b'\'' if token_start(b, i) => i = quoted_end(b, i),
             b'!' if token_start(b, i) => {
-                let Some((tag, _)) = line[i..].split_once(' ') else { return };
-                let start =
-                    i + tag.len() + 1 + line[i + tag.len() + 1..].len() - line[i + tag.len() + 1..].trim_start().len();
+                let Some((tag, rest)) = line[i..].split_once(' ') else { return };
+                let start = line.len() - rest.trim_start().len();
                 let (arg, end) = scalar_at(line, start);
-                match tag {
-                    "!Ref" => out.push(("Ref", arg)),
-                    "!GetAtt" => out.push(("GetAtt", arg.split('.').next().unwrap_or_default().to_string())),
-                    "!Sub" => sub_refs(&arg, out),
+                let first = |s: &'a str| s.split('.').next().unwrap_or_default();
+                match (tag, arg) {
+                    ("!Ref", a) => out.push(("Ref", a)),
+                    ("!GetAtt", Cow::Borrowed(a)) => out.push(("GetAtt", Cow::Borrowed(first(a)))),
+                    ("!GetAtt", Cow::Owned(a)) => {
+                        out.push(("GetAtt", Cow::Owned(a.split('.').next().unwrap_or_default().to_string())))
+                    }
+                    ("!Sub", Cow::Borrowed(a)) => {
+                        let mut found = Vec::new();
+                        sub_refs(a, &mut found);
+                        out.extend(found.into_iter().map(|(k, t)| (k, Cow::Borrowed(t))));
+                    }
+                    ("!Sub", Cow::Owned(a)) => {
+                        let mut found = Vec::new();
+                        sub_refs(&a, &mut found);
+                        out.extend(found.into_iter().map(|(k, t)| (k, Cow::Owned(t.to_string()))));
+                    }
                     _ => {}
                 }
                 i = end.max(i + 1);
@@ -97,11 +117,12 @@ fn intrinsics(line: &str, out: &mut Vec<(&'static str, String)>) {
 /// [`super::verify`]'s verdict, from the text's lines.
 pub fn scan(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> {
     let mut problems = Vec::new();
-    let mut sections: Vec<String> = Vec::new();
-    let mut params: Vec<String> = Vec::new();
+    let mut sections: Vec<&str> = Vec::new();
+    let mut params: Vec<&str> = Vec::new();
     let mut resources: Vec<Resource> = Vec::new();
     // Intrinsics with the index of the resource they are in (None: outside Resources).
-    let mut refs: Vec<(Option<usize>, &'static str, String)> = Vec::new();
+    let mut refs: Vec<(Option<usize>, &'static str, Cow<str>)> = Vec::new();
+    let mut found = Vec::new();
     let mut depends_block = false;
     for line in text.lines() {
         let body = line.trim_start_matches(' ');
@@ -109,36 +130,31 @@ pub fn scan(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> 
             continue;
         }
         let indent = line.len() - body.len();
-        let section = sections.last().map(String::as_str).unwrap_or_default();
+        let section = sections.last().copied().unwrap_or_default();
         if indent == 0 {
-            sections.push(key(body).to_string());
+            sections.push(key(body));
             continue;
         }
         let in_resources = section == "Resources";
         match (section, indent) {
-            ("Parameters", 2) => params.push(key(body).to_string()),
+            ("Parameters", 2) => params.push(key(body)),
             ("Resources", 2) => {
-                resources.push(Resource {
-                    id: key(body).to_string(),
-                    ty: String::new(),
-                    keys: Vec::new(),
-                    deps: BTreeSet::new(),
-                });
+                resources.push(Resource { id: key(body), ty: "", keys: Vec::new(), deps: BTreeSet::new() });
                 depends_block = false;
             }
             ("Resources", 4) => {
                 let Some(r) = resources.last_mut() else { continue };
-                let k = key(body).to_string();
+                let k = key(body);
                 let value = body[k.len()..].trim_start_matches(':').trim();
                 depends_block = k == "DependsOn" && value.is_empty();
-                match k.as_str() {
-                    "Type" => r.ty = value.trim_matches('"').to_string(),
+                match k {
+                    "Type" => r.ty = value.trim_matches('"'),
                     "DependsOn" => r.deps.extend(
                         value
                             .trim_start_matches('[')
                             .trim_end_matches(']')
                             .split(',')
-                            .map(|d| d.trim().trim_matches('"').to_string())
+                            .map(|d| d.trim().trim_matches('"'))
                             .filter(|d| !d.is_empty()),
                     ),
                     _ => {}
@@ -147,7 +163,7 @@ pub fn scan(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> 
             }
             ("Resources", 6) if depends_block && body.starts_with("- ") => {
                 if let Some(r) = resources.last_mut() {
-                    r.deps.insert(body[2..].trim().trim_matches('"').to_string());
+                    r.deps.insert(body[2..].trim().trim_matches('"'));
                 }
             }
             _ => {}
@@ -155,13 +171,13 @@ pub fn scan(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> 
         if !body.contains('!') {
             continue;
         }
-        let mut found = Vec::new();
         intrinsics(body, &mut found);
         let at = if in_resources { resources.len().checked_sub(1) } else { None };
-        refs.extend(found.into_iter().map(|(kind, target)| (at, kind, target)));
+        refs.extend(found.drain(..).map(|(kind, target)| (at, kind, target)));
     }
+    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     check_order(&sections, SECTION_ORDER, "template sections", &mut problems);
-    if !sections.iter().any(|s| s == "Resources") {
+    if !sections.contains(&"Resources") {
         problems.push("template has no Resources".into());
     }
     for r in &resources {
@@ -173,28 +189,31 @@ pub fn scan(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> 
     if resources.len() > resource_limit {
         problems.push(format!("{} resources; the limit is {resource_limit}", resources.len()));
     }
-    let ids: BTreeSet<&str> = resources.iter().map(|r| r.id.as_str()).collect();
+    let ids: HashMap<&str, usize> = resources.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
     if ids.len() != resources.len() {
         problems.push("duplicate logical IDs".into());
     }
-    let params_set: BTreeSet<&str> = params.iter().map(String::as_str).collect();
-    let mut edges: BTreeMap<String, BTreeSet<String>> =
-        resources.iter().map(|r| (r.id.clone(), r.deps.clone())).collect();
+    let params_set: HashSet<&str> = params.iter().copied().collect();
+    let mut edges: BTreeMap<&str, BTreeSet<&str>> = resources.iter().map(|r| (r.id, r.deps.clone())).collect();
     for (at, kind, target) in &refs {
-        let known = ids.contains(target.as_str());
-        let ok = known || (*kind != "GetAtt" && (params_set.contains(target.as_str()) || target.starts_with("AWS::")));
+        let known = ids.get_key_value(target.as_ref()).map(|(id, _)| *id);
+        let ok = known.is_some()
+            || (*kind != "GetAtt" && (params_set.contains(target.as_ref()) || target.starts_with("AWS::")));
         if !ok {
             problems.push(format!("{kind} to `{target}`, which the template does not define"));
         }
-        if let (Some(i), true) = (at, known) {
-            edges.entry(resources[*i].id.clone()).or_default().insert(target.clone());
+        if let (Some(i), Some(id)) = (at, known) {
+            edges.entry(resources[*i].id).or_default().insert(id);
         }
     }
     if let Some(cycle) = cycle_in(&edges) {
         problems.push(format!("circular dependency: {}", cycle.join(" -> ")));
     }
     if problems.is_empty() {
-        Ok(Verified { resources: resources.into_iter().map(|r| (r.id, r.ty)).collect(), parameters: params })
+        Ok(Verified {
+            resources: resources.into_iter().map(|r| (r.id.to_string(), r.ty.to_string())).collect(),
+            parameters: owned(&params),
+        })
     } else {
         Err(problems)
     }
