@@ -146,6 +146,25 @@ impl Dev {
         Some(self.issuer.as_ref()?.mint(authorizer, a.audience.first()?, sub, &scopes, ttl))
     }
 
+    /// One line per function: its name, what starts it, how many processes run it.
+    pub fn summary(&self) -> Vec<String> {
+        self.system
+            .functions
+            .iter()
+            .map(|f| {
+                let what = match &f.trigger {
+                    Trigger::Http { routes, .. } => {
+                        routes.iter().map(|r| format!("{} {}", r.method, r.path)).collect::<Vec<_>>().join(", ")
+                    }
+                    Trigger::Queue { queue, .. } => format!("queue {queue}"),
+                    Trigger::Schedule { expression, .. } => format!("schedule {expression}"),
+                };
+                let n = self.functions.get(&f.name).map_or(0, |x| x.processes());
+                format!("{:<22} {what}  ({n} process{})", f.name, if n == 1 { "" } else { "es" })
+            })
+            .collect()
+    }
+
     /// The system it runs.
     pub fn system(&self) -> &System {
         &self.system

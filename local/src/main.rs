@@ -90,7 +90,10 @@ enum Command {
     /// filters, secrets, SES identities; topics and queues if missing), idempotently.
     Up(Common),
     /// `up`, then run every function as its real binary: queues polled, HTTP routes served
-    /// on loopback, all logs in one stream. Ctrl-C stops everything.
+    /// on loopback (JWT routes verified against a local issuer), every AWS call of a function
+    /// held to its generated role by the IAM gate, all logs in one stream. Without
+    /// --endpoint-url or $AWS_ENDPOINT_URL it starts the pinned moto itself. Ctrl-C (or
+    /// SIGTERM) stops everything.
     Dev {
         #[command(flatten)]
         common: Common,
@@ -110,6 +113,12 @@ enum Command {
         /// Start the factory and marketing stand-ins for endpoints `factory` and `marketing`.
         #[arg(long)]
         standins: bool,
+        /// A shell command to run once the AWS side is provisioned and before any function
+        /// starts (migrations, seed data); it gets AWS_ENDPOINT_URL, AWS_REGION and
+        /// FLOWFORM_DB_<NAME>_PLAINTEXT_URL for each --db. Repeatable, in order; dev stops if
+        /// one fails.
+        #[arg(long)]
+        before: Vec<String>,
         /// Loopback port of the HTTP API (0 = a free one).
         #[arg(long, default_value_t = 8080)]
         http_port: u16,
@@ -287,6 +296,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             db,
             endpoint,
             standins,
+            before,
             http_port,
             max_concurrency,
             schedule_every,
@@ -309,6 +319,19 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             };
             let provisioned = provision::up(&sys, &conf).await?;
+            for cmd in &before {
+                println!("before: {cmd}");
+                let status = std::process::Command::new("sh")
+                    .args(["-c", cmd])
+                    .env("AWS_ENDPOINT_URL", &endpoint_url)
+                    .env("AWS_REGION", &common.region)
+                    .envs(db.iter().map(|(name, url)| (contracts::db_plaintext_url(name), url)))
+                    .status()
+                    .map_err(|e| format!("--before `{cmd}`: {e}"))?;
+                if !status.success() {
+                    return Err(format!("--before `{cmd}` failed ({status}); nothing was started"));
+                }
+            }
             let bin_dir = match bin_dir {
                 Some(d) => d,
                 None => unpack(&dist, sys.functions.iter().map(|f| f.handler.clone()))?,
@@ -350,6 +373,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 println!(
                     "JWT issuer: {url}/<authorizer> (keys at .../.well-known/jwks.json); a token: flowform-local token --sub <user>"
                 );
+            }
+            for line in d.summary() {
+                println!("  {line}");
             }
             println!("HTTP API: {}  (Ctrl-C stops)", d.http_url);
             // Ctrl-C, or a SIGTERM (a process manager, `kill`): the same orderly stop, so the

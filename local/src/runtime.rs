@@ -174,6 +174,11 @@ impl Function {
     }
 
     /// Invokes the function synchronously, as API Gateway and the SQS poller do.
+    /// How many processes run the function.
+    pub fn processes(&self) -> usize {
+        self.workers.len()
+    }
+
     pub async fn invoke(&self, payload: &serde_json::Value) -> Result<serde_json::Value, InvokeError> {
         let (reply, rx) = oneshot::channel();
         let deadline_ms =

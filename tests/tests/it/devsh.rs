@@ -70,6 +70,13 @@ async fn one_command_brings_the_shop_up_and_ctrl_c_stops_all_of_it() {
         }
     };
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    // The migrations ran through dev's --before hook, and dev listed every function.
+    assert!(seen.iter().any(|l| l.starts_with("before: ") && l.contains("migrate")), "{}", seen.join("\n"));
+    assert!(
+        seen.iter().any(|l| l.trim_start().starts_with("checkout") && l.contains("POST /checkout")),
+        "{}",
+        seen.join("\n")
+    );
     // No endpoint given: flowform-local started moto itself.
     assert!(
         seen.iter().any(|l| l.starts_with("moto: http://127.0.0.1:")),
