@@ -308,6 +308,34 @@ fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<Pa
     }
 }
 
+/// `path` (relative to the current directory) as committed at `base`: `None` when that revision
+/// does not have it; an error when `base` is not a revision or this is not a git checkout (a
+/// plan against nothing would call every resource new and pass `--fail-on-destructive`).
+fn committed(base: &str, path: &str) -> Result<Option<String>, String> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git").args(args).output().map_err(|e| format!("cannot run git: {e}"))
+    };
+    let rev = git(&["rev-parse", "--verify", "--quiet", &format!("{base}^{{commit}}")])?;
+    if !rev.status.success() {
+        let why = git(&["rev-parse", "--git-dir"])?;
+        return Err(if why.status.success() {
+            format!("`{base}` is not a revision of this repository (--base)")
+        } else {
+            "not inside a git checkout: plan compares with the committed out/ (or pass --before FILE)".to_string()
+        });
+    }
+    // `./` makes the path relative to the current directory, as the user typed it.
+    let spec = format!("{base}:./{path}");
+    if !git(&["cat-file", "-e", &spec])?.status.success() {
+        return Ok(None);
+    }
+    let shown = git(&["show", &spec])?;
+    if !shown.status.success() {
+        return Err(format!("git show {spec}: {}", String::from_utf8_lossy(&shown.stderr).trim()));
+    }
+    Ok(Some(String::from_utf8_lossy(&shown.stdout).into_owned()))
+}
+
 fn plan(
     config: &PathBuf,
     stage: &str,
@@ -334,14 +362,15 @@ fn plan(
                 return exit::IO;
             }
         },
-        None => match std::process::Command::new("git").args(["show", &format!("{base}:{rel}")]).output() {
-            Ok(o) if o.status.success() => {
-                (String::from_utf8_lossy(&o.stdout).into_owned(), format!("{rel} at {base}"))
+        None => match committed(base, &rel) {
+            Ok(Some(text)) => (text, format!("{rel} at {base}")),
+            Ok(None) => {
+                // Not in that revision (a new stage or a first commit): everything is new.
+                eprintln!("plan: {rel} does not exist at {base}: every resource is new");
+                ("Resources: {}\n".to_string(), format!("{rel} (absent at {base})"))
             }
-            // Not in that revision: everything is new.
-            Ok(_) => ("Resources: {}\n".to_string(), format!("{rel} (absent at {base})")),
             Err(e) => {
-                eprintln!("error: cannot run git: {e}");
+                eprintln!("error: {e}");
                 return exit::IO;
             }
         },

@@ -96,3 +96,42 @@ fn encodings_a_bom_is_accepted_and_bad_bytes_are_pointed_at() {
     assert!(err.contains("error[E030]") && err.contains("bad.yaml:2:10") && err.contains("byte 0xff"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `plan` compares with the committed out/ of the checkout it runs in, from any directory of
+/// it; a revision that does not exist, or no checkout at all, is an error, never "everything
+/// is new" (which would pass `--fail-on-destructive`).
+#[test]
+fn plan_reads_the_committed_stack_and_refuses_what_it_cannot_read() {
+    let dir = scratch("plan");
+    let git = |args: &[&str]| {
+        let o = Command::new("git").current_dir(&dir).args(args).output().unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    // Not a checkout yet.
+    std::fs::write(dir.join("flowform.yaml"), GOOD).unwrap();
+    let (code, _, err) = flowform(&dir, &["plan"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("not inside a git checkout"), "{err}");
+    // A checkout whose config lives in a subdirectory.
+    let sub = dir.join("services/orders");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::rename(dir.join("flowform.yaml"), sub.join("flowform.yaml")).unwrap();
+    git(&["init", "-q"]);
+    assert_eq!(flowform(&sub, &["generate"]).0, 0);
+    git(&["add", "-A"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first"]);
+    let (code, out, err) = flowform(&sub, &["plan"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no changes"), "the committed stack, read from the subdirectory: {out}{err}");
+    let (code, _, err) = flowform(&sub, &["plan", "--base", "no-such-revision"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("`no-such-revision` is not a revision"), "{err}");
+    // A stage the revision does not have yet: every resource is new, and plan says why.
+    std::fs::write(sub.join("flowform.yaml"), GOOD.replace("stages: { dev: {} }", "stages: { dev: {}, prod: {} }"))
+        .unwrap();
+    let (code, out, err) = flowform(&sub, &["plan", "--stage", "prod"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("does not exist at HEAD: every resource is new"), "{err}");
+    assert!(out.contains("to add"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
