@@ -148,10 +148,32 @@ fn kv(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))
 }
 
+/// Every `--db` names a database of the config, and every database a function uses has one
+/// (without it the functions would look for a server and a secret that do not exist here).
+fn check_dbs(sys: &generator::model::System, given: &[(String, String)]) -> Result<(), String> {
+    let names: Vec<&str> = sys.databases.iter().map(|d| d.name.as_str()).collect();
+    for (name, _) in given {
+        if !names.contains(&name.as_str()) {
+            return Err(format!("--db {name}: the config has no database `{name}` (databases: {})", names.join(", ")));
+        }
+    }
+    for d in &names {
+        let users: Vec<&str> =
+            sys.functions.iter().filter(|f| f.databases.iter().any(|x| x == d)).map(|f| f.name.as_str()).collect();
+        if !users.is_empty() && !given.iter().any(|(n, _)| n == d) {
+            return Err(format!(
+                "database `{d}` (used by {}) has no --db; pass --db {d}=mysql://root@127.0.0.1:3306/<schema>",
+                users.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn plaintext_db(s: &str) -> Result<(String, String), String> {
     let (name, url) = kv(s)?;
     contracts::loopback_db_host(&url)
-        .map_err(|e| format!("--db {name}: {e}; a plaintext connection stays on this machine"))?;
+        .map_err(|e| format!("--db {name}: {e}; a plaintext connection must stay on this machine"))?;
     Ok((name, url))
 }
 
@@ -304,6 +326,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             no_throttle,
         } => {
             let sys = system(&common)?;
+            check_dbs(&sys, &db)?;
             // No endpoint: a moto of our own, stopped when `_moto` drops at the end of dev.
             let mut _moto = None;
             let (conf, endpoint_url) = match aws_endpoint(&common) {

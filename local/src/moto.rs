@@ -20,14 +20,17 @@ pub fn launcher() -> Result<PathBuf, String> {
     let tools = std::env::var_os("FLOWFORM_TOOLS_DIR")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/flowform-tools")));
-    std::env::var_os("FLOWFORM_MOTO_SERVER")
-        .map(PathBuf::from)
-        .or_else(|| tools.map(|t| t.join("bin/moto-server")))
-        .filter(|p| p.exists())
-        .ok_or_else(|| {
-            "no AWS endpoint and no moto to start: run scripts/tools.sh (it installs the pinned moto), or pass --endpoint-url"
-                .to_string()
-        })
+    if let Some(p) = std::env::var_os("FLOWFORM_MOTO_SERVER").map(PathBuf::from) {
+        return if p.exists() {
+            Ok(p)
+        } else {
+            Err(format!("FLOWFORM_MOTO_SERVER names {}, which does not exist", p.display()))
+        };
+    }
+    tools.map(|t| t.join("bin/moto-server")).filter(|p| p.exists()).ok_or_else(|| {
+        "no AWS endpoint and no moto to start: run scripts/tools.sh (it installs the pinned moto), or pass --endpoint-url"
+            .to_string()
+    })
 }
 
 impl Moto {
@@ -66,8 +69,11 @@ impl Moto {
 
 impl Drop for Moto {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return; // already gone (it failed to start)
+        }
         // SIGTERM, so the launcher shuts the server down; then reap it.
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).stderr(Stdio::null()).status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {

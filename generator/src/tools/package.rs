@@ -74,6 +74,12 @@ pub fn ca_files(systems: &[System], handler: &str) -> BTreeMap<String, String> {
 pub fn read_ca(config_dir: &Path, path: &str) -> Result<Vec<u8>, String> {
     let full = config_dir.join(path);
     let pem = std::fs::read(&full).map_err(|e| format!("ca_bundle `{path}`: cannot read {}: {e}", full.display()))?;
+    if pem.windows(11).any(|w| w == b"PRIVATE KEY") {
+        return Err(format!(
+            "ca_bundle `{path}` ({}) holds a private key: only the CA certificates belong in every handler's zip",
+            full.display()
+        ));
+    }
     if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
         return Err(format!(
             "ca_bundle `{path}` ({}) holds no `-----BEGIN CERTIFICATE-----` block: the handlers need the CA certificates in PEM",
@@ -341,11 +347,18 @@ mod tests {
     fn a_ca_file_must_hold_a_certificate() {
         let dir = std::env::temp_dir().join(format!("flowform-ca-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("key.pem"), "-----BEGIN PRIVATE KEY-----\nMIIE\n").unwrap();
+        std::fs::write(dir.join("csr.pem"), "-----BEGIN CERTIFICATE REQUEST-----\nMIIC\n").unwrap();
         std::fs::write(dir.join("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").unwrap();
         assert!(read_ca(&dir, "ca.pem").is_ok());
-        let e = read_ca(&dir, "key.pem").unwrap_err();
+        let e = read_ca(&dir, "csr.pem").unwrap_err();
         assert!(e.contains("no `-----BEGIN CERTIFICATE-----`"), "{e}");
+        std::fs::write(
+            dir.join("both.pem"),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIIE\n",
+        )
+        .unwrap();
+        let e = read_ca(&dir, "both.pem").unwrap_err();
+        assert!(e.contains("holds a private key"), "{e}");
         let e = read_ca(&dir, "missing.pem").unwrap_err();
         assert!(e.contains("ca_bundle `missing.pem`: cannot read"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();

@@ -116,10 +116,16 @@ pub async fn checkout(c: &Checkout, req: ApiGatewayV2httpRequest) -> Response {
         Err(f) => {
             tracing::error!(sku = %order.sku, "checkout failed: {f}");
             match f {
-                Failure::Retryable(_) => error(
+                // Only a client that sent a checkout_id can retry without risk of buying twice.
+                Failure::Retryable(_) if order.checkout_id.is_some() => error(
                     503,
                     "try_again",
                     "the checkout could not be confirmed; try again with the same checkout_id to never buy twice",
+                ),
+                Failure::Retryable(_) => error(
+                    503,
+                    "try_again",
+                    "the checkout could not be confirmed; it may or may not have sold: send a checkout_id (a UUID) with each order so a retry can never buy twice",
                 ),
                 Failure::Permanent(_) => error(500, "internal", "checkout failed"),
             }

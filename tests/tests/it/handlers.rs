@@ -572,7 +572,10 @@ async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
     // The COMMIT never reaches the server: a sale (and, below, a restock cycle) was decided
     // inside the transaction, then lost. Nothing may be published for it.
     proxy.set(standins::dbproxy::Mode::DropAtCommit);
-    assert_eq!(post(checkout_body(2)).await.status_code, 503);
+    let lost = post(checkout_body(2)).await;
+    assert_eq!(lost.status_code, 503);
+    // No checkout_id was sent: the answer cannot tell the client to retry "with the same one".
+    assert!(lost.body.contains("send a checkout_id"), "{}", lost.body);
     assert_eq!(post(checkout_body(9)).await.status_code, 503, "the out-of-stock path commits too");
     assert_eq!(scalar(&db.pool, "SELECT CAST(stock AS SIGNED) FROM product").await, 5);
     assert_eq!(
@@ -590,7 +593,9 @@ async fn a_commit_lost_after_the_sale_was_decided_sells_and_emits_nothing() {
     // checkout_id answers the sale without selling again.
     let id = uuid::Uuid::new_v4().to_string();
     proxy.set(standins::dbproxy::Mode::DropAfterCommit);
-    assert_eq!(post(checkout_with_id(2, &id)).await.status_code, 503);
+    let lost = post(checkout_with_id(2, &id)).await;
+    assert_eq!(lost.status_code, 503);
+    assert!(lost.body.contains("try again with the same checkout_id"), "{}", lost.body);
     proxy.set(standins::dbproxy::Mode::Pass);
     let r = post(checkout_with_id(2, &id)).await;
     assert_eq!(r.status_code, 200, "{}", r.body);
