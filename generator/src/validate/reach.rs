@@ -53,8 +53,12 @@ impl Validator {
             && v.split('/').all(|part| !part.is_empty() && part != "." && part != "..");
         if !safe {
             self.err(
-                Diagnostic::error(Code::NotAllowed, c.span, format!("`ca_bundle: {v}` is neither `rds` nor a `.pem` file in the config's directory"))
-                    .with_help("write `rds` (the certificate authorities of Amazon RDS, built into the handlers) or the path of a PEM file relative to the config, without `..`, e.g. `certs/corp-ca.pem`"),
+                Diagnostic::error(
+                    Code::NotAllowed,
+                    c.span,
+                    format!("`ca_bundle: {v}` is neither `rds` nor a relative path to a `.pem` file under the config's directory"),
+                )
+                .with_help("write `rds` (lowercase: the certificate authorities of Amazon RDS, built into the handlers) or a path relative to the config made of plain parts (letters, digits, `.`, `_`, `-`; no `.` or `..` parts, no leading `/`) ending in `.pem`, e.g. `certs/corp-ca.pem`"),
             );
         }
         Some(v.to_string())
