@@ -66,7 +66,10 @@ struct Api {
 async fn next(State(api): State<Api>) -> Response {
     // Processes wait their turn on the queue; each takes the next invocation.
     let Some(p) = api.shared.next.lock().await.recv().await else {
-        return StatusCode::GONE.into_response();
+        // The function is stopping. AWS never answers `next` then (it freezes or kills the
+        // process), and the Rust runtime panics on an answer without a request id: wait for
+        // the supervisor's kill instead.
+        return std::future::pending::<Response>().await;
     };
     *api.worker.current.lock().unwrap() = Some(p.id.clone());
     api.shared.inflight.lock().unwrap().insert(p.id.clone(), p.reply);
