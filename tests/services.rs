@@ -335,3 +335,42 @@ pub async fn start_shop(
     .await
     .unwrap()
 }
+
+/// The donut shop under `flowform-local dev` with everything it runs on: both databases
+/// (`stock` units of the seed product), the factory and marketing stand-ins (no faults, no
+/// delay), the handler binaries unpacked from dist/lambda. [`LocalShop::stop`] takes it all down.
+pub struct LocalShop {
+    pub dev: local::dev::Dev,
+    pub stock_db: TestDb,
+    pub customer_db: TestDb,
+    pub factory: standins::Running,
+    pub marketing: standins::Running,
+    pub bin_dir: std::path::PathBuf,
+}
+
+impl LocalShop {
+    pub async fn start(
+        system: &generator::model::System,
+        provisioned: local::provision::Provisioned,
+        tag: &str,
+        stock: i64,
+        log: local::runtime::LogSink,
+    ) -> LocalShop {
+        let (stock_db, customer_db) = donut_dbs(tag, stock).await;
+        let factory = standins::factory(0, standins::Faults::default(), 1, std::time::Duration::ZERO).await.unwrap();
+        let marketing = standins::marketing(0, standins::Faults::default(), 1).await.unwrap();
+        let bin_dir = unpack_handlers(system, tag);
+        let dev =
+            start_shop(system, provisioned, &bin_dir, (&stock_db, &customer_db), (&factory, &marketing), log).await;
+        LocalShop { dev, stock_db, customer_db, factory, marketing, bin_dir }
+    }
+
+    pub async fn stop(self) {
+        self.dev.stop().await;
+        self.factory.stop();
+        self.marketing.stop();
+        self.stock_db.drop_db().await;
+        self.customer_db.drop_db().await;
+        let _ = std::fs::remove_dir_all(&self.bin_dir);
+    }
+}

@@ -39,7 +39,7 @@ impl Renderer {
         tera.autoescape_on(Vec::<&str>::new());
         tera.register_filter("yaml", |v: &tera::Value, _: Kwargs, _: &State| -> String {
             let mut out = String::new();
-            write_flow(&mut out, &Flow::Tera(v));
+            write_flow(&mut out, v);
             out
         });
         tera.add_raw_templates(TEMPLATES.iter().copied()).map_err(|e| RenderError(format!("{e:?}")))?;
@@ -58,108 +58,66 @@ impl Renderer {
 /// stay plain; everything else is a JSON string (a valid YAML double-quoted scalar).
 pub fn yaml_flow(v: &Json) -> String {
     let mut out = String::new();
-    write_flow(&mut out, &Flow::Json(v));
+    write_flow(&mut out, &tera::Value::from_serializable(v));
     out
 }
 
-/// A value the `yaml` filter prints: a view-model value as Tera holds it (walked in place, no
-/// copy), or a JSON value.
-#[derive(Clone, Copy)]
-enum Flow<'a> {
-    Tera(&'a tera::Value),
-    Json(&'a Json),
-}
-
-/// What [`write_flow`] needs to know of a value, from either representation.
-enum Shape<'a> {
-    Null,
-    Bool(bool),
-    Number(String),
-    Str(&'a str),
-    Seq(Vec<Flow<'a>>),
-    Map(Vec<(std::borrow::Cow<'a, str>, Flow<'a>)>),
-}
-
-impl<'a> Flow<'a> {
-    fn shape(self) -> Shape<'a> {
-        match self {
-            Flow::Json(v) => match v {
-                Json::Null => Shape::Null,
-                Json::Bool(b) => Shape::Bool(*b),
-                Json::Number(n) => Shape::Number(n.to_string()),
-                Json::String(s) => Shape::Str(s),
-                Json::Array(items) => Shape::Seq(items.iter().map(Flow::Json).collect()),
-                Json::Object(map) => Shape::Map(map.iter().map(|(k, v)| (k.as_str().into(), Flow::Json(v))).collect()),
-            },
-            Flow::Tera(v) => {
-                if let Some(s) = v.as_str() {
-                    Shape::Str(s)
-                } else if let Some(b) = v.as_bool() {
-                    Shape::Bool(b)
-                } else if let Some(items) = v.as_array() {
-                    Shape::Seq(items.iter().map(Flow::Tera).collect())
-                } else if let Some(map) = v.as_map() {
-                    Shape::Map(map.iter().map(|(k, v)| (k.to_string().into(), Flow::Tera(v))).collect())
-                } else if let Some(i) = v.as_i64() {
-                    Shape::Number(i.to_string())
-                } else if let Some(u) = v.as_u64() {
-                    Shape::Number(u.to_string())
-                } else if let Some(f) = v.as_f64() {
-                    Shape::Number(serde_json::Number::from_f64(f).map_or_else(|| "null".to_string(), |n| n.to_string()))
-                } else {
-                    Shape::Null
-                }
+/// [`yaml_flow`] on a value as Tera holds it (the `yaml` filter walks the view in place).
+fn write_flow(out: &mut String, v: &tera::Value) {
+    if let Some(s) = v.as_str() {
+        scalar(out, s);
+    } else if let Some(b) = v.as_bool() {
+        out.push_str(if b { "true" } else { "false" });
+    } else if let Some(items) = v.as_array() {
+        out.push('[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
             }
+            write_flow(out, item);
         }
+        out.push(']');
+    } else if let Some(map) = v.as_map() {
+        if let Some(intrinsic) =
+            map.iter().next().filter(|_| map.len() == 1).and_then(|(k, val)| short_form(k.as_str()?, val))
+        {
+            out.push_str(&intrinsic);
+            return;
+        }
+        out.push('{');
+        for (i, (k, val)) in map.iter().enumerate() {
+            out.push_str(if i > 0 { ", " } else { " " });
+            scalar(out, &k.to_string());
+            out.push_str(": ");
+            write_flow(out, val);
+        }
+        out.push_str(if map.is_empty() { "}" } else { " }" });
+    } else if let Some(i) = v.as_i64() {
+        let _ = write!(out, "{i}");
+    } else if let Some(u) = v.as_u64() {
+        let _ = write!(out, "{u}");
+    } else if let Some(f) = v.as_f64() {
+        out.push_str(&serde_json::Number::from_f64(f).map_or_else(|| "null".to_string(), |n| n.to_string()));
+    } else {
+        out.push_str("null");
     }
 }
 
-fn write_flow(out: &mut String, v: &Flow) {
-    match v.shape() {
-        Shape::Null => out.push_str("null"),
-        Shape::Bool(b) => out.push_str(if b { "true" } else { "false" }),
-        Shape::Number(n) => out.push_str(&n),
-        Shape::Str(s) => scalar(out, s),
-        Shape::Seq(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_flow(out, item);
-            }
-            out.push(']');
-        }
-        Shape::Map(map) => {
-            if let [(k, val)] = map.as_slice() {
-                match (k.as_ref(), val.shape()) {
-                    ("Ref", Shape::Str(id)) => {
-                        let _ = write!(out, "!Ref {id}");
-                        return;
-                    }
-                    ("Fn::GetAtt", Shape::Seq(parts)) if parts.len() == 2 => {
-                        if let (Shape::Str(a), Shape::Str(b)) = (parts[0].shape(), parts[1].shape()) {
-                            let _ = write!(out, "!GetAtt {a}.{b}");
-                            return;
-                        }
-                    }
-                    ("Fn::Sub", Shape::Str(s)) => {
-                        out.push_str("!Sub ");
-                        quoted(out, s);
-                        return;
-                    }
-                    _ => {}
-                }
-            }
-            out.push('{');
-            for (i, (k, val)) in map.iter().enumerate() {
-                out.push_str(if i > 0 { ", " } else { " " });
-                scalar(out, k);
-                out.push_str(": ");
-                write_flow(out, val);
-            }
-            out.push_str(if map.is_empty() { "}" } else { " }" });
-        }
+/// A one-key mapping that is a CloudFormation intrinsic, in short form (`!Ref A`,
+/// `!GetAtt A.Arn`, `!Sub "..."`).
+fn short_form(key: &str, val: &tera::Value) -> Option<String> {
+    match key {
+        "Ref" => val.as_str().map(|id| format!("!Ref {id}")),
+        "Fn::GetAtt" => match val.as_array()? {
+            [a, b] => Some(format!("!GetAtt {}.{}", a.as_str()?, b.as_str()?)),
+            _ => None,
+        },
+        "Fn::Sub" => val.as_str().map(|s| {
+            let mut out = "!Sub ".to_string();
+            quoted(&mut out, s);
+            out
+        }),
+        _ => None,
     }
 }
 

@@ -196,11 +196,21 @@ impl Dev {
 /// with CloudFormation references resolved to the local resources ([`Locals`]), its own access
 /// key ([`iam::access_key`]) and `aws_url` as its AWS endpoint (the IAM gate in front of moto).
 pub fn function_env(o: &Options, http_url: &str, aws_url: &str) -> BTreeMap<String, Vec<(String, String)>> {
-    let sys = &o.system;
-    let view = cfn::lower(sys);
-    let locals = Locals::new(sys, &o.provisioned, &o.endpoint_urls, &o.region);
+    let view = cfn::lower(&o.system);
+    let locals = Locals::new(&o.system, &o.provisioned, &o.endpoint_urls, &o.region);
+    envs(o, &view, &locals, http_url, aws_url)
+}
+
+/// [`function_env`] from a lowering and its local values that the caller already has.
+fn envs(
+    o: &Options,
+    view: &cfn::StackView,
+    locals: &Locals,
+    http_url: &str,
+    aws_url: &str,
+) -> BTreeMap<String, Vec<(String, String)>> {
     let mut out = BTreeMap::new();
-    for (f, fv) in sys.functions.iter().zip(&view.functions) {
+    for (f, fv) in o.system.functions.iter().zip(&view.functions) {
         let mut env: Vec<(String, String)> = Vec::new();
         for v in &fv.env {
             let value = if v.name == contracts::HTTP_API_URL { http_url.to_string() } else { locals.value(&v.value) };
@@ -221,10 +231,12 @@ pub fn function_env(o: &Options, http_url: &str, aws_url: &str) -> BTreeMap<Stri
     out
 }
 
-/// Starts the IAM gate in front of `o.aws_endpoint` on a loopback port: its URL and state.
-async fn gate(o: &Options) -> Result<(String, Arc<iam::Gate>, tokio::task::JoinHandle<()>), String> {
-    let locals = Locals::new(&o.system, &o.provisioned, &o.endpoint_urls, &o.region);
-    let roles = locals::roles(&o.system, &cfn::lower(&o.system), &locals);
+/// Starts the IAM gate for `roles` in front of `o.aws_endpoint` on a loopback port: its URL
+/// and state.
+async fn gate(
+    o: &Options,
+    roles: std::collections::HashMap<String, iam::Role>,
+) -> Result<(String, Arc<iam::Gate>, tokio::task::JoinHandle<()>), String> {
     let gate = Arc::new(iam::Gate::new(o.aws_endpoint.clone(), o.region.clone(), roles, o.log.clone()));
     let l = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| format!("IAM gate port: {e}"))?;
     let url = format!("http://{}", l.local_addr().map_err(|e| e.to_string())?);
@@ -237,8 +249,10 @@ pub async fn start(o: Options) -> Result<Dev, String> {
         .await
         .map_err(|e| format!("HTTP port {}: {e}", o.http_port))?;
     let http_url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let (gate_url, gate, gate_task) = gate(&o).await?;
-    let envs = function_env(&o, &http_url, &gate_url);
+    let view = cfn::lower(&sys);
+    let locals = Locals::new(&sys, &o.provisioned, &o.endpoint_urls, &o.region);
+    let (gate_url, gate, gate_task) = gate(&o, locals::roles(&sys, &view, &locals)).await?;
+    let envs = envs(&o, &view, &locals, &http_url, &gate_url);
     let mut functions = BTreeMap::new();
     for f in &sys.functions {
         let binary = o.bin_dir.join(&f.handler);

@@ -16,23 +16,12 @@ async fn main() {
     let sys = generator::build(&text).unwrap().systems.into_iter().find(|s| s.stage == "dev").unwrap();
     let aws = aws().await;
     let provisioned = local::provision::up(&sys, &aws).await.unwrap();
-    let (stock_db, customer_db) = donut_dbs("lbench", 1_000_000).await;
-    let factory = standins::factory(0, standins::Faults::default(), 1, Duration::ZERO).await.unwrap();
-    let marketing = standins::marketing(0, standins::Faults::default(), 1).await.unwrap();
-    let bin_dir = unpack_handlers(&sys, "lbench");
-    let dev = start_shop(
-        &sys,
-        provisioned,
-        &bin_dir,
-        (&stock_db, &customer_db),
-        (&factory, &marketing),
-        Arc::new(|_: &str, _: &str| {}),
-    )
-    .await;
+    let shop = LocalShop::start(&sys, provisioned, "lbench", 1_000_000, Arc::new(|_: &str, _: &str| {})).await;
+    let (dev, stock_db) = (&shop.dev, &shop.stock_db);
     let http = reqwest::Client::new();
     let body = json!({ "sku": schema::SEED_SKU, "quantity": 1 });
     // One signed-in customer: the local front verifies the token on every request (RS256).
-    let auth = bearers(&dev)("c-1001");
+    let auth = bearers(dev)("c-1001");
     // Warm up (first invocation starts nothing new: processes are already up).
     for _ in 0..20 {
         http.post(format!("{}/checkout", dev.http_url))
@@ -121,10 +110,5 @@ async fn main() {
         med(1),
         med(2)
     );
-    dev.stop().await;
-    factory.stop();
-    marketing.stop();
-    stock_db.drop_db().await;
-    customer_db.drop_db().await;
-    let _ = std::fs::remove_dir_all(&bin_dir);
+    shop.stop().await;
 }

@@ -175,7 +175,6 @@ pub fn scan(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> 
         let at = if in_resources { resources.len().checked_sub(1) } else { None };
         refs.extend(found.drain(..).map(|(kind, target)| (at, kind, target)));
     }
-    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     check_order(&sections, SECTION_ORDER, "template sections", &mut problems);
     if !sections.contains(&"Resources") {
         problems.push("template has no Resources".into());
@@ -212,7 +211,7 @@ pub fn scan(text: &str, resource_limit: usize) -> Result<Verified, Vec<String>> 
     if problems.is_empty() {
         Ok(Verified {
             resources: resources.into_iter().map(|r| (r.id.to_string(), r.ty.to_string())).collect(),
-            parameters: owned(&params),
+            parameters: params.iter().map(|p| p.to_string()).collect(),
         })
     } else {
         Err(problems)

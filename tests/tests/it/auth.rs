@@ -7,7 +7,6 @@
 use serde_json::{json, Value as Json};
 use shop::schema;
 use std::sync::Arc;
-use std::time::Duration;
 use tests::services::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,19 +17,8 @@ async fn jwt_checkout_refuses_what_api_gateway_refuses_and_sells_to_the_token_su
     let text = std::fs::read_to_string(tests::root().join("flowform.yaml")).unwrap();
     let sys = generator::build(&text).unwrap().systems.into_iter().find(|s| s.stage == "dev").unwrap();
     let provisioned = local::provision::up(&sys, &aws_alone(&alone).await).await.unwrap();
-    let (stock_db, customer_db) = donut_dbs("auth", 10).await;
-    let factory = standins::factory(0, standins::Faults::default(), 1, Duration::ZERO).await.unwrap();
-    let marketing = standins::marketing(0, standins::Faults::default(), 1).await.unwrap();
-    let bin_dir = unpack_handlers(&sys, "auth");
-    let dev = start_shop(
-        &sys,
-        provisioned,
-        &bin_dir,
-        (&stock_db, &customer_db),
-        (&factory, &marketing),
-        Arc::new(|_: &str, _: &str| {}),
-    )
-    .await;
+    let shop = LocalShop::start(&sys, provisioned, "auth", 10, Arc::new(|_: &str, _: &str| {})).await;
+    let (dev, stock_db) = (&shop.dev, &shop.stock_db);
     let issuer = dev.issuer.clone().unwrap();
     let url = dev.http_url.clone();
     let http = reqwest::Client::new();
@@ -96,20 +84,16 @@ async fn jwt_checkout_refuses_what_api_gateway_refuses_and_sells_to_the_token_su
                 .unwrap()
         }
     };
-    assert!(sales(&stock_db).await.is_empty(), "nothing was sold to a refused request");
+    assert!(sales(stock_db).await.is_empty(), "nothing was sold to a refused request");
 
     // A signed-in customer buys as themself, in either `Authorization` form.
     let (code, answer) = post(bearer(issuer.sign(&claims)), body.clone()).await;
     assert_eq!(code, 200, "{answer}");
     let (code, answer) = post(Some(issuer.sign(&with("sub", json!("c-1002")))), body.clone()).await;
     assert_eq!(code, 200, "a bare token: {answer}");
-    assert_eq!(sales(&stock_db).await, ["c-1001", "c-1002"]);
+    assert_eq!(sales(stock_db).await, ["c-1001", "c-1002"]);
     let product = http.get(format!("{url}/product/donut")).send().await.unwrap();
     assert_eq!(product.status().as_u16(), 200, "GET /product/donut stays public");
 
-    dev.stop().await;
-    factory.stop();
-    marketing.stop();
-    stock_db.drop_db().await;
-    customer_db.drop_db().await;
+    shop.stop().await;
 }

@@ -47,20 +47,16 @@ async fn a_call_the_role_does_not_grant_fails_here_as_on_aws() {
     let checkout = cut.functions.iter_mut().find(|f| f.name == "checkout").unwrap();
     checkout.publishes.retain(|t| t != "purchases");
     checkout.env.push((contracts::topic_arn("purchases"), purchases.clone()));
-    let (stock_db, customer_db) = donut_dbs("iam", 10).await;
-    let factory = standins::factory(0, standins::Faults::default(), 1, Duration::ZERO).await.unwrap();
-    let marketing = standins::marketing(0, standins::Faults::default(), 1).await.unwrap();
-    let bin_dir = unpack_handlers(&cut, "iam");
     let logs = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = logs.clone();
     let log: local::runtime::LogSink =
         Arc::new(move |who: &str, line: &str| sink.lock().unwrap().push(format!("[{who}] {line}")));
-    let dev =
-        start_shop(&cut, provisioned.clone(), &bin_dir, (&stock_db, &customer_db), (&factory, &marketing), log).await;
+    let shop = LocalShop::start(&cut, provisioned.clone(), "iam", 10, log).await;
+    let (dev, stock_db) = (&shop.dev, &shop.stock_db);
 
     let answer = reqwest::Client::new()
         .post(format!("{}/checkout", dev.http_url))
-        .header("authorization", bearers(&dev)("c-1001"))
+        .header("authorization", bearers(dev)("c-1001"))
         .json(&json!({ "sku": schema::SEED_SKU, "quantity": 1 }))
         .send()
         .await
@@ -133,10 +129,5 @@ async fn a_call_the_role_does_not_grant_fails_here_as_on_aws() {
     // ...but not another topic, even in the same stack.
     assert_eq!(code(checkout.publish().topic_arn(&purchases).message("{}").send().await), "AuthorizationError");
 
-    dev.stop().await;
-    factory.stop();
-    marketing.stop();
-    stock_db.drop_db().await;
-    customer_db.drop_db().await;
-    let _ = std::fs::remove_dir_all(&bin_dir);
+    shop.stop().await;
 }
