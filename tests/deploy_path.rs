@@ -55,6 +55,10 @@ pub struct Deployed {
     pub system: generator::model::System,
     /// The secret ARN passed for both databases.
     pub db_secret: String,
+    bucket: String,
+    /// The `--parameter-overrides` of the first deploy, passed again by [`Deployed::update`].
+    overrides: Vec<String>,
+    tag: String,
 }
 
 /// Resets moto, then packages and deploys out/dev to it as a new stack. The stack's physical
@@ -64,22 +68,9 @@ pub struct Deployed {
 pub fn deploy_dev(alone: &crate::Alone, tag: &str) -> Deployed {
     crate::services::reset_moto(alone);
     let aws = Aws::new();
-    let work = std::env::temp_dir().join(format!("flowform-deploy-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(work.join("out/dev")).unwrap();
-    std::fs::copy(root().join("out/dev/template.yaml"), work.join("out/dev/template.yaml")).unwrap();
     let text = std::fs::read_to_string(root().join("flowform.yaml")).unwrap();
     let b = generator::build(&text).unwrap();
     let sys = b.systems.iter().find(|s| s.stage == "dev").unwrap();
-    // The real artifacts `flowform package` built (scripts/test.sh runs it first).
-    for f in &sys.functions {
-        let zip = root().join(format!("dist/lambda/{}.zip", f.handler));
-        let dest = work.join(format!("dist/lambda/{}.zip", f.handler));
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(&zip, &dest).unwrap_or_else(|e| {
-            panic!("{}: {e}; `scripts/test.sh` builds the zips with `flowform package`", zip.display())
-        });
-    }
 
     // The per-account values a user passes: a VPC, subnets and database security groups.
     let vpc =
@@ -100,24 +91,8 @@ pub fn deploy_dev(alone: &crate::Alone, tag: &str) -> Deployed {
     let bucket = format!("flowform-deploy-{tag}-{}", std::process::id());
     aws.ok(&["s3", "mb", &format!("s3://{bucket}")]);
 
-    let template = work.join("out/dev/template.yaml");
-    let packaged = work.join("packaged.yaml");
-    aws.ok(&[
-        "cloudformation",
-        "package",
-        "--template-file",
-        template.to_str().unwrap(),
-        "--s3-bucket",
-        &bucket,
-        "--output-template-file",
-        packaged.to_str().unwrap(),
-    ]);
-    let packaged_text = std::fs::read_to_string(&packaged).unwrap();
-    assert!(!packaged_text.contains("dist/lambda"), "package must replace every local Code path");
-
-    let stack = format!("donut-shop-dev-{tag}-{}", std::process::id());
     let secret = "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:donut-db-AbCdEf";
-    let overrides = [
+    let overrides = vec![
         "AlarmEmail=ops@donut.example.com".to_string(),
         format!("VpcId={vpc}"),
         format!("PrivateSubnetIds={subnet}"),
@@ -128,29 +103,81 @@ pub fn deploy_dev(alone: &crate::Alone, tag: &str) -> Deployed {
         format!("CustomerDbSecretArn={secret}"),
         format!("CustomerDbSecurityGroupId={customer_sg}"),
     ];
-    let mut deploy = vec![
-        "cloudformation",
-        "deploy",
-        "--template-file",
-        packaged.to_str().unwrap(),
-        "--stack-name",
-        &stack,
-        "--s3-bucket",
-        &bucket,
-        "--capabilities",
-        "CAPABILITY_IAM",
-        "--parameter-overrides",
-    ];
-    deploy.extend(overrides.iter().map(String::as_str));
-    // The template is over CloudFormation's 51,200-byte inline limit, so `deploy` uploads it
-    // and passes a TemplateURL. moto 5.2.5 reads the bucket from that URL's path only when
-    // the host says `localhost` (with `127.0.0.1` it takes "127" as the bucket name), so the
-    // S3 upload of this one call goes to the same loopback server under that name.
-    let local = aws.endpoint.replace("127.0.0.1", "localhost");
-    let (code, out, err) = run(aws.cmd(&deploy).env("AWS_ENDPOINT_URL", &local));
-    assert_eq!(code, 0, "aws cloudformation deploy: exit {code}\n{out}\n{err}");
-    let status = aws.json(&["cloudformation", "describe-stacks", "--stack-name", &stack]);
-    assert_eq!(status["Stacks"][0]["StackStatus"], "CREATE_COMPLETE");
-    let _ = std::fs::remove_dir_all(&work);
-    Deployed { aws, stack, system: sys.clone(), db_secret: secret.to_string() }
+    let d = Deployed {
+        aws,
+        stack: format!("donut-shop-dev-{tag}-{}", std::process::id()),
+        system: sys.clone(),
+        db_secret: secret.to_string(),
+        bucket,
+        overrides,
+        tag: tag.to_string(),
+    };
+    let committed = std::fs::read_to_string(root().join("out/dev/template.yaml")).unwrap();
+    d.package_and_deploy(&committed, sys, "CREATE_COMPLETE");
+    d
+}
+
+impl Deployed {
+    /// Deploys `template` (the dev stage of `config`) over the stack, with the first deploy's
+    /// parameters, as a user updates a stack: `aws cloudformation package` + `deploy`.
+    pub fn update(&self, config: &str, template: &str) {
+        let b = generator::build(config).unwrap();
+        let sys = b.systems.iter().find(|s| s.stage == "dev").unwrap();
+        self.package_and_deploy(template, sys, "UPDATE_COMPLETE");
+    }
+
+    fn package_and_deploy(&self, template_text: &str, sys: &generator::model::System, status: &str) {
+        let aws = &self.aws;
+        let work = std::env::temp_dir().join(format!("flowform-deploy-{}-{}", self.tag, std::process::id()));
+        let _ = std::fs::remove_dir_all(&work);
+        std::fs::create_dir_all(work.join("out/dev")).unwrap();
+        let template = work.join("out/dev/template.yaml");
+        std::fs::write(&template, template_text).unwrap();
+        // The real artifacts `flowform package` built (scripts/test.sh runs it first).
+        for f in &sys.functions {
+            let zip = root().join(format!("dist/lambda/{}.zip", f.handler));
+            let dest = work.join(format!("dist/lambda/{}.zip", f.handler));
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(&zip, &dest).unwrap_or_else(|e| {
+                panic!("{}: {e}; `scripts/test.sh` builds the zips with `flowform package`", zip.display())
+            });
+        }
+        let packaged = work.join("packaged.yaml");
+        aws.ok(&[
+            "cloudformation",
+            "package",
+            "--template-file",
+            template.to_str().unwrap(),
+            "--s3-bucket",
+            &self.bucket,
+            "--output-template-file",
+            packaged.to_str().unwrap(),
+        ]);
+        let packaged_text = std::fs::read_to_string(&packaged).unwrap();
+        assert!(!packaged_text.contains("dist/lambda"), "package must replace every local Code path");
+        let mut deploy = vec![
+            "cloudformation",
+            "deploy",
+            "--template-file",
+            packaged.to_str().unwrap(),
+            "--stack-name",
+            &self.stack,
+            "--s3-bucket",
+            &self.bucket,
+            "--capabilities",
+            "CAPABILITY_IAM",
+            "--parameter-overrides",
+        ];
+        deploy.extend(self.overrides.iter().map(String::as_str));
+        // The template is over CloudFormation's 51,200-byte inline limit, so `deploy` uploads it
+        // and passes a TemplateURL. moto 5.2.5 reads the bucket from that URL's path only when
+        // the host says `localhost` (with `127.0.0.1` it takes "127" as the bucket name), so the
+        // S3 upload of this one call goes to the same loopback server under that name.
+        let local = aws.endpoint.replace("127.0.0.1", "localhost");
+        let (code, out, err) = run(aws.cmd(&deploy).env("AWS_ENDPOINT_URL", &local));
+        assert_eq!(code, 0, "aws cloudformation deploy: exit {code}\n{out}\n{err}");
+        let got = aws.json(&["cloudformation", "describe-stacks", "--stack-name", &self.stack]);
+        assert_eq!(got["Stacks"][0]["StackStatus"], status);
+        let _ = std::fs::remove_dir_all(&work);
+    }
 }

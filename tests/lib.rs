@@ -64,6 +64,29 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
+/// The donut shop with topic `purchases` renamed `sales`, queue `vip` renamed `vip_buyers` and
+/// function `vip_promotion` renamed `promote_vips` (its binary keeps its name), each with
+/// `renamed_from`; `keep` false leaves `renamed_from` out (a plain rename).
+pub fn renamed_donut_shop(keep: bool) -> String {
+    let mut text = std::fs::read_to_string(root().join("flowform.yaml")).unwrap();
+    let from = |old: &str| if keep { format!("\n    renamed_from: {old}") } else { String::new() };
+    for (old, new) in [
+        ("  purchases:\n    description: Every", format!("  sales:{}\n    description: Every", from("purchases"))),
+        ("      - topic: purchases\n", "      - topic: sales\n".into()),
+        ("publishes: [out_of_stock, purchases]", "publishes: [out_of_stock, sales]".into()),
+        ("  vip:\n    description: Purchases", format!("  vip_buyers:{}\n    description: Purchases", from("vip"))),
+        ("      queue: vip\n", "      queue: vip_buyers\n".into()),
+        (
+            "  vip_promotion:\n    description: Turns",
+            format!("  promote_vips:{}\n    handler: vip-promotion\n    description: Turns", from("vip_promotion")),
+        ),
+    ] {
+        assert!(text.contains(old), "the donut shop no longer has `{old}`");
+        text = text.replace(old, &new);
+    }
+    text
+}
+
 /// Path of a pinned tool from `scripts/tools.sh`, read from its env var. Panics (fails the
 /// test) with instructions when it is missing.
 pub fn tool(var: &str) -> PathBuf {

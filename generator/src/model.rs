@@ -128,6 +128,21 @@ impl System {
         self.functions.iter().find(|f| f.name == name)
     }
 
+    /// The identity of topic `name` (see [`Topic::identity`]).
+    pub fn topic_identity<'a>(&'a self, name: &'a str) -> &'a str {
+        self.topic(name).map_or(name, |t| &t.identity)
+    }
+
+    /// The identity of queue `name`.
+    pub fn queue_identity<'a>(&'a self, name: &'a str) -> &'a str {
+        self.queue(name).map_or(name, |q| &q.identity)
+    }
+
+    /// The identity of function `name`.
+    pub fn function_identity<'a>(&'a self, name: &'a str) -> &'a str {
+        self.function(name).map_or(name, |f| &f.identity)
+    }
+
     pub fn database(&self, name: &str) -> Option<&Database> {
         self.databases.iter().find(|d| d.name == name)
     }
@@ -172,6 +187,9 @@ impl System {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Topic {
     pub name: String,
+    /// The name its resources are named after (logical IDs, physical names): its
+    /// `renamed_from`, else `name`.
+    pub identity: String,
     pub fifo: bool,
     pub content_based_dedup: bool,
     pub description: String,
@@ -179,13 +197,16 @@ pub struct Topic {
 
 impl Topic {
     pub fn physical_name(&self, sys: &System) -> String {
-        sys.naming().fifo(&self.name, self.fifo)
+        sys.naming().fifo(&self.identity, self.fifo)
     }
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Queue {
     pub name: String,
+    /// The name its resources are named after (logical IDs, physical names): its
+    /// `renamed_from`, else `name`.
+    pub identity: String,
     pub fifo: bool,
     pub content_based_dedup: bool,
     pub retention_seconds: u64,
@@ -209,11 +230,11 @@ pub struct Queue {
 
 impl Queue {
     pub fn physical_name(&self, sys: &System) -> String {
-        sys.naming().fifo(&self.name, self.fifo)
+        sys.naming().fifo(&self.identity, self.fifo)
     }
 
     pub fn dlq_physical_name(&self, sys: &System) -> String {
-        sys.naming().dlq(&self.name, self.fifo)
+        sys.naming().dlq(&self.identity, self.fifo)
     }
 }
 
@@ -265,6 +286,9 @@ pub struct Throttle {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Function {
     pub name: String,
+    /// The name its resources are named after (logical IDs, physical names): its
+    /// `renamed_from`, else `name`.
+    pub identity: String,
     /// Binary of the handlers workspace that implements it.
     pub handler: String,
     pub description: String,
@@ -310,11 +334,11 @@ impl Function {
     }
 
     pub fn physical_name(&self, sys: &System) -> String {
-        sys.physical(&self.name)
+        sys.physical(&self.identity)
     }
 
     pub fn log_group_name(&self, sys: &System) -> String {
-        sys.naming().lambda_log_group(&self.name)
+        sys.naming().lambda_log_group(&self.identity)
     }
 
     pub fn queue(&self) -> Option<&str> {
@@ -327,7 +351,7 @@ impl Function {
     /// Physical name of the dead-letter queue of a scheduled function (same pattern as a
     /// queue's DLQ; validation rejects configs where the two could meet).
     pub fn dlq_physical_name(&self, sys: &System) -> String {
-        sys.naming().dlq(&self.name, false)
+        sys.naming().dlq(&self.identity, false)
     }
 }
 

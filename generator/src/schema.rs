@@ -130,6 +130,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("fifo", T::Bool, "FIFO topic (name gets `.fifo`)."),
             k("content_based_dedup", T::Bool, "FIFO only: deduplicate by content."),
             k("description", T::Str, "For readers of the config."),
+            k("renamed_from", T::Str, "The name this topic had before: it keeps that name's resources (logical ID, physical name, subscriptions) instead of being replaced. Keep it while the stack lives."),
         ],
     ),
     (
@@ -145,6 +146,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("dlq", T::FalseOr("dlq"), "Dead-letter queue settings, `true` for the defaults, or `false` for none."),
             k("subscribe", T::SubList, "Topics this queue subscribes to: names, or mappings with a filter."),
             k("description", T::Str, "For readers of the config."),
+            k("renamed_from", T::Str, "The name this queue had before: it keeps that name's resources (queue and DLQ with their messages, logical IDs, physical names) instead of being replaced. Keep it while the stack lives."),
         ],
     ),
     ("dlq", &[int("max_receives", 1, 1000, DEFAULT_MAX_RECEIVES, "Receives before a message moves to the DLQ."), int("retention_days", 1, 14, DEFAULT_DLQ_RETENTION_DAYS, "Days; must exceed the queue's."), k("retry_window", T::Int(60, 1_209_600), "Seconds a failing message keeps being retried (waits doubling from the visibility timeout up to 15 min) before it moves to the DLQ; sets maxReceiveCount. Instead of max_receives.")]),
@@ -174,6 +176,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("secrets", T::StrList, "Generated secrets it reads."),
             k("callbacks", T::StrList, "Routes whose URL it hands out (`METHOD /path`); gives it the API's base URL."),
             k("env", T::Env, "Plain env vars (no secrets: use `secrets`)."),
+            k("renamed_from", T::Str, "The name this function had before: it keeps that name's resources (function, role, log group, logical IDs, physical names) instead of being replaced. Keep it while the stack lives."),
         ],
     ),
     (

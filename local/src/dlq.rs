@@ -30,8 +30,8 @@ pub fn pairs(sys: &System) -> Vec<Pair> {
         .filter_map(|q| {
             Some(Pair {
                 queue: q.name.clone(),
-                source: name(LogicalId::queue(&q.name))?,
-                dlq: name(LogicalId::dlq(&q.name))?,
+                source: name(LogicalId::queue(&q.identity))?,
+                dlq: name(LogicalId::dlq(&q.identity))?,
                 fifo: q.fifo,
             })
         })

@@ -24,18 +24,20 @@ impl Locals {
         let mut atts = BTreeMap::new();
         for t in &sys.topics {
             let arn = p.topics.get(&t.name).cloned().unwrap_or_default();
-            atts.insert((LogicalId::topic(&t.name), "TopicArn"), arn.clone());
-            refs.insert(LogicalId::topic(&t.name), arn);
+            atts.insert((LogicalId::topic(&t.identity), "TopicArn"), arn.clone());
+            refs.insert(LogicalId::topic(&t.identity), arn);
         }
         for (q, (url, arn)) in &p.queues {
-            refs.insert(LogicalId::queue(q), url.clone());
-            atts.insert((LogicalId::queue(q), "QueueUrl"), url.clone());
-            atts.insert((LogicalId::queue(q), "Arn"), arn.clone());
+            let id = LogicalId::queue(sys.queue_identity(q));
+            refs.insert(id.clone(), url.clone());
+            atts.insert((id.clone(), "QueueUrl"), url.clone());
+            atts.insert((id, "Arn"), arn.clone());
         }
         for (q, url) in &p.dlqs {
-            refs.insert(LogicalId::dlq(q), url.clone());
-            atts.insert((LogicalId::dlq(q), "QueueUrl"), url.clone());
-            atts.insert((LogicalId::dlq(q), "Arn"), iam::queue_arn(url, region));
+            let id = LogicalId::dlq(sys.queue_identity(q));
+            refs.insert(id.clone(), url.clone());
+            atts.insert((id.clone(), "QueueUrl"), url.clone());
+            atts.insert((id, "Arn"), iam::queue_arn(url, region));
         }
         for s in &sys.secrets {
             let arn = p.secrets.get(&s.name).cloned().unwrap_or_default();

@@ -91,7 +91,7 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
     let sqs = aws_sdk_sqs::Client::new(aws);
     let mut p = Provisioned::default();
     for topic in &sys.topics {
-        let id = LogicalId::topic(&topic.name);
+        let id = LogicalId::topic(&topic.identity);
         let Some(t) = view.topics.iter().find(|v| v.id == id) else {
             return Err(format!("the stack has no topic {id}"));
         };
@@ -111,10 +111,10 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
         p.topics.insert(topic.name.clone(), arn);
     }
     for q in &sys.queues {
-        let qv = queue_view(&view, &LogicalId::queue(&q.name))?;
+        let qv = queue_view(&view, &LogicalId::queue(&q.identity))?;
         let mut attrs = queue_attributes(qv);
         if q.dlq.is_some() {
-            let dv = queue_view(&view, &LogicalId::dlq(&q.name))?;
+            let dv = queue_view(&view, &LogicalId::dlq(&q.identity))?;
             let (durl, darn) = queue(&sqs, &dv.name, queue_attributes(dv)).await?;
             p.dlqs.insert(q.name.clone(), durl);
             let receives = qv.redrive.as_ref().and_then(|r| r["maxReceiveCount"].as_u64()).unwrap_or_default();
@@ -130,7 +130,7 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
     for q in &sys.queues {
         let (_, queue_arn) = &p.queues[&q.name];
         for s in &q.subscriptions {
-            let id = LogicalId::subscription(&s.topic, &q.name);
+            let id = LogicalId::subscription(sys.topic_identity(&s.topic), &q.identity);
             let Some(sv) = view.subscriptions.iter().find(|v| v.id == id) else {
                 return Err(format!("the stack has no subscription {id}"));
             };

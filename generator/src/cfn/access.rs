@@ -21,14 +21,14 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
         st.push(allow(
             "ConsumeOwnQueue",
             &["sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
-            arn(&LogicalId::queue(queue)),
+            arn(&LogicalId::queue(sys.queue_identity(queue))),
         ));
         via.insert("sqs");
     }
     if let Trigger::Schedule { .. } = &f.trigger {
         // Lambda writes failed asynchronous runs to the DLQ with the execution role; the
         // queue is encrypted with the stack key, so the role also needs to make data keys.
-        st.push(allow("SendToOwnDeadLetterQueue", &["sqs:SendMessage"], arn(&LogicalId::dlq(&f.name))));
+        st.push(allow("SendToOwnDeadLetterQueue", &["sqs:SendMessage"], arn(&LogicalId::dlq(&f.identity))));
         kms_actions.push("kms:GenerateDataKey");
         via.insert("sqs");
     }
@@ -36,14 +36,15 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
         st.push(allow(
             "PublishToTopics",
             &["sns:Publish"],
-            one_or_many(f.publishes.iter().map(|t| r(&LogicalId::topic(t))).collect()),
+            one_or_many(f.publishes.iter().map(|t| r(&LogicalId::topic(sys.topic_identity(t)))).collect()),
         ));
         if !kms_actions.contains(&"kms:GenerateDataKey") {
             kms_actions.push("kms:GenerateDataKey");
         }
         via.insert("sns");
         for t in &f.publishes {
-            env.push(EnvVar { name: contracts::topic_arn(t), value: r(&LogicalId::topic(t)) });
+            // The env var has the config's name (the code's); the resource, the name it keeps.
+            env.push(EnvVar { name: contracts::topic_arn(t), value: r(&LogicalId::topic(sys.topic_identity(t))) });
         }
     }
     for e in &f.emails {

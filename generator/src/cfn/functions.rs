@@ -89,14 +89,14 @@ pub struct PermissionView {
 }
 
 pub(super) fn function(sys: &System, f: &Function) -> FunctionView {
-    let id = LogicalId::function(&f.name);
-    let log_group_id = LogicalId::log_group(&f.name);
+    let id = LogicalId::function(&f.identity);
+    let log_group_id = LogicalId::log_group(&f.identity);
     let (mut st, env) = access(sys, f, &log_group_id);
     let vpc = vpc(sys, f, &mut st);
     let (esm, permissions, schedule) = triggers(sys, f);
     let meta = meta(sys, f);
     FunctionView {
-        role_id: LogicalId::role(&f.name),
+        role_id: LogicalId::role(&f.identity),
         role_description: format!("Execution role of {}", f.physical_name(sys)),
         log_group_id: log_group_id.clone(),
         name: f.physical_name(sys),
@@ -127,7 +127,7 @@ pub(super) fn function(sys: &System, f: &Function) -> FunctionView {
 /// Resource Metadata of the function: the zip path, why no async DLQ (or which one), and the
 /// scanner findings the config's choices explain.
 fn meta(sys: &System, f: &Function) -> Meta {
-    let mut meta = Meta::default().cfn_lint("W3002", "Code is the local zip that `flowform package` builds; `aws cloudformation package` uploads it and rewrites this property");
+    let mut meta = Meta::default().renamed(&f.identity, &f.name).cfn_lint("W3002", "Code is the local zip that `flowform package` builds; `aws cloudformation package` uploads it and rewrites this property");
     match &f.trigger {
         Trigger::Queue { .. } => {
             meta = meta.checkov("CKV_AWS_116", "Invoked synchronously by its SQS event source mapping; failed messages go to the queue's dead-letter queue, an async DLQ would never receive anything");

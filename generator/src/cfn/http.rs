@@ -69,10 +69,10 @@ pub(super) fn http(sys: &System, h: &HttpApi) -> HttpView {
     let mut route_settings = Vec::new();
     for f in &sys.functions {
         let Trigger::Http { auth, routes: rs } = &f.trigger else { continue };
-        let integration_id = LogicalId::integration(&f.name);
+        let integration_id = LogicalId::integration(&f.identity);
         integrations.push(IntegrationView {
             id: integration_id.clone(),
-            function_arn: arn(&LogicalId::function(&f.name)),
+            function_arn: arn(&LogicalId::function(&f.identity)),
             timeout_ms: (f.timeout * 1000).min(30_000),
         });
         for route in rs {

@@ -21,30 +21,30 @@ pub(super) fn outputs(sys: &System, http: bool, scheduled: &[&Function]) -> Vec<
     }
     for q in &sys.queues {
         outputs.push(OutputView {
-            id: LogicalId::queue_url_output(&q.name),
+            id: LogicalId::queue_url_output(&q.identity),
             description: format!("URL of queue `{}`", q.name),
-            value: r(&LogicalId::queue(&q.name)),
+            value: r(&LogicalId::queue(&q.identity)),
         });
         if q.dlq.is_some() {
             outputs.push(OutputView {
-                id: LogicalId::dlq_url_output(&q.name),
+                id: LogicalId::dlq_url_output(&q.identity),
                 description: format!("URL of the dead-letter queue of `{}`", q.name),
-                value: r(&LogicalId::dlq(&q.name)),
+                value: r(&LogicalId::dlq(&q.identity)),
             });
         }
     }
     for f in scheduled {
         outputs.push(OutputView {
-            id: LogicalId::dlq_url_output(&f.name),
+            id: LogicalId::dlq_url_output(&f.identity),
             description: format!("URL of the dead-letter queue of scheduled function `{}`", f.name),
-            value: r(&LogicalId::dlq(&f.name)),
+            value: r(&LogicalId::dlq(&f.identity)),
         });
     }
     for t in &sys.topics {
         outputs.push(OutputView {
-            id: LogicalId::topic_arn_output(&t.name),
+            id: LogicalId::topic_arn_output(&t.identity),
             description: format!("ARN of topic `{}`", t.name),
-            value: r(&LogicalId::topic(&t.name)),
+            value: r(&LogicalId::topic(&t.identity)),
         });
     }
     outputs

@@ -24,11 +24,29 @@ pub struct Meta {
     pub derived: Vec<Pair>,
     pub checkov: Vec<Skip>,
     pub cfn_lint: Vec<Skip>,
+    /// A topic, queue or function renamed in the config that keeps this resource
+    /// (`renamed_from`): `flowform plan` reads it to say "renamed".
+    pub renamed: Option<Renamed>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Renamed {
+    /// The name the resource is named after (its identity).
+    pub from: String,
+    /// The entry's name in the config now.
+    pub to: String,
 }
 
 impl Meta {
     pub(super) fn why(mut self, key: &str, value: impl Into<String>) -> Self {
         self.derived.push(Pair { key: key.into(), value: value.into() });
+        self
+    }
+    /// Marks the primary resource of an entry whose config name is not its identity.
+    pub(super) fn renamed(mut self, identity: &str, name: &str) -> Self {
+        if identity != name {
+            self.renamed = Some(Renamed { from: identity.into(), to: name.into() });
+        }
         self
     }
     pub(super) fn checkov(mut self, id: &str, comment: impl Into<String>) -> Self {

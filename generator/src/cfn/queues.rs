@@ -69,10 +69,10 @@ pub(super) fn queues(sys: &System) -> (Vec<QueueView>, Vec<SubscriptionView>) {
 }
 
 fn queue(sys: &System, q: &Queue) -> QueueView {
-    let id = LogicalId::queue(&q.name);
+    let id = LogicalId::queue(&q.identity);
     let meta = queue_meta(sys, q);
     let mut statements = Vec::new();
-    let topics: Vec<Expr> = q.subscriptions.iter().map(|s| r(&LogicalId::topic(&s.topic))).collect();
+    let topics: Vec<Expr> = q.subscriptions.iter().map(|s| r(&LogicalId::topic(sys.topic_identity(&s.topic)))).collect();
     if !topics.is_empty() {
         statements.push(Statement {
             sid: "SubscribedTopicsSend".into(),
@@ -87,14 +87,14 @@ fn queue(sys: &System, q: &Queue) -> QueueView {
     statements.push(deny_unwired("DenySendersNotWired", &["sqs:SendMessage"], arn(&id), wired));
     statements.push(deny_insecure_transport(&["sqs:*"], arn(&id)));
     QueueView {
-        policy_id: LogicalId::queue_policy(&q.name),
+        policy_id: LogicalId::queue_policy(&q.identity),
         name: q.physical_name(sys),
         fifo: q.fifo,
         content_based_dedup: q.content_based_dedup,
         visibility_timeout: q.visibility_timeout,
         retention: q.retention_seconds,
         redrive: q.dlq.as_ref().map(
-            |d| json!({ "deadLetterTargetArn": arn(&LogicalId::dlq(&q.name)), "maxReceiveCount": d.max_receives }),
+            |d| json!({ "deadLetterTargetArn": arn(&LogicalId::dlq(&q.identity)), "maxReceiveCount": d.max_receives }),
         ),
         redrive_allow: None,
         statements,
@@ -132,7 +132,7 @@ fn queue_meta(sys: &System, q: &Queue) -> Meta {
         (None, true) => format!("{vt} s, set by `visibility_timeout` (no function consumes this queue)"),
         (None, false) => format!("{vt} s, the SQS default: no function consumes this queue"),
     };
-    let mut meta = Meta::default().why("VisibilityTimeout", vt_why);
+    let mut meta = Meta::default().renamed(&q.identity, &q.name).why("VisibilityTimeout", vt_why);
     let dlq = q.dlq.as_ref();
     if let Some(d) = dlq {
         let why = match d.retry_window {
@@ -154,9 +154,9 @@ fn queue_meta(sys: &System, q: &Queue) -> Meta {
 }
 
 fn dead_letter_queue(sys: &System, q: &Queue, d: &Dlq) -> QueueView {
-    let did = LogicalId::dlq(&q.name);
+    let did = LogicalId::dlq(&q.identity);
     QueueView {
-        policy_id: LogicalId::dlq_policy(&q.name),
+        policy_id: LogicalId::dlq_policy(&q.identity),
         name: q.dlq_physical_name(sys),
         options: Default::default(),
         fifo: q.fifo,
@@ -177,7 +177,7 @@ fn dead_letter_queue(sys: &System, q: &Queue, d: &Dlq) -> QueueView {
                 "DenySendersNotWired",
                 &["sqs:SendMessage"],
                 arn(&did),
-                Wired { sources: vec![arn(&LogicalId::queue(&q.name))], principals: operators(sys), ..Wired::default() },
+                Wired { sources: vec![arn(&LogicalId::queue(&q.identity))], principals: operators(sys), ..Wired::default() },
             ),
             deny_insecure_transport(&["sqs:*"], arn(&did)),
         ],
@@ -192,8 +192,8 @@ fn dead_letter_queue(sys: &System, q: &Queue, d: &Dlq) -> QueueView {
             ),
         ),
         alarm: Some(AlarmView {
-            id: LogicalId::dlq_alarm(&q.name),
-            name: sys.naming().dlq_alarm(&q.name),
+            id: LogicalId::dlq_alarm(&q.identity),
+            name: sys.naming().dlq_alarm(&q.identity),
             description: format!("Messages of queue `{}` failed {} times and wait in its dead-letter queue", q.name, d.max_receives),
             queue_name: Expr::att(&did, "QueueName"),
             action: r(&LogicalId::alarm_topic()),
@@ -202,7 +202,7 @@ fn dead_letter_queue(sys: &System, q: &Queue, d: &Dlq) -> QueueView {
 }
 
 fn subscription(sys: &System, q: &Queue, s: &Subscription) -> SubscriptionView {
-    let id = LogicalId::queue(&q.name);
+    let id = LogicalId::queue(&q.identity);
     let topic = sys.topic(&s.topic);
     let mut meta = Meta::default();
     if !s.raw {
@@ -216,8 +216,8 @@ fn subscription(sys: &System, q: &Queue, s: &Subscription) -> SubscriptionView {
             .why("Ordering", "a FIFO topic delivering to a standard queue: order and deduplication end at the queue");
     }
     SubscriptionView {
-        id: LogicalId::subscription(&s.topic, &q.name),
-        topic: r(&LogicalId::topic(&s.topic)),
+        id: LogicalId::subscription(sys.topic_identity(&s.topic), &q.identity),
+        topic: r(&LogicalId::topic(sys.topic_identity(&s.topic))),
         queue: arn(&id),
         raw: s.raw,
         filter: s.filter.as_ref().map(Expr::text_json),

@@ -32,7 +32,7 @@ pub struct ScheduleView {
 pub fn schedule_rule_arn(sys: &System, f: &Function) -> Expr {
     sub(&format!(
         "arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{}",
-        sys.naming().schedule_rule(&f.name)
+        sys.naming().schedule_rule(&f.identity)
     ))
 }
 
@@ -55,9 +55,9 @@ pub(super) fn lower_schedule(
     retries: u64,
     max_event_age: u64,
 ) -> ScheduleView {
-    let rule_id = LogicalId::schedule_rule(&f.name);
-    let invoke_config_id = LogicalId::event_invoke_config(&f.name);
-    let permission_id = LogicalId::schedule_permission(&f.name);
+    let rule_id = LogicalId::schedule_rule(&f.identity);
+    let invoke_config_id = LogicalId::event_invoke_config(&f.identity);
+    let permission_id = LogicalId::schedule_permission(&f.identity);
     let dlq = schedule_dlq(sys, f, retries, max_event_age);
     let rule_meta = Meta::default()
         .why(
@@ -71,7 +71,7 @@ pub(super) fn lower_schedule(
             "the permission, the invoke config and the dead-letter queue's policy exist before the first run is due; they name this rule by its spelled-out ARN, so depending on them makes no cycle",
         );
     ScheduleView {
-        rule_name: sys.naming().schedule_rule(&f.name),
+        rule_name: sys.naming().schedule_rule(&f.identity),
         rule_description: format!("Runs function {} of {} on {expression}{}", f.name, sys.prefix(), if expression.starts_with("cron(") { " (UTC)" } else { "" }),
         rule_depends_on: {
             let mut d = vec![dlq.policy_id.clone(), invoke_config_id.clone(), permission_id];
@@ -80,7 +80,7 @@ pub(super) fn lower_schedule(
         },
         rule_meta,
         expression: expression.to_string(),
-        target_id: sys.naming().schedule_rule(&f.name),
+        target_id: sys.naming().schedule_rule(&f.identity),
         delivery_attempts: EVENTBRIDGE_MAX_RETRY_ATTEMPTS,
         max_event_age,
         invoke_config_meta: Meta::default()
@@ -102,9 +102,9 @@ pub(super) fn lower_schedule(
 /// The function's own dead-letter queue: failed runs (Lambda) and undelivered events
 /// (EventBridge) land here, alarmed; no queue may redrive into it.
 fn schedule_dlq(sys: &System, f: &Function, retries: u64, max_event_age: u64) -> QueueView {
-    let dlq_id = LogicalId::dlq(&f.name);
+    let dlq_id = LogicalId::dlq(&f.identity);
     QueueView {
-        policy_id: LogicalId::dlq_policy(&f.name),
+        policy_id: LogicalId::dlq_policy(&f.identity),
         name: f.dlq_physical_name(sys),
         options: Default::default(),
         fifo: false,
@@ -128,7 +128,7 @@ fn schedule_dlq(sys: &System, f: &Function, retries: u64, max_event_age: u64) ->
                 arn(&dlq_id),
                 Wired {
                     sources: vec![schedule_rule_arn(sys, f)],
-                    principals: [Expr::arn(&LogicalId::role(&f.name))].into_iter().chain(operators(sys)).collect(),
+                    principals: [Expr::arn(&LogicalId::role(&f.identity))].into_iter().chain(operators(sys)).collect(),
                     ..Wired::default()
                 },
             ),
@@ -142,8 +142,8 @@ fn schedule_dlq(sys: &System, f: &Function, retries: u64, max_event_age: u64) ->
             )
             .why("RedriveAllowPolicy", format!("denyAll: this queue collects the failed runs of function `{}`; no queue may make it its dead-letter queue", f.name)),
         alarm: Some(AlarmView {
-            id: LogicalId::dlq_alarm(&f.name),
-            name: sys.naming().dlq_alarm(&f.name),
+            id: LogicalId::dlq_alarm(&f.identity),
+            name: sys.naming().dlq_alarm(&f.identity),
             description: format!(
                 "Scheduled runs of function `{}` failed ({}, or older than {max_event_age} s) and wait in its dead-letter queue",
                 f.name,

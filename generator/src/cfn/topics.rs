@@ -65,18 +65,18 @@ pub(super) fn topics(sys: &System) -> Vec<TopicView> {
         .topics
         .iter()
         .map(|t| {
-            let id = LogicalId::topic(&t.name);
+            let id = LogicalId::topic(&t.identity);
             // The roles of the functions that publish to it, then the operators.
             let mut principals: Vec<Expr> = sys
                 .functions
                 .iter()
                 .filter(|f| f.publishes.contains(&t.name))
-                .map(|f| Expr::arn(&LogicalId::role(&f.name)))
+                .map(|f| Expr::arn(&LogicalId::role(&f.identity)))
                 .collect();
             principals.extend(operators(sys));
             let wired = Wired { principals, ..Wired::default() };
             TopicView {
-                policy_id: LogicalId::topic_policy(&t.name),
+                policy_id: LogicalId::topic_policy(&t.identity),
                 name: t.physical_name(sys),
                 fifo: t.fifo,
                 content_based_dedup: t.content_based_dedup,
@@ -85,7 +85,7 @@ pub(super) fn topics(sys: &System) -> Vec<TopicView> {
                     deny_insecure_transport(&["sns:Publish"], r(&id)),
                 ],
                 subscription: None,
-                meta: Meta::default(),
+                meta: Meta::default().renamed(&t.identity, &t.name),
                 id,
             }
         })

@@ -9,8 +9,8 @@ use crate::model::*;
 pub(super) fn triggers(sys: &System, f: &Function) -> (Option<EsmView>, Vec<PermissionView>, Option<ScheduleView>) {
     let esm = match &f.trigger {
         Trigger::Queue { queue, batch_size, batch_window, max_concurrency } => Some(EsmView {
-            id: LogicalId::event_source_mapping(&f.name),
-            queue_arn: arn(&LogicalId::queue(queue)),
+            id: LogicalId::event_source_mapping(&f.identity),
+            queue_arn: arn(&LogicalId::queue(sys.queue_identity(queue))),
             batch_size: *batch_size,
             batch_window: *batch_window,
             max_concurrency: *max_concurrency,
@@ -40,7 +40,7 @@ pub(super) fn triggers(sys: &System, f: &Function) -> (Option<EsmView>, Vec<Perm
         // The rule ARN is spelled out: the rule depends on this permission (so its first
         // run is allowed), and a `!GetAtt` back would be a cycle.
         Trigger::Schedule { .. } => vec![PermissionView {
-            id: LogicalId::schedule_permission(&f.name),
+            id: LogicalId::schedule_permission(&f.identity),
             principal: "events.amazonaws.com".into(),
             source_arn: schedule_rule_arn(sys, f),
         }],

@@ -8,7 +8,7 @@ use crate::model::*;
 
 pub(super) fn vpc(sys: &System, f: &Function, st: &mut Vec<Statement>) -> Option<VpcView> {
     (!f.databases.is_empty()).then(|| {
-        let sg_id = LogicalId::security_group(&f.name);
+        let sg_id = LogicalId::security_group(&f.identity);
         st.push(allow("DescribeNetworkInterfaces", &["ec2:DescribeNetworkInterfaces"], Expr::lit("*")));
         st.push(allow(
             "ManageOwnNetworkInterfaces",
@@ -42,14 +42,16 @@ pub(super) fn vpc(sys: &System, f: &Function, st: &mut Vec<Statement>) -> Option
                 destination_sg: Some(r(&LogicalId::db_param(d, "SecurityGroupId"))),
             });
             ingress.push(IngressView {
-                id: LogicalId::db_ingress(&f.name, d),
+                id: LogicalId::db_ingress(&f.identity, d),
                 db_sg: r(&LogicalId::db_param(d, "SecurityGroupId")),
                 port: db.port,
                 description: format!("function {} of {} reaches database {d}", f.name, sys.prefix()),
             });
         }
         VpcView {
-            sg_description: format!("{}: function {}", sys.prefix(), f.name),
+            // GroupDescription cannot change without replacing the group: the identity, so a
+            // rename (`renamed_from`) keeps it.
+            sg_description: format!("{}: function {}", sys.prefix(), f.identity),
             sg_id,
             vpc_id: r(&LogicalId::vpc()),
             subnets: r(&LogicalId::private_subnets()),

@@ -123,6 +123,8 @@ pub struct RawTopic {
     pub fifo: Option<Sp<bool>>,
     pub content_based_dedup: Option<Sp<bool>>,
     pub description: Option<Sp<String>>,
+    /// The name whose resources this topic keeps.
+    pub renamed_from: Option<Name>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -138,6 +140,8 @@ pub struct RawQueue {
     pub dlq: Option<Sp<Option<RawDlq>>>,
     pub subscribe: Vec<RawSubscription>,
     pub description: Option<Sp<String>>,
+    /// The name whose resources this queue keeps.
+    pub renamed_from: Option<Name>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -171,6 +175,8 @@ pub struct RawFunction {
     pub secrets: Vec<Name>,
     pub callbacks: Vec<Sp<String>>,
     pub env: Vec<(Name, Sp<String>)>,
+    /// The name whose resources this function keeps.
+    pub renamed_from: Option<Name>,
     pub span: Span,
     /// `trigger.http.throttle`: the routes' own throttling.
     pub route_throttle: Option<RawHttp>,

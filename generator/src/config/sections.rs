@@ -107,6 +107,7 @@ impl Parser {
             fifo: self.boolean(tf.get("fifo"), "`fifo`"),
             content_based_dedup: self.boolean(tf.get("content_based_dedup"), "`content_based_dedup`"),
             description: self.string(tf.get("description"), "`description`"),
+            renamed_from: self.string(tf.get("renamed_from"), "`renamed_from`"),
         }
     }
 
@@ -217,6 +218,7 @@ impl Parser {
             max_message_size: self.int(&qf, "max_message_size", "`max_message_size`"),
             visibility_timeout: self.int(&qf, "visibility_timeout", "`visibility_timeout`"),
             description: self.string(qf.get("description"), "`description`"),
+            renamed_from: self.string(qf.get("renamed_from"), "`renamed_from`"),
             ..RawQueue::default()
         };
         if let Some(d) = qf.get("dlq") {
@@ -278,6 +280,7 @@ impl Parser {
         };
         func.handler = self.string(ff.get("handler"), "`handler`");
         func.description = self.string(ff.get("description"), "`description`");
+        func.renamed_from = self.string(ff.get("renamed_from"), "`renamed_from`");
         func.timeout = self.int(&ff, "timeout", "`timeout`");
         func.memory = self.int(&ff, "memory", "`memory`");
         func.architecture = self.string(ff.get("architecture"), "`architecture`");

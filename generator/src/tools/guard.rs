@@ -106,7 +106,7 @@ fn source_queues(out: &mut String, sys: &System) {
 /// timeout that outlasts its consumer, which must not have grown past the number it was
 /// derived from.
 fn queue(out: &mut String, sys: &System, q: &crate::model::Queue) {
-    let id = LogicalId::queue(&q.name);
+    let id = LogicalId::queue(&q.identity);
     let mut lines = Vec::new();
     let mut why = Vec::new();
     match &q.dlq {
@@ -115,7 +115,7 @@ fn queue(out: &mut String, sys: &System, q: &crate::model::Queue) {
             // Guard reads `!GetAtt X.Arn` as the string "X.Arn".
             lines.push(format!(
                 "Resources.{id}.Properties.RedrivePolicy.deadLetterTargetArn.'Fn::GetAtt' == '{}.Arn'",
-                LogicalId::dlq(&q.name)
+                LogicalId::dlq(&q.identity)
             ));
             lines.push(format!("Resources.{id}.Properties.RedrivePolicy.maxReceiveCount == {}", d.max_receives));
         }
@@ -130,11 +130,11 @@ fn queue(out: &mut String, sys: &System, q: &crate::model::Queue) {
             f.name
         ));
         lines.push(format!("Resources.{id}.Properties.VisibilityTimeout >= {}", f.visibility_floor()));
-        lines.push(format!("Resources.{}.Properties.Timeout <= {}", LogicalId::function(&f.name), f.timeout));
+        lines.push(format!("Resources.{}.Properties.Timeout <= {}", LogicalId::function(&f.identity), f.timeout));
         // The template leaves out a window of 0; one added later must not exceed the window
         // the floor was derived from.
         let esm =
-            format!("Resources.{}.Properties.MaximumBatchingWindowInSeconds", LogicalId::event_source_mapping(&f.name));
+            format!("Resources.{}.Properties.MaximumBatchingWindowInSeconds", LogicalId::event_source_mapping(&f.identity));
         lines.push(if window == 0 { format!("{esm} !exists or {esm} == 0") } else { format!("{esm} <= {window}") });
     }
     if lines.is_empty() {

@@ -112,6 +112,7 @@ impl Validator {
         let trigger = trigger?;
         Some(Function {
             name: n.value.clone(),
+            identity: declared.identity(Kind::Function, &n.value).to_string(),
             handler,
             description: f.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
             timeout: f.timeout.as_ref().or(raw.defaults.timeout.as_ref()).map(|t| t.value).unwrap_or(DEFAULT_TIMEOUT),

@@ -13,6 +13,7 @@ mod names;
 mod physical;
 mod queues;
 mod reach;
+mod renames;
 mod schedule;
 mod settings;
 mod stages;

@@ -36,7 +36,7 @@ impl Kind {
             Kind::Stage => "stage",
         }
     }
-    fn section(self) -> &'static str {
+    pub(super) fn section(self) -> &'static str {
         match self {
             Kind::Topic => "topics",
             Kind::Queue => "queues",
@@ -51,6 +51,13 @@ impl Kind {
     }
 }
 
+/// The rule of every user-chosen name but a stage's: a lowercase letter, then lowercase
+/// letters, digits, `_` and `-`.
+pub(super) fn rule_ok(n: &str) -> bool {
+    n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
 /// The valid names declared in each section; references resolve against these.
 pub(super) struct Declared {
     pub topics: BTreeSet<String>,
@@ -62,11 +69,22 @@ pub(super) struct Declared {
     pub secrets: BTreeSet<String>,
     pub authorizers: BTreeSet<String>,
     pub stages: BTreeSet<String>,
+    /// Topics, queues and functions with a valid `renamed_from`: (section, name) -> the name
+    /// whose resources they keep.
+    pub renamed: BTreeMap<(&'static str, String), String>,
+}
+
+impl Declared {
+    /// The name a topic's, queue's or function's resources are named after: its
+    /// `renamed_from`, else its name.
+    pub(super) fn identity<'a>(&'a self, kind: Kind, name: &'a str) -> &'a str {
+        self.renamed.get(&(kind.section(), name.to_string())).map_or(name, String::as_str)
+    }
 }
 
 impl Validator {
     pub(super) fn declared(&mut self, raw: &RawConfig) -> Declared {
-        let declared = Declared {
+        let mut declared = Declared {
             topics: self.names(Kind::Topic, &raw.topics),
             queues: self.names(Kind::Queue, &raw.queues),
             functions: self.names(Kind::Function, &raw.functions),
@@ -76,7 +94,9 @@ impl Validator {
             secrets: self.names(Kind::Secret, &raw.secrets),
             authorizers: self.names(Kind::Authorizer, &raw.authorizers),
             stages: self.names(Kind::Stage, &raw.stages),
+            renamed: BTreeMap::new(),
         };
+        declared.renamed = self.renames(raw, &declared);
         if raw.stages.is_empty() && !raw.refused.contains(&"stages") {
             self.err(
                 Diagnostic::error(Code::Missing, raw.top, "no `stages` defined")
@@ -93,10 +113,6 @@ impl Validator {
         let mut out = BTreeSet::new();
         for (name, _) in items {
             let n = &name.value;
-            let rule_ok = |n: &str| {
-                n.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                    && n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
-            };
             let ok_chars = rule_ok(n);
             let ok = match kind {
                 Kind::Stage => {

@@ -2,7 +2,7 @@
 //! one AWS service.
 
 use super::functions::Wiring;
-use super::names::Declared;
+use super::names::{Declared, Kind};
 use super::Validator;
 use crate::codes::Code;
 use crate::config::{RawConfig, Sp};
@@ -17,19 +17,21 @@ impl Validator {
         for (qn, q) in raw.queues.iter().filter(|(n, _)| declared.queues.contains(&n.value)) {
             let q_fifo = q.fifo.as_ref().is_some_and(|f| f.value);
             for stage in stages {
-                let name = Naming { system, stage }.dlq(&qn.value, q_fifo);
+                let name = Naming { system, stage }.dlq(declared.identity(Kind::Queue, &qn.value), q_fifo);
                 self.length(qn.span, "queue name", &name, 80);
             }
         }
         for (n, t) in raw.topics.iter().filter(|(n, _)| declared.topics.contains(&n.value)) {
             let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
             for stage in stages {
-                self.length(n.span, "topic name", &Naming { system, stage }.fifo(&n.value, fifo), 256);
+                let name = Naming { system, stage }.fifo(declared.identity(Kind::Topic, &n.value), fifo);
+                self.length(n.span, "topic name", &name, 256);
             }
         }
         for (n, _) in &raw.functions {
             for stage in stages {
-                self.length(n.span, "function name", &Naming { system, stage }.of(&n.value), 64);
+                let name = Naming { system, stage }.of(declared.identity(Kind::Function, &n.value));
+                self.length(n.span, "function name", &name, 64);
             }
         }
     }
@@ -112,30 +114,32 @@ fn claims(raw: &RawConfig, declared: &Declared, wiring: &Wiring, emails: &[Email
     }
     for (qn, q) in &queues {
         let fifo = q.fifo.as_ref().is_some_and(|f| f.value);
-        claim(SQS, naming.fifo(&qn.value, fifo), format!("queue `{}`", qn.value), Some(qn.span));
+        let id = declared.identity(Kind::Queue, &qn.value);
+        claim(SQS, naming.fifo(id, fifo), format!("queue `{}`", qn.value), Some(qn.span));
         if has_dlq(q) {
             let what = format!("the dead-letter queue of queue `{}`", qn.value);
-            claim(SQS, naming.dlq(&qn.value, fifo), what, Some(qn.span));
+            claim(SQS, naming.dlq(id, fifo), what, Some(qn.span));
             let what = format!("the alarm on the dead-letter queue of queue `{}`", qn.value);
-            claim(ALARMS, naming.dlq_alarm(&qn.value), what, Some(qn.span));
+            claim(ALARMS, naming.dlq_alarm(id), what, Some(qn.span));
         }
     }
     for (n, t) in raw.topics.iter().filter(|(n, _)| declared.topics.contains(&n.value)) {
         let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
-        claim(SNS, naming.fifo(&n.value, fifo), format!("topic `{}`", n.value), Some(n.span));
+        let id = declared.identity(Kind::Topic, &n.value);
+        claim(SNS, naming.fifo(id, fifo), format!("topic `{}`", n.value), Some(n.span));
     }
     for (f, rf) in &wiring.functions {
         let span = Some(rf.span);
-        claim(LAMBDA, naming.of(&f.name), format!("function `{}`", f.name), span);
-        claim(LOGS, naming.lambda_log_group(&f.name), format!("the log group of function `{}`", f.name), span);
+        claim(LAMBDA, naming.of(&f.identity), format!("function `{}`", f.name), span);
+        claim(LOGS, naming.lambda_log_group(&f.identity), format!("the log group of function `{}`", f.name), span);
     }
     for (f, rf) in &scheduled {
         let span = Some(rf.span);
         let what = format!("the dead-letter queue of scheduled function `{}`", f.name);
-        claim(SQS, naming.dlq(&f.name, false), what, span);
+        claim(SQS, naming.dlq(&f.identity, false), what, span);
         let what = format!("the alarm on the dead-letter queue of scheduled function `{}`", f.name);
-        claim(ALARMS, naming.dlq_alarm(&f.name), what, span);
-        claim(RULES, naming.schedule_rule(&f.name), format!("the schedule rule of function `{}`", f.name), span);
+        claim(ALARMS, naming.dlq_alarm(&f.identity), what, span);
+        claim(RULES, naming.schedule_rule(&f.identity), format!("the schedule rule of function `{}`", f.name), span);
     }
     // An existing secret has the name it has; only generated ones are named by flowform.
     let generated = |s: &crate::config::RawSecret| !s.existing.as_ref().is_some_and(|e| e.value);

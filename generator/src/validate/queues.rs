@@ -232,6 +232,7 @@ impl Validator {
             subs.dedup_by(|a, b| a.topic == b.topic);
             queue_list.push(Queue {
                 name: qn.value.clone(),
+                identity: declared.identity(Kind::Queue, &qn.value).to_string(),
                 fifo: q.fifo.as_ref().is_some_and(|f| f.value),
                 content_based_dedup: q.content_based_dedup.as_ref().is_some_and(|c| c.value),
                 retention_seconds: q.retention_days.as_ref().map(|r| r.value).unwrap_or(DEFAULT_QUEUE_RETENTION_DAYS)

@@ -1,7 +1,7 @@
 //! Topics: FIFO settings, and a warning for a topic published to that nobody reads.
 
 use super::functions::Wiring;
-use super::names::Declared;
+use super::names::{Declared, Kind};
 use super::Validator;
 use crate::codes::Code;
 use crate::config::RawConfig;
@@ -30,6 +30,7 @@ impl Validator {
                 }
                 Topic {
                     name: n.value.clone(),
+                    identity: declared.identity(Kind::Topic, &n.value).to_string(),
                     fifo,
                     content_based_dedup: t.content_based_dedup.as_ref().is_some_and(|c| c.value),
                     description: t.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),

@@ -138,3 +138,58 @@ fn package_and_deploy_dev_then_read_back() {
         assert_eq!(g["retentionInDays"], sys.log_retention_days, "{g}");
     }
 }
+
+/// `renamed_from` where a rename bites: on a deployed stack. A message waiting in queue `vip`
+/// must still be there after the stack is updated to the config that calls the queue
+/// `vip_buyers`, the topic `sales` and the function `promote_vips`; nothing is added or
+/// removed; the publishers read the same topic under the code's new name.
+/// (moto recreates a topic on any change of its resource, Metadata included, keeping its
+/// name and ARN; AWS leaves it alone. So subscriptions are not compared here: the plan test
+/// shows the template leaves them untouched.)
+#[test]
+fn a_rename_with_renamed_from_updates_the_stack_in_place_and_the_queue_keeps_its_messages() {
+    let alone = tests::alone_blocking();
+    let d = deploy_dev(&alone, "rename");
+    let aws = &d.aws;
+    let ids = |aws: &tests::deploy_path::Aws| {
+        let r = aws.json(&["cloudformation", "list-stack-resources", "--stack-name", &d.stack]);
+        let mut ids: Vec<String> = r["StackResourceSummaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| format!("{} {}", x["LogicalResourceId"].as_str().unwrap(), x["PhysicalResourceId"].as_str().unwrap()))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = ids(aws);
+    // moto runs a queue's enabled event source mapping inside send-message (it would need
+    // Docker to invoke the function): the message must wait in the queue, as it does on AWS
+    // while the function is busy or failing.
+    let esms = aws.json(&["lambda", "list-event-source-mappings", "--function-name", "donut-shop-dev-vip-promotion"]);
+    let uuid = esms["EventSourceMappings"][0]["UUID"].as_str().unwrap().to_string();
+    aws.ok(&["lambda", "update-event-source-mapping", "--uuid", &uuid, "--no-enabled"]);
+    let url = aws.json(&["sqs", "get-queue-url", "--queue-name", "donut-shop-dev-vip"])["QueueUrl"].as_str().unwrap().to_string();
+    aws.ok(&["sqs", "send-message", "--queue-url", &url, "--message-body", "sent before the rename"]);
+    let topic_arn = "arn:aws:sns:ap-northeast-2:123456789012:donut-shop-dev-purchases";
+
+    let config = tests::renamed_donut_shop(true);
+    let built = generator::build(&config).unwrap();
+    d.update(&config, &built.files["dev/template.yaml"]);
+
+    let after = ids(aws);
+    let names = |v: &[String]| v.iter().map(|x| x.split(' ').next().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(names(&before), names(&after), "the update added or removed resources");
+    let kept: Vec<&String> = before.iter().filter(|x| x.starts_with("Vip") || x.starts_with("Purchases")).collect();
+    assert!(kept.iter().all(|x| after.contains(x)), "a renamed entry's resource changed its physical ID:\n{kept:#?}\n{after:#?}");
+    let again = aws.json(&["sqs", "get-queue-url", "--queue-name", "donut-shop-dev-vip"])["QueueUrl"].as_str().unwrap().to_string();
+    assert_eq!(again, url);
+    let got = aws.json(&["sqs", "receive-message", "--queue-url", &url, "--wait-time-seconds", "1"]);
+    assert_eq!(got["Messages"][0]["Body"], "sent before the rename", "{got}");
+    let checkout = aws.json(&["lambda", "get-function-configuration", "--function-name", "donut-shop-dev-checkout"]);
+    let env = &checkout["Environment"]["Variables"];
+    assert_eq!(env["FLOWFORM_TOPIC_SALES_ARN"], topic_arn, "{env}");
+    assert!(env.get("FLOWFORM_TOPIC_PURCHASES_ARN").is_none(), "{env}");
+    let promote = aws.json(&["lambda", "get-function-configuration", "--function-name", "donut-shop-dev-vip-promotion"]);
+    assert_eq!(promote["FunctionName"], "donut-shop-dev-vip-promotion");
+}

@@ -54,6 +54,59 @@ fn renaming_a_queue_loses_its_messages() {
 }
 
 #[test]
+fn renamed_from_keeps_every_resource_of_a_renamed_topic_queue_and_function() {
+    let d = donut();
+    let p = plan_of("09-renamed-from", &d, &tests::renamed_donut_shop(true), "dev");
+    // Nothing added, removed or replaced: the same logical IDs and physical names, only the
+    // env var the code reads the topic by (FLOWFORM_TOPIC_SALES_ARN) and descriptions change.
+    for c in &p.changes {
+        assert!(c.kind == ChangeKind::Modified && c.update == Some(Update::InPlace), "{c:#?}");
+    }
+    assert!(!p.destructive() && p.hints.is_empty(), "{p:#?}");
+    assert_eq!(p.renamed.len(), 3, "{:#?}", p.renamed);
+    for (was, now) in [("topic `purchases`", "`sales`"), ("queue `vip`", "`vip_buyers`"), ("function `vip_promotion`", "`promote_vips`")]
+    {
+        assert!(p.renamed.iter().any(|l| l.starts_with(&format!("{was} is {now}"))), "{was}: {:#?}", p.renamed);
+    }
+    let checkout = change(&p, "CheckoutFunction");
+    assert!(checkout.properties.iter().any(|c| c.after.to_string().contains("FLOWFORM_TOPIC_SALES_ARN")), "{checkout:#?}");
+}
+
+#[test]
+fn a_rename_without_renamed_from_is_destructive_and_each_entry_gets_a_hint() {
+    let d = donut();
+    let tb = generator::build(&d).unwrap();
+    let ta = generator::build(&tests::renamed_donut_shop(false)).unwrap();
+    let key = "dev/template.yaml";
+    let p = plan(&template_json(&tb.files[key]), &template_json(&ta.files[key]));
+    assert!(p.destructive());
+    assert_eq!(p.hints.len(), 3, "{:#?}", p.hints);
+    for old in ["purchases", "vip", "vip-promotion"] {
+        assert!(p.hints.iter().any(|h| h.contains(&format!("add `renamed_from: {old}`"))), "{old}: {:#?}", p.hints);
+    }
+    // The hint's name is one `renamed_from` takes: following it keeps everything.
+    let followed = tests::renamed_donut_shop(false)
+        .replace("  sales:\n", "  sales:\n    renamed_from: purchases\n")
+        .replace("  vip_buyers:\n", "  vip_buyers:\n    renamed_from: vip\n")
+        .replace("  promote_vips:\n", "  promote_vips:\n    renamed_from: vip-promotion\n");
+    let tf = generator::build(&followed).unwrap();
+    let p = plan(&template_json(&tb.files[key]), &template_json(&tf.files[key]));
+    assert!(!p.destructive() && p.changes.iter().all(|c| c.kind == ChangeKind::Modified), "{p:#?}");
+}
+
+#[test]
+fn dropping_renamed_from_later_is_destructive_and_named() {
+    let kept = tests::renamed_donut_shop(true);
+    let dropped = kept.replace("    renamed_from: vip\n", "");
+    let tk = generator::build(&kept).unwrap();
+    let td = generator::build(&dropped).unwrap();
+    let key = "dev/template.yaml";
+    let p = plan(&template_json(&tk.files[key]), &template_json(&td.files[key]));
+    assert!(p.destructive());
+    assert_eq!(p.hints, vec!["queue `vip_buyers` lost `renamed_from: vip`, so VipQueue (donut-shop-dev-vip) is replaced: keep `renamed_from` while the stack lives".to_string()]);
+}
+
+#[test]
 fn flipping_fifo_replaces_the_queue() {
     let f = fixture("fifo-pipeline.yaml");
     let after = edit(&f, "  audit:\n    fifo: true\n", "  audit:\n    fifo: false\n");

@@ -2,12 +2,14 @@
 //! it. Resources added, removed, changed (with the changed properties); for each change
 //! whether CloudFormation updates in place, interrupts or REPLACES the resource (from the
 //! [`UPDATE_BEHAVIOUR`] table) and what that means for data; IAM changes per function in
-//! words; new or changed routes and schedules; weakened encryption or TLS policies.
+//! words; new or changed routes and schedules; weakened encryption or TLS policies; entries
+//! renamed with `renamed_from`, and removals that look like a rename without it.
 
 mod behaviour;
 mod drag;
 mod filters;
 mod params;
+mod renames;
 mod report;
 mod wiring;
 
@@ -126,6 +128,12 @@ pub struct Plan {
     pub schedules: Vec<String>,
     /// Encryption or TLS protections removed.
     pub weakened: Vec<String>,
+    /// Topics, queues and functions renamed in the config that keep their resources
+    /// (`renamed_from`).
+    pub renamed: Vec<String>,
+    /// Removals that may be a rename gone wrong: a `renamed_from` dropped or misdirected, or
+    /// a removed and an added entry with the same settings.
+    pub hints: Vec<String>,
 }
 
 impl Plan {
@@ -191,6 +199,8 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
     p.routes = wiring::routes(&b, &a);
     p.schedules = wiring::schedules(&b, &a);
     p.weakened = wiring::weakened(&b, &a);
+    p.renamed = renames::renamed(&b, &a);
+    p.hints = renames::hints(&b, &a);
     let (parameters, weaker) = params::parameters(before, after);
     p.parameters = parameters;
     p.weakened.extend(weaker);

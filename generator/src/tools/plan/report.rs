@@ -74,7 +74,7 @@ fn update_word(u: Option<Update>) -> &'static str {
 /// Terminal text.
 pub fn text(p: &Plan) -> String {
     let mut o = String::new();
-    if p.changes.is_empty() && p.parameters.is_empty() && p.weakened.is_empty() {
+    if p.changes.is_empty() && p.parameters.is_empty() && p.weakened.is_empty() && p.renamed.is_empty() {
         o.push_str("no changes\n");
         return o;
     }
@@ -126,6 +126,8 @@ pub fn text(p: &Plan) -> String {
         ("routes", &p.routes),
         ("schedules", &p.schedules),
         ("encryption and TLS weakened", &p.weakened),
+        ("renamed (resources kept)", &p.renamed),
+        ("hints", &p.hints),
     ] {
         if !items.is_empty() {
             let _ = writeln!(o, "{title}:");
@@ -163,7 +165,7 @@ fn counts(p: &Plan) -> (usize, usize, usize) {
 /// Markdown for a pull-request comment.
 pub fn markdown(p: &Plan, title: &str) -> String {
     let mut o = format!("### {title}\n\n");
-    if p.changes.is_empty() && p.parameters.is_empty() && p.weakened.is_empty() {
+    if p.changes.is_empty() && p.parameters.is_empty() && p.weakened.is_empty() && p.renamed.is_empty() {
         o.push_str("No changes to the stack.\n");
         return o;
     }
@@ -218,6 +220,8 @@ pub fn markdown(p: &Plan, title: &str) -> String {
         ("Routes", &p.routes),
         ("Schedules", &p.schedules),
         ("Encryption and TLS weakened", &p.weakened),
+        ("Renamed (resources kept)", &p.renamed),
+        ("Hints", &p.hints),
     ] {
         if !items.is_empty() {
             let _ = writeln!(o, "\n**{title}**\n");

@@ -1,0 +1,102 @@
+//! `renamed_from`: a topic, queue or function that keeps the resources of the name it had
+//! before. Its identity (the name its logical IDs and physical names are made of) is that old
+//! name; two entries must never share one, so each identity is checked against every other
+//! of its kind, after the conversion to a logical ID (PascalCase), as names are.
+
+use super::names::{rule_ok, Declared, Kind};
+use super::Validator;
+use crate::codes::Code;
+use crate::config::{Name, RawConfig};
+use crate::diag::Diagnostic;
+use crate::ids::pascal;
+use std::collections::BTreeMap;
+
+impl Validator {
+    /// The valid `renamed_from`s: (section, name) -> old name. Invalid ones are reported and
+    /// left out (the entry keeps its own name's identity, so no second error follows).
+    pub(super) fn renames(&mut self, raw: &RawConfig, declared: &Declared) -> BTreeMap<(&'static str, String), String> {
+        let mut out = BTreeMap::new();
+        let topics: Vec<_> = raw.topics.iter().map(|(n, t)| (n, t.renamed_from.as_ref())).collect();
+        let queues: Vec<_> = raw.queues.iter().map(|(n, q)| (n, q.renamed_from.as_ref())).collect();
+        let functions: Vec<_> = raw.functions.iter().map(|(n, f)| (n, f.renamed_from.as_ref())).collect();
+        for (kind, items, valid) in [
+            (Kind::Topic, topics, &declared.topics),
+            (Kind::Queue, queues, &declared.queues),
+            (Kind::Function, functions, &declared.functions),
+        ] {
+            let items: Vec<_> = items.into_iter().filter(|(n, _)| valid.contains(&n.value)).collect();
+            for (name, old) in self.kind_renames(kind, &items) {
+                out.insert((kind.section(), name), old);
+            }
+        }
+        out
+    }
+
+    fn kind_renames(&mut self, kind: Kind, items: &[(&Name, Option<&Name>)]) -> Vec<(String, String)> {
+        let word = kind.word();
+        // Every current name's logical-ID stem, and the identities taken so far.
+        let current: BTreeMap<String, &Name> = items.iter().map(|(n, _)| (pascal(&n.value), *n)).collect();
+        let mut kept: BTreeMap<String, &Name> = BTreeMap::new();
+        let mut out = Vec::new();
+        for (name, old) in items {
+            let Some(old) = old else { continue };
+            let refuse = |what: String, help: String| Diagnostic::error(Code::Renamed, old.span, what).with_help(help);
+            if !rule_ok(&old.value) {
+                self.err(
+                    Diagnostic::error(Code::BadName, old.span, format!("invalid {word} name `{}` in `renamed_from`", old.value))
+                        .with_help("write the name the entry had before, as it was in the config (lowercase letters, digits, `_` and `-`)"),
+                );
+                continue;
+            }
+            let stem = pascal(&old.value);
+            if stem == pascal(&name.value) {
+                self.err(refuse(
+                    format!("{word} `{}` is renamed from its own name", name.value),
+                    "remove `renamed_from`, or write the name the entry had before".into(),
+                ));
+                continue;
+            }
+            if let Some(other) = current.get(&stem) {
+                self.err(refuse(
+                    format!("{word} `{}` would keep the resources of {word} `{}`, which is still in the config", name.value, other.value),
+                    format!(
+                        "two {word}s cannot share one resource: remove `renamed_from`, or rename {word} `{}` (line {}) too",
+                        other.value, other.span.line
+                    ),
+                ));
+                continue;
+            }
+            if let Some(first) = kept.get(&stem) {
+                self.err(refuse(
+                    format!("{word} `{}` would keep the resources of `{}`, which {word} `{}` keeps already", name.value, old.value, first.value),
+                    format!("only one {word} can keep them (line {} has the other)", first.span.line),
+                ));
+                continue;
+            }
+            kept.insert(stem, name);
+            out.push((name.value.clone(), old.value.clone()));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::table::check;
+    use crate::codes::Code::*;
+
+    #[test]
+    fn renames() {
+        let base = "functions:\n  f:\n    trigger: { queue: q }\n";
+        let case = |topics: &str, queues: &str| format!("topics:\n{topics}queues:\n{queues}{base}");
+        check(&[
+            (&case("  t: { renamed_from: old }\n", "  q: { subscribe: [t] }\n"), &[]),
+            (&case("  t: { renamed_from: t }\n", "  q: { subscribe: [t] }\n"), &[Renamed]),
+            (&case("  t: {}\n  u: { renamed_from: t }\n", "  q: { subscribe: [t, u] }\n"), &[Renamed]),
+            (&case("  t: { renamed_from: old }\n  u: { renamed_from: old }\n", "  q: { subscribe: [t, u] }\n"), &[Renamed]),
+            (&case("  t: { renamed_from: Old }\n", "  q: { subscribe: [t] }\n"), &[BadName]),
+            // Another kind may have had the name: identities are per kind.
+            (&case("  t: { renamed_from: f }\n", "  q: { subscribe: [t], renamed_from: old_q }\n"), &[]),
+        ]);
+    }
+}
