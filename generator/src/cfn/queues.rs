@@ -72,7 +72,8 @@ fn queue(sys: &System, q: &Queue) -> QueueView {
     let id = LogicalId::queue(&q.identity);
     let meta = queue_meta(sys, q);
     let mut statements = Vec::new();
-    let topics: Vec<Expr> = q.subscriptions.iter().map(|s| r(&LogicalId::topic(sys.topic_identity(&s.topic)))).collect();
+    let topics: Vec<Expr> =
+        q.subscriptions.iter().map(|s| r(&LogicalId::topic(sys.topic_identity(&s.topic)))).collect();
     if !topics.is_empty() {
         statements.push(Statement {
             sid: "SubscribedTopicsSend".into(),

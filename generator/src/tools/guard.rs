@@ -133,8 +133,10 @@ fn queue(out: &mut String, sys: &System, q: &crate::model::Queue) {
         lines.push(format!("Resources.{}.Properties.Timeout <= {}", LogicalId::function(&f.identity), f.timeout));
         // The template leaves out a window of 0; one added later must not exceed the window
         // the floor was derived from.
-        let esm =
-            format!("Resources.{}.Properties.MaximumBatchingWindowInSeconds", LogicalId::event_source_mapping(&f.identity));
+        let esm = format!(
+            "Resources.{}.Properties.MaximumBatchingWindowInSeconds",
+            LogicalId::event_source_mapping(&f.identity)
+        );
         lines.push(if window == 0 { format!("{esm} !exists or {esm} == 0") } else { format!("{esm} <= {window}") });
     }
     if lines.is_empty() {

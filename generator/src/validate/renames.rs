@@ -68,7 +68,10 @@ impl Validator {
             }
             if let Some(first) = kept.get(&stem) {
                 self.err(refuse(
-                    format!("{word} `{}` would keep the resources of `{}`, which {word} `{}` keeps already", name.value, old.value, first.value),
+                    format!(
+                        "{word} `{}` would keep the resources of `{}`, which {word} `{}` keeps already",
+                        name.value, old.value, first.value
+                    ),
                     format!("only one {word} can keep them (line {} has the other)", first.span.line),
                 ));
                 continue;
@@ -93,7 +96,10 @@ mod tests {
             (&case("  t: { renamed_from: old }\n", "  q: { subscribe: [t] }\n"), &[]),
             (&case("  t: { renamed_from: t }\n", "  q: { subscribe: [t] }\n"), &[Renamed]),
             (&case("  t: {}\n  u: { renamed_from: t }\n", "  q: { subscribe: [t, u] }\n"), &[Renamed]),
-            (&case("  t: { renamed_from: old }\n  u: { renamed_from: old }\n", "  q: { subscribe: [t, u] }\n"), &[Renamed]),
+            (
+                &case("  t: { renamed_from: old }\n  u: { renamed_from: old }\n", "  q: { subscribe: [t, u] }\n"),
+                &[Renamed],
+            ),
             (&case("  t: { renamed_from: Old }\n", "  q: { subscribe: [t] }\n"), &[BadName]),
             // Another kind may have had the name: identities are per kind.
             (&case("  t: { renamed_from: f }\n", "  q: { subscribe: [t], renamed_from: old_q }\n"), &[]),

@@ -157,7 +157,9 @@ fn a_rename_with_renamed_from_updates_the_stack_in_place_and_the_queue_keeps_its
             .as_array()
             .unwrap()
             .iter()
-            .map(|x| format!("{} {}", x["LogicalResourceId"].as_str().unwrap(), x["PhysicalResourceId"].as_str().unwrap()))
+            .map(|x| {
+                format!("{} {}", x["LogicalResourceId"].as_str().unwrap(), x["PhysicalResourceId"].as_str().unwrap())
+            })
             .collect();
         ids.sort();
         ids
@@ -169,7 +171,10 @@ fn a_rename_with_renamed_from_updates_the_stack_in_place_and_the_queue_keeps_its
     let esms = aws.json(&["lambda", "list-event-source-mappings", "--function-name", "donut-shop-dev-vip-promotion"]);
     let uuid = esms["EventSourceMappings"][0]["UUID"].as_str().unwrap().to_string();
     aws.ok(&["lambda", "update-event-source-mapping", "--uuid", &uuid, "--no-enabled"]);
-    let url = aws.json(&["sqs", "get-queue-url", "--queue-name", "donut-shop-dev-vip"])["QueueUrl"].as_str().unwrap().to_string();
+    let url = aws.json(&["sqs", "get-queue-url", "--queue-name", "donut-shop-dev-vip"])["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
     aws.ok(&["sqs", "send-message", "--queue-url", &url, "--message-body", "sent before the rename"]);
     let topic_arn = "arn:aws:sns:ap-northeast-2:123456789012:donut-shop-dev-purchases";
 
@@ -181,8 +186,14 @@ fn a_rename_with_renamed_from_updates_the_stack_in_place_and_the_queue_keeps_its
     let names = |v: &[String]| v.iter().map(|x| x.split(' ').next().unwrap().to_string()).collect::<Vec<_>>();
     assert_eq!(names(&before), names(&after), "the update added or removed resources");
     let kept: Vec<&String> = before.iter().filter(|x| x.starts_with("Vip") || x.starts_with("Purchases")).collect();
-    assert!(kept.iter().all(|x| after.contains(x)), "a renamed entry's resource changed its physical ID:\n{kept:#?}\n{after:#?}");
-    let again = aws.json(&["sqs", "get-queue-url", "--queue-name", "donut-shop-dev-vip"])["QueueUrl"].as_str().unwrap().to_string();
+    assert!(
+        kept.iter().all(|x| after.contains(x)),
+        "a renamed entry's resource changed its physical ID:\n{kept:#?}\n{after:#?}"
+    );
+    let again = aws.json(&["sqs", "get-queue-url", "--queue-name", "donut-shop-dev-vip"])["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(again, url);
     let got = aws.json(&["sqs", "receive-message", "--queue-url", &url, "--wait-time-seconds", "1"]);
     assert_eq!(got["Messages"][0]["Body"], "sent before the rename", "{got}");
@@ -190,6 +201,7 @@ fn a_rename_with_renamed_from_updates_the_stack_in_place_and_the_queue_keeps_its
     let env = &checkout["Environment"]["Variables"];
     assert_eq!(env["FLOWFORM_TOPIC_SALES_ARN"], topic_arn, "{env}");
     assert!(env.get("FLOWFORM_TOPIC_PURCHASES_ARN").is_none(), "{env}");
-    let promote = aws.json(&["lambda", "get-function-configuration", "--function-name", "donut-shop-dev-vip-promotion"]);
+    let promote =
+        aws.json(&["lambda", "get-function-configuration", "--function-name", "donut-shop-dev-vip-promotion"]);
     assert_eq!(promote["FunctionName"], "donut-shop-dev-vip-promotion");
 }

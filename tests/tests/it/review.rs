@@ -64,12 +64,18 @@ fn renamed_from_keeps_every_resource_of_a_renamed_topic_queue_and_function() {
     }
     assert!(!p.destructive() && p.hints.is_empty(), "{p:#?}");
     assert_eq!(p.renamed.len(), 3, "{:#?}", p.renamed);
-    for (was, now) in [("topic `purchases`", "`sales`"), ("queue `vip`", "`vip_buyers`"), ("function `vip_promotion`", "`promote_vips`")]
-    {
+    for (was, now) in [
+        ("topic `purchases`", "`sales`"),
+        ("queue `vip`", "`vip_buyers`"),
+        ("function `vip_promotion`", "`promote_vips`"),
+    ] {
         assert!(p.renamed.iter().any(|l| l.starts_with(&format!("{was} is {now}"))), "{was}: {:#?}", p.renamed);
     }
     let checkout = change(&p, "CheckoutFunction");
-    assert!(checkout.properties.iter().any(|c| c.after.to_string().contains("FLOWFORM_TOPIC_SALES_ARN")), "{checkout:#?}");
+    assert!(
+        checkout.properties.iter().any(|c| c.after.to_string().contains("FLOWFORM_TOPIC_SALES_ARN")),
+        "{checkout:#?}"
+    );
 }
 
 #[test]
