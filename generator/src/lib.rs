@@ -193,5 +193,6 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
         files.insert(format!("{}/graph.dot", sys.stage), graph::dot(sys));
         files.insert(format!("{}/flowform.guard", sys.stage), tools::guard::rules(sys));
     }
+    files.insert("bindings.rs".into(), tools::bindings::rust(&systems));
     Ok(Build { files, systems, warnings: diags })
 }

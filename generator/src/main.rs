@@ -97,6 +97,32 @@ enum Command {
         #[arg(long)]
         fail_on_destructive: bool,
     },
+    /// Scaffold code for the config. `flowform new handlers` writes a handlers crate (the
+    /// config's `handlers_crate`) that compiles as written: one binary per handler reading its
+    /// function's wiring from the generated out/bindings.rs, one module per function whose
+    /// logic you replace, each with a test of a recorded event of its trigger. Files that exist
+    /// are left alone (--force FILE to overwrite one).
+    New {
+        /// What to scaffold.
+        #[arg(value_parser = ["handlers"])]
+        what: String,
+        /// The system description.
+        #[arg(long, short, default_value = "flowform.yaml")]
+        config: PathBuf,
+        /// The crate's directory [default: handlers/<handlers_crate> beside the config].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// The generated output directory (the crate includes its bindings.rs).
+        #[arg(long, short, default_value = "out")]
+        out: PathBuf,
+        /// The flowform-runtime crate the handlers depend on [default: the one of the flowform
+        /// checkout this binary was built from].
+        #[arg(long)]
+        runtime: Option<PathBuf>,
+        /// Overwrite this file of the crate (a path relative to it, e.g. src/lib.rs); repeatable.
+        #[arg(long)]
+        force: Vec<String>,
+    },
     /// Print the JSON Schema of flowform.yaml (docs/flowform.schema.json is this output).
     Schema,
     /// Report every problem in the config; write nothing.
@@ -129,6 +155,7 @@ fn main() -> ExitCode {
         Command::Plan { config, stage, base, before, out, format, fail_on_destructive } => {
             plan(&config, &stage, &base, before, &out, &format, fail_on_destructive)
         }
+        Command::New { what: _, config, dir, out, runtime, force } => new_handlers(&config, dir, &out, runtime, &force),
         Command::Schema => {
             say(&format!("{}\n", serde_json::to_string_pretty(&generator::schema::json_schema()).unwrap_or_default()));
             exit::OK
@@ -391,6 +418,86 @@ fn plan(
     if fail && p.destructive() {
         eprintln!("plan: destructive changes (see the lines marked !); acknowledge them before merging");
         return exit::DESTRUCTIVE;
+    }
+    exit::OK
+}
+
+/// A path from directory `from` to `to` (both absolute and normalised): `../../out/bindings.rs`.
+fn relative(from: &Path, to: &Path) -> String {
+    let (f, t): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    if common <= 1 {
+        return to.display().to_string(); // only `/` in common: the absolute path reads better
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); f.len() - common];
+    parts.extend(t[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    parts.join("/")
+}
+
+fn new_handlers(config: &PathBuf, dir: Option<PathBuf>, out: &Path, runtime: Option<PathBuf>, force: &[String]) -> u8 {
+    let (_, build) = match load_and_build(config) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(sys) = build.systems.first() else { return exit::INVALID_CONFIG };
+    let config_dir = config.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = dir.unwrap_or_else(|| config_dir.join("handlers").join(&sys.handlers_crate));
+    let runtime = runtime.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../handlers/runtime"));
+    let io = |what: &str, e: std::io::Error| {
+        eprintln!("error: {what}: {e}");
+        exit::IO
+    };
+    let runtime = match runtime.canonicalize() {
+        Ok(r) if r.join("Cargo.toml").exists() => r,
+        _ => {
+            eprintln!("error: no flowform-runtime crate at {}: pass --runtime <its directory>", runtime.display());
+            return exit::IO;
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return io(&format!("cannot create {}", dir.display()), e);
+    }
+    let (Ok(abs_dir), Ok(cwd)) = (dir.canonicalize(), std::env::current_dir()) else {
+        eprintln!("error: cannot resolve {}", dir.display());
+        return exit::IO;
+    };
+    let bindings = cwd.join(out).join("bindings.rs");
+    let layout = generator::tools::scaffold::Layout {
+        bindings: relative(&abs_dir, &bindings),
+        runtime: relative(&abs_dir, &runtime),
+    };
+    let files = generator::tools::scaffold::files(sys, &layout);
+    if let Some(unknown) = force.iter().find(|f| !files.contains_key(f.as_str())) {
+        eprintln!(
+            "error: --force {unknown}: the scaffold has no such file (it writes {})",
+            files.keys().cloned().collect::<Vec<_>>().join(", ")
+        );
+        return exit::IO;
+    }
+    let (mut wrote, mut kept) = (0, 0);
+    for (rel, content) in &files {
+        let path = dir.join(rel);
+        if path.exists() && !force.iter().any(|f| f == rel) {
+            eprintln!("kept {} (exists; --force {rel} overwrites it)", path.display());
+            kept += 1;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            if let Err(e) = std::fs::create_dir_all(parent) {
+                return io(&format!("cannot create {}", parent.display()), e);
+            }
+        }
+        if let Err(e) = std::fs::write(&path, content) {
+            return io(&format!("cannot write {}", path.display()), e);
+        }
+        eprintln!("wrote {}", path.display());
+        wrote += 1;
+    }
+    eprintln!("new handlers: {wrote} written, {kept} kept, in {}", dir.display());
+    if !bindings.exists() {
+        eprintln!("next: `flowform generate` writes {} (the crate includes it), then `cargo test --manifest-path {}/Cargo.toml`", bindings.display(), dir.display());
+    } else {
+        eprintln!("next: `cargo test --manifest-path {}/Cargo.toml`", dir.display());
     }
     exit::OK
 }

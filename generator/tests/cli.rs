@@ -43,7 +43,7 @@ fn generate_then_check_then_drift() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(
         out,
-        "wrote out/dev/flowform.guard\nwrote out/dev/graph.dot\nwrote out/dev/graph.mmd\nwrote out/dev/template.yaml\n"
+        "wrote out/bindings.rs\nwrote out/dev/flowform.guard\nwrote out/dev/graph.dot\nwrote out/dev/graph.mmd\nwrote out/dev/template.yaml\n"
     );
     assert_eq!(flowform(&dir, &["check"]).0, 0);
     let t = dir.join("out/dev/template.yaml");
@@ -133,5 +133,107 @@ fn plan_reads_the_committed_stack_and_refuses_what_it_cannot_read() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("does not exist at HEAD: every resource is new"), "{err}");
     assert!(out.contains("to add"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A system unlike the donut shop: FIFO topic and queues, a body-filtered subscription, SES, a
+/// database, a secret, a schedule, and a function named with a Rust keyword.
+const SECOND_SYSTEM: &str = r#"version: 1
+system: ledger
+handlers_crate: ledger-handlers
+stages: { dev: {}, prod: {} }
+topics:
+  postings: { fifo: true, content_based_dedup: true }
+queues:
+  ledger_writer:
+    fifo: true
+    content_based_dedup: true
+    subscribe: [{ topic: postings, raw: true }]
+  audit:
+    fifo: true
+    subscribe:
+      - { topic: postings, raw: true, filter_scope: body, filter: { account: [{ prefix: "corp-" }] } }
+email:
+  notices: { identity: ledger.example.com, senders: [notices@ledger.example.com] }
+databases:
+  books: { engine: mysql }
+secrets:
+  bank_api_key: { existing: true }
+functions:
+  intake:
+    trigger: { http: { auth: iam, routes: ["POST /postings"] } }
+    publishes: [postings]
+  writer:
+    trigger: { queue: ledger_writer }
+    databases: [books]
+    emails: [notices]
+    secrets: [bank_api_key]
+  auditor:
+    trigger: { queue: audit, batch_size: 1 }
+  type:
+    trigger: { schedule: rate(1 hour) }
+    databases: [books]
+"#;
+
+fn cargo(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    // The workspace's lock: the scaffold builds with the versions flowform is tested with, and
+    // (with the shared CARGO_TARGET_DIR of scripts/test.sh) reuses their compiled artifacts.
+    let lock = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    std::fs::copy(lock, dir.join("Cargo.lock")).unwrap();
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(dir)
+        .args(args)
+        .arg("--offline")
+        .output()
+        .unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+/// `flowform new handlers` on a config unlike the donut shop writes a crate whose tests pass as
+/// written; the user's files are kept on a second run; and a wire the config loses breaks the
+/// build where the handler used it (the bindings are generated from the config).
+#[test]
+fn a_scaffold_builds_and_passes_its_tests_and_a_removed_wire_breaks_the_build() {
+    let dir = scratch("scaffold");
+    std::fs::write(dir.join("flowform.yaml"), SECOND_SYSTEM).unwrap();
+    let (code, _, err) = flowform(&dir, &["generate"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = flowform(&dir, &["new", "handlers"]);
+    assert_eq!(code, 0, "{err}");
+    let krate = dir.join("handlers/ledger-handlers");
+    for f in ["Cargo.toml", "src/lib.rs", "src/type.rs", "src/bin/type.rs", "src/bin/intake.rs", "src/writer.rs"] {
+        assert!(krate.join(f).exists(), "{f} missing: {err}");
+    }
+    let (ok, out) = cargo(&krate, &["test"]);
+    assert!(ok, "the scaffold's tests fail:\n{out}");
+    let fmt = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&krate)
+        .args(["fmt", "--check"])
+        .output()
+        .unwrap();
+    assert!(fmt.status.success(), "the scaffold is not rustfmt-clean:\n{}", String::from_utf8_lossy(&fmt.stdout));
+    assert_eq!(out.matches("handles_its_recorded_event ... ok").count(), 4, "{out}");
+
+    // The user writes logic that uses the sender; a second `new` keeps it.
+    let writer = krate.join("src/writer.rs");
+    let logic = std::fs::read_to_string(&writer).unwrap().replace(
+        "tracing::info!(stage = %ctx.wiring.stage,",
+        "tracing::info!(stage = %ctx.wiring.stage, from = %ctx.wiring.emails.notices.from,",
+    );
+    std::fs::write(&writer, &logic).unwrap();
+    let (code, _, err) = flowform(&dir, &["new", "handlers"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("kept ") && err.contains("src/writer.rs"), "{err}");
+    assert_eq!(std::fs::read_to_string(&writer).unwrap(), logic);
+    let (ok, out) = cargo(&krate, &["build"]);
+    assert!(ok, "{out}");
+
+    // The config loses the wire; the build fails where the handler used it.
+    std::fs::write(dir.join("flowform.yaml"), SECOND_SYSTEM.replace("    emails: [notices]\n", "")).unwrap();
+    let (code, _, err) = flowform(&dir, &["generate"]);
+    assert_eq!(code, 0, "{err}");
+    let (ok, out) = cargo(&krate, &["build"]);
+    assert!(!ok, "the build passed without the wire");
+    assert!(out.contains("no field `emails`") && out.contains("src/writer.rs"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -31,8 +31,8 @@ async fn checkout_latency() {
     schema::seed_stock(&db.pool, 1_000_000, "http://factory.invalid").await.unwrap();
     let cap = Capture::new(&aws, "bench").await;
     let topics = [
-        (shop::wiring::OUT_OF_STOCK.to_string(), cap.topic_arn.clone()),
-        (shop::wiring::PURCHASES.to_string(), cap.topic_arn.clone()),
+        (shop::bindings::topics::OUT_OF_STOCK.to_string(), cap.topic_arn.clone()),
+        (shop::bindings::topics::PURCHASES.to_string(), cap.topic_arn.clone()),
     ]
     .into();
     let c = shop::sales::Checkout {
@@ -113,8 +113,11 @@ async fn same_product_four_clients(sns_endpoint: Option<String>) {
         Some(_) => "arn:aws:sns:ap-northeast-2:123456789012:instant".to_string(),
         None => Capture::new(&aws, "bench4").await.topic_arn.clone(),
     };
-    let topics =
-        [(shop::wiring::OUT_OF_STOCK.to_string(), arn.clone()), (shop::wiring::PURCHASES.to_string(), arn)].into();
+    let topics = [
+        (shop::bindings::topics::OUT_OF_STOCK.to_string(), arn.clone()),
+        (shop::bindings::topics::PURCHASES.to_string(), arn),
+    ]
+    .into();
     let c = std::sync::Arc::new(shop::sales::Checkout {
         pool: db.pool.clone(),
         publisher: shop::outbox::Publisher { sns: aws_sdk_sns::Client::new(&aws), topics },

@@ -1,5 +1,7 @@
-//! The donut shop's Lambda handlers. Logic lives here; each binary in `src/bin/` only wires
-//! dependencies from env vars (names from `contracts`) and hands events to these functions.
+//! The donut shop's Lambda handlers. Logic lives here; each binary in `src/bin/` reads its
+//! function's wiring with the bindings generated from flowform.yaml ([`bindings`]), builds its
+//! clients once and hands events to these functions. The helpers that make them correct under
+//! retries and races (batch, claim, outbox, db) are `flowform_runtime`'s.
 //!
 //! Every function is correct under retries and concurrency:
 //! - stock changes are single SQL statements or row-locked transactions, never read-then-write;
@@ -14,19 +16,15 @@
 //!   re-runs the others; every failure is classified [`Failure::Retryable`] or
 //!   [`Failure::Permanent`], and both end in the queue's DLQ after `maxReceiveCount` tries.
 
-pub mod batch;
-pub mod claim;
-pub mod db;
-pub mod deps;
-pub mod error;
+pub mod bindings;
 pub mod events;
 pub mod http;
-pub mod metrics;
-pub mod outbox;
 pub mod reconcile;
 pub mod schema;
 pub mod token;
-pub mod wiring;
+
+// The runtime's helpers under the names the shop has always used.
+pub use flowform_runtime::{batch, claim, db, deps, error, metrics, outbox};
 
 pub mod ad_stop;
 pub mod sales;
@@ -34,4 +32,4 @@ pub mod stock_arrival;
 pub mod stock_request;
 pub mod vip;
 
-pub use error::Failure;
+pub use flowform_runtime::Failure;

@@ -9,9 +9,10 @@
 //! sent right now (a live claim) are left alone; an order the factory refused (a 4xx) waits
 //! for its deadline here too.
 
+use crate::bindings::topics;
 use crate::events::{uuid_text, OutOfStock};
 use crate::outbox::{self, Event};
-use crate::{wiring, Failure};
+use crate::Failure;
 use serde::Serialize;
 use sqlx::{MySqlPool, Row};
 
@@ -99,7 +100,7 @@ async fn reorder(pool: &MySqlPool, order_id: &str) -> Result<bool, Failure> {
     .bind(order_id)
     .execute(&mut *tx)
     .await?;
-    let staged = Event::new(&uuid::Uuid::new_v4().to_string(), wiring::OUT_OF_STOCK, &event, event.attributes())?;
+    let staged = Event::new(&uuid::Uuid::new_v4().to_string(), topics::OUT_OF_STOCK, &event, event.attributes())?;
     outbox::stage(&mut tx, &staged).await?;
     tx.commit().await?;
     tracing::warn!(order_id, was = o.get::<&str, _>("status"), sku = %event.sku, cycle = event.cycle, "restock order overdue: asked for again");

@@ -8,10 +8,11 @@
 //! nothing. Events are published after commit: no network call while the product row is
 //! locked, and an SNS outage delays events without stopping sales (see `crate::outbox`).
 
+use crate::bindings::topics;
 use crate::events::{uuid_text, OutOfStock, Purchase};
 use crate::http::{body, error, json, jwt_subject, query, route, Response};
 use crate::outbox::{self, Event, Publisher};
-use crate::{wiring, Failure};
+use crate::Failure;
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use serde::Deserialize;
 use sqlx::{MySqlPool, Row};
@@ -268,7 +269,7 @@ async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Fa
             }
             return Err(e.into());
         }
-        let event = Event::new(&purchase.purchase_id, wiring::PURCHASES, &purchase, purchase.attributes())?;
+        let event = Event::new(&purchase.purchase_id, topics::PURCHASES, &purchase, purchase.attributes())?;
         outbox::stage(&mut tx, &event).await?;
         tx.commit().await?;
         return Ok(Outcome::Sold { purchase_id: purchase.purchase_id, event: Some(event) });
@@ -329,7 +330,7 @@ async fn decide(pool: &MySqlPool, order: &CheckoutRequest) -> Result<Outcome, Fa
         .bind(p.get::<i32, _>("restock_deadline_seconds"))
         .execute(&mut *tx)
         .await?;
-        let staged = Event::new(&event.order_id, wiring::OUT_OF_STOCK, &event, event.attributes())?;
+        let staged = Event::new(&event.order_id, topics::OUT_OF_STOCK, &event, event.attributes())?;
         outbox::stage(&mut tx, &staged).await?;
         tracing::info!(sku = %order.sku, cycle, order_id = %event.order_id, "restock cycle opened");
         Some(staged)

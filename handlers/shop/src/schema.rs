@@ -90,30 +90,9 @@ pub const STOCK: &[&str] = &[
     )",
 ];
 
-/// Events waiting to be published: written in the transaction that makes them true, published
-/// after commit (and by the relay for whatever is left). See `crate::outbox`.
-const OUTBOX: &str = "CREATE TABLE IF NOT EXISTS outbox (
-        event_id CHAR(36) PRIMARY KEY,
-        topic VARCHAR(64) NOT NULL,
-        body TEXT NOT NULL,
-        attributes TEXT NOT NULL,
-        created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-        claimed_until TIMESTAMP(3) NULL,
-        claim_token CHAR(36) NULL,
-        attempts INT NOT NULL DEFAULT 0,
-        published_at TIMESTAMP(3) NULL,
-        KEY pending (published_at, created_at)
-    )";
-
-/// Once-only external effects (an email, a notice): a claim with a lease. See `crate::claim`.
-const CLAIM: &str = "CREATE TABLE IF NOT EXISTS effect_claim (
-        effect_key VARCHAR(191) PRIMARY KEY,
-        status VARCHAR(16) NOT NULL,
-        holder CHAR(36) NULL,
-        lease_until TIMESTAMP(3) NULL,
-        attempts INT NOT NULL DEFAULT 1,
-        done_at TIMESTAMP(3) NULL
-    )";
+/// The tables of the runtime's outbox and claim helpers, next to the code that uses them.
+const OUTBOX: &str = flowform_runtime::outbox::TABLE;
+const CLAIM: &str = flowform_runtime::claim::TABLE;
 
 pub const CUSTOMER: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS customer (

@@ -4,9 +4,10 @@
 
 use serde_json::{json, Value as Json};
 use shop::batch::Budget;
+use shop::bindings::topics;
 use shop::events::{OutOfStock, Purchase};
 use shop::outbox::Publisher;
-use shop::{schema, wiring};
+use shop::schema;
 use sqlx::Row;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +28,8 @@ fn publisher(aws: &aws_config::SdkConfig, oos: &Capture, purchases: &Capture) ->
     Publisher {
         sns: aws_sdk_sns::Client::new(aws),
         topics: [
-            (wiring::OUT_OF_STOCK.to_string(), oos.topic_arn.clone()),
-            (wiring::PURCHASES.to_string(), purchases.topic_arn.clone()),
+            (topics::OUT_OF_STOCK.to_string(), oos.topic_arn.clone()),
+            (topics::PURCHASES.to_string(), purchases.topic_arn.clone()),
         ]
         .into(),
     }

@@ -325,40 +325,50 @@ fn stateful_resources_are_retained_and_encrypted() {
 }
 
 /// The donut shop's functions and the shop crate's binaries match one to one, and each
-/// function's template gives exactly the env vars its handler reads.
+/// function's template gives exactly the env vars the bindings the shop was compiled with read
+/// (`out/bindings.rs`, included by `shop::bindings`), plus the stage's extra `env:`.
 #[test]
 fn every_function_has_a_handler_reading_exactly_its_env() {
     let text = std::fs::read_to_string(tests::root().join("flowform.yaml")).unwrap();
     let b = generator::build(&text).unwrap();
-    let handlers: std::collections::BTreeMap<&str, Vec<String>> = shop::wiring::handlers().into_iter().collect();
+    let compiled: std::collections::BTreeMap<&str, (&str, &[&str])> =
+        shop::bindings::FUNCTIONS.iter().map(|(f, h, env)| (*f, (*h, *env))).collect();
     for sys in &b.systems {
         let t = template_json(&b.files[&format!("{}/template.yaml", sys.stage)]);
         for f in &sys.functions {
-            let reads = handlers.get(f.handler.as_str()).unwrap_or_else(|| {
-                panic!("function {} names handler `{}`, which the shop crate does not have", f.name, f.handler)
+            let (handler, reads) = compiled.get(f.name.as_str()).unwrap_or_else(|| {
+                panic!("function {} has no bindings in the shop crate: is out/bindings.rs fresh?", f.name)
             });
+            assert_eq!(*handler, f.handler, "{}: handler", f.name);
             assert!(
                 tests::root().join(format!("handlers/shop/src/bin/{}.rs", f.handler)).exists(),
                 "no binary for {}",
                 f.handler
             );
             let vars =
-                &t["Resources"][format!("{}Function", pascal(&f.name))]["Properties"]["Environment"]["Variables"];
-            let user: BTreeSet<&str> = f.env.iter().map(|(k, _)| k.as_str()).collect();
-            let given: BTreeSet<String> = vars
-                .as_object()
-                .unwrap()
-                .keys()
-                .filter(|k| k.as_str() != contracts::STAGE && !user.contains(k.as_str()))
-                .cloned()
-                .collect();
-            let read: BTreeSet<String> = reads.iter().cloned().collect();
-            assert_eq!(given, read, "{}/{}: template env vs what handler `{}` reads", sys.stage, f.name, f.handler);
-        }
-        for h in handlers.keys() {
+                &t["Resources"][format!("{}Function", pascal(&f.identity))]["Properties"]["Environment"]["Variables"];
+            let given: BTreeSet<&str> = vars.as_object().unwrap().keys().map(String::as_str).collect();
+            let read: BTreeSet<&str> = reads.iter().copied().collect();
             assert!(
-                sys.functions.iter().any(|f| f.handler == *h),
-                "handler `{h}` is not used by any function of stage {}",
+                read.is_subset(&given),
+                "{}/{}: the bindings read {:?}, which the template does not set",
+                sys.stage,
+                f.name,
+                read.difference(&given).collect::<Vec<_>>()
+            );
+            let user: BTreeSet<&str> = f.env.iter().map(|(k, _)| k.as_str()).collect();
+            let unread: Vec<&&str> = given.difference(&read).filter(|k| !user.contains(**k)).collect();
+            assert!(
+                unread.is_empty(),
+                "{}/{}: the template sets {unread:?}, which the bindings do not read",
+                sys.stage,
+                f.name
+            );
+        }
+        for name in compiled.keys() {
+            assert!(
+                sys.function(name).is_some(),
+                "the shop's bindings have function `{name}`, which stage {} lacks",
                 sys.stage
             );
         }

@@ -3,25 +3,25 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shop::batch::{Backoff, Budget};
-use shop::deps::{self, env};
-use shop::{ad_stop, db, wiring};
+use shop::bindings::ad_stop::Wiring;
+use shop::{ad_stop, deps};
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deps::init_tracing();
+    // The identity is read too (for operators); SES checks the From address against it.
+    let w = Wiring::from_env()?;
     let aws = deps::aws().await;
-    // The identity is in the env for operators; SES checks the From address against it.
-    let _identity = env(&contracts::email_identity(wiring::SHOP_EMAIL))?;
     let s = ad_stop::AdStop {
-        pool: db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?,
+        pool: w.databases.stock.connect(&aws_sdk_secretsmanager::Client::new(&aws), 2).await?,
         ses: aws_sdk_sesv2::Client::new(&deps::bounded(&aws, Duration::from_secs(5))),
-        from: env(&contracts::email_from(wiring::SHOP_EMAIL))?,
-        configuration_set: env(&contracts::email_configuration_set(wiring::SHOP_EMAIL))?,
+        from: w.emails.shop.from.clone(),
+        configuration_set: w.emails.shop.configuration_set.clone(),
         lease: Duration::from_secs(15),
     };
     let per_record = Duration::from_secs(8);
-    let backoff = Backoff::from_env(&aws)?;
+    let backoff = Backoff::for_queue(&aws, &w.queue);
     let backoff = &backoff;
     let s = &s;
     run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {

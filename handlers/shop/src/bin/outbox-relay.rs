@@ -3,8 +3,9 @@
 //! `shop::outbox::relay`. A failed pass (database unreachable) is an error, so Lambda's
 //! asynchronous retries and then the function's DLQ see it.
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use shop::bindings::outbox_relay::Wiring;
 use shop::deps;
-use shop::{db, outbox, wiring};
+use shop::outbox;
 use std::time::{Duration, Instant};
 
 /// Rows younger than this are left to the fast path (its SNS calls are bounded at 2 s).
@@ -18,12 +19,13 @@ const BACKLOG_LIMIT: Duration = Duration::from_secs(300);
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deps::init_tracing();
+    let w = Wiring::from_env()?;
     let aws = deps::aws().await;
-    let pool = db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?;
-    let publisher = outbox::Publisher::from_env(
+    let pool = w.databases.stock.connect(&aws_sdk_secretsmanager::Client::new(&aws), 2).await?;
+    let publisher = outbox::Publisher::new(
         aws_sdk_sns::Client::new(&deps::bounded(&aws, Duration::from_secs(2))),
-        &[wiring::OUT_OF_STOCK, wiring::PURCHASES],
-    )?;
+        &[&w.topics.out_of_stock, &w.topics.purchases],
+    );
     let (pool, publisher) = (&pool, &publisher);
     run(service_fn(move |ev: LambdaEvent<serde_json::Value>| async move {
         let deadline = shop::batch::Budget::from_lambda(ev.context.deadline, LEASE);

@@ -2,13 +2,15 @@
 //! only; logic in `shop::reconcile`. A failed pass is an error, so Lambda's asynchronous
 //! retries and then the function's DLQ see it.
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use shop::{db, deps, reconcile, wiring};
+use shop::bindings::restock_reconciler::Wiring;
+use shop::{deps, reconcile};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deps::init_tracing();
+    let w = Wiring::from_env()?;
     let aws = deps::aws().await;
-    let pool = db::connect(wiring::STOCK_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?;
+    let pool = w.databases.stock.connect(&aws_sdk_secretsmanager::Client::new(&aws), 2).await?;
     let pool = &pool;
     run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
         let report = reconcile::run(pool, 100).await?;

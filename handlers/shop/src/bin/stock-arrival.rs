@@ -2,17 +2,18 @@
 //! `shop::stock_arrival`.
 use aws_lambda_events::event::apigw::ApiGatewayV2httpRequest;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use shop::deps::{self, env};
-use shop::{db, stock_arrival, wiring};
+use shop::bindings::stock_arrival::Wiring;
+use shop::{deps, stock_arrival};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deps::init_tracing();
+    let w = Wiring::from_env()?;
     let aws = deps::aws().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let s = stock_arrival::StockArrival {
-        pool: db::connect(wiring::STOCK_DB, Some(&secrets), 2).await?,
-        callback_key: deps::secret(&secrets, &env(&contracts::secret_arn(wiring::CALLBACK_KEY))?).await?.into_bytes(),
+        pool: w.databases.stock.connect(&secrets, 2).await?,
+        callback_key: w.secrets.callback_key.value(&secrets).await?.into_bytes(),
     };
     let s = &s;
     run(service_fn(move |ev: LambdaEvent<ApiGatewayV2httpRequest>| async move {

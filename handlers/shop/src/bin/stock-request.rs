@@ -3,26 +3,27 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shop::batch::{Backoff, Budget};
-use shop::deps::{self, env};
-use shop::{db, stock_request, wiring};
+use shop::bindings::stock_request::Wiring;
+use shop::{deps, stock_request};
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deps::init_tracing();
+    let w = Wiring::from_env()?;
     let aws = deps::aws().await;
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let s = stock_request::StockRequest {
-        pool: db::connect(wiring::STOCK_DB, Some(&secrets), 2).await?,
+        pool: w.databases.stock.connect(&secrets, 2).await?,
         http: deps::http_client(Duration::from_secs(5)),
-        factory_url: env(&contracts::endpoint_url(wiring::FACTORY))?,
-        api_url: env(contracts::HTTP_API_URL)?,
-        callback_key: deps::secret(&secrets, &env(&contracts::secret_arn(wiring::CALLBACK_KEY))?).await?.into_bytes(),
+        factory_url: w.endpoints.factory.url.clone(),
+        api_url: w.api_url.clone(),
+        callback_key: w.secrets.callback_key.value(&secrets).await?.into_bytes(),
         lease_seconds: 15,
     };
     // One record: the factory call (5 s) and a few statements.
     let per_record = Duration::from_secs(8);
-    let backoff = Backoff::from_env(&aws)?;
+    let backoff = Backoff::for_queue(&aws, &w.queue);
     let backoff = &backoff;
     let s = &s;
     run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {

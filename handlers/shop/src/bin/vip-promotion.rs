@@ -3,22 +3,23 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shop::batch::{Backoff, Budget};
-use shop::deps::{self, env};
-use shop::{db, vip, wiring};
+use shop::bindings::vip_promotion::Wiring;
+use shop::{deps, vip};
 use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     deps::init_tracing();
+    let w = Wiring::from_env()?;
     let aws = deps::aws().await;
     let s = vip::Vip {
-        pool: db::connect(wiring::CUSTOMER_DB, Some(&aws_sdk_secretsmanager::Client::new(&aws)), 2).await?,
+        pool: w.databases.customer.connect(&aws_sdk_secretsmanager::Client::new(&aws), 2).await?,
         http: deps::http_client(Duration::from_secs(5)),
-        marketing_url: env(&contracts::endpoint_url(wiring::MARKETING))?,
+        marketing_url: w.endpoints.marketing.url.clone(),
         lease: Duration::from_secs(15),
     };
     let per_record = Duration::from_secs(8);
-    let backoff = Backoff::from_env(&aws)?;
+    let backoff = Backoff::for_queue(&aws, &w.queue);
     let backoff = &backoff;
     let s = &s;
     run(service_fn(move |ev: LambdaEvent<SqsEvent>| async move {

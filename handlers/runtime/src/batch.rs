@@ -49,6 +49,15 @@ pub fn queue_url(arn: &str) -> Option<String> {
 }
 
 impl Backoff {
+    /// For the function's bound queue (`Wiring.queue`): the base is its visibility timeout; an
+    /// SQS client whose calls are bounded (a slow SQS must not eat the invocation's time).
+    pub fn for_queue(aws: &aws_config::SdkConfig, queue: &crate::bind::Consumed) -> Backoff {
+        Backoff {
+            sqs: aws_sdk_sqs::Client::new(&crate::deps::bounded(aws, Duration::from_secs(2))),
+            base_seconds: queue.retry_base_seconds,
+        }
+    }
+
     /// From the function's wiring: the base from `FLOWFORM_RETRY_BASE_SECONDS`, an SQS client
     /// whose calls are bounded (a slow SQS must not eat the invocation's time).
     pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Backoff, Failure> {

@@ -20,6 +20,17 @@ use crate::Failure;
 use sqlx::{Executor, MySql, MySqlPool, Row};
 use std::time::Duration;
 
+/// Once-only external effects (an email, a notice): a claim with a lease. Create it with the function's
+/// other tables (migrations).
+pub const TABLE: &str = "CREATE TABLE IF NOT EXISTS effect_claim (
+        effect_key VARCHAR(191) PRIMARY KEY,
+        status VARCHAR(16) NOT NULL,
+        holder CHAR(36) NULL,
+        lease_until TIMESTAMP(3) NULL,
+        attempts INT NOT NULL DEFAULT 1,
+        done_at TIMESTAMP(3) NULL
+    )";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
     /// This caller holds the lease: [`confirm`], make the call, then [`done`] or [`release`].

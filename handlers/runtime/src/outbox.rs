@@ -8,12 +8,28 @@
 //! Delivery is at least once (a crash between publish and mark republishes); every consumer
 //! deduplicates on the event's id (order id, purchase id).
 
-use crate::events::Attributes;
+use crate::sns::Attributes;
 use crate::Failure;
 use serde::Serialize;
 use sqlx::{MySql, MySqlPool, Row, Transaction};
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+/// Events waiting to be published: written in the transaction that makes them true, published
+/// after commit (and by the relay for whatever is left). Create it with the
+/// function's other tables (migrations).
+pub const TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox (
+        event_id CHAR(36) PRIMARY KEY,
+        topic VARCHAR(64) NOT NULL,
+        body TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        created_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+        claimed_until TIMESTAMP(3) NULL,
+        claim_token CHAR(36) NULL,
+        attempts INT NOT NULL DEFAULT 0,
+        published_at TIMESTAMP(3) NULL,
+        KEY pending (published_at, created_at)
+    )";
 
 /// Where events go: topic config name -> ARN (from the function's env).
 #[derive(Clone)]
@@ -23,6 +39,11 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// Publishes to the function's bound topics (`Wiring.topics`).
+    pub fn new(sns: aws_sdk_sns::Client, topics: &[&crate::bind::Topic]) -> Publisher {
+        Publisher { sns, topics: topics.iter().map(|t| (t.name.to_string(), t.arn.clone())).collect() }
+    }
+
     /// Publishes to `topics` (config names), their ARNs from the function's env.
     pub fn from_env(sns: aws_sdk_sns::Client, topics: &[&str]) -> Result<Publisher, Failure> {
         let topics = topics
@@ -71,7 +92,7 @@ async fn publish_one(p: &Publisher, e: &Event) -> Result<(), Failure> {
         .topics
         .get(&e.topic)
         .ok_or_else(|| Failure::Permanent(format!("no ARN for topic `{}` in this function's wiring", e.topic)))?;
-    crate::events::publish_raw(&p.sns, arn, &e.body, &e.attributes).await.map(|_| ())
+    crate::sns::publish_raw(&p.sns, arn, &e.body, &e.attributes).await.map(|_| ())
 }
 
 async fn mark(pool: &MySqlPool, event_id: &str) -> Result<(), Failure> {
