@@ -126,7 +126,7 @@ pub mod checkout {
         pub fn from_env() -> Result<Wiring, Failure> {
             Ok(Wiring {
                 stage: var("FLOWFORM_STAGE")?,
-                topics: Topics { out_of_stock: Topic::from_env("out_of_stock")?, purchases: Topic::from_env("purchases")? },
+                topics: Topics { out_of_stock: Topic::from_env("out_of_stock", None)?, purchases: Topic::from_env("purchases", None)? },
                 databases: Databases { stock: Database::from_env("stock", false)? },
             })
         }
@@ -185,7 +185,7 @@ pub mod outbox_relay {
         pub fn from_env() -> Result<Wiring, Failure> {
             Ok(Wiring {
                 stage: var("FLOWFORM_STAGE")?,
-                topics: Topics { out_of_stock: Topic::from_env("out_of_stock")?, purchases: Topic::from_env("purchases")? },
+                topics: Topics { out_of_stock: Topic::from_env("out_of_stock", None)?, purchases: Topic::from_env("purchases", None)? },
                 databases: Databases { stock: Database::from_env("stock", false)? },
             })
         }

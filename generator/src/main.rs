@@ -315,7 +315,9 @@ fn package(config: &PathBuf, dist: PathBuf, profile: String, zigbuild: Option<Pa
         .unwrap_or_else(|| PathBuf::from("cargo-zigbuild"));
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
     let config_dir = config.parent().map(Path::to_path_buf).unwrap_or_default();
+    let manifest = generator::package::own_workspace(&config_dir, &sys.handlers_crate);
     let opts = generator::package::Options {
+        manifest,
         crate_name: sys.handlers_crate.clone(),
         profile,
         dist,
@@ -466,7 +468,13 @@ fn new_handlers(config: &PathBuf, dir: Option<PathBuf>, out: &Path, runtime: Opt
         bindings: relative(&abs_dir, &bindings),
         runtime: relative(&abs_dir, &runtime),
     };
-    let files = generator::tools::scaffold::files(sys, &layout);
+    let files = match generator::tools::scaffold::files(sys, &layout) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::INVALID_CONFIG;
+        }
+    };
     if let Some(unknown) = force.iter().find(|f| !files.contains_key(f.as_str())) {
         eprintln!(
             "error: --force {unknown}: the scaffold has no such file (it writes {})",
@@ -494,6 +502,18 @@ fn new_handlers(config: &PathBuf, dir: Option<PathBuf>, out: &Path, runtime: Opt
         wrote += 1;
     }
     eprintln!("new handlers: {wrote} written, {kept} kept, in {}", dir.display());
+    // A kept lib.rs written for fewer functions: say which modules it must declare.
+    if let Ok(lib) = std::fs::read_to_string(dir.join("src/lib.rs")) {
+        let wanted = files.get("src/lib.rs").map(String::as_str).unwrap_or_default();
+        let missing: Vec<&str> =
+            wanted.lines().filter(|l| l.starts_with("pub mod ") && !lib.lines().any(|k| k.trim() == *l)).collect();
+        if !missing.is_empty() {
+            eprintln!(
+                "warning: the kept src/lib.rs lacks {}: add them, or the binaries of the new functions do not build",
+                missing.join(" ")
+            );
+        }
+    }
     if !bindings.exists() {
         eprintln!("next: `flowform generate` writes {} (the crate includes it), then `cargo test --manifest-path {}/Cargo.toml`", bindings.display(), dir.display());
     } else {

@@ -227,6 +227,7 @@ fn a_scaffold_builds_and_passes_its_tests_and_a_removed_wire_breaks_the_build() 
     assert_eq!(std::fs::read_to_string(&writer).unwrap(), logic);
     let (ok, out) = cargo(&krate, &["build"]);
     assert!(ok, "{out}");
+    runs_locally(&dir, &krate);
 
     // The config loses the wire; the build fails where the handler used it.
     std::fs::write(dir.join("flowform.yaml"), SECOND_SYSTEM.replace("    emails: [notices]\n", "")).unwrap();
@@ -236,4 +237,90 @@ fn a_scaffold_builds_and_passes_its_tests_and_a_removed_wire_breaks_the_build() 
     assert!(!ok, "the build passed without the wire");
     assert!(out.contains("no field `emails`") && out.contains("src/writer.rs"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The scaffold's binaries under `flowform-local dev` (its own moto): the route answers with the
+/// function's JSON, the scheduled function runs, and a message published to the FIFO topic
+/// reaches a queue function (the writer, raw; the auditor, filtered on the body) as JSON.
+fn runs_locally(dir: &std::path::Path, krate: &std::path::Path) {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    let local = std::path::Path::new(env!("CARGO_BIN_EXE_flowform")).with_file_name("flowform-local");
+    assert!(local.exists(), "{} is missing: `cargo build --workspace` builds it", local.display());
+    let bins =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| krate.join("target")).join("debug");
+    let mut child = Command::new(&local)
+        .current_dir(dir)
+        .args(["dev", "--http-port", "0", "--schedule-every", "2", "--db", "books=mysql://root@127.0.0.1:3306/test"])
+        .arg("--bin-dir")
+        .arg(&bins)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("FLOWFORM_MOTO_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let streams = [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ];
+    /// Ctrl-C to the whole run (moto and the functions too), then its exit.
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").args(["-INT", "--", &format!("-{}", self.0.id())]).status();
+            let _ = self.0.wait();
+        }
+    }
+    let _stop = Stop(child);
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    for stream in streams {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let wait_for = |what: &str, seen: &mut Vec<String>| -> String {
+        while started.elapsed() < Duration::from_secs(90) {
+            if let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) {
+                seen.push(line.clone());
+                if line.contains(what) {
+                    return line;
+                }
+            }
+        }
+        panic!("no `{what}` from flowform-local dev:\n{}", seen.join("\n"));
+    };
+    let moto = wait_for("moto: http://", &mut seen).split_whitespace().nth(1).unwrap().to_string();
+    let api = wait_for("HTTP API: ", &mut seen).split_whitespace().nth(2).unwrap().to_string();
+    let answer =
+        Command::new("curl").args(["-s", "-X", "POST", &format!("{api}/postings"), "-d", "{}"]).output().unwrap();
+    let body = String::from_utf8_lossy(&answer.stdout).to_string();
+    assert!(body.contains("\"function\":\"intake\"") && body.contains("\"stage\":\"dev\""), "{body}");
+    wait_for("scheduled run", &mut seen);
+    let aws = std::env::var_os("FLOWFORM_AWS").map(PathBuf::from).expect("FLOWFORM_AWS (scripts/tools.sh's awscli)");
+    let published = Command::new(aws)
+        .args(["--endpoint-url", &moto, "--region", "ap-northeast-2", "sns", "publish"])
+        .args(["--topic-arn", "arn:aws:sns:ap-northeast-2:123456789012:ledger-dev-postings.fifo"])
+        .args([
+            "--message",
+            r#"{"account":"corp-7","amount":12}"#,
+            "--message-group-id",
+            "corp-7",
+            "--message-deduplication-id",
+            "d-7",
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .output()
+        .unwrap();
+    assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
+    let line = wait_for("corp-7", &mut seen);
+    assert!(line.contains("received"), "{line}");
 }

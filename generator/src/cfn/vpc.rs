@@ -45,7 +45,8 @@ pub(super) fn vpc(sys: &System, f: &Function, st: &mut Vec<Statement>) -> Option
                 id: LogicalId::db_ingress(&f.identity, d),
                 db_sg: r(&LogicalId::db_param(d, "SecurityGroupId")),
                 port: db.port,
-                description: format!("function {} of {} reaches database {d}", f.name, sys.prefix()),
+                // The identity, as in the group's description: a rename (`renamed_from`) changes nothing here.
+                description: format!("function {} of {} reaches database {d}", f.identity, sys.prefix()),
             });
         }
         VpcView {

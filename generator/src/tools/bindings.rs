@@ -99,7 +99,15 @@ fn function(o: &mut String, sys: &System, f: &Function, plain: &[&str]) {
         (
             "topics",
             "The topics it publishes to.",
-            f.publishes.iter().map(|t| bound(t, "topic", "Topic", format!("Topic::from_env({t:?})?"))).collect(),
+            f.publishes
+                .iter()
+                .map(|t| {
+                    // A renamed topic also answers to its old name, which outbox rows staged
+                    // before the rename carry.
+                    let was = sys.topic(t).map(|x| x.identity.as_str()).filter(|i| i != t);
+                    bound(t, "topic", "Topic", format!("Topic::from_env({t:?}, {was:?})?"))
+                })
+                .collect(),
         ),
         (
             "databases",
@@ -217,7 +225,7 @@ fn doc(o: &mut String, indent: &str, text: &str) {
 }
 
 /// A config name as a Rust identifier: `-` becomes `_`, keywords are raw (`r#type`), and the
-/// four that cannot be raw get a `_` (`self_`).
+/// keywords that cannot be raw and the names taken below get a `_` (`self_`, `topics_`).
 pub fn ident(name: &str) -> String {
     const RAW: &[&str] = &[
         "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn", "else", "enum",
@@ -225,8 +233,14 @@ pub fn ident(name: &str) -> String {
         "move", "mut", "override", "priv", "pub", "ref", "return", "static", "struct", "trait", "true", "try", "type",
         "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
     ];
+    // Names the bindings and the scaffold use themselves (`topics`, `bindings`, `lib`,
+    // `main`), and primitive types a module would shadow (`str`), get a `_` too.
+    const TAKEN: &[&str] = &[
+        "self", "super", "crate", "topics", "bindings", "lib", "main", "str", "bool", "char", "f32", "f64", "i8",
+        "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64", "u128", "usize",
+    ];
     let n = name.replace('-', "_");
-    if matches!(n.as_str(), "self" | "super" | "crate" | "_") {
+    if TAKEN.contains(&n.as_str()) {
         format!("{n}_")
     } else if RAW.contains(&n.as_str()) {
         format!("r#{n}")
@@ -244,6 +258,8 @@ mod tests {
         assert_eq!(ident("out-of_stock"), "out_of_stock");
         assert_eq!(ident("type"), "r#type");
         assert_eq!(ident("self"), "self_");
+        assert_eq!(ident("str"), "str_");
+        assert_eq!(ident("topics"), "topics_");
     }
 
     /// What the bindings read is what the lowering sets, function by function, in every stage

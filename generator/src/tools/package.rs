@@ -52,6 +52,16 @@ pub struct Options {
     pub target_dir: PathBuf,
     /// The config's directory: `ca_bundle` paths are relative to it.
     pub config_dir: PathBuf,
+    /// The handlers crate's manifest when it is a workspace of its own (what `flowform new
+    /// handlers` writes); `None`: the crate is a member of the workspace `package` runs in.
+    pub manifest: Option<PathBuf>,
+}
+
+/// `handlers/<crate>/Cargo.toml` beside the config, when that crate is its own workspace.
+pub fn own_workspace(config_dir: &Path, crate_name: &str) -> Option<PathBuf> {
+    let manifest = config_dir.join("handlers").join(crate_name).join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).ok()?;
+    text.lines().any(|l| l.trim() == "[workspace]").then_some(manifest)
 }
 
 /// The files a handler's zip carries beside `bootstrap`: for each database of its functions
@@ -119,15 +129,11 @@ pub fn run(systems: &[System], o: &Options, progress: &mut dyn FnMut(&str)) -> R
             bins.join(", ")
         ));
         let mut cmd = Command::new(&o.zigbuild);
-        cmd.arg("zigbuild").args([
-            "--locked",
-            "--profile",
-            &o.profile,
-            "-p",
-            &o.crate_name,
-            "--target",
-            &format!("{target}.{GLIBC}"),
-        ]);
+        cmd.arg("zigbuild").args(["--locked", "--profile", &o.profile, "-p", &o.crate_name]);
+        if let Some(m) = &o.manifest {
+            cmd.arg("--manifest-path").arg(m);
+        }
+        cmd.args(["--target", &format!("{target}.{GLIBC}")]);
         for b in bins {
             cmd.args(["--bin", b]);
         }

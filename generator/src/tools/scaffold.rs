@@ -35,7 +35,16 @@ pub struct Layout {
 }
 
 /// Files of the crate, by path relative to its directory.
-pub fn files(sys: &System, layout: &Layout) -> BTreeMap<String, String> {
+pub fn files(sys: &System, layout: &Layout) -> Result<BTreeMap<String, String>, String> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for f in &sys.functions {
+        if let Some(other) = seen.insert(&f.handler, &f.name) {
+            return Err(format!(
+                "functions `{other}` and `{}` share handler `{}`: the scaffold writes one binary per function, reading that function's wiring; give one of them its own `handler` (or write the shared binary by hand)",
+                f.name, f.handler
+            ));
+        }
+    }
     let mut out = BTreeMap::new();
     out.insert("Cargo.toml".into(), cargo_toml(sys, layout));
     // flowform's own style, which the files below are written in (`cargo fmt --check` passes).
@@ -62,17 +71,13 @@ pub fn files(sys: &System, layout: &Layout) -> BTreeMap<String, String> {
     for m in mods {
         let _ = writeln!(lib, "pub mod {m};");
     }
-    let mut handlers = BTreeMap::new();
     for f in &sys.functions {
         out.insert(format!("src/{}.rs", ident(&f.name).trim_start_matches("r#")), module(sys, f));
-        handlers.entry(f.handler.clone()).or_insert(f);
+        out.insert(format!("src/bin/{}.rs", f.handler), binary(sys, f));
     }
     lib.push_str("\npub use flowform_runtime::Failure;\n");
     out.insert("src/lib.rs".into(), lib);
-    for (handler, f) in handlers {
-        out.insert(format!("src/bin/{handler}.rs"), binary(sys, f));
-    }
-    out
+    Ok(out)
 }
 
 fn cargo_toml(sys: &System, layout: &Layout) -> String {
@@ -90,17 +95,22 @@ fn cargo_toml(sys: &System, layout: &Layout) -> String {
     o
 }
 
+/// Whether SNS delivers into queue `q` in its envelope (a subscription without `raw`).
+fn enveloped(q: Option<&crate::model::Queue>) -> bool {
+    q.is_some_and(|q| q.subscriptions.iter().any(|s| !s.raw))
+}
+
 /// The recorded event of `f`'s trigger and the test's expectation.
 fn event(sys: &System, f: &Function) -> String {
     match &f.trigger {
         Trigger::Queue { queue, .. } => {
             let q = sys.queue(queue);
-            let raw = q.is_some_and(|q| q.subscriptions.iter().all(|s| s.raw) && !q.subscriptions.is_empty());
+            let enveloped = enveloped(q);
             let inner = r#"{"id":"r-1","note":"a recorded message"}"#;
-            let body = if raw || q.is_some_and(|q| q.subscriptions.is_empty()) {
-                inner.to_string()
-            } else {
+            let body = if enveloped {
                 serde_json::json!({"Type": "Notification", "MessageId": "m-1", "Message": inner}).to_string()
+            } else {
+                inner.to_string()
             };
             let arn = format!("arn:aws:sqs:us-east-1:123456789012:{}", q.map_or(String::new(), |q| q.physical_name(sys)));
             serde_json::json!({"Records": [{
@@ -131,11 +141,25 @@ fn event(sys: &System, f: &Function) -> String {
 
 fn module(sys: &System, f: &Function) -> String {
     let m = ident(&f.name);
-    let what = if f.description.is_empty() { String::new() } else { format!(": {}", f.description) };
+    let line = f.description.split_whitespace().collect::<Vec<_>>().join(" ");
+    let what = if line.is_empty() { String::new() } else { format!(": {line}") };
     let mut o = format!("//! Function `{}`{what}.\n//!\n//! Replace the logic in `handle`; the wiring lives in `ctx.wiring` ([`Wiring`]).\n\n", f.name);
     let ev = event(sys, f);
     match &f.trigger {
         Trigger::Queue { queue, .. } => {
+            // SNS delivers in its envelope unless every subscription is raw: unwrap only then.
+            let unwrap = if enveloped(sys.queue(queue)) {
+                "// SNS delivers a notification in its envelope: the published message is its `Message`.\n    \
+                 let message = match message.get(\"Type\").and_then(|t| t.as_str()) {\n        \
+                     Some(\"Notification\") => {\n            \
+                         let inner = message[\"Message\"].as_str().unwrap_or_default();\n            \
+                         serde_json::from_str(inner).map_err(|e| Failure::Permanent(format!(\"not JSON: {e}\")))?\n        \
+                     }\n        \
+                     _ => message,\n    \
+                 };\n    "
+            } else {
+                ""
+            };
             let _ = write!(
                 o,
                 "use crate::bindings::{m}::Wiring;\n\
@@ -153,10 +177,7 @@ fn module(sys: &System, f: &Function) -> String {
                      let body = record.body.as_deref().ok_or_else(|| Failure::Permanent(\"a record without a body\".into()))?;\n    \
                      let message: serde_json::Value =\n        \
                          serde_json::from_str(body).map_err(|e| Failure::Permanent(format!(\"not JSON: {{e}}\")))?;\n    \
-                     // An SNS notification carries the published message in `Message`.\n    \
-                     let message = match message.get(\"Message\").and_then(|m| m.as_str()) {{\n        \
-                         Some(inner) => serde_json::from_str(inner).map_err(|e| Failure::Permanent(format!(\"not JSON: {{e}}\")))?,\n        \
-                         None => message,\n    }};\n    \
+                     {unwrap}\
                      tracing::info!(stage = %ctx.wiring.stage, %message, \"received\");\n    Ok(())\n}}\n"
             );
             test(&mut o, &m, &ev, "SqsEvent", "let out = handle(&ctx, event, Budget::unlimited()).await;\n        assert!(out.batch_item_failures.is_empty(), \"{out:?}\");\n        let mut bad: SqsEvent = serde_json::from_str(EVENT).unwrap();\n        bad.records[0].body = Some(\"not json\".into());\n        assert_eq!(handle(&ctx, bad, Budget::unlimited()).await.batch_item_failures.len(), 1);");

@@ -49,14 +49,16 @@ impl Validator {
                 continue;
             }
             let stem = pascal(&old.value);
-            if stem == pascal(&name.value) {
+            // The same physical name (`_` and `-` are one): nothing to keep. (`a1` and `a_1` share a
+            // logical ID but not a physical name, so that rename is one.)
+            if old.value.replace('_', "-") == name.value.replace('_', "-") {
                 self.err(refuse(
                     format!("{word} `{}` is renamed from its own name", name.value),
                     "remove `renamed_from`, or write the name the entry had before".into(),
                 ));
                 continue;
             }
-            if let Some(other) = current.get(&stem) {
+            if let Some(other) = current.get(&stem).filter(|o| o.value != name.value) {
                 self.err(refuse(
                     format!("{word} `{}` would keep the resources of {word} `{}`, which is still in the config", name.value, other.value),
                     format!(
@@ -95,6 +97,9 @@ mod tests {
         check(&[
             (&case("  t: { renamed_from: old }\n", "  q: { subscribe: [t] }\n"), &[]),
             (&case("  t: { renamed_from: t }\n", "  q: { subscribe: [t] }\n"), &[Renamed]),
+            (&case("  t-1: { renamed_from: t_1 }\n", "  q: { subscribe: [t-1] }\n"), &[Renamed]),
+            // One logical ID, two physical names: a rename that keeps the old name's resources.
+            (&case("  t_1: { renamed_from: t1 }\n", "  q: { subscribe: [t_1] }\n"), &[]),
             (&case("  t: {}\n  u: { renamed_from: t }\n", "  q: { subscribe: [t, u] }\n"), &[Renamed]),
             (
                 &case("  t: { renamed_from: old }\n  u: { renamed_from: old }\n", "  q: { subscribe: [t, u] }\n"),

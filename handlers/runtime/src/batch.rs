@@ -5,6 +5,9 @@
 //! because the handler also returned an error). Records are processed one by one; each
 //! failure names only its own record.
 //!
+//! On a FIFO queue the first failure ends the batch: it and every record after it are
+//! reported failed and come back in order (AWS's rule for FIFO partial batch responses).
+//!
 //! A [`Budget`] keeps the invocation inside its timeout: a record is started only when the
 //! time left can hold the longest a record may take; the rest are reported failed untouched
 //! and come back on their own. A Lambda timeout would instead re-run the whole batch,
@@ -139,9 +142,18 @@ where
 {
     let mut out = BatchResponse::default();
     let total = event.records.len();
+    // A FIFO queue's order holds only if nothing after a failed record is done: AWS asks for
+    // the first failure and every record after it.
+    let fifo = event.records.first().and_then(|r| r.event_source_arn.as_deref()).is_some_and(|a| a.ends_with(".fifo"));
+    let mut stopped = false;
     for (i, record) in event.records.into_iter().enumerate() {
         let id = record.message_id.clone().unwrap_or_default();
+        if stopped {
+            out.batch_item_failures.push(ItemFailure { item_identifier: id });
+            continue;
+        }
         if !budget.fits_one_more() {
+            stopped = fifo;
             tracing::warn!(message_id = %id, left = total - i, "time budget: not started, comes back for the next invocation");
             // Held like a failure: when records run out of time because a dependency is slow,
             // coming back at once would burn receives as fast as failures would.
@@ -158,6 +170,7 @@ where
         match work(record).await {
             Ok(()) => {}
             Err(f) => {
+                stopped = fifo;
                 if let (Some(b), true) = (&budget.backoff, f.is_retryable()) {
                     b.hold(arn.as_deref(), receipt.as_deref(), receives).await;
                 }
@@ -177,6 +190,46 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(arn: &str, n: usize) -> SqsEvent {
+        let mut e = SqsEvent::default();
+        e.records = (0..n)
+            .map(|i| {
+                let mut m = SqsMessage::default();
+                m.message_id = Some(format!("m{i}"));
+                m.event_source_arn = Some(arn.to_string());
+                m
+            })
+            .collect();
+        e
+    }
+
+    /// A failure in the middle: a standard queue goes on with the rest, a FIFO queue does
+    /// nothing after it and hands back the failed record and all later ones, in order.
+    #[tokio::test]
+    async fn a_fifo_batch_stops_at_its_first_failure() {
+        for (arn, want_done, want_failed) in [
+            ("arn:aws:sqs:us-east-1:1:q", vec!["m0", "m2"], vec!["m1"]),
+            ("arn:aws:sqs:us-east-1:1:q.fifo", vec!["m0"], vec!["m1", "m2"]),
+        ] {
+            let done = std::sync::Mutex::new(Vec::new());
+            let out = each(event(arn, 3), Budget::unlimited(), |m| {
+                let id = m.message_id.unwrap_or_default();
+                let done = &done;
+                async move {
+                    if id == "m1" {
+                        return Err(Failure::Retryable("down".into()));
+                    }
+                    done.lock().unwrap().push(id);
+                    Ok(())
+                }
+            })
+            .await;
+            assert_eq!(*done.lock().unwrap(), want_done, "{arn}");
+            let failed: Vec<&str> = out.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+            assert_eq!(failed, want_failed, "{arn}");
+        }
+    }
 
     #[test]
     fn queue_urls_from_arns() {

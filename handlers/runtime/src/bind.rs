@@ -17,12 +17,14 @@ use crate::Failure;
 pub struct Topic {
     /// Its name in the config (what outbox rows and logs name it by).
     pub name: &'static str,
+    /// Its `renamed_from`: outbox rows staged before the rename carry this name.
+    pub renamed_from: Option<&'static str>,
     pub arn: String,
 }
 
 impl Topic {
-    pub fn from_env(name: &'static str) -> Result<Topic, Failure> {
-        Ok(Topic { name, arn: env(&contracts::topic_arn(name))? })
+    pub fn from_env(name: &'static str, renamed_from: Option<&'static str>) -> Result<Topic, Failure> {
+        Ok(Topic { name, renamed_from, arn: env(&contracts::topic_arn(name))? })
     }
 }
 
@@ -164,7 +166,7 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_a_permanent_failure_naming_it() {
-        let e = Topic::from_env("never_wired_anywhere").unwrap_err();
+        let e = Topic::from_env("never_wired_anywhere", None).unwrap_err();
         assert!(matches!(&e, Failure::Permanent(m) if m.contains("FLOWFORM_TOPIC_NEVER_WIRED_ANYWHERE_ARN")), "{e}");
     }
 }

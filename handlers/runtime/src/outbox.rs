@@ -39,9 +39,11 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// Publishes to the function's bound topics (`Wiring.topics`).
+    /// Publishes to the function's bound topics (`Wiring.topics`), by config name and, for a
+    /// renamed topic, by its old name too (rows staged before the rename carry it).
     pub fn new(sns: aws_sdk_sns::Client, topics: &[&crate::bind::Topic]) -> Publisher {
-        Publisher { sns, topics: topics.iter().map(|t| (t.name.to_string(), t.arn.clone())).collect() }
+        let names = topics.iter().flat_map(|t| std::iter::once(t.name).chain(t.renamed_from).map(|n| (n, &t.arn)));
+        Publisher { sns, topics: names.map(|(n, arn)| (n.to_string(), arn.clone())).collect() }
     }
 
     /// Publishes to `topics` (config names), their ARNs from the function's env.
@@ -209,6 +211,18 @@ pub async fn relay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows staged under a topic's old name before a `renamed_from` rename still publish.
+    #[test]
+    fn a_renamed_topic_takes_rows_staged_under_its_old_name() {
+        let conf =
+            aws_sdk_sns::Config::builder().behavior_version(aws_sdk_sns::config::BehaviorVersion::latest()).build();
+        let t = crate::bind::Topic { name: "sales", renamed_from: Some("purchases"), arn: "arn:sales".into() };
+        let p = Publisher::new(aws_sdk_sns::Client::from_conf(conf), &[&t]);
+        assert_eq!(p.topics.get("sales").map(String::as_str), Some("arn:sales"));
+        assert_eq!(p.topics.get("purchases").map(String::as_str), Some("arn:sales"));
+        assert_eq!(p.topics.len(), 2);
+    }
 
     #[test]
     fn a_backlog_older_than_the_limit_fails_the_run() {

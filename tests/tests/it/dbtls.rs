@@ -292,6 +292,7 @@ async fn lambda_binary_verifies_its_database(db: &TlsMariaDb) {
         std::fs::create_dir_all(task_root.join("ca")).unwrap();
         std::fs::copy(db.dir.join(ca), task_root.join(contracts::db_ca_file("stock"))).unwrap();
         let env = vec![
+            (contracts::STAGE.to_string(), "dev".to_string()),
             (contracts::db_host("stock"), "localhost".to_string()),
             (contracts::db_port("stock"), db.port.to_string()),
             (contracts::db_name("stock"), SCHEMA.to_string()),

@@ -4,6 +4,7 @@
 //! a removed and an added entry that look like one renamed without `renamed_from` (their
 //! settings agree but for the names).
 
+use crate::ids::pascal;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
@@ -70,25 +71,35 @@ pub(super) fn renamed(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) ->
 /// changed, and removed/added pairs that look like a rename.
 pub(super) fn hints(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
     let (before, after) = (primaries(b), primaries(a));
+    let prefix = stage_prefix(a).or_else(|| stage_prefix(b));
+    let old_name = |r: &Primary| old_name(r.physical, prefix.as_deref());
     let removed: Vec<&Primary> = before.iter().filter(|p| !a.contains_key(p.id)).collect();
     let added: Vec<&Primary> = after.iter().filter(|p| !b.contains_key(p.id)).collect();
     let mut out = Vec::new();
+    let mut named = std::collections::BTreeSet::new();
     for r in &removed {
         if let Some((from, to)) = r.renamed {
+            // The entry is still there (its name's stem) or renamed again, with the wrong name.
             let again = added.iter().find(|n| n.word == r.word && n.renamed.is_some_and(|(f, _)| same(f, to)));
-            out.push(match again {
-                Some(n) => format!(
+            let plain = added.iter().find(|n| n.word == r.word && n.renamed.is_none() && n.stem == pascal(to));
+            if let Some(n) = again {
+                named.insert(n.id);
+            }
+            match (again, plain) {
+                (Some(n), _) => out.push(format!(
                     "{} `{}` is renamed from `{to}`, but `{to}` kept the resources of `{from}`: write `renamed_from: {from}` to keep {} ({})",
                     n.word,
                     n.renamed.map_or("", |(_, t)| t),
                     r.id,
                     r.physical
-                ),
-                None => format!(
+                )),
+                (None, Some(_)) => out.push(format!(
                     "{} `{to}` lost `renamed_from: {from}`, so {} ({}) is replaced: keep `renamed_from` while the stack lives",
                     r.word, r.id, r.physical
-                ),
-            });
+                )),
+                // Removed from the config for good: the removal says it all.
+                (None, None) => {}
+            }
             continue;
         }
         for n in added.iter().filter(|n| n.word == r.word && n.renamed.is_none()) {
@@ -100,32 +111,53 @@ pub(super) fn hints(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> V
                     r.physical,
                     n.id,
                     n.physical,
-                    old_name(r, n),
+                    old_name(r),
                     r.word
                 ));
             }
         }
     }
+    // A `renamed_from` naming nothing the stack has (a typo, or a name never deployed): its
+    // resources are new, and the ones it meant to keep are removed.
+    for n in added.iter().filter(|n| n.renamed.is_some() && !named.contains(n.id)) {
+        let (from, to) = n.renamed.unwrap_or_default();
+        let meant: Vec<String> = removed
+            .iter()
+            .filter(|r| r.word == n.word && r.renamed.is_none())
+            .map(|r| format!("`{}`", old_name(r)))
+            .collect();
+        let guess = if meant.is_empty() { String::new() } else { format!(" (removed: {})", meant.join(", ")) };
+        out.push(format!(
+            "{} `{to}` is renamed from `{from}`, which the stack does not have: {} ({}) is new; write the name whose resources it should keep{guess}",
+            n.word, n.id, n.physical
+        ));
+    }
     out
 }
 
-/// Two config names with one identity (`_` and `-` make the same names).
-fn same(x: &str, y: &str) -> bool {
-    crate::ids::pascal(x) == crate::ids::pascal(y)
+/// `<system>-<stage>`, from the stack key's alias (`alias/<system>-<stage>`), which every
+/// generated template has.
+fn stage_prefix(t: &BTreeMap<String, Json>) -> Option<String> {
+    t.get("EncryptionKeyAlias")?["Properties"]["AliasName"].as_str()?.strip_prefix("alias/").map(str::to_string)
 }
 
-/// The old entry's name as `renamed_from` takes it: its physical name without the part both
-/// physical names share up to a `-` (`<system>-<stage>-`), and without `.fifo`.
-fn old_name(r: &Primary, n: &Primary) -> String {
-    let shared = r.physical.chars().zip(n.physical.chars()).take_while(|(x, y)| x == y).count();
-    let cut = r.physical[..shared].rfind('-').map_or(0, |i| i + 1);
-    r.physical[cut..].trim_end_matches(".fifo").to_string()
+/// Two config names with one identity: their physical forms agree (`_` and `-` are one).
+fn same(x: &str, y: &str) -> bool {
+    x.replace('_', "-") == y.replace('_', "-")
+}
+
+/// The old entry's name as `renamed_from` takes it: its physical name without
+/// `<system>-<stage>-` and `.fifo` (the whole physical name when the prefix is unknown).
+fn old_name(physical: &str, prefix: Option<&str>) -> String {
+    let name = prefix.and_then(|p| physical.strip_prefix(p)).and_then(|r| r.strip_prefix('-')).unwrap_or(physical);
+    name.trim_end_matches(".fifo").to_string()
 }
 
 /// Whether the two resources' properties agree once the old names are written as the new:
 /// same shape, and every differing string turns into the other when the old physical name
 /// and logical-ID stem are replaced by the new. A function's `Code` follows its handler,
-/// whose name usually follows the function's, so it is not compared.
+/// whose name usually follows the function's, and its default `Description` is its config
+/// name, so neither is compared.
 fn alike(r: &Primary, n: &Primary) -> bool {
     let swaps = [(r.physical, n.physical), (r.stem, n.stem)];
     let (mut x, mut y) = (r.properties.clone(), n.properties.clone());
@@ -133,6 +165,7 @@ fn alike(r: &Primary, n: &Primary) -> bool {
         for v in [&mut x, &mut y] {
             if let Some(m) = v.as_object_mut() {
                 m.remove("Code");
+                m.remove("Description");
             }
         }
     }
@@ -163,8 +196,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A template's resources, with the stack key's alias every generated template has.
     fn res(v: Json) -> BTreeMap<String, Json> {
-        v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        let mut m: BTreeMap<String, Json> =
+            v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let alias = json!({"Type": "AWS::KMS::Alias", "Properties": {"AliasName": "alias/s-dev"}});
+        m.insert("EncryptionKeyAlias".into(), alias);
+        m
     }
 
     fn queue(name: &str, stem: &str, retention: u64) -> Json {
@@ -181,6 +219,23 @@ mod tests {
         assert!(h[0].contains("add `renamed_from: vip` to the new queue"), "{h:?}");
         let a = res(json!({"VipBuyersQueue": queue("vip-buyers", "VipBuyers", 120)}));
         assert!(hints(&b, &a).is_empty());
+        // The names share a word: the old name is still the whole of it.
+        let b = res(json!({"OrderCreatedQueue": queue("order-created", "OrderCreated", 60)}));
+        let a = res(json!({"OrderPlacedQueue": queue("order-placed", "OrderPlaced", 60)}));
+        assert!(hints(&b, &a)[0].contains("add `renamed_from: order-created`"), "{:?}", hints(&b, &a));
+    }
+
+    #[test]
+    fn a_renamed_from_that_names_nothing_deployed_is_named_with_what_was_removed() {
+        let b = res(json!({"VipQueue": queue("vip", "Vip", 60)}));
+        let mut typo = queue("vpi", "Vpi", 60);
+        typo["Metadata"] = json!({"flowform": {"renamed": {"from": "vpi", "to": "vip_buyers"}}});
+        let h = hints(&b, &res(json!({"VpiQueue": typo})));
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert!(
+            h[0].contains("renamed from `vpi`, which the stack does not have") && h[0].contains("(removed: `vip`)"),
+            "{h:?}"
+        );
     }
 
     #[test]
@@ -193,6 +248,9 @@ mod tests {
         let mut again = queue("buyers", "Buyers", 60);
         again["Metadata"] = json!({"flowform": {"renamed": {"from": "buyers", "to": "whales"}}});
         let h = hints(&b, &res(json!({"BuyersQueue": again})));
+        assert_eq!(h.len(), 1, "{h:?}");
         assert!(h[0].contains("write `renamed_from: vip`"), "{h:?}");
+        // Removed for good: no hint beyond the removal.
+        assert!(hints(&b, &res(json!({}))).is_empty());
     }
 }
