@@ -96,6 +96,17 @@ fn id_clashes(raw: &config::RawConfig, views: &[cfn::StackView]) -> Vec<Diagnost
             }
         }
     }
+    // A renamed entry's IDs are made of its `renamed_from`: a clash is reported there.
+    let renamed = (raw.topics.iter().map(|(n, t)| (n, t.renamed_from.as_ref())))
+        .chain(raw.queues.iter().map(|(n, q)| (n, q.renamed_from.as_ref())))
+        .chain(raw.functions.iter().map(|(n, f)| (n, f.renamed_from.as_ref())));
+    for (name, old) in renamed.filter_map(|(n, o)| Some((n, o?))) {
+        producers.push((
+            ids::pascal(&old.value),
+            format!("`{}` (`renamed_from: {}`)", name.value, old.value),
+            old.span,
+        ));
+    }
     let mut by_producer: BTreeMap<diag::Span, (String, Vec<String>, Vec<cfn::LogicalId>)> = BTreeMap::new();
     for id in views.iter().flat_map(cfn::clashing_ids) {
         let mut owners: Vec<&(String, String, diag::Span)> =

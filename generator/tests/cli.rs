@@ -175,13 +175,23 @@ functions:
     databases: [books]
 "#;
 
+/// Where the scaffold builds: a directory of its own under the shared target dir (kept between
+/// runs, so only the first build compiles its dependencies). Never the workspace's own: the
+/// scaffold's cargo rebuilds `contracts` and `flowform-runtime` under the same file names,
+/// and the workspace's crates built against the old ones no longer link (E0460 in a doctest).
+fn scaffold_target(krate: &std::path::Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(|t| PathBuf::from(t).join("scaffold"))
+        .unwrap_or_else(|| krate.join("target"))
+}
+
 fn cargo(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
-    // The workspace's lock: the scaffold builds with the versions flowform is tested with, and
-    // (with the shared CARGO_TARGET_DIR of scripts/test.sh) reuses their compiled artifacts.
+    // The workspace's lock: the scaffold builds with the versions flowform is tested with.
     let lock = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
     std::fs::copy(lock, dir.join("Cargo.lock")).unwrap();
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(dir)
+        .env("CARGO_TARGET_DIR", scaffold_target(dir))
         .args(args)
         .arg("--offline")
         .output()
@@ -208,6 +218,7 @@ fn a_scaffold_builds_and_passes_its_tests_and_a_removed_wire_breaks_the_build() 
     assert!(ok, "the scaffold's tests fail:\n{out}");
     let fmt = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", scaffold_target(&krate))
         .args(["fmt", "--check"])
         .output()
         .unwrap();
@@ -248,8 +259,7 @@ fn runs_locally(dir: &std::path::Path, krate: &std::path::Path) {
     use std::time::{Duration, Instant};
     let local = std::path::Path::new(env!("CARGO_BIN_EXE_flowform")).with_file_name("flowform-local");
     assert!(local.exists(), "{} is missing: `cargo build --workspace` builds it", local.display());
-    let bins =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| krate.join("target")).join("debug");
+    let bins = scaffold_target(krate).join("debug");
     let mut child = Command::new(&local)
         .current_dir(dir)
         .args(["dev", "--http-port", "0", "--schedule-every", "2", "--db", "books=mysql://root@127.0.0.1:3306/test"])

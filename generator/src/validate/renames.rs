@@ -90,6 +90,17 @@ mod tests {
     use super::super::table::check;
     use crate::codes::Code::*;
 
+    /// The IDs of a renamed entry are its `renamed_from`'s: a clash they make is reported at it.
+    #[test]
+    fn a_logical_id_clash_made_by_a_renamed_from_is_reported_at_it() {
+        let text =
+            "version: 1\nsystem: shop\nstages:\n  dev: {}\nqueues:\n  a: {}\n  b:\n    renamed_from: a_dead_letter\n";
+        let Err(crate::Failure::Invalid(d)) = crate::build(text) else { panic!("built") };
+        let e = d.iter().find(|d| d.code == Duplicate).unwrap_or_else(|| panic!("{d:?}"));
+        assert_eq!(e.span.line, 8, "{e:?}");
+        assert!(e.message.contains("renamed_from: a_dead_letter") && e.message.contains("ADeadLetterQueue"), "{e:?}");
+    }
+
     #[test]
     fn renames() {
         let base = "functions:\n  f:\n    trigger: { queue: q }\n";

@@ -55,7 +55,9 @@ impl Validator {
 
         let handlers_crate = match &raw.handlers_crate {
             Some(c) => {
-                if c.value.is_empty() || !c.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+                // Cargo's rule: ASCII letters, digits, `-` and `_`, not starting with a digit or `-`.
+                if !c.value.starts_with(|ch: char| ch.is_ascii_alphabetic() || ch == '_')
+                    || !c.value.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
                 {
                     self.err(
                         Diagnostic::error(Code::BadName, c.span, format!("invalid cargo package name `{}`", c.value))
