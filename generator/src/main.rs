@@ -409,6 +409,13 @@ fn plan(
         eprintln!("error: {what} is not a template");
         return exit::IO;
     };
+    // Any YAML parses (the config too): a template has a `Resources` mapping.
+    if !b["Resources"].is_object() {
+        eprintln!(
+            "error: {what} is not a CloudFormation template (no `Resources` mapping); pass out/<stage>/template.yaml"
+        );
+        return exit::IO;
+    }
     let p = generator::plan::plan(&b, &a);
     match format {
         "json" => say(&format!("{}\n", serde_json::to_string_pretty(&p).unwrap_or_default())),
@@ -464,9 +471,10 @@ fn new_handlers(config: &PathBuf, dir: Option<PathBuf>, out: &Path, runtime: Opt
         return exit::IO;
     };
     let bindings = cwd.join(out).join("bindings.rs");
+    // The runtime lives outside the project: its absolute path survives moving the project.
     let layout = generator::tools::scaffold::Layout {
         bindings: relative(&abs_dir, &bindings),
-        runtime: relative(&abs_dir, &runtime),
+        runtime: runtime.display().to_string(),
     };
     let files = match generator::tools::scaffold::files(sys, &layout) {
         Ok(f) => f,
@@ -508,10 +516,8 @@ fn new_handlers(config: &PathBuf, dir: Option<PathBuf>, out: &Path, runtime: Opt
         let missing: Vec<&str> =
             wanted.lines().filter(|l| l.starts_with("pub mod ") && !lib.lines().any(|k| k.trim() == *l)).collect();
         if !missing.is_empty() {
-            eprintln!(
-                "warning: the kept src/lib.rs lacks {}: add them, or the binaries of the new functions do not build",
-                missing.join(" ")
-            );
+            let lines = missing.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ");
+            eprintln!("warning: the kept src/lib.rs lacks {lines}: add them (or pass --force src/lib.rs), else the new functions' binaries do not build");
         }
     }
     if !bindings.exists() {

@@ -126,6 +126,10 @@ fn plan_reads_the_committed_stack_and_refuses_what_it_cannot_read() {
     let (code, _, err) = flowform(&sub, &["plan", "--base", "no-such-revision"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("`no-such-revision` is not a revision"), "{err}");
+    // The config passed for the template parses as YAML, but it is no template.
+    let (code, out, err) = flowform(&sub, &["plan", "--before", "flowform.yaml"]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("is not a CloudFormation template"), "{err}");
     // A stage the revision does not have yet: every resource is new, and plan says why.
     std::fs::write(sub.join("flowform.yaml"), GOOD.replace("stages: { dev: {} }", "stages: { dev: {}, prod: {} }"))
         .unwrap();

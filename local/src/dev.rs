@@ -650,6 +650,10 @@ fn matches(route: &Route, method: &str, path: &str) -> Option<BTreeMap<String, S
     let mut params = BTreeMap::new();
     for (w, h) in want.iter().zip(&have) {
         if w.starts_with('{') && w.ends_with('}') {
+            // API Gateway matches a path variable to a non-empty segment: `/books//borrow` is 404.
+            if h.is_empty() {
+                return None;
+            }
             params.insert(w[1..w.len() - 1].to_string(), h.to_string());
         } else if w != h {
             return None;
@@ -827,5 +831,6 @@ mod tests {
         assert_eq!(matches(&r, "POST", "/orders/7/ship").unwrap()["id"], "7");
         assert!(matches(&r, "GET", "/orders/7/ship").is_none());
         assert!(matches(&r, "POST", "/orders/7").is_none());
+        assert!(matches(&r, "POST", "/orders//ship").is_none(), "an empty segment is no path variable");
     }
 }

@@ -26,6 +26,52 @@ pub const DEPENDENCIES: &[(&str, &str)] = &[
     ("tracing", r#""0.1""#),
 ];
 
+/// The clients a function's wiring calls for, added when some function has that wire (the
+/// workspace's versions and features, as the runtime builds them; the same test checks them).
+pub const WIRED: &[(&str, &str, Wire)] = &[
+    (
+        "aws-sdk-sesv2",
+        r#"{ version = "1.145", default-features = false, features = ["rt-tokio", "default-https-client"] }"#,
+        Wire::Emails,
+    ),
+    (
+        "aws-sdk-secretsmanager",
+        r#"{ version = "1.125", default-features = false, features = ["rt-tokio", "default-https-client"] }"#,
+        Wire::Secrets,
+    ),
+    (
+        "aws-sdk-sns",
+        r#"{ version = "1.121", default-features = false, features = ["rt-tokio", "default-https-client"] }"#,
+        Wire::Publishes,
+    ),
+    (
+        "sqlx",
+        r#"{ version = "0.9", default-features = false, features = ["mysql", "runtime-tokio", "tls-rustls-aws-lc-rs", "uuid"] }"#,
+        Wire::Databases,
+    ),
+];
+
+/// A kind of wire that brings a client crate along.
+#[derive(Clone, Copy)]
+pub enum Wire {
+    Publishes,
+    Emails,
+    /// Secrets, and the databases' passwords (Secrets Manager).
+    Secrets,
+    Databases,
+}
+
+impl Wire {
+    fn used(self, sys: &System) -> bool {
+        sys.functions.iter().any(|f| match self {
+            Wire::Publishes => !f.publishes.is_empty(),
+            Wire::Emails => !f.emails.is_empty(),
+            Wire::Secrets => !f.secrets.is_empty() || !f.databases.is_empty(),
+            Wire::Databases => !f.databases.is_empty(),
+        })
+    }
+}
+
 /// Where things are, relative to the crate's directory.
 pub struct Layout {
     /// The generated `out/bindings.rs`, relative to the crate directory.
@@ -90,6 +136,9 @@ fn cargo_toml(sys: &System, layout: &Layout) -> String {
     for (name, spec) in DEPENDENCIES {
         let _ = writeln!(o, "{name} = {spec}");
     }
+    for (name, spec, _) in WIRED.iter().filter(|(_, _, w)| w.used(sys)) {
+        let _ = writeln!(o, "{name} = {spec}");
+    }
     // Its own workspace; no debug info in debug builds; `flowform package`'s profile.
     o.push_str("\n[workspace]\n\n[profile.dev]\ndebug = false\n\n[profile.dist]\ninherits = \"release\"\nopt-level = \"s\"\nlto = \"fat\"\ncodegen-units = 1\npanic = \"abort\"\nstrip = true\n");
     o
@@ -121,12 +170,26 @@ fn event(sys: &System, f: &Function) -> String {
             .to_string()
         }
         Trigger::Http { routes, .. } => {
-            let (method, path) = routes.first().map_or(("GET".to_string(), "/".to_string()), |r| (r.method.clone(), r.path.clone()));
+            let (method, route) = routes.first().map_or(("GET".to_string(), "/".to_string()), |r| (r.method.clone(), r.path.clone()));
+            // A request of the route: each path variable `{x}` given the value `x-1`.
+            let mut params = serde_json::Map::new();
+            let path: Vec<String> = route
+                .split('/')
+                .map(|seg| match seg.strip_prefix('{').and_then(|v| v.strip_suffix('}')) {
+                    Some(var) => {
+                        params.insert(var.to_string(), format!("{var}-1").into());
+                        format!("{var}-1")
+                    }
+                    None => seg.to_string(),
+                })
+                .collect();
+            let path = path.join("/");
             serde_json::json!({
-                "version": "2.0", "routeKey": format!("{method} {path}"), "rawPath": path, "rawQueryString": "",
+                "version": "2.0", "routeKey": format!("{method} {route}"), "rawPath": path, "rawQueryString": "",
+                "pathParameters": params,
                 "headers": {"content-type": "application/json"},
                 "requestContext": {"http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "test"},
-                    "requestId": "req-1", "routeKey": format!("{method} {path}"), "stage": "$default", "time": "07/Dec/2026:00:00:00 +0000", "timeEpoch": 0},
+                    "requestId": "req-1", "routeKey": format!("{method} {route}"), "stage": "$default", "time": "07/Dec/2026:00:00:00 +0000", "timeEpoch": 0},
                 "body": "{}", "isBase64Encoded": false
             })
             .to_string()
@@ -292,11 +355,26 @@ fn binary(sys: &System, f: &Function) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A route with a path variable gets a recorded request with a value for it.
+    #[test]
+    fn a_recorded_request_fills_the_path_variables() {
+        let text = "version: 1\nsystem: lib\nstages: { dev: {} }\nfunctions:\n  borrow:\n    trigger: { http: { auth: public, routes: [\"POST /books/{isbn}/borrow\"] } }\n";
+        let b = crate::build(text).unwrap();
+        let layout = super::Layout { bindings: "../../out/bindings.rs".into(), runtime: "/rt".into() };
+        let files = super::files(&b.systems[0], &layout).unwrap();
+        let module = &files["src/borrow.rs"];
+        assert!(module.contains(r#""rawPath":"/books/isbn-1/borrow""#), "{module}");
+        assert!(module.contains(r#""pathParameters":{"isbn":"isbn-1"}"#), "{module}");
+        assert!(module.contains(r#""routeKey":"POST /books/{isbn}/borrow""#), "{module}");
+        // No wire, no client crate.
+        assert!(!files["Cargo.toml"].contains("aws-sdk-sns") && !files["Cargo.toml"].contains("sqlx"));
+    }
+
     /// One source of the versions: the workspace's `[workspace.dependencies]`.
     #[test]
     fn the_scaffold_depends_on_what_the_workspace_is_tested_with() {
         let ws = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml")).unwrap();
-        for (name, spec) in super::DEPENDENCIES {
+        for (name, spec) in super::DEPENDENCIES.iter().copied().chain(super::WIRED.iter().map(|(n, s, _)| (*n, *s))) {
             assert!(ws.contains(&format!("\n{name} = {spec}\n")), "{name} = {spec} is not the workspace's");
         }
         assert!(ws.contains("[profile.dist]\ninherits = \"release\"\nopt-level = \"s\"\nlto = \"fat\"\ncodegen-units = 1\npanic = \"abort\"\nstrip = true\n"));
