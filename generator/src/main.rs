@@ -416,6 +416,11 @@ fn plan(
         );
         return exit::IO;
     }
+    if let (Some(x), Some(y)) = (generator::plan::stack_prefix(&b), generator::plan::stack_prefix(&a)) {
+        if x != y {
+            eprintln!("warning: {what} is the template of `{x}`, compared here with `{y}` (--stage {stage})");
+        }
+    }
     let p = generator::plan::plan(&b, &a);
     match format {
         "json" => say(&format!("{}\n", serde_json::to_string_pretty(&p).unwrap_or_default())),

@@ -130,6 +130,13 @@ fn plan_reads_the_committed_stack_and_refuses_what_it_cannot_read() {
     let (code, out, err) = flowform(&sub, &["plan", "--before", "flowform.yaml"]);
     assert_eq!(code, 3, "{out}{err}");
     assert!(err.contains("is not a CloudFormation template"), "{err}");
+    // Another stage's template: said, and compared all the same.
+    std::fs::write(sub.join("flowform.yaml"), GOOD.replace("stages: { dev: {} }", "stages: { dev: {}, prod: {} }"))
+        .unwrap();
+    let (code, _, err) = flowform(&sub, &["plan", "--stage", "prod", "--before", "out/dev/template.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is the template of `s-dev`, compared here with `s-prod`"), "{err}");
+    std::fs::write(sub.join("flowform.yaml"), GOOD).unwrap();
     // A stage the revision does not have yet: every resource is new, and plan says why.
     std::fs::write(sub.join("flowform.yaml"), GOOD.replace("stages: { dev: {} }", "stages: { dev: {}, prod: {} }"))
         .unwrap();

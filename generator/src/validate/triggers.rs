@@ -32,8 +32,17 @@ impl Validator {
             bad(self, "the path must start with `/` and have no empty segments");
             return None;
         }
+        let mut vars = BTreeSet::new();
         for seg in path.split('/').skip(1) {
+            if seg.starts_with('{') && seg.ends_with("+}") {
+                bad(self, &format!("`{seg}` is a greedy path variable, which flowform does not support; list the routes one by one"));
+                return None;
+            }
             let param = seg.starts_with('{') && seg.ends_with('}') && seg.len() > 2;
+            if param && !vars.insert(seg) {
+                bad(self, &format!("path variable `{seg}` appears twice (API Gateway refuses it)"));
+                return None;
+            }
             let inner = if param { &seg[1..seg.len() - 1] } else { seg };
             if !inner.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
                 || (path != "/" && inner.is_empty())
@@ -256,6 +265,8 @@ mod tests {
         check(&[
             (&format!("functions:\n  f: {}\n", http("\"GET /a\"")), &[]),
             (&format!("functions:\n  f: {}\n", http("\"GET a\"")), &[BadRoute]),
+            (&format!("functions:\n  f: {}\n", http("\"GET /files/{proxy+}\"")), &[BadRoute]),
+            (&format!("functions:\n  f: {}\n", http("\"GET /a/{id}/b/{id}\"")), &[BadRoute]),
             (&format!("functions:\n  f: {}\n  g: {}\n", http("\"GET /a\""), http("\"GET /a\"")), &[SharedRoute]),
             ("functions:\n  f: { trigger: { schedule: rate(5 minute) } }\n", &[BadSchedule]),
             (

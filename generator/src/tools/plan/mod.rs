@@ -162,6 +162,12 @@ fn stateful(ty: &str) -> Option<&'static str> {
     }
 }
 
+/// `<system>-<stage>` of a generated template (from its stack key's alias), to tell a reviewer
+/// when the two templates compared are of different stages or systems.
+pub fn stack_prefix(t: &Json) -> Option<String> {
+    renames::stage_prefix(&resources(t))
+}
+
 /// Compares two templates (before -> after).
 pub fn plan(before: &Json, after: &Json) -> Plan {
     let (b, a) = (resources(before), resources(after));

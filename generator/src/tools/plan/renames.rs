@@ -137,7 +137,7 @@ pub(super) fn hints(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> V
 
 /// `<system>-<stage>`, from the stack key's alias (`alias/<system>-<stage>`), which every
 /// generated template has.
-fn stage_prefix(t: &BTreeMap<String, Json>) -> Option<String> {
+pub(super) fn stage_prefix(t: &BTreeMap<String, Json>) -> Option<String> {
     t.get("EncryptionKeyAlias")?["Properties"]["AliasName"].as_str()?.strip_prefix("alias/").map(str::to_string)
 }
 
