@@ -96,7 +96,10 @@ pub fn check(out: &Path, files: &Files) -> io::Result<Vec<Drift>> {
                 let diff = similar::TextDiff::from_lines(&have, want)
                     .unified_diff()
                     .context_radius(2)
-                    .header(&format!("out/{path} (committed)"), &format!("out/{path} (generated)"))
+                    .header(
+                        &format!("{} (on disk)", out.join(path).display()),
+                        &format!("{} (generated)", out.join(path).display()),
+                    )
                     .to_string();
                 drift.push(Drift::Changed { path: path.clone(), diff });
             }
