@@ -95,9 +95,11 @@ fn function(o: &mut String, sys: &System, f: &Function, plain: &[&str]) {
         let _ = writeln!(o, "        {v:?},");
     }
     o.push_str("    ];\n\n");
-    let groups: Vec<(&str, &str, Vec<Field>)> = vec![
+    // (field of `Wiring`, its struct, doc, members)
+    let groups: Vec<(&str, &'static str, &str, Vec<Field>)> = vec![
         (
             "topics",
+            "Topics",
             "The topics it publishes to.",
             f.publishes
                 .iter()
@@ -111,6 +113,7 @@ fn function(o: &mut String, sys: &System, f: &Function, plain: &[&str]) {
         ),
         (
             "databases",
+            "Databases",
             "The databases it reaches.",
             f.databases
                 .iter()
@@ -122,6 +125,7 @@ fn function(o: &mut String, sys: &System, f: &Function, plain: &[&str]) {
         ),
         (
             "endpoints",
+            "Endpoints",
             "The external endpoints it calls.",
             f.endpoints
                 .iter()
@@ -130,16 +134,19 @@ fn function(o: &mut String, sys: &System, f: &Function, plain: &[&str]) {
         ),
         (
             "secrets",
+            "Secrets",
             "The secrets it reads.",
             f.secrets.iter().map(|s| bound(s, "secret", "Secret", format!("Secret::from_env({s:?})?"))).collect(),
         ),
         (
             "emails",
+            "Emails",
             "The SES senders it sends through.",
             f.emails.iter().map(|e| bound(e, "email sender", "Email", format!("Email::from_env({e:?})?"))).collect(),
         ),
         (
             "env",
+            "Env",
             "Its plain env vars (`env:` in the config, set in every stage).",
             plain
                 .iter()
@@ -175,11 +182,10 @@ fn function(o: &mut String, sys: &System, f: &Function, plain: &[&str]) {
         });
     }
     let mut structs = String::new();
-    for (group, gdoc, members) in &groups {
+    for &(group, ty, gdoc, ref members) in &groups {
         if members.is_empty() {
             continue;
         }
-        let ty = pascal_group(group);
         let _ = writeln!(structs, "    /// {gdoc}\n    #[derive(Clone, Debug)]\n    pub struct {ty} {{");
         for m in members {
             let _ = writeln!(structs, "        /// {}\n        pub {}: {},", m.doc, m.name, m.ty);
@@ -203,17 +209,6 @@ fn function(o: &mut String, sys: &System, f: &Function, plain: &[&str]) {
 
 fn bound(name: &str, kind: &str, ty: &'static str, init: String) -> Field {
     Field { name: ident(name), doc: format!("{kind} `{name}`"), ty, init }
-}
-
-fn pascal_group(group: &str) -> &'static str {
-    match group {
-        "topics" => "Topics",
-        "databases" => "Databases",
-        "endpoints" => "Endpoints",
-        "secrets" => "Secrets",
-        "emails" => "Emails",
-        _ => "Env",
-    }
 }
 
 /// `///` lines of `text` (one line; empty text writes nothing).

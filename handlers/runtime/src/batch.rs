@@ -61,16 +61,6 @@ impl Backoff {
         }
     }
 
-    /// From the function's wiring: the base from `FLOWFORM_RETRY_BASE_SECONDS`, an SQS client
-    /// whose calls are bounded (a slow SQS must not eat the invocation's time).
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Backoff, Failure> {
-        let base = crate::deps::env(contracts::RETRY_BASE_SECONDS)?;
-        let base_seconds = base.parse().map_err(|_| {
-            Failure::Permanent(format!("{} is `{base}`, not a number of seconds", contracts::RETRY_BASE_SECONDS))
-        })?;
-        Ok(Backoff { sqs: aws_sdk_sqs::Client::new(&crate::deps::bounded(aws, Duration::from_secs(2))), base_seconds })
-    }
-
     /// Makes the failed `record` wait before its next receive; a failure to do so leaves the
     /// queue's visibility timeout in force (logged, not fatal).
     async fn hold(&self, arn: Option<&str>, receipt: Option<&str>, receive_count: u64) {

@@ -45,15 +45,6 @@ impl Publisher {
         let names = topics.iter().flat_map(|t| std::iter::once(t.name).chain(t.renamed_from).map(|n| (n, &t.arn)));
         Publisher { sns, topics: names.map(|(n, arn)| (n.to_string(), arn.clone())).collect() }
     }
-
-    /// Publishes to `topics` (config names), their ARNs from the function's env.
-    pub fn from_env(sns: aws_sdk_sns::Client, topics: &[&str]) -> Result<Publisher, Failure> {
-        let topics = topics
-            .iter()
-            .map(|t| Ok((t.to_string(), crate::deps::env(&contracts::topic_arn(t))?)))
-            .collect::<Result<_, Failure>>()?;
-        Ok(Publisher { sns, topics })
-    }
 }
 
 /// One event to publish.

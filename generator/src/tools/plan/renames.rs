@@ -72,7 +72,7 @@ pub(super) fn renamed(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) ->
 pub(super) fn hints(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> Vec<String> {
     let (before, after) = (primaries(b), primaries(a));
     let prefix = stage_prefix(a).or_else(|| stage_prefix(b));
-    let old_name = |r: &Primary| old_name(r.physical, prefix.as_deref());
+    let name_of = |r: &Primary| old_name(r.physical, prefix.as_deref());
     let removed: Vec<&Primary> = before.iter().filter(|p| !a.contains_key(p.id)).collect();
     let added: Vec<&Primary> = after.iter().filter(|p| !b.contains_key(p.id)).collect();
     let mut out = Vec::new();
@@ -111,7 +111,7 @@ pub(super) fn hints(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> V
                     r.physical,
                     n.id,
                     n.physical,
-                    old_name(r),
+                    name_of(r),
                     r.word
                 ));
             }
@@ -124,7 +124,7 @@ pub(super) fn hints(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -> V
         let meant: Vec<String> = removed
             .iter()
             .filter(|r| r.word == n.word && r.renamed.is_none())
-            .map(|r| format!("`{}`", old_name(r)))
+            .map(|r| format!("`{}`", name_of(r)))
             .collect();
         let guess = if meant.is_empty() { String::new() } else { format!(" (removed: {})", meant.join(", ")) };
         out.push(format!(
