@@ -320,10 +320,13 @@ fn runs_locally(dir: &std::path::Path, krate: &std::path::Path) {
     };
     let moto = wait_for("moto: http://", &mut seen).split_whitespace().nth(1).unwrap().to_string();
     let api = wait_for("HTTP API: ", &mut seen).split_whitespace().nth(2).unwrap().to_string();
-    let answer =
-        Command::new("curl").args(["-s", "-X", "POST", &format!("{api}/postings"), "-d", "{}"]).output().unwrap();
-    let body = String::from_utf8_lossy(&answer.stdout).to_string();
-    assert!(body.contains("\"function\":\"intake\"") && body.contains("\"stage\":\"dev\""), "{body}");
+    let body = post(&api, "/postings", "{}");
+    assert!(
+        body.starts_with("HTTP/1.1 200")
+            && body.contains("\"function\":\"intake\"")
+            && body.contains("\"stage\":\"dev\""),
+        "{body}"
+    );
     wait_for("scheduled run", &mut seen);
     let aws = std::env::var_os("FLOWFORM_AWS").map(PathBuf::from).expect("FLOWFORM_AWS (scripts/tools.sh's awscli)");
     let published = Command::new(aws)
@@ -344,4 +347,21 @@ fn runs_locally(dir: &std::path::Path, krate: &std::path::Path) {
     assert!(published.status.success(), "{}", String::from_utf8_lossy(&published.stderr));
     let line = wait_for("corp-7", &mut seen);
     assert!(line.contains("received"), "{line}");
+}
+
+/// A POST over plain HTTP/1.1 to `base` (`http://127.0.0.1:<port>`): the whole answer, status
+/// line first (std only: no HTTP client in this crate, no curl on the path).
+fn post(base: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let host = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer
 }
