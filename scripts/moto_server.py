@@ -12,6 +12,11 @@ public attribute and skips only TypeError/AttributeError/ValueError, so it answe
 once any Lambda function exists. We re-raise that error as a class that is both a
 DockerException (Lambda invoke still catches it and reports "error running docker") and an
 AttributeError (data.json skips the attribute). Pinned against moto 5.2.5.
+
+Also: moto creates nested stacks (`AWS::CloudFormation::Stack`) but answers
+`Fn::GetAtt [Child, Outputs.X]` with HTTP 500 (its Stack model has no get_cfn_attribute).
+`patch_nested_stack_outputs` adds it, reading the child's output map, so a root template can
+wire a nested stack's outputs into its own resources as CloudFormation does.
 """
 
 import argparse
@@ -50,6 +55,23 @@ def patch_docker_client() -> None:
         sys.exit("moto_server.py: LambdaFunction overrides docker_client; re-check G4")
 
 
+def patch_nested_stack_outputs() -> None:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.cloudformation.models import Stack
+
+    if hasattr(Stack, "get_cfn_attribute"):
+        sys.exit("moto_server.py: moto's Stack has its own get_cfn_attribute now; drop the patch")
+
+    def get_cfn_attribute(self, attribute_name):  # type: ignore[no-untyped-def]
+        if attribute_name.startswith("Outputs."):
+            output = self.output_map[attribute_name[len("Outputs."):]]
+            if output is not None:
+                return output.value
+        raise UnformattedGetAttTemplateException()
+
+    Stack.get_cfn_attribute = get_cfn_attribute
+
+
 def wait_accepting(port: int, timeout: float = 10.0) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout):
         pass
@@ -69,6 +91,7 @@ def main() -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     patch_docker_client()
+    patch_nested_stack_outputs()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     port = server.get_host_and_port()[1]

@@ -21,6 +21,7 @@ pub mod model;
 pub mod quotas;
 pub mod render;
 pub mod schema;
+pub mod split;
 pub mod synthetic;
 pub mod tools;
 pub mod validate;
@@ -144,6 +145,26 @@ fn id_clashes(raw: &config::RawConfig, views: &[cfn::StackView]) -> Vec<Diagnost
         .collect()
 }
 
+/// The line scan's verdict on one rendered template (and, with `full_verify`, the YAML
+/// verifier's, which must agree); a failure is flowform's bug.
+fn verified(text: &str, stage: &str, what: &str, limit: usize, options: Options) -> Result<(), Failure> {
+    let verdict = verify::scan(text, limit).map(|_| ());
+    if options.full_verify {
+        let full = verify::verify(text, limit).map(|_| ());
+        if full.is_ok() != verdict.is_ok() {
+            return Err(Failure::Internal(format!(
+                "stage {stage}, {what}: the line scan and the YAML verifier disagree: scan {verdict:?}, YAML {full:?}"
+            )));
+        }
+    }
+    verdict.map_err(|problems| {
+        Failure::Internal(format!(
+            "stage {stage}, {what}: generated template failed verification:\n  {}",
+            problems.join("\n  ")
+        ))
+    })
+}
+
 /// [`build`] with a prepared renderer (benchmarks reuse one) and explicit options.
 pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> Result<Build, Failure> {
     let (raw, mut diags) = config::parse(text);
@@ -172,32 +193,35 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
         return Err(Failure::Invalid(diags));
     }
     let mut files = Files::new();
-    for view in &views {
+    for (sys, view) in systems.iter().zip(&views) {
         let text = renderer
             .render(view)
             .map_err(|e| Failure::Internal(format!("stage {}: template rendering failed: {}", view.stage, e.0)))?;
-        let resource_limit = if options.quotas { cfn::MAX_RESOURCES } else { usize::MAX };
-        let verdict = verify::scan(&text, resource_limit).map(|_| ());
-        if options.full_verify {
-            let full = verify::verify(&text, resource_limit).map(|_| ());
-            if full.is_ok() != verdict.is_ok() {
-                return Err(Failure::Internal(format!(
-                    "stage {}: the line scan and the YAML verifier disagree: scan {verdict:?}, YAML {full:?}",
-                    view.stage
-                )));
+        let Some(n) = sys.nested_stacks else {
+            let limit = if options.quotas { cfn::MAX_RESOURCES } else { usize::MAX };
+            verified(&text, &view.stage, "template.yaml", limit, options)?;
+            if let Some(d) = quotas::template_size(&raw, &view.stage, &text).filter(|_| options.quotas) {
+                return Err(Failure::Invalid(vec![d]));
             }
+            files.insert(format!("{}/template.yaml", view.stage), text);
+            continue;
+        };
+        // Nested stacks: the whole template is verified first (every reference resolves,
+        // no cycle), then each part, and the quotas hold per part.
+        verified(&text, &view.stage, "the whole template", usize::MAX, options)?;
+        let parts = split::split(&text, view, &split::assign(sys, view, n))
+            .map_err(|e| Failure::Internal(format!("stage {}: splitting into nested stacks: {e}", view.stage)))?;
+        let mut quota_diags = Vec::new();
+        for (file, part) in std::iter::once(("template.yaml".to_string(), parts.root)).chain(parts.nested) {
+            verified(&part, &view.stage, &file, usize::MAX, options)?;
+            if options.quotas {
+                quota_diags.extend(quotas::nested_template(&raw, &view.stage, &file, &part));
+            }
+            files.insert(format!("{}/{file}", view.stage), part);
         }
-        if let Err(problems) = verdict {
-            return Err(Failure::Internal(format!(
-                "stage {}: generated template failed verification:\n  {}",
-                view.stage,
-                problems.join("\n  ")
-            )));
+        if !quota_diags.is_empty() {
+            return Err(Failure::Invalid(quota_diags));
         }
-        if let Some(d) = quotas::template_size(&raw, &view.stage, &text).filter(|_| options.quotas) {
-            return Err(Failure::Invalid(vec![d]));
-        }
-        files.insert(format!("{}/template.yaml", view.stage), text);
     }
     for sys in &systems {
         files.insert(format!("{}/graph.mmd", sys.stage), graph::mermaid(sys));

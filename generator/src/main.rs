@@ -269,8 +269,18 @@ fn generate(p: &Paths, write: bool) -> u8 {
             eprintln!("error: cannot write {out}: {e}");
             return exit::IO;
         }
+        // A stage's nested templates in one line (there can be a hundred).
+        let mut nested: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
         for f in build.files.keys() {
-            say(&format!("wrote {out}/{f}\n"));
+            match f.split_once('/').filter(|(_, file)| file.starts_with("nested-")) {
+                Some((stage, file)) => nested.entry(stage).or_default().push(file),
+                None => say(&format!("wrote {out}/{f}\n")),
+            }
+        }
+        for (stage, files) in nested {
+            let (first, last) = (files[0], files[files.len() - 1]);
+            let range = if files.len() == 1 { first.to_string() } else { format!("{first} .. {last}") };
+            say(&format!("wrote {out}/{stage}/{range} ({} nested stacks)\n", files.len()));
         }
         return exit::OK;
     }

@@ -15,6 +15,8 @@ pub struct System {
     pub description: String,
     /// Cargo package with the handler binaries.
     pub handlers_crate: String,
+    /// `nested_stacks`: a root template plus at most this many nested ones (see `split`).
+    pub nested_stacks: Option<u32>,
     pub topics: Vec<Topic>,
     pub queues: Vec<Queue>,
     pub functions: Vec<Function>,

@@ -54,7 +54,8 @@ pub const OTHER_VALUE: usize = 128;
 /// Every quota of one lowered stack, at the stage's name or at the config name that grows it.
 pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
     let stage = stage_span(raw, &view.stage);
-    let mut out = counts(view, stage);
+    // Nested stacks: the counts hold per template, after the split (`nested_template`).
+    let mut out = if raw.nested_stacks.is_some() { Vec::new() } else { counts(view, stage) };
     out.extend(long_ids(&producers(raw), view, stage));
     let resolved = Resolved::of(view);
     let naming = crate::model::Naming { system: &view.system, stage: &view.stage };
@@ -89,9 +90,14 @@ pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
 
 /// Resources, outputs and parameters of the template.
 fn counts(view: &StackView, stage: Span) -> Vec<Diagnostic> {
+    // About 250 resources a nested stack leaves room for the hash's uneven spread.
+    let nested = format!(
+        "add `nested_stacks: {}` at the top level: a root stack plus nested stacks the functions hash into (on a deployed stage every function moves: a replacement), or split the system into several configs",
+        view.resource_count.div_ceil(250).max(2)
+    );
     let counts = [
-        (view.resource_count, cfn::MAX_RESOURCES, "resources", "split the system into several configs (one stack each), e.g. by domain"),
-        (view.outputs.len(), MAX_OUTPUTS, "outputs", "every queue, dead-letter queue and topic has one output: split the system into several configs (one stack each)"),
+        (view.resource_count, cfn::MAX_RESOURCES, "resources", nested.as_str()),
+        (view.outputs.len(), MAX_OUTPUTS, "outputs", "every queue, dead-letter queue and topic has one output: add `nested_stacks` (each nested stack holds its queues' outputs), or split the system into several configs"),
         (view.parameters.len(), MAX_PARAMETERS, "parameters", "every endpoint has one parameter and every database three: share endpoints and databases between functions, or split the system"),
     ];
     counts
@@ -145,6 +151,50 @@ pub(crate) fn template_size(raw: &RawConfig, stage: &str, text: &str) -> Option<
         )
         .with_help("shorten descriptions and `env` values, or split the system into several configs")
     })
+}
+
+/// Resources, parameters, outputs and size of one template of a stage split into nested
+/// stacks (`file`: `template.yaml`, the root, or a nested one), at `nested_stacks`.
+pub(crate) fn nested_template(raw: &RawConfig, stage: &str, file: &str, text: &str) -> Vec<Diagnostic> {
+    let at = raw.nested_stacks.as_ref().map_or_else(|| stage_span(raw, stage), |n| n.span);
+    let (mut section, mut counts) = ("", BTreeMap::<&str, usize>::new());
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.starts_with('#') {
+            section = line.split(':').next().unwrap_or_default();
+        } else if line.len() > 2 && line.starts_with("  ") && !line[2..].starts_with([' ', '#']) {
+            *counts.entry(section).or_default() += 1;
+        }
+    }
+    let root = file == "template.yaml";
+    let help = if root {
+        "the root holds the key, the topics, the HTTP API, the secrets and email, and one resource per nested stack: split the system into several configs (one stack each), e.g. by domain"
+    } else {
+        "raise `nested_stacks`: functions hash into more, smaller nested stacks (on a deployed stage that moves functions to other stacks: a replacement)"
+    };
+    let mut out: Vec<Diagnostic> = [
+        ("Resources", cfn::MAX_RESOURCES, "resources"),
+        ("Parameters", MAX_PARAMETERS, "parameters"),
+        ("Outputs", MAX_OUTPUTS, "outputs"),
+    ]
+    .into_iter()
+    .filter_map(|(section, max, what)| {
+        let n = counts.get(section).copied().unwrap_or_default();
+        (n > max).then(|| {
+            Diagnostic::error(
+                Code::Quota,
+                at,
+                format!("stage `{stage}`: {file} needs {n} {what}; one CloudFormation template holds at most {max}"),
+            )
+            .with_help(help)
+        })
+    })
+    .collect();
+    if text.len() > MAX_TEMPLATE_BYTES {
+        out.push(
+            too_big(at, format!("{file} of stage `{stage}`"), text.len(), MAX_TEMPLATE_BYTES, "bytes").with_help(help),
+        );
+    }
+    out
 }
 
 fn too_big(at: Span, what: String, size: usize, max: usize, unit: &str) -> Diagnostic {

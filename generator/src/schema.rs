@@ -60,6 +60,8 @@ pub const DEFAULT_SCHEDULE_RETRIES: u64 = 2;
 /// An hour: a run that cannot start within it has been overtaken by later runs anyway.
 pub const DEFAULT_MAX_EVENT_AGE: u64 = 3600;
 pub const DEFAULT_DB_PORT: u64 = 3306;
+/// Most nested stacks a stage splits into: the root holds one resource per nested stack.
+pub const MAX_NESTED_STACKS: u64 = 200;
 pub const DEFAULT_SECRET_LENGTH: u64 = 64;
 
 pub const OBJECTS: &[(&str, &[K])] = &[
@@ -70,6 +72,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("system", T::Str, "System name: prefixes every physical name (`<system>-<stage>-<name>`); lowercase, digits, `-`, at most 24."),
             k("description", T::Str, "Shown in each template's Description."),
             k("handlers_crate", T::Str, "Cargo package with one binary per handler (`flowform package` builds it). Default `handlers`."),
+            k("nested_stacks", T::Int(1, MAX_NESTED_STACKS), "Split each stage into a root stack and up to this many nested stacks (`AWS::CloudFormation::Stack`): each function, with the queues it consumes and its routes, goes to the nested stack its name (its `renamed_from`) hashes to, so adding a function never moves another. Changing the number moves functions (a replacement)."),
             k("defaults", T::Obj("defaults"), "Defaults for every function."),
             k("stages", T::Named("stage"), "Stages (e.g. dev, prod); each gets out/<stage>/template.yaml."),
             k("http", T::Obj("http"), "HTTP API settings."),

@@ -116,22 +116,7 @@ pub fn logical_ids(v: &StackView) -> Vec<LogicalId> {
     }
     ids.extend(v.subscriptions.iter().map(|s| s.id.clone()));
     for f in &v.functions {
-        ids.extend([f.role_id.clone(), f.log_group_id.clone(), f.id.clone()]);
-        ids.extend(f.esm.iter().map(|e| e.id.clone()));
-        ids.extend(f.permissions.iter().map(|p| p.id.clone()));
-        if let Some(sch) = &f.schedule {
-            ids.extend([
-                sch.rule_id.clone(),
-                sch.invoke_config_id.clone(),
-                sch.dlq.id.clone(),
-                sch.dlq.policy_id.clone(),
-            ]);
-            ids.extend(sch.dlq.alarm.iter().map(|a| a.id.clone()));
-        }
-        if let Some(vpc) = &f.vpc {
-            ids.push(vpc.sg_id.clone());
-            ids.extend(vpc.ingress.iter().map(|i| i.id.clone()));
-        }
+        ids.extend(function_ids(f));
     }
     if let Some(h) = &v.http {
         ids.extend([h.api_id.clone(), h.log_group_id.clone(), h.stage_id.clone()]);
@@ -141,6 +126,24 @@ pub fn logical_ids(v: &StackView) -> Vec<LogicalId> {
     }
     for e in &v.emails {
         ids.extend([e.config_set_id.clone(), e.identity_id.clone()]);
+    }
+    ids
+}
+
+/// The logical IDs of one function's own resources (role, log group, function, event source
+/// mapping, permissions, schedule rule with its invoke config and dead-letter queue, security
+/// group and ingress rules), in template order.
+pub fn function_ids(f: &FunctionView) -> Vec<LogicalId> {
+    let mut ids = vec![f.role_id.clone(), f.log_group_id.clone(), f.id.clone()];
+    ids.extend(f.esm.iter().map(|e| e.id.clone()));
+    ids.extend(f.permissions.iter().map(|p| p.id.clone()));
+    if let Some(sch) = &f.schedule {
+        ids.extend([sch.rule_id.clone(), sch.invoke_config_id.clone(), sch.dlq.id.clone(), sch.dlq.policy_id.clone()]);
+        ids.extend(sch.dlq.alarm.iter().map(|a| a.id.clone()));
+    }
+    if let Some(vpc) = &f.vpc {
+        ids.push(vpc.sg_id.clone());
+        ids.extend(vpc.ingress.iter().map(|i| i.id.clone()));
     }
     ids
 }

@@ -39,6 +39,8 @@ pub struct RawConfig {
     pub description: Option<Sp<String>>,
     /// Cargo package holding one binary per handler (`flowform package` builds it).
     pub handlers_crate: Option<Sp<String>>,
+    /// Nested stacks per stage (the function units hash into them); none: one template.
+    pub nested_stacks: Option<Sp<u64>>,
     pub defaults: RawDefaults,
     pub stages: Vec<(Name, RawStage)>,
     pub http: RawHttp,

@@ -24,6 +24,7 @@ impl Parser {
         }
         cfg.description = self.string(f.get("description"), "`description`");
         cfg.handlers_crate = self.string(f.get("handlers_crate"), "`handlers_crate`");
+        cfg.nested_stacks = self.int(&f, "nested_stacks", "`nested_stacks`");
         if let Some(d) = f.get("defaults").and_then(|n| self.fields(n, "`defaults`", "defaults")) {
             cfg.defaults = RawDefaults {
                 timeout: self.int(&d, "timeout", "`defaults.timeout`"),

@@ -75,6 +75,12 @@ pub fn rules(sys: &System) -> String {
     let retained: Vec<String> = RETAINED.iter().map(|t| format!("'{t}'")).collect();
     out.push_str(&ANY_STACK.replace("[RETAINED]", &format!("[{}]", retained.join(", "))));
     out.push_str("\n# This stack.\n");
+    if sys.nested_stacks.is_some() {
+        out.push_str(
+            "# Nested stacks: run these rules on every template of the stage (template.yaml and\n\
+             # nested-*.yaml); each queue's rule applies to the template that holds the queue.\n",
+        );
+    }
     source_queues(&mut out, sys);
     for q in &sys.queues {
         out.push('\n');
@@ -144,7 +150,9 @@ fn queue(out: &mut String, sys: &System, q: &crate::model::Queue) {
         return;
     }
     let _ = writeln!(out, "# queue `{}`: {}.", q.name, why.join("; "));
-    let _ = writeln!(out, "rule queue_{id} {{");
+    // Nested stacks: the queue, its DLQ, consumer and mapping are in one nested template.
+    let when = if sys.nested_stacks.is_some() { format!(" when Resources.{id} exists") } else { String::new() };
+    let _ = writeln!(out, "rule queue_{id}{when} {{");
     for l in lines {
         let _ = writeln!(out, "    {l}");
     }

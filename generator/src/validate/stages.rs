@@ -178,6 +178,7 @@ impl Validator {
             stage: sn.value.clone(),
             description: raw.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
             handlers_crate: handlers_crate.clone(),
+            nested_stacks: raw.nested_stacks.as_ref().and_then(|n| u32::try_from(n.value).ok()),
             topics: ts,
             queues: queue_list,
             functions: fs,

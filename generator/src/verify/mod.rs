@@ -184,7 +184,7 @@ fn to_json(v: &Value) -> serde_json::Value {
                     let (a, b) = s.split_once('.').unwrap_or((s, ""));
                     json!({ "Fn::GetAtt": [a, b] })
                 }
-                other => json!({ other: inner }),
+                other => json!({ format!("Fn::{}", other.trim_start_matches('!')): inner }),
             }
         }
     }

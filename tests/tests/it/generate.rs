@@ -169,3 +169,103 @@ fn a_system_over_500_resources_is_a_clear_error() {
         other => panic!("expected E023, got {other:?}"),
     }
 }
+
+/// Nested stacks, three promises. (1) The templates of a split stage, joined back
+/// (`split::join`: parameters replaced by what the root passes, output reads by the outputs),
+/// are exactly the one template the config makes without `nested_stacks`, for every fixture
+/// and a 300-function system: no wire is lost, rewired wrongly or added (a `DependsOn` across
+/// templates is kept as the nested stack's, so both sides are compared without them).
+/// (2) Adding a function moves no existing resource to another template. (3) A nested
+/// template over a quota is E023 at `nested_stacks`, telling to raise it.
+#[test]
+fn nested_stacks_join_back_into_the_whole_template_and_stay_put() {
+    fn strip_depends_on(t: &mut serde_json::Value) {
+        for r in t["Resources"].as_object_mut().unwrap().values_mut() {
+            r.as_object_mut().unwrap().remove("DependsOn");
+        }
+    }
+    let whole_opts = generator::Options { quotas: false, ..Default::default() };
+    let mut configs: Vec<(String, String)> = tests::fixture_configs()
+        .into_iter()
+        .map(|(name, path)| (name, std::fs::read_to_string(path).unwrap()))
+        .collect();
+    configs.push(("synthetic-300".into(), generator::synthetic::nested(300, 16)));
+    let mut split_stages = 0;
+    for (name, text) in configs {
+        let (whole_text, nested_text) = match text.lines().find(|l| l.starts_with("nested_stacks:")) {
+            Some(line) => (text.replace(&format!("{line}\n"), ""), text.clone()),
+            None => (text.clone(), text.replacen("version: 1\n", "version: 1\nnested_stacks: 4\n", 1)),
+        };
+        let whole = generator::build_opts(&whole_text, whole_opts).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let nested = build(&nested_text).unwrap_or_else(|e| panic!("{name} with nested stacks: {e:?}"));
+        for sys in &whole.systems {
+            let stage = &sys.stage;
+            let mut want = tests::template_json(&whole.files[&format!("{stage}/template.yaml")]);
+            let mut got = generator::split::stage_template(&nested.files, stage).unwrap().unwrap();
+            assert!(
+                nested.files.keys().any(|f| f.starts_with(&format!("{stage}/nested-"))),
+                "{name}/{stage}: not split"
+            );
+            strip_depends_on(&mut want);
+            strip_depends_on(&mut got);
+            for section in ["Parameters", "Resources", "Outputs"] {
+                let (w, g) = (&want[section], &got[section]);
+                if w != g {
+                    let keys = |v: &serde_json::Value| {
+                        v.as_object()
+                            .map(|o| o.keys().cloned().collect::<std::collections::BTreeSet<_>>())
+                            .unwrap_or_default()
+                    };
+                    let (kw, kg) = (keys(w), keys(g));
+                    let differ: Vec<&String> =
+                        kw.union(&kg).filter(|k| w.get(k.as_str()) != g.get(k.as_str())).collect();
+                    panic!(
+                        "{name}/{stage}: {section} differ after the join at {differ:?}: first: {:#}\nvs {:#}",
+                        w.get(differ[0].as_str()).unwrap_or(&serde_json::Value::Null),
+                        g.get(differ[0].as_str()).unwrap_or(&serde_json::Value::Null)
+                    );
+                }
+            }
+            split_stages += 1;
+        }
+    }
+    assert!(split_stages >= 8, "{split_stages} stages checked");
+
+    // (2) One more function (and its queue and route) moves nothing else.
+    let homes = |text: &str| -> std::collections::BTreeMap<String, String> {
+        let b = build(text).unwrap();
+        let mut homes = std::collections::BTreeMap::new();
+        for (file, content) in &b.files {
+            if file.ends_with(".yaml") {
+                for id in tests::template_json(content)["Resources"].as_object().unwrap().keys() {
+                    homes.insert(id.clone(), file.clone());
+                }
+            }
+        }
+        homes
+    };
+    let (before, after) =
+        (homes(&generator::synthetic::nested(300, 16)), homes(&generator::synthetic::nested(301, 16)));
+    let moved: Vec<String> = before
+        .iter()
+        .filter(|(id, file)| after.get(*id).is_some_and(|f| f != *file) && !id.starts_with("NestedStack"))
+        .map(|(id, file)| format!("{id}: {file} -> {}", after[id]))
+        .collect();
+    assert!(moved.is_empty(), "adding a function moved resources: {moved:?}");
+    let added: Vec<&String> = after.keys().filter(|id| !before.contains_key(*id)).collect();
+    assert!(
+        added.iter().any(|id| id.as_str() == "F300Function") && added.iter().any(|id| id.as_str() == "Api300Function"),
+        "{added:?}"
+    );
+
+    // (3) Too few nested stacks for the system.
+    match build(&generator::synthetic::nested(300, 2)) {
+        Err(Failure::Invalid(d)) => {
+            assert!(d.iter().all(|d| d.code == "E023"), "{d:?}");
+            assert_eq!(d[0].span.line, 3, "at `nested_stacks`: {d:?}");
+            assert!(d[0].message.contains("nested-") && d[0].message.contains("at most 500"), "{}", d[0].message);
+            assert!(d[0].help.as_deref().unwrap_or_default().contains("raise `nested_stacks`"), "{d:?}");
+        }
+        other => panic!("expected E023, got {other:?}"),
+    }
+}

@@ -1,4 +1,5 @@
-//! cfn-lint and checkov on every generated template (out/ and the fixture snapshots):
+//! cfn-lint and checkov on every generated template (out/ and the fixture snapshots, root and
+//! nested templates):
 //! zero findings, and every suppression carries its reason in the resource's Metadata.
 
 use std::path::PathBuf;
@@ -9,7 +10,9 @@ fn templates() -> Vec<PathBuf> {
     let mut v = Vec::new();
     for base in [root().join("out"), root().join("tests/fixtures")] {
         for entry in walk(&base) {
-            if entry.file_name().is_some_and(|n| n == "template.yaml") {
+            let name = entry.file_name().unwrap_or_default().to_string_lossy().to_string();
+            let nested = name.starts_with("nested-") && entry.with_file_name("template.yaml").exists();
+            if name == "template.yaml" || (nested && name.ends_with(".yaml")) {
                 v.push(entry);
             }
         }

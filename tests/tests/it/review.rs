@@ -203,7 +203,7 @@ fn every_emitted_property_has_an_update_behaviour() {
     let mut missing = Vec::new();
     for (name, path) in fixture_configs() {
         let b = generator::build(&std::fs::read_to_string(path).unwrap()).unwrap();
-        for (file, content) in b.files.iter().filter(|(f, _)| f.ends_with("template.yaml")) {
+        for (file, content) in b.files.iter().filter(|(f, _)| f.ends_with(".yaml")) {
             let t = template_json(content);
             for (id, r) in t["Resources"].as_object().unwrap() {
                 let ty = r["Type"].as_str().unwrap();

@@ -160,6 +160,8 @@ pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
         ],
     ),
     ("AWS::ApiGatewayV2::Api", &[("Name", InPlace), ("ProtocolType", Replacement)]),
+    // A nested stack updates in place: its template's own changes are what replace things.
+    ("AWS::CloudFormation::Stack", &[("TemplateURL", InPlace), ("Parameters", InPlace)]),
     (
         "AWS::ApiGatewayV2::Stage",
         &[

@@ -1,0 +1,814 @@
+//! Nested stacks (`nested_stacks: N`): a stage's template, rendered and verified whole, split
+//! into a root template and up to N nested ones (`AWS::CloudFormation::Stack` resources whose
+//! `TemplateURL` is a file beside the root, which `aws cloudformation package` uploads).
+//!
+//! **What goes where.** A *function unit* is a function with everything that exists only for
+//! it: role, log group, event source mapping, permissions, schedule rule with its invoke config
+//! and dead-letter queue, security group and ingress rules, its HTTP integration and routes,
+//! and the queue it consumes with that queue's policy, dead-letter queue, alarm and
+//! subscriptions. Each unit goes to the nested stack its function's identity (`renamed_from`,
+//! else its name) hashes to ([`bucket`]: FNV-1a, 64 bit, modulo N): adding or removing a
+//! function never moves another (a move between stacks is a replacement), and a rename with
+//! `renamed_from` keeps its stack. Everything shared (the key, topics and their policies, the
+//! alarm topic, the HTTP API and stage, authorizers, secrets, email) stays in the root. Buckets
+//! no function hashes to are not emitted.
+//!
+//! **Wiring across templates**, from the references in the text, so nothing is special-cased:
+//! a nested template's reference to something outside it becomes a parameter of that template
+//! (`!Ref X` keeps its text with a parameter `X`; `!GetAtt X.Arn` becomes `!Ref XArn`;
+//! `${X.Arn}` in a `!Sub` becomes `${XArn}`), which the root passes (`!Ref X`, `!GetAtt X.Arn`,
+//! a root parameter as is, a list parameter joined, or another nested stack's output). A root
+//! reference into a nested stack reads that stack's output (`!GetAtt NestedStack3.Outputs.X`).
+//! A `DependsOn` across templates becomes a `DependsOn` of the nested stack resource. A stack
+//! output about one nested stack's resources moves into that template.
+//!
+//! The whole template has already passed [`crate::verify`] (every reference resolves, no
+//! cycle), so a reference that resolves nowhere is flowform's bug: [`split`] returns it as an
+//! error, and every template it writes is verified again by the caller.
+
+use crate::cfn::{LogicalId, StackView};
+use crate::model::{System, Trigger};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+
+/// The nested stack a function identity hashes to, in `0..n`: FNV-1a (64 bit) of its bytes,
+/// modulo `n`. Fixed forever: changing it would move every function of every deployed system.
+pub fn bucket(identity: &str, n: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in identity.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h % u64::from(n.max(1))) as u32
+}
+
+/// The logical ID of bucket `k` (0-based) of `n`: `NestedStack07`, numbered from 1 with as many
+/// digits as `n` has.
+pub fn stack_id(k: u32, n: u32) -> String {
+    format!("NestedStack{:0width$}", k + 1, width = n.to_string().len())
+}
+
+/// The file of bucket `k`, beside the root's `template.yaml`: `nested-07.yaml`.
+pub fn stack_file(k: u32, n: u32) -> String {
+    format!("nested-{:0width$}.yaml", k + 1, width = n.to_string().len())
+}
+
+/// One nested stack of a stage.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nested {
+    /// Its logical ID in the root (`NestedStack07`).
+    pub id: String,
+    /// Its template's file name, beside the root's.
+    pub file: String,
+    /// The config names of the functions it holds, sorted.
+    pub functions: Vec<String>,
+}
+
+/// Which nested stack each resource goes to.
+#[derive(Debug)]
+pub struct Assignment {
+    /// The nested stacks that hold something, in bucket order.
+    pub stacks: Vec<Nested>,
+    /// Resource logical ID -> index into `stacks`; resources not listed stay in the root.
+    pub owner: HashMap<String, usize>,
+}
+
+/// Every resource logical ID of a function unit (see the module doc).
+fn unit_ids(sys: &System, view: &StackView, index: usize) -> Vec<LogicalId> {
+    let (f, fv) = (&sys.functions[index], &view.functions[index]);
+    let mut ids = crate::cfn::function_ids(fv);
+    if let Trigger::Queue { queue, .. } = &f.trigger {
+        let identity = sys.queue_identity(queue);
+        let own = [LogicalId::queue(identity), LogicalId::dlq(identity)];
+        for q in view.queues.iter().filter(|q| own.contains(&q.id)) {
+            ids.extend([q.id.clone(), q.policy_id.clone()]);
+            ids.extend(q.alarm.iter().map(|a| a.id.clone()));
+        }
+        let queue_id = own[0].as_str().to_string();
+        ids.extend(
+            view.subscriptions.iter().filter(|s| s.queue.target().as_deref() == Some(&queue_id)).map(|s| s.id.clone()),
+        );
+    }
+    if let Some(h) = &view.http {
+        let integration = LogicalId::integration(&f.identity);
+        for i in h.integrations.iter().filter(|i| i.id == integration) {
+            ids.push(i.id.clone());
+            let id = i.id.as_str().to_string();
+            ids.extend(h.routes.iter().filter(|r| r.target.target().as_deref() == Some(&id)).map(|r| r.id.clone()));
+        }
+    }
+    ids
+}
+
+/// The nested stack of every function unit's resources, for `nested_stacks: n`.
+pub fn assign(sys: &System, view: &StackView, n: u32) -> Assignment {
+    let mut by_bucket: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, f) in sys.functions.iter().enumerate() {
+        by_bucket.entry(bucket(&f.identity, n)).or_default().push(i);
+    }
+    let mut stacks = Vec::new();
+    let mut owner = HashMap::new();
+    for (k, members) in by_bucket {
+        let index = stacks.len();
+        let mut functions: Vec<String> = members.iter().map(|&i| sys.functions[i].name.clone()).collect();
+        functions.sort();
+        stacks.push(Nested { id: stack_id(k, n), file: stack_file(k, n), functions });
+        for i in members {
+            owner.extend(unit_ids(sys, view, i).into_iter().map(|id| (id.as_str().to_string(), index)));
+        }
+    }
+    Assignment { stacks, owner }
+}
+
+/// A stage's templates: the root's text and each nested one's (file name, text).
+#[derive(Debug)]
+pub struct Split {
+    pub root: String,
+    pub nested: Vec<(String, String)>,
+}
+
+/// One `  Id:` block of a section, with its lines.
+struct Block<'a> {
+    id: &'a str,
+    lines: Vec<&'a str>,
+}
+
+/// The rendered template by section: the lines before `Parameters`/`Resources`, then blocks.
+#[derive(Default)]
+struct Sections<'a> {
+    head: Vec<&'a str>,
+    params: Vec<Block<'a>>,
+    resources: Vec<Block<'a>>,
+    outputs: Vec<Block<'a>>,
+}
+
+fn sections(text: &str) -> Result<Sections<'_>, String> {
+    let mut s = Sections::default();
+    let mut section = "";
+    for line in text.lines() {
+        let body = line.trim_start_matches(' ');
+        let indent = line.len() - body.len();
+        if indent == 0 && !body.starts_with('#') {
+            let key = body.split(':').next().unwrap_or_default();
+            match key {
+                "Parameters" | "Resources" | "Outputs" => section = key,
+                "AWSTemplateFormatVersion" | "Description" if section.is_empty() => s.head.push(line),
+                _ => return Err(format!("unexpected top-level line `{line}`")),
+            }
+            continue;
+        }
+        let list = match section {
+            "" => {
+                s.head.push(line);
+                continue;
+            }
+            "Parameters" => &mut s.params,
+            "Resources" => &mut s.resources,
+            _ => &mut s.outputs,
+        };
+        if indent == 2 && !body.starts_with('#') {
+            list.push(Block { id: body.trim_end_matches(':'), lines: vec![line] });
+        } else if let Some(b) = list.last_mut() {
+            b.lines.push(line);
+        } else {
+            return Err(format!("line outside a block: `{line}`"));
+        }
+    }
+    Ok(s)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Ref,
+    GetAtt,
+    /// `${X}` or `${X.Attr}` inside a `!Sub` string.
+    Sub,
+}
+
+/// A reference in a line: the bytes it spans and what it names.
+struct Token<'a> {
+    start: usize,
+    end: usize,
+    kind: Kind,
+    target: &'a str,
+    attr: Option<&'a str>,
+}
+
+/// The end of a quoted scalar starting at `i` (a `"` or `'`).
+fn quoted_end(b: &[u8], i: usize) -> usize {
+    let q = b[i];
+    let mut j = i + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' if q == b'"' => j += 2,
+            c if c == q => return j + 1,
+            _ => j += 1,
+        }
+    }
+    b.len()
+}
+
+fn token_start(b: &[u8], i: usize) -> bool {
+    i == 0 || matches!(b[i - 1], b' ' | b'[' | b'{' | b',')
+}
+
+/// The references of one line, in order (the layout `verify::scan` relies on: intrinsics in
+/// short form, plain logical IDs, `!Sub` strings plain or JSON-quoted).
+fn tokens(line: &str) -> Result<Vec<Token<'_>>, String> {
+    let b = line.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'\'' if token_start(b, i) => i = quoted_end(b, i),
+            b'!' if token_start(b, i) => {
+                let tag_end = line[i..].find(' ').map_or(b.len(), |n| i + n);
+                let arg = tag_end + 1;
+                let arg_end = match b.get(arg) {
+                    Some(b'"' | b'\'') => quoted_end(b, arg),
+                    Some(_) => line[arg..].find([',', ']', '}']).map_or(b.len(), |n| arg + n),
+                    None => return Err(format!("an intrinsic without argument: `{line}`")),
+                };
+                let value = line[arg..arg_end].trim_end();
+                match &line[i..tag_end] {
+                    "!Ref" => {
+                        out.push(Token { start: i, end: arg + value.len(), kind: Kind::Ref, target: value, attr: None })
+                    }
+                    "!GetAtt" => {
+                        let (target, attr) = value.split_once('.').ok_or_else(|| format!("bad GetAtt in `{line}`"))?;
+                        out.push(Token {
+                            start: i,
+                            end: arg + value.len(),
+                            kind: Kind::GetAtt,
+                            target,
+                            attr: Some(attr),
+                        });
+                    }
+                    "!Sub" => {
+                        let mut j = arg;
+                        while let Some(n) = line[j..arg_end].find("${") {
+                            let open = j + n;
+                            let close = line[open..arg_end].find('}').map(|c| open + c).ok_or("an open ${ in a Sub")?;
+                            let inner = &line[open + 2..close];
+                            if !inner.starts_with('!') {
+                                let (target, attr) = inner.split_once('.').map_or((inner, None), |(t, a)| (t, Some(a)));
+                                out.push(Token { start: open, end: close + 1, kind: Kind::Sub, target, attr });
+                            }
+                            j = close + 1;
+                        }
+                    }
+                    tag => return Err(format!("intrinsic {tag} is not handled by the split: `{line}`")),
+                }
+                i = arg_end.max(i + 1);
+            }
+            _ => i += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// Where a logical ID lives.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Home {
+    Root,
+    /// A parameter of the root template.
+    Param,
+    Nested(usize),
+}
+
+/// What the root passes for a nested template's parameter.
+#[derive(Clone, PartialEq, Eq, Debug)]
+enum Source {
+    /// The root's own parameter of that name.
+    Param(String),
+    /// A root resource: `!Ref X` or `!GetAtt X.Attr`.
+    Resource(String, Option<String>),
+    /// Another nested stack's output.
+    Output(usize, String),
+}
+
+/// The name a reference gets across templates: `X` for `!Ref X`, `XArn` for `X.Arn`.
+fn wire_name(target: &str, attr: Option<&str>) -> String {
+    let mut name = target.to_string();
+    name.extend(attr.unwrap_or_default().chars().filter(char::is_ascii_alphanumeric));
+    name
+}
+
+/// Per template: what it takes, what it gives, what it waits for.
+#[derive(Default)]
+struct Wiring {
+    inputs: BTreeMap<String, Source>,
+    /// Output name -> (resource, attribute).
+    outputs: BTreeMap<String, (String, Option<String>)>,
+    depends_on: BTreeSet<String>,
+}
+
+fn add_input(w: &mut Wiring, name: String, source: Source) -> Result<(), String> {
+    match w.inputs.get(&name) {
+        Some(existing) if *existing != source => {
+            Err(format!("two references would become one parameter `{name}`: {existing:?} and {source:?}"))
+        }
+        _ => {
+            w.inputs.insert(name, source);
+            Ok(())
+        }
+    }
+}
+
+fn add_output(w: &mut Wiring, name: String, target: &str, attr: Option<&str>) -> Result<(), String> {
+    let value = (target.to_string(), attr.map(str::to_string));
+    match w.outputs.get(&name) {
+        Some(existing) if *existing != value => {
+            Err(format!("two references would become one output `{name}`: {existing:?} and {value:?}"))
+        }
+        _ => {
+            w.outputs.insert(name, value);
+            Ok(())
+        }
+    }
+}
+
+struct Splitter<'a> {
+    homes: HashMap<&'a str, Home>,
+    stacks: &'a [Nested],
+    wiring: Vec<Wiring>,
+}
+
+impl<'a> Splitter<'a> {
+    fn home(&self, id: &str) -> Result<Home, String> {
+        self.homes.get(id).copied().ok_or_else(|| format!("`{id}` is referenced but defined nowhere"))
+    }
+
+    /// One line of a block that lives in `at`, with its references across templates rewired.
+    fn line(&mut self, line: &'a str, at: Home) -> Result<String, String> {
+        let mut out = String::with_capacity(line.len() + 16);
+        let mut last = 0;
+        for t in tokens(line)? {
+            if t.target.starts_with("AWS::") {
+                continue;
+            }
+            let home = self.home(t.target)?;
+            let replacement = match (at, home) {
+                (Home::Root, Home::Root | Home::Param) => continue,
+                (Home::Nested(k), Home::Nested(h)) if k == h => continue,
+                (Home::Nested(k), _) => {
+                    let name = wire_name(t.target, t.attr);
+                    let source = match home {
+                        Home::Param => Source::Param(t.target.to_string()),
+                        Home::Root => Source::Resource(t.target.to_string(), t.attr.map(str::to_string)),
+                        Home::Nested(h) => {
+                            add_output(&mut self.wiring[h], name.clone(), t.target, t.attr)?;
+                            Source::Output(h, name.clone())
+                        }
+                    };
+                    add_input(&mut self.wiring[k], name.clone(), source)?;
+                    match t.kind {
+                        Kind::Ref | Kind::GetAtt => format!("!Ref {name}"),
+                        Kind::Sub => format!("${{{name}}}"),
+                    }
+                }
+                (Home::Root | Home::Param, Home::Nested(h)) => {
+                    let name = wire_name(t.target, t.attr);
+                    add_output(&mut self.wiring[h], name.clone(), t.target, t.attr)?;
+                    let stack = &self.stacks[h].id;
+                    match t.kind {
+                        Kind::Ref | Kind::GetAtt => format!("!GetAtt {stack}.Outputs.{name}"),
+                        Kind::Sub => format!("${{{stack}.Outputs.{name}}}"),
+                    }
+                }
+                (Home::Param, _) => continue,
+            };
+            out.push_str(&line[last..t.start]);
+            out.push_str(&replacement);
+            last = t.end;
+        }
+        out.push_str(&line[last..]);
+        Ok(out)
+    }
+
+    /// A `    DependsOn: ...` line of a block in `at`: targets elsewhere leave it (a nested
+    /// template's become its stack's), a root resource's on a nested resource name the stack.
+    fn depends_on(&mut self, line: &str, at: Home) -> Result<Option<String>, String> {
+        let value = line.split_once(':').map(|(_, v)| v.trim()).unwrap_or_default();
+        if value.is_empty() {
+            return Err("a block DependsOn list is not handled by the split".into());
+        }
+        let mut kept: Vec<String> = Vec::new();
+        for target in value.trim_start_matches('[').trim_end_matches(']').split(',') {
+            let target = target.trim().trim_matches('"');
+            let home = self.home(target)?;
+            let name = match (at, home) {
+                (Home::Nested(k), Home::Nested(h)) if k == h => target.to_string(),
+                (Home::Nested(k), other) => {
+                    let dep = match other {
+                        Home::Nested(h) => self.stacks[h].id.clone(),
+                        _ => target.to_string(),
+                    };
+                    self.wiring[k].depends_on.insert(dep);
+                    continue;
+                }
+                (_, Home::Nested(h)) => self.stacks[h].id.clone(),
+                _ => target.to_string(),
+            };
+            if !kept.contains(&name) {
+                kept.push(name);
+            }
+        }
+        Ok(match kept.as_slice() {
+            [] => None,
+            [one] => Some(format!("    DependsOn: {one}")),
+            many => Some(format!("    DependsOn: [{}]", many.join(", "))),
+        })
+    }
+
+    fn block(&mut self, b: &Block<'a>, at: Home, out: &mut String) -> Result<(), String> {
+        for &line in &b.lines {
+            if line.starts_with("    DependsOn:") {
+                if let Some(l) = self.depends_on(line, at)? {
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+                continue;
+            }
+            out.push_str(&self.line(line, at)?);
+            out.push('\n');
+        }
+        Ok(())
+    }
+}
+
+/// The homes of an output's references: `Some(k)` when every one is in nested stack `k`.
+fn output_home(b: &Block, homes: &HashMap<&str, Home>) -> Result<Option<usize>, String> {
+    let mut home = None;
+    for line in &b.lines {
+        for t in tokens(line)?.iter().filter(|t| !t.target.starts_with("AWS::")) {
+            match (homes.get(t.target), home) {
+                (Some(Home::Nested(k)), None) => home = Some(*k),
+                (Some(Home::Nested(k)), Some(h)) if *k == h => {}
+                _ => return Ok(None),
+            }
+        }
+    }
+    Ok(home)
+}
+
+/// A nested stack resource's Metadata: why cfn-lint's W3002 does not apply.
+const STACK_METADATA: &str = "    Metadata:
+      cfn-lint:
+        config:
+          ignore_checks:
+            - W3002
+      flowform:
+        cfn-lint-reasons:
+          W3002: \"TemplateURL is the nested template beside this one; `aws cloudformation package` uploads it and rewrites this property\"
+";
+
+fn quote(s: &str) -> String {
+    crate::render::yaml_flow(&serde_json::Value::String(s.to_string()))
+}
+
+/// Splits the verified whole template `text` of `view`'s stage by `assignment`.
+pub fn split(text: &str, view: &StackView, assignment: &Assignment) -> Result<Split, String> {
+    let s = sections(text)?;
+    let mut homes: HashMap<&str, Home> = HashMap::new();
+    for p in &s.params {
+        homes.insert(p.id, Home::Param);
+    }
+    for r in &s.resources {
+        let home = assignment.owner.get(r.id).map_or(Home::Root, |&k| Home::Nested(k));
+        if homes.insert(r.id, home).is_some() {
+            return Err(format!("`{}` is defined twice", r.id));
+        }
+    }
+    for n in &assignment.stacks {
+        if homes.contains_key(n.id.as_str()) {
+            return Err(format!("nested stack `{}` has the logical ID of a resource or parameter", n.id));
+        }
+    }
+    let stacks = &assignment.stacks;
+    let mut sp = Splitter { homes, stacks, wiring: stacks.iter().map(|_| Wiring::default()).collect() };
+
+    // Resources and outputs, each in its template.
+    let mut bodies: Vec<String> = vec![String::new(); stacks.len()];
+    let mut moved: Vec<Vec<(String, String)>> = vec![Vec::new(); stacks.len()];
+    let mut root_resources = String::new();
+    for r in &s.resources {
+        match sp.homes[r.id] {
+            Home::Nested(k) => {
+                let mut out = std::mem::take(&mut bodies[k]);
+                sp.block(r, Home::Nested(k), &mut out)?;
+                bodies[k] = out;
+            }
+            _ => sp.block(r, Home::Root, &mut root_resources)?,
+        }
+    }
+    let mut root_outputs = String::new();
+    for o in &s.outputs {
+        match output_home(o, &sp.homes)? {
+            Some(k) => {
+                let mut out = String::new();
+                sp.block(o, Home::Nested(k), &mut out)?;
+                moved[k].push((o.id.to_string(), out));
+            }
+            None => sp.block(o, Home::Root, &mut root_outputs)?,
+        }
+    }
+
+    // The root: its own blocks, then one stack resource per nested template.
+    let param_lines: HashMap<&str, &Block> = s.params.iter().map(|p| (p.id, p)).collect();
+    let is_list = |p: &str| {
+        param_lines
+            .get(p)
+            .is_some_and(|b| b.lines.iter().any(|l| l.trim_start().starts_with("Type:") && l.contains("List")))
+    };
+    for (k, n) in stacks.iter().enumerate() {
+        let w = &sp.wiring[k];
+        let implied: BTreeSet<String> = w
+            .inputs
+            .values()
+            .filter_map(|src| match src {
+                Source::Resource(id, _) => Some(id.clone()),
+                Source::Output(h, _) => Some(stacks[*h].id.clone()),
+                Source::Param(_) => None,
+            })
+            .collect();
+        let deps: Vec<&String> = w.depends_on.iter().filter(|d| !implied.contains(*d)).collect();
+        let _ = writeln!(root_resources, "  {}:", n.id);
+        let _ = writeln!(root_resources, "    Type: AWS::CloudFormation::Stack");
+        match deps.as_slice() {
+            [] => {}
+            [one] => {
+                let _ = writeln!(root_resources, "    DependsOn: {one}");
+            }
+            many => {
+                let list: Vec<&str> = many.iter().map(|d| d.as_str()).collect();
+                let _ = writeln!(root_resources, "    DependsOn: [{}]", list.join(", "));
+            }
+        }
+        // Deleting or replacing a nested stack deletes what it holds, except what keeps itself:
+        // its queues, log groups and secrets are `Retain` on their own.
+        root_resources.push_str("    DeletionPolicy: Delete\n    UpdateReplacePolicy: Delete\n");
+        root_resources.push_str(STACK_METADATA);
+        let _ = writeln!(root_resources, "    Properties:");
+        let _ = writeln!(root_resources, "      TemplateURL: {}", n.file);
+        if !w.inputs.is_empty() {
+            let _ = writeln!(root_resources, "      Parameters:");
+        }
+        for (name, src) in &w.inputs {
+            let value = match src {
+                Source::Param(p) if is_list(p) => format!("!Join [\",\", !Ref {p}]"),
+                Source::Param(p) => format!("!Ref {p}"),
+                Source::Resource(id, None) => format!("!Ref {id}"),
+                Source::Resource(id, Some(a)) => format!("!GetAtt {id}.{a}"),
+                Source::Output(h, o) => format!("!GetAtt {}.Outputs.{o}", stacks[*h].id),
+            };
+            let _ = writeln!(root_resources, "        {name}: {value}");
+        }
+    }
+    let mut root = String::new();
+    for line in &s.head {
+        let _ = writeln!(root, "{line}");
+    }
+    if !s.params.is_empty() {
+        root.push_str("Parameters:\n");
+        for p in &s.params {
+            for line in &p.lines {
+                let _ = writeln!(root, "{line}");
+            }
+        }
+    }
+    root.push_str("Resources:\n");
+    root.push_str(&root_resources);
+    if !root_outputs.is_empty() {
+        root.push_str("Outputs:\n");
+        root.push_str(&root_outputs);
+    }
+
+    // The nested templates.
+    let mut nested = Vec::new();
+    for (k, n) in stacks.iter().enumerate() {
+        let w = &sp.wiring[k];
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "# Generated by flowform from flowform.yaml (system {}, stage {}): nested stack {} of template.yaml.",
+            view.system, view.stage, n.id
+        );
+        t.push_str("# Do not edit: change flowform.yaml and run `flowform generate`.\n");
+        t.push_str("AWSTemplateFormatVersion: \"2010-09-09\"\n");
+        let description = format!(
+            "{}-{} {}: functions {} (generated by flowform)",
+            view.system,
+            view.stage,
+            n.id,
+            n.functions.join(", ")
+        );
+        let description: String = description.chars().take(1024).collect();
+        let _ = writeln!(t, "Description: {}", quote(&description));
+        if !w.inputs.is_empty() {
+            t.push_str("Parameters:\n");
+        }
+        for (name, src) in &w.inputs {
+            match src {
+                Source::Param(p) => {
+                    for line in &param_lines[p.as_str()].lines {
+                        let _ = writeln!(t, "{line}");
+                    }
+                }
+                Source::Resource(id, attr) => {
+                    let what = match attr {
+                        Some(a) => format!("{id}.{a} of the root stack"),
+                        None => format!("{id} of the root stack"),
+                    };
+                    let _ = writeln!(t, "  {name}:\n    Type: String\n    Description: {}", quote(&what));
+                }
+                Source::Output(h, o) => {
+                    let what = format!("output {o} of {}", stacks[*h].id);
+                    let _ = writeln!(t, "  {name}:\n    Type: String\n    Description: {}", quote(&what));
+                }
+            }
+        }
+        t.push_str("Resources:\n");
+        t.push_str(&bodies[k]);
+        if !w.outputs.is_empty() || !moved[k].is_empty() {
+            t.push_str("Outputs:\n");
+            for (id, block) in &moved[k] {
+                if w.outputs.contains_key(id) {
+                    return Err(format!("output `{id}` of {} is also a wire's name", n.id));
+                }
+                t.push_str(block);
+            }
+            for (name, (id, attr)) in &w.outputs {
+                let value = match attr {
+                    Some(a) => format!("!GetAtt {id}.{a}"),
+                    None => format!("!Ref {id}"),
+                };
+                let _ = writeln!(t, "  {name}:\n    Description: \"For the root stack\"\n    Value: {value}");
+            }
+        }
+        nested.push((n.file.clone(), t));
+    }
+    Ok(Split { root, nested })
+}
+
+/// The stage's templates joined back into the one template they were split from (as JSON,
+/// long-form intrinsics): each nested stack's resources and moved outputs in the root, its
+/// parameters replaced by what the root passes, the root's reads of its outputs by the outputs'
+/// values. `DependsOn` on a nested stack cannot name the resource it stood for and is dropped.
+/// Review and test tools read a stage through this; a stage without nested stacks is its
+/// root as is.
+pub fn join(root: &Json, nested: &BTreeMap<String, Json>) -> Result<Json, String> {
+    let resources = root["Resources"].as_object().ok_or("the root has no Resources")?;
+    let stacks: BTreeMap<&str, &Json> =
+        resources.iter().filter(|(_, r)| r["Type"] == STACK_TYPE).map(|(id, r)| (id.as_str(), r)).collect();
+    // Each nested stack's outputs, by (stack, output name).
+    let mut outputs: HashMap<(String, String), Json> = HashMap::new();
+    for (id, r) in &stacks {
+        let file = r["Properties"]["TemplateURL"].as_str().ok_or("a nested stack without TemplateURL")?;
+        let child = nested.get(file).ok_or_else(|| format!("{id}: {file} is missing"))?;
+        for (name, o) in child["Outputs"].as_object().into_iter().flatten() {
+            outputs.insert((id.to_string(), name.clone()), o["Value"].clone());
+        }
+    }
+    let read_output = |target: &str, attr: Option<&str>| -> Option<Json> {
+        let name = attr?.strip_prefix("Outputs.")?;
+        stacks.contains_key(target).then(|| outputs.get(&(target.to_string(), name.to_string())).cloned())?
+    };
+    let mut joined_resources = serde_json::Map::new();
+    let mut joined_outputs = serde_json::Map::new();
+    for (id, r) in resources {
+        if stacks.contains_key(id.as_str()) {
+            continue;
+        }
+        let mut r = substitute(r, &read_output);
+        if let Some(deps) = r.get_mut("DependsOn") {
+            let kept: Vec<Json> = one_or_many(deps)
+                .into_iter()
+                .filter(|d| !stacks.contains_key(d.as_str().unwrap_or_default()))
+                .collect();
+            match kept.len() {
+                0 => {
+                    r.as_object_mut().map(|o| o.remove("DependsOn"));
+                }
+                1 => *deps = kept[0].clone(),
+                _ => *deps = Json::Array(kept),
+            }
+        }
+        joined_resources.insert(id.clone(), r);
+    }
+    for (name, o) in root["Outputs"].as_object().into_iter().flatten() {
+        joined_outputs.insert(name.clone(), substitute(o, &read_output));
+    }
+    for (id, r) in &stacks {
+        let file = r["Properties"]["TemplateURL"].as_str().unwrap_or_default();
+        let child = &nested[file];
+        let passed = r["Properties"]["Parameters"].as_object().cloned().unwrap_or_default();
+        let param = |target: &str, attr: Option<&str>| -> Option<Json> {
+            if attr.is_some() {
+                return None;
+            }
+            let value = passed.get(target)?;
+            // A list parameter travels joined with commas: the child reads the root's list.
+            if let Some([sep, list]) = value["Fn::Join"].as_array().map(Vec::as_slice) {
+                if sep == "," && list.get("Ref").is_some() {
+                    return Some(list.clone());
+                }
+            }
+            Some(substitute(value, &read_output))
+        };
+        for (rid, res) in child["Resources"].as_object().into_iter().flatten() {
+            if joined_resources.insert(rid.clone(), substitute(res, &param)).is_some() {
+                return Err(format!("{rid} of {id} is also defined elsewhere"));
+            }
+        }
+        for (name, o) in child["Outputs"].as_object().into_iter().flatten() {
+            let v = &o["Value"];
+            let (target, attr) = match (v["Ref"].as_str(), v["Fn::GetAtt"].as_array()) {
+                (Some(t), _) => (t, None),
+                (_, Some(a)) => (a[0].as_str().unwrap_or_default(), a[1].as_str()),
+                _ => ("", None),
+            };
+            if *name != wire_name(target, attr) {
+                joined_outputs.insert(name.clone(), substitute(o, &param));
+            }
+        }
+    }
+    let mut out = root.clone();
+    out["Resources"] = Json::Object(joined_resources);
+    if !joined_outputs.is_empty() {
+        out["Outputs"] = Json::Object(joined_outputs);
+    }
+    Ok(out)
+}
+
+const STACK_TYPE: &str = "AWS::CloudFormation::Stack";
+
+fn one_or_many(v: &Json) -> Vec<Json> {
+    match v {
+        Json::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+/// `v` with every `Ref`/`GetAtt`/`Sub` placeholder that `f` resolves replaced by its value.
+fn substitute(v: &Json, f: &dyn Fn(&str, Option<&str>) -> Option<Json>) -> Json {
+    match v {
+        Json::Object(m) if m.len() == 1 => {
+            let (k, inner) = m.iter().next().unwrap_or_else(|| unreachable!());
+            let resolved = match (k.as_str(), inner) {
+                ("Ref", Json::String(t)) => f(t, None),
+                ("Fn::GetAtt", Json::Array(a)) => {
+                    match (a.first().and_then(Json::as_str), a.get(1).and_then(Json::as_str)) {
+                        (Some(t), Some(attr)) => f(t, Some(attr)),
+                        _ => None,
+                    }
+                }
+                ("Fn::Sub", Json::String(s)) => Some(serde_json::json!({ "Fn::Sub": substitute_sub(s, f) })),
+                _ => None,
+            };
+            resolved.unwrap_or_else(|| Json::Object(m.iter().map(|(k, v)| (k.clone(), substitute(v, f))).collect()))
+        }
+        Json::Object(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), substitute(v, f))).collect()),
+        Json::Array(a) => Json::Array(a.iter().map(|v| substitute(v, f)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A `Sub` string's placeholders resolved by `f` (to a `Ref` or `GetAtt`, written back as one).
+fn substitute_sub(s: &str, f: &dyn Fn(&str, Option<&str>) -> Option<Json>) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find("${") {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
+        let inner = &rest[open + 2..close];
+        out.push_str(&rest[..open]);
+        let (target, attr) = inner.split_once('.').map_or((inner, None), |(t, a)| (t, Some(a)));
+        let value = if inner.starts_with('!') { None } else { f(target, attr) };
+        match value.as_ref().map(|v| (v["Ref"].as_str(), v["Fn::GetAtt"].as_array())) {
+            Some((Some(r), _)) => {
+                let _ = write!(out, "${{{r}}}");
+            }
+            Some((_, Some(a))) => {
+                let _ = write!(out, "${{{}.{}}}", a[0].as_str().unwrap_or_default(), a[1].as_str().unwrap_or_default());
+            }
+            _ => out.push_str(&rest[open..=close]),
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A stage of built files as one template: the root joined with its nested templates
+/// ([`join`]); `None` when the stage has no `template.yaml`.
+pub fn stage_template(files: &crate::emit::Files, stage: &str) -> Option<Result<Json, String>> {
+    let root = crate::verify::template_json(files.get(&format!("{stage}/template.yaml"))?);
+    let prefix = format!("{stage}/nested-");
+    let nested: Result<BTreeMap<String, Json>, String> = files
+        .iter()
+        .filter(|(f, _)| f.starts_with(&prefix))
+        .map(|(f, text)| Ok((f[stage.len() + 1..].to_string(), crate::verify::template_json(text)?)))
+        .collect();
+    Some(root.and_then(|root| join(&root, &nested?)))
+}
