@@ -46,6 +46,58 @@ measure "synthetic 10 functions" "$tmp/synth-10.yaml" 0
 measure "synthetic 100 (E023 error)" "$tmp/synth-100.yaml" 1
 measure "synthetic 1000 (E023 error)" "$tmp/synth-1000.yaml" 1
 
+# == Anchors (issue #13): the same architecture (the donut shop's topics, queues with DLQs and
+# alarms, subscriptions, functions, routes and schedules) N times, as a flowform config
+# (bench/anchors/flowform/copies.py), an AWS CDK app (bench/anchors/cdk/app.js, `cdk synth`)
+# and an AWS SAM template (bench/anchors/sam/shop.py, the SAM translator). Whole process,
+# median of $ANCHOR_RUNS runs, as a ratio to flowform. FLOWFORM_BENCH_ANCHORS=0 skips them;
+# the first run installs the pinned anchors into $FLOWFORM_TOOLS_DIR/anchors.
+readonly CDK_LIB_VERSION=2.276.0 CONSTRUCTS_VERSION=10.8.1 CDK_CLI_VERSION=2.1149.0
+readonly SAM_TRANSLATOR_VERSION=1.115.0
+if [[ "${FLOWFORM_BENCH_ANCHORS:-1}" == 1 ]]; then
+  anchors="${FLOWFORM_TOOLS_DIR:-$HOME/.cache/flowform-tools}/anchors"
+  mkdir -p "$anchors"
+  if [[ ! -x "$anchors/sam/bin/python" ]] || ! "$anchors/sam/bin/python" -c "import samtranslator" 2>/dev/null; then
+    python3 -m venv "$anchors/sam"
+    "$anchors/sam/bin/pip" install -q --disable-pip-version-check "aws-sam-translator==$SAM_TRANSLATOR_VERSION" pyyaml
+  fi
+  if [[ ! -e "$anchors/cdk/node_modules/aws-cdk-lib/package.json" ]]; then
+    npm install --prefix "$anchors/cdk" --no-audit --no-fund --loglevel=error \
+      "aws-cdk-lib@$CDK_LIB_VERSION" "constructs@$CONSTRUCTS_VERSION" "aws-cdk@$CDK_CLI_VERSION" >/dev/null
+  fi
+  anchor_runs="${ANCHOR_RUNS:-5}"
+  # Median wall time (ms) of $anchor_runs runs of "$@".
+  median_ms() {
+    local times=() t0 t1
+    for _ in $(seq "$anchor_runs"); do
+      t0=$(date +%s%N)
+      "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
+      t1=$(date +%s%N)
+      times+=($(((t1 - t0) / 1000)))
+    done
+    printf "%s\n" "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+  }
+  cdk_synth() {
+    (cd bench/anchors/cdk && FLOWFORM_BENCH_COPIES=$1 NODE_PATH="$anchors/cdk/node_modules" CDK_DISABLE_VERSION_CHECK=1 \
+      "$anchors/cdk/node_modules/.bin/cdk" synth --quiet --no-notices --no-version-reporting -o "$tmp/cdk.out")
+  }
+  sam_translate() {
+    "$anchors/sam/bin/python" bench/anchors/sam/shop.py "$1" >"$tmp/sam-$1.json" &&
+      "$anchors/sam/bin/python" bench/anchors/sam/translate.py "$tmp/sam-$1.json" >"$tmp/sam-$1.out.json"
+  }
+  echo "== anchors: same architecture, N copies; whole process, median of $anchor_runs runs"
+  printf "%-6s %12s %12s %12s %12s %10s %10s\n" "N" "--version" "flowform" "cdk synth" "SAM transl." "cdk/ff" "SAM/ff"
+  ver=$(median_ms "$bin" --version)
+  for n in 1 10 50; do
+    "$anchors/sam/bin/python" bench/anchors/flowform/copies.py flowform.yaml "$n" >"$tmp/shop-$n.yaml"
+    ff=$(median_ms "$bin" generate -c "$tmp/shop-$n.yaml" -o "$tmp/anchor-out")
+    cdk=$(median_ms cdk_synth "$n" || echo nan)
+    sam=$(median_ms sam_translate "$n" || echo nan)
+    printf "%-6s %10s ms %10s ms %10s ms %10s ms %9.0fx %9.0fx\n" "$n" "$ver" "$ff" "$cdk" "$sam" \
+      "$(echo "$cdk / $ff" | bc -l 2>/dev/null || echo 0)" "$(echo "$sam / $ff" | bc -l 2>/dev/null || echo 0)"
+  done
+fi
+
 echo "== handlers (zip sizes from dist/lambda; run \`flowform package\` first)"
 for z in dist/lambda/*.zip; do
   [[ -e "$z" ]] && printf "%-32s %8.2f MB\n" "$z" "$(echo "$(stat -c %s "$z") / 1000000" | bc -l)"

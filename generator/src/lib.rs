@@ -23,6 +23,7 @@ pub mod render;
 pub mod schema;
 pub mod split;
 pub mod synthetic;
+pub mod timing;
 pub mod tools;
 pub mod validate;
 pub mod verify;
@@ -57,11 +58,15 @@ pub fn build(text: &str) -> Result<Build, Failure> {
 
 /// [`build`] with explicit options.
 pub fn build_opts(text: &str, options: Options) -> Result<Build, Failure> {
-    build_with(
-        &render::Renderer::new().map_err(|e| Failure::Internal(format!("templates do not compile: {}", e.0)))?,
-        text,
-        options,
-    )
+    // The templates compile on a second thread while the config is read, checked and lowered.
+    std::thread::scope(|scope| {
+        let templates = scope.spawn(|| timing::time("templates", render::Renderer::new));
+        let front = front(text, options);
+        let renderer = timing::time("templates (waited for)", || templates.join())
+            .map_err(|_| Failure::Internal("compiling the templates panicked".into()))?
+            .map_err(|e| Failure::Internal(format!("templates do not compile: {}", e.0)))?;
+        back(&renderer, front?, options)
+    })
 }
 
 /// Knobs of a build. The default is what `flowform generate` uses.
@@ -148,9 +153,9 @@ fn id_clashes(raw: &config::RawConfig, views: &[cfn::StackView]) -> Vec<Diagnost
 /// The line scan's verdict on one rendered template (and, with `full_verify`, the YAML
 /// verifier's, which must agree); a failure is flowform's bug.
 fn verified(text: &str, stage: &str, what: &str, limit: usize, options: Options) -> Result<(), Failure> {
-    let verdict = verify::scan(text, limit).map(|_| ());
+    let verdict = timing::time("verify (scan)", || verify::scan(text, limit).map(|_| ()));
     if options.full_verify {
-        let full = verify::verify(text, limit).map(|_| ());
+        let full = timing::time("verify (YAML)", || verify::verify(text, limit).map(|_| ()));
         if full.is_ok() != verdict.is_ok() {
             return Err(Failure::Internal(format!(
                 "stage {stage}, {what}: the line scan and the YAML verifier disagree: scan {verdict:?}, YAML {full:?}"
@@ -167,21 +172,54 @@ fn verified(text: &str, stage: &str, what: &str, limit: usize, options: Options)
 
 /// [`build`] with a prepared renderer (benchmarks reuse one) and explicit options.
 pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> Result<Build, Failure> {
-    let (raw, mut diags) = config::parse(text);
+    back(renderer, front(text, options)?, options)
+}
+
+/// What the checks before rendering leave: the config, each stage's model and lowered view,
+/// and the warnings.
+struct Front {
+    raw: config::RawConfig,
+    systems: Vec<model::System>,
+    views: Vec<cfn::StackView>,
+    warnings: Vec<Diagnostic>,
+}
+
+/// `f` on each item, on one thread per item when there are several (stages), results in
+/// item order. A panic on a thread is flowform's bug, reported as such.
+fn each_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Result<Vec<R>, Failure> {
+    if items.len() < 2 {
+        return Ok(items.iter().map(&f).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items.iter().map(|item| scope.spawn(|| f(item))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().map_err(|_| Failure::Internal("a stage's thread panicked".into())))
+            .collect()
+    })
+}
+
+/// Parse, validate, lower each stage (in parallel) and check its quotas, and the logical-ID
+/// clashes across stages: every diagnostic with a config position.
+fn front(text: &str, options: Options) -> Result<Front, Failure> {
+    let (raw, mut diags) = timing::time("parse", || config::parse(text));
     let parsed_ok = !diags.iter().any(Diagnostic::is_error) || raw.system.is_some();
     let mut systems = Vec::new();
     if parsed_ok {
-        let (s, more) = validate::validate(&raw);
+        let (s, more) = timing::time("validate", || validate::validate(&raw));
         diags.extend(more);
         systems = s;
     }
     let mut views = Vec::new();
     if !diags.iter().any(Diagnostic::is_error) {
-        for sys in &systems {
-            let view = cfn::lower(sys);
-            if options.quotas {
-                diags.extend(quotas::check(&raw, &view));
-            }
+        let lowered = each_parallel(&systems, |sys| {
+            let view = timing::time("lower", || cfn::lower(sys));
+            let checked =
+                if options.quotas { timing::time("quotas", || quotas::check(&raw, &view)) } else { Vec::new() };
+            (view, checked)
+        })?;
+        for (view, checked) in lowered {
+            diags.extend(checked);
             views.push(view);
         }
         diags.extend(id_clashes(&raw, &views));
@@ -192,42 +230,65 @@ pub fn build_with(renderer: &render::Renderer, text: &str, options: Options) -> 
     if diags.iter().any(Diagnostic::is_error) {
         return Err(Failure::Invalid(diags));
     }
+    Ok(Front { raw, systems, views, warnings: diags })
+}
+
+/// Render, verify (and split) each stage, in parallel, then the graphs, guard rules and
+/// bindings: the files for out/.
+fn back(renderer: &render::Renderer, f: Front, options: Options) -> Result<Build, Failure> {
+    let stages: Vec<(&model::System, &cfn::StackView)> = f.systems.iter().zip(&f.views).collect();
     let mut files = Files::new();
-    for (sys, view) in systems.iter().zip(&views) {
-        let text = renderer
-            .render(view)
-            .map_err(|e| Failure::Internal(format!("stage {}: template rendering failed: {}", view.stage, e.0)))?;
-        let Some(n) = sys.nested_stacks else {
-            let limit = if options.quotas { cfn::MAX_RESOURCES } else { usize::MAX };
-            verified(&text, &view.stage, "template.yaml", limit, options)?;
-            if let Some(d) = quotas::template_size(&raw, &view.stage, &text).filter(|_| options.quotas) {
-                return Err(Failure::Invalid(vec![d]));
-            }
-            files.insert(format!("{}/template.yaml", view.stage), text);
-            continue;
-        };
-        // Nested stacks: the whole template is verified first (every reference resolves,
-        // no cycle), then each part, and the quotas hold per part.
-        verified(&text, &view.stage, "the whole template", usize::MAX, options)?;
-        let parts = split::split(&text, view, &split::assign(sys, view, n))
-            .map_err(|e| Failure::Internal(format!("stage {}: splitting into nested stacks: {e}", view.stage)))?;
-        let mut quota_diags = Vec::new();
-        for (file, part) in std::iter::once(("template.yaml".to_string(), parts.root)).chain(parts.nested) {
-            verified(&part, &view.stage, &file, usize::MAX, options)?;
-            if options.quotas {
-                quota_diags.extend(quotas::nested_template(&raw, &view.stage, &file, &part));
-            }
-            files.insert(format!("{}/{file}", view.stage), part);
-        }
-        if !quota_diags.is_empty() {
-            return Err(Failure::Invalid(quota_diags));
-        }
+    for stage in each_parallel(&stages, |(sys, view)| stage_files(renderer, &f.raw, sys, view, options))? {
+        files.extend(stage?);
     }
-    for sys in &systems {
-        files.insert(format!("{}/graph.mmd", sys.stage), graph::mermaid(sys));
-        files.insert(format!("{}/graph.dot", sys.stage), graph::dot(sys));
-        files.insert(format!("{}/flowform.guard", sys.stage), tools::guard::rules(sys));
+    timing::time("graphs, guard, bindings", || {
+        for sys in &f.systems {
+            files.insert(format!("{}/graph.mmd", sys.stage), graph::mermaid(sys));
+            files.insert(format!("{}/graph.dot", sys.stage), graph::dot(sys));
+            files.insert(format!("{}/flowform.guard", sys.stage), tools::guard::rules(sys));
+        }
+        files.insert("bindings.rs".into(), tools::bindings::rust(&f.systems));
+    });
+    Ok(Build { files, systems: f.systems, warnings: f.warnings })
+}
+
+/// One stage's templates (path under out/, text): rendered and verified; with
+/// `nested_stacks`, the whole template verified, split, and each part verified and checked
+/// against the quotas.
+fn stage_files(
+    renderer: &render::Renderer,
+    raw: &config::RawConfig,
+    sys: &model::System,
+    view: &cfn::StackView,
+    options: Options,
+) -> Result<Vec<(String, String)>, Failure> {
+    let stage = &view.stage;
+    let text = timing::time("render", || renderer.render(view))
+        .map_err(|e| Failure::Internal(format!("stage {stage}: template rendering failed: {}", e.0)))?;
+    let Some(n) = sys.nested_stacks else {
+        let limit = if options.quotas { cfn::MAX_RESOURCES } else { usize::MAX };
+        verified(&text, stage, "template.yaml", limit, options)?;
+        if let Some(d) = quotas::template_size(raw, stage, &text).filter(|_| options.quotas) {
+            return Err(Failure::Invalid(vec![d]));
+        }
+        return Ok(vec![(format!("{stage}/template.yaml"), text)]);
+    };
+    // Nested stacks: the whole template is verified first (every reference resolves, no
+    // cycle), then each part, and the quotas hold per part.
+    verified(&text, stage, "the whole template", usize::MAX, options)?;
+    let parts = timing::time("split", || split::split(&text, view, &split::assign(sys, view, n)))
+        .map_err(|e| Failure::Internal(format!("stage {stage}: splitting into nested stacks: {e}")))?;
+    let mut out = Vec::new();
+    let mut quota_diags = Vec::new();
+    for (file, part) in std::iter::once(("template.yaml".to_string(), parts.root)).chain(parts.nested) {
+        verified(&part, stage, &file, usize::MAX, options)?;
+        if options.quotas {
+            quota_diags.extend(quotas::nested_template(raw, stage, &file, &part));
+        }
+        out.push((format!("{stage}/{file}"), part));
     }
-    files.insert("bindings.rs".into(), tools::bindings::rust(&systems));
-    Ok(Build { files, systems, warnings: diags })
+    if !quota_diags.is_empty() {
+        return Err(Failure::Invalid(quota_diags));
+    }
+    Ok(out)
 }

@@ -256,6 +256,24 @@ fn failure(name: &str, text: &str, f: Failure) -> u8 {
 }
 
 fn generate(p: &Paths, write: bool) -> u8 {
+    // FLOWFORM_TIMINGS=1: each phase's wall time on stderr (docs/BENCHMARKS.md).
+    let timings = std::env::var_os("FLOWFORM_TIMINGS").is_some_and(|v| v == "1");
+    if timings {
+        generator::timing::enable();
+    }
+    let start = std::time::Instant::now();
+    let code = generate_timed(p, write);
+    if timings {
+        let phases: Vec<String> = generator::timing::take()
+            .iter()
+            .map(|(name, d)| format!("{name} {:.2} ms", d.as_secs_f64() * 1000.0))
+            .collect();
+        eprintln!("timings: {}; all {:.2} ms", phases.join(", "), start.elapsed().as_secs_f64() * 1000.0);
+    }
+    code
+}
+
+fn generate_timed(p: &Paths, write: bool) -> u8 {
     // `check` (what CI runs) also parses every template back as YAML; `generate` trusts the
     // line scan, which the tests hold to the same verdicts.
     let options = generator::Options { full_verify: !write || cfg!(debug_assertions), ..Default::default() };
@@ -265,7 +283,7 @@ fn generate(p: &Paths, write: bool) -> u8 {
     };
     let out = p.out.display();
     if write {
-        if let Err(e) = emit::write(&p.out, &build.files) {
+        if let Err(e) = generator::timing::time("write", || emit::write(&p.out, &build.files)) {
             eprintln!("error: cannot write {out}: {e}");
             return exit::IO;
         }
@@ -393,8 +411,8 @@ fn plan(
         return exit::INVALID_CONFIG;
     };
     let rel = format!("{}/{stage}/template.yaml", out.display());
-    let (before_text, what) = match before {
-        Some(p) => match std::fs::read_to_string(&p) {
+    let (before_text, what) = match &before {
+        Some(p) => match std::fs::read_to_string(p) {
             Ok(t) => (t, p.display().to_string()),
             Err(e) => {
                 eprintln!("error: cannot read {}: {e}", p.display());
@@ -414,24 +432,38 @@ fn plan(
             }
         },
     };
-    let (Ok(b), Ok(a)) = (generator::verify::template_json(&before_text), generator::verify::template_json(after))
-    else {
-        eprintln!("error: {what} is not a template");
-        return exit::IO;
+    // A stage split into nested stacks is read whole: its root and the nested templates the
+    // root names, from the same place (the built files; beside `--before`; the same revision).
+    let after_stage = generator::split::read_stage(after, |f| {
+        build.files.get(&format!("{stage}/{f}")).cloned().ok_or_else(|| format!("{f} was not generated"))
+    });
+    let before_dir = before.as_ref().map(|p| p.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let before_stage = generator::split::read_stage(&before_text, |f| match &before_dir {
+        Some(dir) => std::fs::read_to_string(dir.join(f)).map_err(|e| format!("{}: {e}", dir.join(f).display())),
+        None => match committed(base, &format!("{}/{stage}/{f}", out.display())) {
+            Ok(Some(text)) => Ok(text),
+            Ok(None) => Err(format!("{f} does not exist at {base}")),
+            Err(e) => Err(e),
+        },
+    });
+    let (b, a) = match (before_stage, after_stage) {
+        (Ok(b), Ok(a)) => (b, a),
+        (Err(e), _) => {
+            eprintln!("error: {what} {e}; pass out/<stage>/template.yaml");
+            return exit::IO;
+        }
+        (_, Err(e)) => {
+            eprintln!("error: the generated template of stage `{stage}` {e}");
+            return exit::IO;
+        }
     };
-    // Any YAML parses (the config too): a template has a `Resources` mapping.
-    if !b["Resources"].is_object() {
-        eprintln!(
-            "error: {what} is not a CloudFormation template (no `Resources` mapping); pass out/<stage>/template.yaml"
-        );
-        return exit::IO;
-    }
-    if let (Some(x), Some(y)) = (generator::plan::stack_prefix(&b), generator::plan::stack_prefix(&a)) {
+    if let (Some(x), Some(y)) = (generator::plan::stack_prefix(&b.template), generator::plan::stack_prefix(&a.template))
+    {
         if x != y {
             eprintln!("warning: {what} is the template of `{x}`, compared here with `{y}` (--stage {stage})");
         }
     }
-    let p = generator::plan::plan(&b, &a);
+    let p = generator::plan::plan_stage(&b, &a);
     match format {
         "json" => say(&format!("{}\n", serde_json::to_string_pretty(&p).unwrap_or_default())),
         "markdown" => {

@@ -291,6 +291,8 @@ pub struct Function {
     /// The name its resources are named after (logical IDs, physical names): its
     /// `renamed_from`, else `name`.
     pub identity: String,
+    /// `stack`: the nested stack it is pinned to (with `nested_stacks`); none: its hash's.
+    pub stack: Option<String>,
     /// Binary of the handlers workspace that implements it.
     pub handler: String,
     pub description: String,

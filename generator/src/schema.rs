@@ -180,6 +180,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("callbacks", T::StrList, "Routes whose URL it hands out (`METHOD /path`); gives it the API's base URL."),
             k("env", T::Env, "Plain env vars (no secrets: use `secrets`)."),
             k("renamed_from", T::Str, "The name this function had before: it keeps that name's resources (function, role, log group, logical IDs, physical names) instead of being replaced. Keep it while the stack lives."),
+            k("stack", T::Str, "With `nested_stacks`: the nested stack this function (and its queue and routes) goes to, by name (`nested-<stack>.yaml`), instead of the one its name hashes to; functions that belong together can share one. Lowercase letters, digits, `_`."),
         ],
     ),
     (

@@ -6,10 +6,10 @@
 //! it: role, log group, event source mapping, permissions, schedule rule with its invoke config
 //! and dead-letter queue, security group and ingress rules, its HTTP integration and routes,
 //! and the queue it consumes with that queue's policy, dead-letter queue, alarm and
-//! subscriptions. Each unit goes to the nested stack its function's identity (`renamed_from`,
-//! else its name) hashes to ([`bucket`]: FNV-1a, 64 bit, modulo N): adding or removing a
-//! function never moves another (a move between stacks is a replacement), and a rename with
-//! `renamed_from` keeps its stack. Everything shared (the key, topics and their policies, the
+//! subscriptions. Each unit goes to the nested stack its function's `stack` names, else to
+//! the one its identity (`renamed_from`, else its name) hashes to ([`bucket`]: FNV-1a, 64
+//! bit, modulo N): adding or removing a function never moves another (a move between stacks
+//! is a replacement), and a rename with `renamed_from` keeps its stack. Everything shared (the key, topics and their policies, the
 //! alarm topic, the HTTP API and stage, authorizers, secrets, email) stays in the root. Buckets
 //! no function hashes to are not emitted.
 //!
@@ -101,19 +101,50 @@ fn unit_ids(sys: &System, view: &StackView, index: usize) -> Vec<LogicalId> {
     ids
 }
 
-/// The nested stack of every function unit's resources, for `nested_stacks: n`.
+/// Where a function unit goes: a hash bucket, or the nested stack its `stack` names.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    Bucket(u32),
+    Named(String),
+}
+
+impl Slot {
+    fn of(f: &crate::model::Function, n: u32) -> Slot {
+        match &f.stack {
+            Some(name) => Slot::Named(name.clone()),
+            None => Slot::Bucket(bucket(&f.identity, n)),
+        }
+    }
+
+    /// Its nested stack's logical ID and file.
+    fn names(&self, n: u32) -> (String, String) {
+        match self {
+            Slot::Bucket(k) => (stack_id(*k, n), stack_file(*k, n)),
+            Slot::Named(name) => (format!("NestedStack{}", crate::ids::pascal(name)), format!("nested-{name}.yaml")),
+        }
+    }
+}
+
+/// The nested template file a function's unit goes to, with `nested_stacks: n`.
+pub fn file_of(f: &crate::model::Function, n: u32) -> String {
+    Slot::of(f, n).names(n).1
+}
+
+/// The nested stack of every function unit's resources, for `nested_stacks: n`: the one its
+/// `stack` names (`NestedStackBilling`, `nested-billing.yaml`), else its bucket's.
 pub fn assign(sys: &System, view: &StackView, n: u32) -> Assignment {
-    let mut by_bucket: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    let mut by_slot: BTreeMap<Slot, Vec<usize>> = BTreeMap::new();
     for (i, f) in sys.functions.iter().enumerate() {
-        by_bucket.entry(bucket(&f.identity, n)).or_default().push(i);
+        by_slot.entry(Slot::of(f, n)).or_default().push(i);
     }
     let mut stacks = Vec::new();
     let mut owner = HashMap::new();
-    for (k, members) in by_bucket {
+    for (slot, members) in by_slot {
         let index = stacks.len();
         let mut functions: Vec<String> = members.iter().map(|&i| sys.functions[i].name.clone()).collect();
         functions.sort();
-        stacks.push(Nested { id: stack_id(k, n), file: stack_file(k, n), functions });
+        let (id, file) = slot.names(n);
+        stacks.push(Nested { id, file, functions });
         for i in members {
             owner.extend(unit_ids(sys, view, i).into_iter().map(|id| (id.as_str().to_string(), index)));
         }
@@ -224,6 +255,11 @@ fn tokens(line: &str) -> Result<Vec<Token<'_>>, String> {
             b'"' | b'\'' if token_start(b, i) => i = quoted_end(b, i),
             b'!' if token_start(b, i) => {
                 let tag_end = line[i..].find(' ').map_or(b.len(), |n| i + n);
+                if !matches!(&line[i..tag_end], "!Ref" | "!GetAtt" | "!Sub") {
+                    // Not an intrinsic the templates write (a `!` inside plain text): as the scan.
+                    i = tag_end;
+                    continue;
+                }
                 let arg = tag_end + 1;
                 let arg_end = match b.get(arg) {
                     Some(b'"' | b'\'') => quoted_end(b, arg),
@@ -258,7 +294,7 @@ fn tokens(line: &str) -> Result<Vec<Token<'_>>, String> {
                             j = close + 1;
                         }
                     }
-                    tag => return Err(format!("intrinsic {tag} is not handled by the split: `{line}`")),
+                    _ => {}
                 }
                 i = arg_end.max(i + 1);
             }
@@ -340,9 +376,13 @@ impl<'a> Splitter<'a> {
         self.homes.get(id).copied().ok_or_else(|| format!("`{id}` is referenced but defined nowhere"))
     }
 
-    /// One line of a block that lives in `at`, with its references across templates rewired.
-    fn line(&mut self, line: &'a str, at: Home) -> Result<String, String> {
-        let mut out = String::with_capacity(line.len() + 16);
+    /// One line of a block that lives in `at`, with its references across templates rewired,
+    /// onto `out`.
+    fn line(&mut self, line: &'a str, at: Home, out: &mut String) -> Result<(), String> {
+        if !line.contains('!') {
+            out.push_str(line);
+            return Ok(());
+        }
         let mut last = 0;
         for t in tokens(line)? {
             if t.target.starts_with("AWS::") {
@@ -384,7 +424,7 @@ impl<'a> Splitter<'a> {
             last = t.end;
         }
         out.push_str(&line[last..]);
-        Ok(out)
+        Ok(())
     }
 
     /// A `    DependsOn: ...` line of a block in `at`: targets elsewhere leave it (a nested
@@ -431,7 +471,7 @@ impl<'a> Splitter<'a> {
                 }
                 continue;
             }
-            out.push_str(&self.line(line, at)?);
+            self.line(line, at, out)?;
             out.push('\n');
         }
         Ok(())
@@ -516,55 +556,9 @@ pub fn split(text: &str, view: &StackView, assignment: &Assignment) -> Result<Sp
     }
 
     // The root: its own blocks, then one stack resource per nested template.
-    let param_lines: HashMap<&str, &Block> = s.params.iter().map(|p| (p.id, p)).collect();
-    let is_list = |p: &str| {
-        param_lines
-            .get(p)
-            .is_some_and(|b| b.lines.iter().any(|l| l.trim_start().starts_with("Type:") && l.contains("List")))
-    };
+    let params: HashMap<&str, &Block> = s.params.iter().map(|p| (p.id, p)).collect();
     for (k, n) in stacks.iter().enumerate() {
-        let w = &sp.wiring[k];
-        let implied: BTreeSet<String> = w
-            .inputs
-            .values()
-            .filter_map(|src| match src {
-                Source::Resource(id, _) => Some(id.clone()),
-                Source::Output(h, _) => Some(stacks[*h].id.clone()),
-                Source::Param(_) => None,
-            })
-            .collect();
-        let deps: Vec<&String> = w.depends_on.iter().filter(|d| !implied.contains(*d)).collect();
-        let _ = writeln!(root_resources, "  {}:", n.id);
-        let _ = writeln!(root_resources, "    Type: AWS::CloudFormation::Stack");
-        match deps.as_slice() {
-            [] => {}
-            [one] => {
-                let _ = writeln!(root_resources, "    DependsOn: {one}");
-            }
-            many => {
-                let list: Vec<&str> = many.iter().map(|d| d.as_str()).collect();
-                let _ = writeln!(root_resources, "    DependsOn: [{}]", list.join(", "));
-            }
-        }
-        // Deleting or replacing a nested stack deletes what it holds, except what keeps itself:
-        // its queues, log groups and secrets are `Retain` on their own.
-        root_resources.push_str("    DeletionPolicy: Delete\n    UpdateReplacePolicy: Delete\n");
-        root_resources.push_str(STACK_METADATA);
-        let _ = writeln!(root_resources, "    Properties:");
-        let _ = writeln!(root_resources, "      TemplateURL: {}", n.file);
-        if !w.inputs.is_empty() {
-            let _ = writeln!(root_resources, "      Parameters:");
-        }
-        for (name, src) in &w.inputs {
-            let value = match src {
-                Source::Param(p) if is_list(p) => format!("!Join [\",\", !Ref {p}]"),
-                Source::Param(p) => format!("!Ref {p}"),
-                Source::Resource(id, None) => format!("!Ref {id}"),
-                Source::Resource(id, Some(a)) => format!("!GetAtt {id}.{a}"),
-                Source::Output(h, o) => format!("!GetAtt {}.Outputs.{o}", stacks[*h].id),
-            };
-            let _ = writeln!(root_resources, "        {name}: {value}");
-        }
+        stack_resource(n, &sp.wiring[k], stacks, &params, &mut root_resources);
     }
     let mut root = String::new();
     for line in &s.head {
@@ -572,10 +566,8 @@ pub fn split(text: &str, view: &StackView, assignment: &Assignment) -> Result<Sp
     }
     if !s.params.is_empty() {
         root.push_str("Parameters:\n");
-        for p in &s.params {
-            for line in &p.lines {
-                let _ = writeln!(root, "{line}");
-            }
+        for line in s.params.iter().flat_map(|p| &p.lines) {
+            let _ = writeln!(root, "{line}");
         }
     }
     root.push_str("Resources:\n");
@@ -584,72 +576,130 @@ pub fn split(text: &str, view: &StackView, assignment: &Assignment) -> Result<Sp
         root.push_str("Outputs:\n");
         root.push_str(&root_outputs);
     }
-
-    // The nested templates.
     let mut nested = Vec::new();
     for (k, n) in stacks.iter().enumerate() {
-        let w = &sp.wiring[k];
-        let mut t = String::new();
-        let _ = writeln!(
-            t,
-            "# Generated by flowform from flowform.yaml (system {}, stage {}): nested stack {} of template.yaml.",
-            view.system, view.stage, n.id
-        );
-        t.push_str("# Do not edit: change flowform.yaml and run `flowform generate`.\n");
-        t.push_str("AWSTemplateFormatVersion: \"2010-09-09\"\n");
-        let description = format!(
-            "{}-{} {}: functions {} (generated by flowform)",
-            view.system,
-            view.stage,
-            n.id,
-            n.functions.join(", ")
-        );
-        let description: String = description.chars().take(1024).collect();
-        let _ = writeln!(t, "Description: {}", quote(&description));
-        if !w.inputs.is_empty() {
-            t.push_str("Parameters:\n");
-        }
-        for (name, src) in &w.inputs {
-            match src {
-                Source::Param(p) => {
-                    for line in &param_lines[p.as_str()].lines {
-                        let _ = writeln!(t, "{line}");
-                    }
-                }
-                Source::Resource(id, attr) => {
-                    let what = match attr {
-                        Some(a) => format!("{id}.{a} of the root stack"),
-                        None => format!("{id} of the root stack"),
-                    };
-                    let _ = writeln!(t, "  {name}:\n    Type: String\n    Description: {}", quote(&what));
-                }
-                Source::Output(h, o) => {
-                    let what = format!("output {o} of {}", stacks[*h].id);
-                    let _ = writeln!(t, "  {name}:\n    Type: String\n    Description: {}", quote(&what));
-                }
-            }
-        }
-        t.push_str("Resources:\n");
-        t.push_str(&bodies[k]);
-        if !w.outputs.is_empty() || !moved[k].is_empty() {
-            t.push_str("Outputs:\n");
-            for (id, block) in &moved[k] {
-                if w.outputs.contains_key(id) {
-                    return Err(format!("output `{id}` of {} is also a wire's name", n.id));
-                }
-                t.push_str(block);
-            }
-            for (name, (id, attr)) in &w.outputs {
-                let value = match attr {
-                    Some(a) => format!("!GetAtt {id}.{a}"),
-                    None => format!("!Ref {id}"),
-                };
-                let _ = writeln!(t, "  {name}:\n    Description: \"For the root stack\"\n    Value: {value}");
-            }
-        }
-        nested.push((n.file.clone(), t));
+        let parts = NestedParts { body: &bodies[k], moved: &moved[k], wiring: &sp.wiring[k] };
+        nested.push((n.file.clone(), nested_template(view, n, &parts, stacks, &params)?));
     }
     Ok(Split { root, nested })
+}
+
+/// The root's `AWS::CloudFormation::Stack` resource of nested stack `n`: what it waits for
+/// beyond what its parameters imply, and the parameters it passes.
+fn stack_resource(n: &Nested, w: &Wiring, stacks: &[Nested], params: &HashMap<&str, &Block>, out: &mut String) {
+    let implied: BTreeSet<&str> = w
+        .inputs
+        .values()
+        .filter_map(|src| match src {
+            Source::Resource(id, _) => Some(id.as_str()),
+            Source::Output(h, _) => Some(stacks[*h].id.as_str()),
+            Source::Param(_) => None,
+        })
+        .collect();
+    let deps: Vec<&str> = w.depends_on.iter().map(String::as_str).filter(|d| !implied.contains(d)).collect();
+    let _ = writeln!(out, "  {}:\n    Type: AWS::CloudFormation::Stack", n.id);
+    match deps.as_slice() {
+        [] => {}
+        [one] => {
+            let _ = writeln!(out, "    DependsOn: {one}");
+        }
+        many => {
+            let _ = writeln!(out, "    DependsOn: [{}]", many.join(", "));
+        }
+    }
+    // Deleting or replacing a nested stack deletes what it holds, except what keeps itself:
+    // its queues, log groups and secrets are `Retain` on their own.
+    out.push_str("    DeletionPolicy: Delete\n    UpdateReplacePolicy: Delete\n");
+    out.push_str(STACK_METADATA);
+    let _ = writeln!(out, "    Properties:\n      TemplateURL: {}", n.file);
+    if !w.inputs.is_empty() {
+        out.push_str("      Parameters:\n");
+    }
+    let is_list = |p: &str| {
+        params.get(p).is_some_and(|b| b.lines.iter().any(|l| l.trim_start().starts_with("Type:") && l.contains("List")))
+    };
+    for (name, src) in &w.inputs {
+        let value = match src {
+            // A nested stack's parameters are strings: a list travels joined with commas.
+            Source::Param(p) if is_list(p) => format!("!Join [\",\", !Ref {p}]"),
+            Source::Param(p) => format!("!Ref {p}"),
+            Source::Resource(id, None) => format!("!Ref {id}"),
+            Source::Resource(id, Some(a)) => format!("!GetAtt {id}.{a}"),
+            Source::Output(h, o) => format!("!GetAtt {}.Outputs.{o}", stacks[*h].id),
+        };
+        let _ = writeln!(out, "        {name}: {value}");
+    }
+}
+
+/// What a nested template is made of: its resource blocks, the stack outputs moved into it,
+/// and its wiring.
+struct NestedParts<'s> {
+    body: &'s str,
+    moved: &'s [(String, String)],
+    wiring: &'s Wiring,
+}
+
+/// The text of nested template `n`: header, parameters (a root parameter's declaration as
+/// the root has it, else a string naming where it comes from), resources, outputs.
+fn nested_template(
+    view: &StackView,
+    n: &Nested,
+    parts: &NestedParts,
+    stacks: &[Nested],
+    params: &HashMap<&str, &Block>,
+) -> Result<String, String> {
+    let w = parts.wiring;
+    let mut t = format!(
+        "# Generated by flowform from flowform.yaml (system {}, stage {}): nested stack {} of template.yaml.\n\
+         # Do not edit: change flowform.yaml and run `flowform generate`.\n\
+         AWSTemplateFormatVersion: \"2010-09-09\"\n",
+        view.system, view.stage, n.id
+    );
+    let description = format!(
+        "{}-{} {}: functions {} (generated by flowform)",
+        view.system,
+        view.stage,
+        n.id,
+        n.functions.join(", ")
+    );
+    let description: String = description.chars().take(1024).collect();
+    let _ = writeln!(t, "Description: {}", quote(&description));
+    if !w.inputs.is_empty() {
+        t.push_str("Parameters:\n");
+    }
+    for (name, src) in &w.inputs {
+        let what = match src {
+            Source::Param(p) => {
+                for line in &params[p.as_str()].lines {
+                    let _ = writeln!(t, "{line}");
+                }
+                continue;
+            }
+            Source::Resource(id, Some(a)) => format!("{id}.{a} of the root stack"),
+            Source::Resource(id, None) => format!("{id} of the root stack"),
+            Source::Output(h, o) => format!("output {o} of {}", stacks[*h].id),
+        };
+        let _ = writeln!(t, "  {name}:\n    Type: String\n    Description: {}", quote(&what));
+    }
+    t.push_str("Resources:\n");
+    t.push_str(parts.body);
+    if !w.outputs.is_empty() || !parts.moved.is_empty() {
+        t.push_str("Outputs:\n");
+        for (id, block) in parts.moved {
+            if w.outputs.contains_key(id) {
+                return Err(format!("output `{id}` of {} is also a wire's name", n.id));
+            }
+            t.push_str(block);
+        }
+        for (name, (id, attr)) in &w.outputs {
+            let value = match attr {
+                Some(a) => format!("!GetAtt {id}.{a}"),
+                None => format!("!Ref {id}"),
+            };
+            let _ = writeln!(t, "  {name}:\n    Description: \"For the root stack\"\n    Value: {value}");
+        }
+    }
+    Ok(t)
 }
 
 /// The stage's templates joined back into the one template they were split from (as JSON,
@@ -811,4 +861,89 @@ pub fn stage_template(files: &crate::emit::Files, stage: &str) -> Option<Result<
         .map(|(f, text)| Ok((f[stage.len() + 1..].to_string(), crate::verify::template_json(text)?)))
         .collect();
     Some(root.and_then(|root| join(&root, &nested?)))
+}
+
+/// A stage read back from its files (committed, on disk or just built): the one template its
+/// files join into ([`join`]), the template file that holds each resource, and the root's
+/// nested stack resources. A stage without nested stacks is its `template.yaml` as is.
+#[derive(Debug)]
+pub struct Stage {
+    pub template: Json,
+    /// Resource logical ID -> `template.yaml` or the nested template's file.
+    pub homes: BTreeMap<String, String>,
+    /// The root's `AWS::CloudFormation::Stack` resources (not in `template`).
+    pub stacks: BTreeMap<String, Json>,
+}
+
+/// Reads a stage from its root's text and a reader of the nested templates beside it (by
+/// their `TemplateURL`). Errors say which file is missing or not a template.
+pub fn read_stage(root: &str, nested: impl Fn(&str) -> Result<String, String>) -> Result<Stage, String> {
+    let root = crate::verify::template_json(root).map_err(|e| format!("is {e}"))?;
+    let resources = root["Resources"].as_object().ok_or("is not a CloudFormation template (no `Resources` mapping)")?;
+    let mut homes = BTreeMap::new();
+    let mut stacks = BTreeMap::new();
+    let mut files = BTreeMap::new();
+    for (id, r) in resources {
+        if r["Type"] != STACK_TYPE {
+            homes.insert(id.clone(), "template.yaml".to_string());
+            continue;
+        }
+        stacks.insert(id.clone(), r.clone());
+        let file = r["Properties"]["TemplateURL"].as_str().ok_or_else(|| format!("has {id} without a TemplateURL"))?;
+        let text = nested(file).map_err(|e| format!("names nested template {file}, which cannot be read: {e}"))?;
+        let child =
+            crate::verify::template_json(&text).map_err(|e| format!("names nested template {file}, which is {e}"))?;
+        for cid in child["Resources"].as_object().into_iter().flatten().map(|(k, _)| k) {
+            homes.insert(cid.clone(), file.to_string());
+        }
+        files.insert(file.to_string(), child);
+    }
+    let template = if stacks.is_empty() {
+        root
+    } else {
+        join(&root, &files).map_err(|e| format!("does not join with its nested templates: {e}"))?
+    };
+    Ok(Stage { template, homes, stacks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// FNV-1a 64 of each name, modulo 16, computed independently (a few lines of Python).
+    const BUCKETS_OF_16: [u32; 5] = [9, 3, 11, 8, 12];
+
+    /// The hash is part of every deployed split stage: a change would move every function.
+    #[test]
+    fn buckets_are_fixed_forever() {
+        let got: Vec<u32> =
+            ["checkout", "stock_request", "f0", "f1", "api300"].iter().map(|id| bucket(id, 16)).collect();
+        assert_eq!(got, BUCKETS_OF_16);
+        assert_eq!((stack_id(6, 40), stack_file(6, 40)), ("NestedStack07".to_string(), "nested-07.yaml".to_string()));
+        assert_eq!((stack_id(0, 3), stack_file(2, 3)), ("NestedStack1".to_string(), "nested-3.yaml".to_string()));
+    }
+
+    /// The references of a line, wherever the layout puts them: flow lists and mappings,
+    /// `!Sub` strings (the `yaml` filter always JSON-quotes them; with `${!Literal}` and pseudo
+    /// parameters), and nothing inside other quoted scalars.
+    #[test]
+    fn tokens_find_every_reference_and_only_those() {
+        type Found<'a> = &'a [(&'a str, Option<&'a str>)];
+        let rows: &[(&str, Found)] = &[
+            ("      TopicArn: !Ref OrdersTopic", &[("OrdersTopic", None)]),
+            ("      Role: !GetAtt FRole.Arn", &[("FRole", Some("Arn"))]),
+            ("        Resource: [!GetAtt A.Arn, !Ref B]", &[("A", Some("Arn")), ("B", None)]),
+            ("        X: { a: !Ref A, b: \"!Ref NotMe\" }", &[("A", None)]),
+            (
+                "        Y: !Sub \"arn:${AWS::Partition}:x:${Api}/*/${!Stage}/${Q.Arn}\"",
+                &[("AWS::Partition", None), ("Api", None), ("Q", Some("Arn"))],
+            ),
+            ("    Description: \"a !Ref in text, ${NotMe}\"", &[]),
+        ];
+        for (line, want) in rows {
+            let got: Vec<(&str, Option<&str>)> = tokens(line).unwrap().iter().map(|t| (t.target, t.attr)).collect();
+            assert_eq!(got, *want, "{line}");
+        }
+        assert!(tokens("    Description: Wow !Important").unwrap().is_empty(), "a `!` in plain text");
+    }
 }

@@ -130,6 +130,24 @@ fn plan_reads_the_committed_stack_and_refuses_what_it_cannot_read() {
     let (code, out, err) = flowform(&sub, &["plan", "--before", "flowform.yaml"]);
     assert_eq!(code, 3, "{out}{err}");
     assert!(err.contains("is not a CloudFormation template"), "{err}");
+    // A stage split into nested stacks: `--before` reads the nested templates beside the root.
+    let nested = GOOD.replacen("version: 1\n", "version: 1\nnested_stacks: 2\n", 1);
+    std::fs::write(sub.join("flowform.yaml"), &nested).unwrap();
+    assert_eq!(flowform(&sub, &["generate", "-o", "split"]).0, 0);
+    let (code, out, err) = flowform(&sub, &["plan", "--before", "split/dev/template.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no changes"), "the split stage, read back whole: {out}{err}");
+    let nested_file = std::fs::read_dir(sub.join("split/dev"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("nested-"))
+        .expect("a nested template")
+        .path();
+    std::fs::remove_file(&nested_file).unwrap();
+    let (code, _, err) = flowform(&sub, &["plan", "--before", "split/dev/template.yaml"]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("names nested template") && err.contains("which cannot be read"), "{err}");
+    std::fs::write(sub.join("flowform.yaml"), GOOD).unwrap();
     // Another stage's template: said, and compared all the same.
     std::fs::write(sub.join("flowform.yaml"), GOOD.replace("stages: { dev: {} }", "stages: { dev: {}, prod: {} }"))
         .unwrap();

@@ -179,6 +179,8 @@ pub struct RawFunction {
     pub env: Vec<(Name, Sp<String>)>,
     /// The name whose resources this function keeps.
     pub renamed_from: Option<Name>,
+    /// `stack`: the nested stack it is pinned to.
+    pub stack: Option<Name>,
     pub span: Span,
     /// `trigger.http.throttle`: the routes' own throttling.
     pub route_throttle: Option<RawHttp>,

@@ -282,6 +282,7 @@ impl Parser {
         func.handler = self.string(ff.get("handler"), "`handler`");
         func.description = self.string(ff.get("description"), "`description`");
         func.renamed_from = self.string(ff.get("renamed_from"), "`renamed_from`");
+        func.stack = self.string(ff.get("stack"), "`stack`");
         func.timeout = self.int(&ff, "timeout", "`timeout`");
         func.memory = self.int(&ff, "memory", "`memory`");
         func.architecture = self.string(ff.get("architecture"), "`architecture`");

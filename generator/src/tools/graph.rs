@@ -1,6 +1,7 @@
 //! The topology as a diagram: routes and schedules -> functions -> topics -> filtered
 //! subscriptions -> queues -> DLQs -> functions -> email, databases, external endpoints.
 //! Mermaid (renders on GitHub) and Graphviz DOT, both deterministic (model order is name order).
+//! A stage split into nested stacks names each function's template in its label.
 
 use crate::model::{FilterScope, System, Trigger};
 use std::fmt::Write as _;
@@ -210,10 +211,14 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
         }
     }
     for f in &sys.functions {
-        let label = match f.reserved_concurrency {
+        let mut label = match f.reserved_concurrency {
             Some(rc) => format!("{} · timeout {} s · concurrency {rc}", f.name, f.timeout),
             None => format!("{} · timeout {} s", f.name, f.timeout),
         };
+        // Nested stacks: the template that holds the function (and its queue and routes).
+        if let Some(n) = sys.nested_stacks {
+            let _ = write!(label, " · {}", crate::split::file_of(f, n));
+        }
         nodes.push(Node { id: id("fn", &f.name), label, shape: Shape::Function });
         if let Trigger::Schedule { retries, .. } = &f.trigger {
             let did = id("fndlq", &f.name);

@@ -109,10 +109,29 @@ impl Validator {
             None => n.value.replace('_', "-"),
         };
         let env = self.env(&f.env, &[]);
+        let stack = f.stack.as_ref().map(|s| {
+            let ok = s.value.len() <= 32
+                && s.value.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                self.err(
+                    Diagnostic::error(Code::BadName, s.span, format!("invalid nested stack name `{}`", s.value))
+                        .with_help("use at most 32 lowercase letters, digits and `_`, starting with a letter, e.g. `billing`"),
+                );
+            }
+            if raw.nested_stacks.is_none() {
+                self.err(
+                    Diagnostic::error(Code::Undefined, s.span, format!("function `{}` names nested stack `{}`, but the config has no `nested_stacks`", n.value, s.value))
+                        .with_help("add `nested_stacks: N` at the top level (functions without `stack` hash into N nested stacks), or remove `stack`"),
+                );
+            }
+            s.value.clone()
+        });
         let trigger = trigger?;
         Some(Function {
             name: n.value.clone(),
             identity: declared.identity(Kind::Function, &n.value).to_string(),
+            stack,
             handler,
             description: f.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
             timeout: f.timeout.as_ref().or(raw.defaults.timeout.as_ref()).map(|t| t.value).unwrap_or(DEFAULT_TIMEOUT),

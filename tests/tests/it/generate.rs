@@ -193,7 +193,11 @@ fn nested_stacks_join_back_into_the_whole_template_and_stay_put() {
     let mut split_stages = 0;
     for (name, text) in configs {
         let (whole_text, nested_text) = match text.lines().find(|l| l.starts_with("nested_stacks:")) {
-            Some(line) => (text.replace(&format!("{line}\n"), ""), text.clone()),
+            // The whole: without `nested_stacks` and without the functions' `stack` pins.
+            Some(_) => {
+                let keep = |l: &&str| !l.starts_with("nested_stacks:") && !l.trim_start().starts_with("stack:");
+                (text.lines().filter(keep).collect::<Vec<_>>().join("\n") + "\n", text.clone())
+            }
             None => (text.clone(), text.replacen("version: 1\n", "version: 1\nnested_stacks: 4\n", 1)),
         };
         let whole = generator::build_opts(&whole_text, whole_opts).unwrap_or_else(|e| panic!("{name}: {e:?}"));

@@ -430,3 +430,53 @@ fn the_pr_workflow_passes_actionlint() {
     let (code, out, err) = run(Command::new(tool("FLOWFORM_ACTIONLINT")).arg(root().join(".github/workflows/pr.yml")));
     assert_eq!(code, 0, "actionlint:\n{out}{err}");
 }
+
+/// A stage read from built files, nested templates and all.
+fn stage_of(text: &str) -> generator::split::Stage {
+    let b = generator::build(text).unwrap_or_else(|e| panic!("{e:?}"));
+    generator::split::read_stage(&b.files["dev/template.yaml"], |f| {
+        b.files.get(&format!("dev/{f}")).cloned().ok_or_else(|| format!("{f} missing"))
+    })
+    .unwrap()
+}
+
+/// Nested stacks in review (#13). Adding a function to a split system of 300 is additions
+/// (its unit) and in-place updates (the topic policy that admits it), nothing else. Raising
+/// `nested_stacks` moves functions between templates: each moved resource is a replacement,
+/// a moved queue destructive. Turning nesting on for a deployed stage moves every unit.
+#[test]
+fn plan_of_a_split_stage_adds_a_function_without_moving_others_and_calls_moves_replacements() {
+    use generator::plan::plan_stage;
+    use generator::synthetic::{config, nested};
+    let before = stage_of(&nested(300, 16));
+    let p = plan_stage(&before, &stage_of(&nested(301, 16)));
+    assert!(!p.destructive(), "{}", text(&p));
+    for c in &p.changes {
+        let ok = c.kind == ChangeKind::Added || (c.kind == ChangeKind::Modified && c.update == Some(Update::InPlace));
+        assert!(ok, "{} {:?} {:?}: {}", c.logical_id, c.kind, c.update, text(&p));
+    }
+    let added: Vec<&str> =
+        p.changes.iter().filter(|c| c.kind == ChangeKind::Added).map(|c| c.logical_id.as_str()).collect();
+    assert!(
+        added.contains(&"F300Function") && added.contains(&"Api300Function") && added.contains(&"Q300Queue"),
+        "{added:?}"
+    );
+
+    let p = plan_stage(&before, &stage_of(&nested(300, 17)));
+    assert!(p.destructive());
+    let moved: Vec<&generator::plan::Change> =
+        p.changes.iter().filter(|c| c.properties.iter().any(|pc| pc.property == "(template)")).collect();
+    assert!(moved.len() > 1000, "most units move from 16 to 17 buckets: {}", moved.len());
+    let queue = moved.iter().find(|c| c.resource_type == "AWS::SQS::Queue").expect("a moved queue");
+    assert!(queue.destructive && queue.update == Some(Update::Replacement), "{queue:?}");
+    let report = text(&p);
+    assert!(report.contains("(template)") && report.contains("nested-"), "{report}");
+
+    let p = plan_stage(&stage_of(&config(30)), &stage_of(&nested(30, 4)));
+    let units = stage_of(&nested(30, 4)).homes.values().filter(|f| f.starts_with("nested-")).count();
+    let moved = p.changes.iter().filter(|c| c.properties.iter().any(|pc| pc.property == "(template)")).count();
+    assert_eq!(moved, units, "every resource of a function unit moves into a nested stack");
+    let stacks =
+        p.changes.iter().filter(|c| c.kind == ChangeKind::Added && c.resource_type == "AWS::CloudFormation::Stack");
+    assert_eq!(stacks.count(), 4);
+}

@@ -213,6 +213,80 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
     p
 }
 
+/// Compares two stages that may be split into nested stacks ([`crate::split::Stage`]): the
+/// joined templates as [`plan`] does, plus what moves between templates. CloudFormation
+/// cannot move a resource between stacks: the old stack deletes it (or, `Retain`, orphans
+/// it) and the new one creates it again, so a move is a replacement, shown as the
+/// pseudo-property `(template)`. Nested stacks added or removed are listed as such.
+pub fn plan_stage(before: &crate::split::Stage, after: &crate::split::Stage) -> Plan {
+    let mut p = plan(&before.template, &after.template);
+    let a = resources(&after.template);
+    for (id, to) in &after.homes {
+        let Some(from) = before.homes.get(id).filter(|from| *from != to) else { continue };
+        let moved = PropChange {
+            property: "(template)".into(),
+            update: Replacement,
+            before: json_str(from),
+            after: json_str(to),
+        };
+        let ty = a.get(id).and_then(|r| r["Type"].as_str()).unwrap_or_default().to_string();
+        let at = p.changes.iter().position(|c| c.logical_id == *id);
+        let c = match at {
+            Some(i) => &mut p.changes[i],
+            None => {
+                p.changes.push(Change {
+                    logical_id: id.clone(),
+                    resource_type: ty.clone(),
+                    kind: ChangeKind::Modified,
+                    update: None,
+                    properties: Vec::new(),
+                    consequence: None,
+                    destructive: false,
+                    dragged: Vec::new(),
+                });
+                p.changes.last_mut().unwrap_or_else(|| unreachable!())
+            }
+        };
+        c.properties.push(moved);
+        c.update = Some(Replacement);
+        if let Some(loss) = stateful(&ty) {
+            c.consequence = Some(Consequence { fate: Fate::Lost { replaced: true, loss }, retained: false });
+            c.destructive = true;
+        }
+    }
+    for (id, r) in &after.stacks {
+        if !before.stacks.contains_key(id) {
+            p.changes.push(Change {
+                logical_id: id.clone(),
+                resource_type: r["Type"].as_str().unwrap_or_default().into(),
+                kind: ChangeKind::Added,
+                update: None,
+                properties: Vec::new(),
+                consequence: None,
+                destructive: false,
+                dragged: Vec::new(),
+            });
+        }
+    }
+    for (id, r) in &before.stacks {
+        if !after.stacks.contains_key(id) {
+            p.changes.push(removed(id, r, &a));
+        }
+    }
+    p.changes.sort_by(|x, y| x.logical_id.cmp(&y.logical_id));
+    let replaced: BTreeSet<String> =
+        p.changes.iter().filter(|c| c.update == Some(Replacement)).map(|c| c.logical_id.clone()).collect();
+    for c in p.changes.iter_mut().filter(|c| c.update == Some(Replacement)) {
+        c.dragged = drag::dragged(&c.logical_id, &a, &replaced);
+        c.destructive |= c.dragged.iter().any(|d| d.loss.is_some());
+    }
+    p
+}
+
+fn json_str(s: &str) -> Json {
+    Json::String(s.to_string())
+}
+
 /// A resource the new template no longer has.
 fn removed(id: &str, r: &Json, a: &BTreeMap<String, Json>) -> Change {
     let ty = r["Type"].as_str().unwrap_or_default().to_string();
