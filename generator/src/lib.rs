@@ -273,22 +273,34 @@ fn stage_files(
         }
         return Ok(vec![(format!("{stage}/template.yaml"), text)]);
     };
-    // Nested stacks: the whole template is verified first (every reference resolves, no
-    // cycle), then each part, and the quotas hold per part.
-    verified(&text, stage, "the whole template", usize::MAX, options)?;
-    let parts = timing::time("split", || split::split(&text, view, &split::assign(sys, view, n)))
-        .map_err(|e| Failure::Internal(format!("stage {stage}: splitting into nested stacks: {e}")))?;
-    let mut out = Vec::new();
-    let mut quota_diags = Vec::new();
-    for (file, part) in std::iter::once(("template.yaml".to_string(), parts.root)).chain(parts.nested) {
-        verified(&part, stage, &file, usize::MAX, options)?;
-        if options.quotas {
-            quota_diags.extend(quotas::nested_template(raw, stage, &file, &part));
+    // Nested stacks: the whole template is verified (every reference resolves, no cycle)
+    // while it is split, then each part (two at a time), and the quotas hold per part.
+    let (whole, parts) = std::thread::scope(|scope| {
+        let whole = scope.spawn(|| verified(&text, stage, "the whole template", usize::MAX, options));
+        let parts = timing::time("split", || split::split(&text, view, &split::assign(sys, view, n)));
+        (whole.join(), parts)
+    });
+    whole.map_err(|_| Failure::Internal("verifying the whole template panicked".into()))??;
+    let parts = parts.map_err(|e| Failure::Internal(format!("stage {stage}: splitting into nested stacks: {e}")))?;
+    let parts: Vec<(String, String)> =
+        std::iter::once(("template.yaml".to_string(), parts.root)).chain(parts.nested).collect();
+    let halves: Vec<&[(String, String)]> = parts.chunks(parts.len().div_ceil(2)).collect();
+    let checked = each_parallel(&halves, |half| -> Result<Vec<Diagnostic>, Failure> {
+        let mut diags = Vec::new();
+        for (file, part) in *half {
+            verified(part, stage, file, usize::MAX, options)?;
+            if options.quotas {
+                diags.extend(quotas::nested_template(raw, stage, file, part));
+            }
         }
-        out.push((format!("{stage}/{file}"), part));
+        Ok(diags)
+    })?;
+    let mut quota_diags = Vec::new();
+    for half in checked {
+        quota_diags.extend(half?);
     }
     if !quota_diags.is_empty() {
         return Err(Failure::Invalid(quota_diags));
     }
-    Ok(out)
+    Ok(parts.into_iter().map(|(file, part)| (format!("{stage}/{file}"), part)).collect())
 }

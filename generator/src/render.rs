@@ -47,10 +47,14 @@ impl Renderer {
     }
 
     pub fn render(&self, view: &StackView) -> Result<String, RenderError> {
-        let mut ctx = Context::new();
-        ctx.insert("s", view);
-        ctx.insert("generated_by", &format!("flowform {}", env!("CARGO_PKG_VERSION")));
-        self.tera.render("stack.yaml.tera", &ctx).map_err(|e| RenderError(format!("{e:?}")))
+        let ctx = crate::timing::time("render: context", || {
+            let mut ctx = Context::new();
+            ctx.insert("s", view);
+            ctx.insert("generated_by", &format!("flowform {}", env!("CARGO_PKG_VERSION")));
+            ctx
+        });
+        crate::timing::time("render: Tera", || self.tera.render("stack.yaml.tera", &ctx))
+            .map_err(|e| RenderError(format!("{e:?}")))
     }
 }
 
