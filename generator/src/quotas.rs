@@ -92,7 +92,7 @@ pub(crate) fn check(raw: &RawConfig, view: &StackView) -> Vec<Diagnostic> {
 fn counts(view: &StackView, stage: Span) -> Vec<Diagnostic> {
     // About 250 resources a nested stack leaves room for the hash's uneven spread.
     let nested = format!(
-        "add `nested_stacks: {}` at the top level: a root stack plus nested stacks the functions hash into (on a deployed stage every function moves: a replacement), or split the system into several configs",
+        "add `nested_stacks: {}` at the top level: a root stack plus nested stacks the functions hash into (on a deployed stage that moves every function, which needs stack refactoring: see docs/config.md), or split the system into several configs",
         view.resource_count.div_ceil(250).max(2)
     );
     let counts = [
@@ -165,12 +165,16 @@ pub(crate) fn nested_template(raw: &RawConfig, stage: &str, file: &str, text: &s
             *counts.entry(section).or_default() += 1;
         }
     }
-    let root = file == "template.yaml";
-    let help = if root {
-        "the root holds the key, the topics, the HTTP API, the secrets and email, and one resource per nested stack: split the system into several configs (one stack each), e.g. by domain"
-    } else {
-        "raise `nested_stacks`: functions hash into more, smaller nested stacks (on a deployed stage that moves functions to other stacks: a replacement)"
+    let hashed = file
+        .strip_prefix("nested-")
+        .and_then(|f| f.strip_suffix(".yaml"))
+        .map(|k| k.chars().all(|c| c.is_ascii_digit()));
+    let help = match hashed {
+        None => "the root holds the key, the topics, the HTTP API, the secrets and email, and one resource per nested stack: split the system into several configs (one stack each), e.g. by domain".to_string(),
+        Some(true) => "raise `nested_stacks`: functions hash into more, smaller nested stacks (on a deployed stage that moves functions between stacks, which needs stack refactoring: see `flowform plan`)".to_string(),
+        Some(false) => format!("pin fewer functions to it with `stack:` ({file}); the others hash into the `nested_stacks` buckets"),
     };
+    let help = help.as_str();
     let mut out: Vec<Diagnostic> = [
         ("Resources", cfn::MAX_RESOURCES, "resources"),
         ("Parameters", MAX_PARAMETERS, "parameters"),

@@ -72,7 +72,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("system", T::Str, "System name: prefixes every physical name (`<system>-<stage>-<name>`); lowercase, digits, `-`, at most 24."),
             k("description", T::Str, "Shown in each template's Description."),
             k("handlers_crate", T::Str, "Cargo package with one binary per handler (`flowform package` builds it). Default `handlers`."),
-            k("nested_stacks", T::Int(1, MAX_NESTED_STACKS), "Split each stage into a root stack and up to this many nested stacks (`AWS::CloudFormation::Stack`): each function, with the queues it consumes and its routes, goes to the nested stack its name (its `renamed_from`) hashes to, so adding a function never moves another. Changing the number moves functions (a replacement)."),
+            k("nested_stacks", T::Int(1, MAX_NESTED_STACKS), "Split each stage into a root stack and nested stacks (`AWS::CloudFormation::Stack`): each function, with the queue it consumes and its routes, goes to the one of this many its name (its `renamed_from`) hashes to, or to the one its `stack` names, so adding a function never moves another. Changing the number moves functions, which on a deployed stage needs CloudFormation stack refactoring (`flowform plan` says which)."),
             k("defaults", T::Obj("defaults"), "Defaults for every function."),
             k("stages", T::Named("stage"), "Stages (e.g. dev, prod); each gets out/<stage>/template.yaml."),
             k("http", T::Obj("http"), "HTTP API settings."),
@@ -180,7 +180,7 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("callbacks", T::StrList, "Routes whose URL it hands out (`METHOD /path`); gives it the API's base URL."),
             k("env", T::Env, "Plain env vars (no secrets: use `secrets`)."),
             k("renamed_from", T::Str, "The name this function had before: it keeps that name's resources (function, role, log group, logical IDs, physical names) instead of being replaced. Keep it while the stack lives."),
-            k("stack", T::Str, "With `nested_stacks`: the nested stack this function (and its queue and routes) goes to, by name (`nested-<stack>.yaml`), instead of the one its name hashes to; functions that belong together can share one. Lowercase letters, digits, `_`."),
+            k("stack", T::Str, "With `nested_stacks`: the nested stack this function (and its queue and routes) goes to, by name (`nested-<stack>.yaml`), instead of the one its name hashes to; functions that belong together can share one. Lowercase letters and digits. Moving a deployed function to another stack needs CloudFormation stack refactoring."),
         ],
     ),
     (

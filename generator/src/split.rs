@@ -1,6 +1,7 @@
 //! Nested stacks (`nested_stacks: N`): a stage's template, rendered and verified whole, split
-//! into a root template and up to N nested ones (`AWS::CloudFormation::Stack` resources whose
-//! `TemplateURL` is a file beside the root, which `aws cloudformation package` uploads).
+//! into a root template and nested ones (`AWS::CloudFormation::Stack` resources whose
+//! `TemplateURL` is a file beside the root, which `aws cloudformation package` uploads): one
+//! per hash bucket in use (at most N) and one per `stack` pin.
 //!
 //! **What goes where.** A *function unit* is a function with everything that exists only for
 //! it: role, log group, event source mapping, permissions, schedule rule with its invoke config
@@ -8,10 +9,11 @@
 //! and the queue it consumes with that queue's policy, dead-letter queue, alarm and
 //! subscriptions. Each unit goes to the nested stack its function's `stack` names, else to
 //! the one its identity (`renamed_from`, else its name) hashes to ([`bucket`]: FNV-1a, 64
-//! bit, modulo N): adding or removing a function never moves another (a move between stacks
-//! is a replacement), and a rename with `renamed_from` keeps its stack. Everything shared (the key, topics and their policies, the
-//! alarm topic, the HTTP API and stage, authorizers, secrets, email) stays in the root. Buckets
-//! no function hashes to are not emitted.
+//! bit, modulo N): adding or removing a function never moves another (a deploy cannot move a
+//! named resource between stacks; `plan` calls a move destructive), and a rename with
+//! `renamed_from` keeps its stack. Everything shared (the key, topics and their policies, the
+//! alarm topic, the HTTP API and stage, authorizers, secrets, email) stays in the root.
+//! Buckets no function hashes to are not emitted.
 //!
 //! **Wiring across templates**, from the references in the text, so nothing is special-cased:
 //! a nested template's reference to something outside it becomes a parameter of that template
@@ -493,6 +495,10 @@ fn output_home(b: &Block, homes: &HashMap<&str, Home>) -> Result<Option<usize>, 
     Ok(home)
 }
 
+/// The description of a nested template's outputs that exist for other templates (not the
+/// stage's own outputs moved there): [`join`] tells them apart by it.
+const WIRE_OUTPUT: &str = "For the root stack";
+
 /// A nested stack resource's Metadata: why cfn-lint's W3002 does not apply.
 const STACK_METADATA: &str = "    Metadata:
       cfn-lint:
@@ -557,8 +563,14 @@ pub fn split(text: &str, view: &StackView, assignment: &Assignment) -> Result<Sp
 
     // The root: its own blocks, then one stack resource per nested template.
     let params: HashMap<&str, &Block> = s.params.iter().map(|p| (p.id, p)).collect();
+    let lists: BTreeSet<&str> = view
+        .parameters
+        .iter()
+        .filter(|p| p.kind.starts_with("List<") || p.kind == "CommaDelimitedList")
+        .map(|p| p.id.as_str())
+        .collect();
     for (k, n) in stacks.iter().enumerate() {
-        stack_resource(n, &sp.wiring[k], stacks, &params, &mut root_resources);
+        stack_resource(n, &sp.wiring[k], stacks, &lists, &mut root_resources);
     }
     let mut root = String::new();
     for line in &s.head {
@@ -586,7 +598,7 @@ pub fn split(text: &str, view: &StackView, assignment: &Assignment) -> Result<Sp
 
 /// The root's `AWS::CloudFormation::Stack` resource of nested stack `n`: what it waits for
 /// beyond what its parameters imply, and the parameters it passes.
-fn stack_resource(n: &Nested, w: &Wiring, stacks: &[Nested], params: &HashMap<&str, &Block>, out: &mut String) {
+fn stack_resource(n: &Nested, w: &Wiring, stacks: &[Nested], lists: &BTreeSet<&str>, out: &mut String) {
     let implied: BTreeSet<&str> = w
         .inputs
         .values()
@@ -615,13 +627,10 @@ fn stack_resource(n: &Nested, w: &Wiring, stacks: &[Nested], params: &HashMap<&s
     if !w.inputs.is_empty() {
         out.push_str("      Parameters:\n");
     }
-    let is_list = |p: &str| {
-        params.get(p).is_some_and(|b| b.lines.iter().any(|l| l.trim_start().starts_with("Type:") && l.contains("List")))
-    };
     for (name, src) in &w.inputs {
         let value = match src {
             // A nested stack's parameters are strings: a list travels joined with commas.
-            Source::Param(p) if is_list(p) => format!("!Join [\",\", !Ref {p}]"),
+            Source::Param(p) if lists.contains(p.as_str()) => format!("!Join [\",\", !Ref {p}]"),
             Source::Param(p) => format!("!Ref {p}"),
             Source::Resource(id, None) => format!("!Ref {id}"),
             Source::Resource(id, Some(a)) => format!("!GetAtt {id}.{a}"),
@@ -696,7 +705,7 @@ fn nested_template(
                 Some(a) => format!("!GetAtt {id}.{a}"),
                 None => format!("!Ref {id}"),
             };
-            let _ = writeln!(t, "  {name}:\n    Description: \"For the root stack\"\n    Value: {value}");
+            let _ = writeln!(t, "  {name}:\n    Description: {}\n    Value: {value}", quote(WIRE_OUTPUT));
         }
     }
     Ok(t)
@@ -773,13 +782,7 @@ pub fn join(root: &Json, nested: &BTreeMap<String, Json>) -> Result<Json, String
             }
         }
         for (name, o) in child["Outputs"].as_object().into_iter().flatten() {
-            let v = &o["Value"];
-            let (target, attr) = match (v["Ref"].as_str(), v["Fn::GetAtt"].as_array()) {
-                (Some(t), _) => (t, None),
-                (_, Some(a)) => (a[0].as_str().unwrap_or_default(), a[1].as_str()),
-                _ => ("", None),
-            };
-            if *name != wire_name(target, attr) {
+            if o["Description"] != WIRE_OUTPUT {
                 joined_outputs.insert(name.clone(), substitute(o, &param));
             }
         }

@@ -110,13 +110,15 @@ impl Validator {
         };
         let env = self.env(&f.env, &[]);
         let stack = f.stack.as_ref().map(|s| {
+            // Letters and digits only: the logical ID `NestedStack<Name>` keeps every character,
+            // so two names never make one ID.
             let ok = s.value.len() <= 32
                 && s.value.starts_with(|c: char| c.is_ascii_lowercase())
-                && s.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                && s.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
             if !ok {
                 self.err(
                     Diagnostic::error(Code::BadName, s.span, format!("invalid nested stack name `{}`", s.value))
-                        .with_help("use at most 32 lowercase letters, digits and `_`, starting with a letter, e.g. `billing`"),
+                        .with_help("use at most 32 lowercase letters and digits, starting with a letter, e.g. `billing`"),
                 );
             }
             if raw.nested_stacks.is_none() {

@@ -170,6 +170,52 @@ fn a_system_over_500_resources_is_a_clear_error() {
     }
 }
 
+/// Every `DependsOn` of the whole template holds after the split: between resources of one
+/// template as it was; across templates as the `DependsOn` of the nested stack resource (on
+/// the target, or on the target's nested stack), or implied by a parameter passed from it.
+fn depends_on_survives_the_split(
+    what: &str,
+    whole: &serde_json::Value,
+    joined: &serde_json::Value,
+    files: &generator::emit::Files,
+    stage: &str,
+) {
+    let read = generator::split::read_stage(&files[&format!("{stage}/template.yaml")], |f| {
+        files.get(&format!("{stage}/{f}")).cloned().ok_or_else(|| f.to_string())
+    })
+    .unwrap();
+    let root = tests::template_json(&files[&format!("{stage}/template.yaml")]);
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let stack_of = |file: &str| -> String {
+        read.stacks.iter().find(|(_, r)| r["Properties"]["TemplateURL"] == file).map(|(id, _)| id.clone()).unwrap()
+    };
+    for (id, r) in whole["Resources"].as_object().unwrap() {
+        let home = &read.homes[id];
+        for t in list(&r["DependsOn"]) {
+            let there = &read.homes[&t];
+            if there == home {
+                assert!(list(&joined["Resources"][id]["DependsOn"]).contains(&t), "{what}: {id} lost DependsOn {t}");
+            } else if home == "template.yaml" {
+                assert!(list(&root["Resources"][id]["DependsOn"]).contains(&stack_of(there)), "{what}: {id} -> {t}");
+            } else {
+                let stack = &read.stacks[&stack_of(home)];
+                let waits_for = if there == "template.yaml" { t.clone() } else { stack_of(there) };
+                let implied = stack["Properties"]["Parameters"].to_string().contains(&format!("\"{waits_for}\""));
+                assert!(
+                    implied || list(&stack["DependsOn"]).contains(&waits_for),
+                    "{what}: {id} -> {t}: its nested stack neither waits for {waits_for} nor takes a parameter from it"
+                );
+            }
+        }
+    }
+}
+
 /// Nested stacks, three promises. (1) The templates of a split stage, joined back
 /// (`split::join`: parameters replaced by what the root passes, output reads by the outputs),
 /// are exactly the one template the config makes without `nested_stacks`, for every fixture
@@ -210,6 +256,7 @@ fn nested_stacks_join_back_into_the_whole_template_and_stay_put() {
                 nested.files.keys().any(|f| f.starts_with(&format!("{stage}/nested-"))),
                 "{name}/{stage}: not split"
             );
+            depends_on_survives_the_split(&format!("{name}/{stage}"), &want, &got, &nested.files, stage);
             strip_depends_on(&mut want);
             strip_depends_on(&mut got);
             for section in ["Parameters", "Resources", "Outputs"] {

@@ -68,6 +68,8 @@ pub enum Fate {
     DlqDetached { replaced: Option<&'static str> },
     /// CloudFormation generates a new value for a generated secret.
     SecretRegenerated,
+    /// Moves to another template of a split stage (`nested_stacks`): a plain deploy fails.
+    Moved,
     /// Removed; nothing it held is lost (only said when the resource is retained).
     Removed,
 }
@@ -97,6 +99,7 @@ impl Consequence {
                 replaced.map_or(String::new(), |loss| format!("replaced: {loss}; "))
             ),
             Fate::SecretRegenerated => "GenerateSecretString changed: CloudFormation generates a new secret value; tokens signed with the old one stop working".into(),
+            Fate::Moved => "moves to another template: a plain deploy FAILS (the new stack creates it while the old one still holds its name, mapping or route key); move it first with CloudFormation stack refactoring (`aws cloudformation create-stack-refactor`, up to 5 stacks a time, nothing else changing), then deploy".into(),
             Fate::Removed => "removed".into(),
         };
         if self.retained {
@@ -214,10 +217,12 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
 }
 
 /// Compares two stages that may be split into nested stacks ([`crate::split::Stage`]): the
-/// joined templates as [`plan`] does, plus what moves between templates. CloudFormation
-/// cannot move a resource between stacks: the old stack deletes it (or, `Retain`, orphans
-/// it) and the new one creates it again, so a move is a replacement, shown as the
-/// pseudo-property `(template)`. Nested stacks added or removed are listed as such.
+/// joined templates as [`plan`] does, plus what moves between templates (the pseudo-property
+/// `(template)`). An update cannot move a resource between stacks: the new stack would
+/// create it while the old one still holds its physical name (a function, queue or log
+/// group name, an event source mapping, a route key), so the deploy fails; a move is
+/// [`Fate::Moved`], destructive, and says to use stack refactoring first. Nested stacks added
+/// or removed are listed as such.
 pub fn plan_stage(before: &crate::split::Stage, after: &crate::split::Stage) -> Plan {
     let mut p = plan(&before.template, &after.template);
     let a = resources(&after.template);
@@ -249,10 +254,8 @@ pub fn plan_stage(before: &crate::split::Stage, after: &crate::split::Stage) -> 
         };
         c.properties.push(moved);
         c.update = Some(Replacement);
-        if let Some(loss) = stateful(&ty) {
-            c.consequence = Some(Consequence { fate: Fate::Lost { replaced: true, loss }, retained: false });
-            c.destructive = true;
-        }
+        c.consequence = Some(Consequence { fate: Fate::Moved, retained: false });
+        c.destructive = true;
     }
     for (id, r) in &after.stacks {
         if !before.stacks.contains_key(id) {
