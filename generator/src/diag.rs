@@ -112,13 +112,15 @@ pub fn render(file: &str, source: &str, diags: &[Diagnostic]) -> String {
             Severity::Warning => "warning",
         };
         let _ = writeln!(out, "{kind}[{}]: {}", d.code, d.message);
+        // rustc's layout: the arrow, the gutter's `|` and `= help` line up with the width of
+        // the line number.
+        let num = d.span.line.to_string();
+        let pad = " ".repeat(if d.span.line == 0 { 1 } else { num.len() });
         if d.span.line == 0 {
-            let _ = writeln!(out, "  --> {file}");
+            let _ = writeln!(out, "{pad}--> {file}");
         } else {
-            let _ = writeln!(out, "  --> {file}:{}:{}", d.span.line, d.span.col);
+            let _ = writeln!(out, "{pad}--> {file}:{}:{}", d.span.line, d.span.col);
             if let Some(text) = lines.get(d.span.line - 1) {
-                let num = d.span.line.to_string();
-                let pad = " ".repeat(num.len());
                 let (text, start, len) = window(text.trim_end(), d.span.col.saturating_sub(1), d.span.len.max(1));
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{num} | {text}");
@@ -126,7 +128,7 @@ pub fn render(file: &str, source: &str, diags: &[Diagnostic]) -> String {
             }
         }
         if let Some(help) = &d.help {
-            let _ = writeln!(out, "   = help: {help}");
+            let _ = writeln!(out, "{pad} = help: {help}");
         }
         out.push('\n');
     }
@@ -199,7 +201,7 @@ mod tests {
         let text = render("f.yaml", src, &[d]);
         assert_eq!(
             text,
-            "error[E003]: unknown key `bogus`\n  --> f.yaml:3:5\n  |\n3 |     bogus: 1\n  |     ^^^^^\n   = help: expected one of `fifo`, `dlq`\n\nf.yaml: 1 error, 0 warnings; nothing was written\n"
+            "error[E003]: unknown key `bogus`\n --> f.yaml:3:5\n  |\n3 |     bogus: 1\n  |     ^^^^^\n  = help: expected one of `fifo`, `dlq`\n\nf.yaml: 1 error, 0 warnings; nothing was written\n"
         );
     }
 
