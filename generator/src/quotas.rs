@@ -171,7 +171,15 @@ pub(crate) fn nested_template(raw: &RawConfig, stage: &str, file: &str, text: &s
         .map(|k| k.chars().all(|c| c.is_ascii_digit()));
     let help = match hashed {
         None => "the root holds the key, the topics, the HTTP API, the secrets and email, and one resource per nested stack: split the system into several configs (one stack each), e.g. by domain".to_string(),
-        Some(true) => "raise `nested_stacks`: functions hash into more, smaller nested stacks (on a deployed stage that moves functions between stacks, which needs stack refactoring: see `flowform plan`)".to_string(),
+        Some(true) => {
+            // About 250 resources a nested stack leaves room for the hash's uneven spread.
+            let n = raw.nested_stacks.as_ref().map_or(1, |n| n.value as usize);
+            let resources = counts.get("Resources").copied().unwrap_or_default();
+            format!(
+                "raise it to about `nested_stacks: {}`: functions hash into more, smaller nested stacks (on a deployed stage that moves functions between stacks, which needs stack refactoring first: `flowform plan` lists the moves)",
+                (n * resources).div_ceil(250).max(n + 1)
+            )
+        }
         Some(false) => format!("pin fewer functions to it with `stack:` ({file}); the others hash into the `nested_stacks` buckets"),
     };
     let help = help.as_str();

@@ -55,8 +55,8 @@ pub struct RawConfig {
     pub authorizers: Vec<(Name, RawAuthorizer)>,
     /// Span of the whole document's first line, for file-level problems.
     pub top: Span,
-    /// Required keys (`version`, `system`, `stages`) whose value the parser refused with an
-    /// error: validation does not also call them missing.
+    /// Keys (`version`, `system`, `stages`, `nested_stacks`) whose value the parser refused
+    /// with an error: validation does not also call them missing.
     pub refused: Vec<&'static str>,
 }
 

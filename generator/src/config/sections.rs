@@ -24,7 +24,11 @@ impl Parser {
         }
         cfg.description = self.string(f.get("description"), "`description`");
         cfg.handlers_crate = self.string(f.get("handlers_crate"), "`handlers_crate`");
+        let before = self.diags.len();
         cfg.nested_stacks = self.int(&f, "nested_stacks", "`nested_stacks`");
+        if self.diags.len() > before {
+            cfg.refused.push("nested_stacks");
+        }
         if let Some(d) = f.get("defaults").and_then(|n| self.fields(n, "`defaults`", "defaults")) {
             cfg.defaults = RawDefaults {
                 timeout: self.int(&d, "timeout", "`defaults.timeout`"),

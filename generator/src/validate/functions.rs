@@ -121,7 +121,7 @@ impl Validator {
                         .with_help("use at most 32 lowercase letters and digits, starting with a letter, e.g. `billing`"),
                 );
             }
-            if raw.nested_stacks.is_none() {
+            if raw.nested_stacks.is_none() && !raw.refused.contains(&"nested_stacks") {
                 self.err(
                     Diagnostic::error(Code::Undefined, s.span, format!("function `{}` names nested stack `{}`, but the config has no `nested_stacks`", n.value, s.value))
                         .with_help("add `nested_stacks: N` at the top level (functions without `stack` hash into N nested stacks), or remove `stack`"),

@@ -315,7 +315,7 @@ fn nested_stacks_join_back_into_the_whole_template_and_stay_put() {
             assert!(d.iter().all(|d| d.code == "E023"), "{d:?}");
             assert_eq!(d[0].span.line, 3, "at `nested_stacks`: {d:?}");
             assert!(d[0].message.contains("nested-") && d[0].message.contains("at most 500"), "{}", d[0].message);
-            assert!(d[0].help.as_deref().unwrap_or_default().contains("raise `nested_stacks`"), "{d:?}");
+            assert!(d[0].help.as_deref().unwrap_or_default().contains("raise it to about `nested_stacks: "), "{d:?}");
         }
         other => panic!("expected E023, got {other:?}"),
     }

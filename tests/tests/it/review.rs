@@ -468,7 +468,10 @@ fn plan_of_a_split_stage_adds_a_function_without_moving_others_and_calls_moves_r
         p.changes.iter().filter(|c| c.properties.iter().any(|pc| pc.property == "(template)")).collect();
     assert!(moved.len() > 1000, "most units move from 16 to 17 buckets: {}", moved.len());
     let queue = moved.iter().find(|c| c.resource_type == "AWS::SQS::Queue").expect("a moved queue");
-    assert!(queue.destructive && queue.update == Some(Update::Replacement), "{queue:?}");
+    let fate = queue.consequence.map(|c| c.fate);
+    assert!(queue.destructive && fate == Some(generator::plan::Fate::Moved), "{queue:?}");
+    assert!(queue.update != Some(Update::Replacement), "a move is not a replacement: {queue:?}");
+    assert!(p.hints.iter().any(|h| h.contains("create-stack-refactor")), "{:?}", p.hints);
     let report = text(&p);
     assert!(report.contains("(template)") && report.contains("nested-"), "{report}");
 

@@ -99,7 +99,7 @@ impl Consequence {
                 replaced.map_or(String::new(), |loss| format!("replaced: {loss}; "))
             ),
             Fate::SecretRegenerated => "GenerateSecretString changed: CloudFormation generates a new secret value; tokens signed with the old one stop working".into(),
-            Fate::Moved => "moves to another template: a plain deploy FAILS (the new stack creates it while the old one still holds its name, mapping or route key); move it first with CloudFormation stack refactoring (`aws cloudformation create-stack-refactor`, up to 5 stacks a time, nothing else changing), then deploy".into(),
+            Fate::Moved => "moves to another nested stack: a plain deploy fails (see the hint on moves)".into(),
             Fate::Removed => "removed".into(),
         };
         if self.retained {
@@ -226,6 +226,7 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
 pub fn plan_stage(before: &crate::split::Stage, after: &crate::split::Stage) -> Plan {
     let mut p = plan(&before.template, &after.template);
     let a = resources(&after.template);
+    let mut moves: BTreeMap<(String, String), usize> = BTreeMap::new();
     for (id, to) in &after.homes {
         let Some(from) = before.homes.get(id).filter(|from| *from != to) else { continue };
         let moved = PropChange {
@@ -252,10 +253,22 @@ pub fn plan_stage(before: &crate::split::Stage, after: &crate::split::Stage) -> 
                 p.changes.last_mut().unwrap_or_else(|| unreachable!())
             }
         };
-        c.properties.push(moved);
-        c.update = Some(Replacement);
+        // Not a replacement: stack refactoring moves it as it is; the hint says how.
+        c.properties.push(PropChange { update: InPlace, ..moved });
+        c.update = c.properties.iter().map(|pc| pc.update).max();
         c.consequence = Some(Consequence { fate: Fate::Moved, retained: false });
         c.destructive = true;
+        *moves.entry((from.clone(), to.clone())).or_default() += 1;
+    }
+    if !moves.is_empty() {
+        let pairs: Vec<String> = moves.iter().map(|((from, to), n)| format!("{from} -> {to}: {n}")).collect();
+        let stacks: BTreeSet<&String> = moves.keys().flat_map(|(f, t)| [f, t]).collect();
+        p.hints.push(format!(
+            "{} resources move between templates ({}). A plain deploy of this fails: the stack a resource moves to creates it while the old one still holds its name (function, queue, log group, event source mapping, route key). Move them first with CloudFormation stack refactoring (`aws cloudformation create-stack-refactor` with the old and new templates; {} stacks are involved and one refactor takes at most 5, nothing created, deleted or changed in it), then deploy the rest.",
+            moves.values().sum::<usize>(),
+            pairs.join(", "),
+            stacks.len()
+        ));
     }
     for (id, r) in &after.stacks {
         if !before.stacks.contains_key(id) {
