@@ -30,6 +30,7 @@
 
 use crate::cfn::{LogicalId, StackView};
 use crate::model::{System, Trigger};
+use crate::verify::{quoted_end, token_start};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -228,24 +229,6 @@ struct Token<'a> {
     attr: Option<&'a str>,
 }
 
-/// The end of a quoted scalar starting at `i` (a `"` or `'`).
-fn quoted_end(b: &[u8], i: usize) -> usize {
-    let q = b[i];
-    let mut j = i + 1;
-    while j < b.len() {
-        match b[j] {
-            b'\\' if q == b'"' => j += 2,
-            c if c == q => return j + 1,
-            _ => j += 1,
-        }
-    }
-    b.len()
-}
-
-fn token_start(b: &[u8], i: usize) -> bool {
-    i == 0 || matches!(b[i - 1], b' ' | b'[' | b'{' | b',')
-}
-
 /// The references of one line, in order (the layout `verify::scan` relies on: intrinsics in
 /// short form, plain logical IDs, `!Sub` strings plain or JSON-quoted).
 fn tokens(line: &str) -> Result<Vec<Token<'_>>, String> {
@@ -342,29 +325,30 @@ struct Wiring {
     depends_on: BTreeSet<String>,
 }
 
-fn add_input(w: &mut Wiring, name: String, source: Source) -> Result<(), String> {
-    match w.inputs.get(&name) {
-        Some(existing) if *existing != source => {
-            Err(format!("two references would become one parameter `{name}`: {existing:?} and {source:?}"))
+/// Inserts `value` under `name` once; the same name for another value is flowform's bug.
+fn insert_once<V: PartialEq + std::fmt::Debug>(
+    map: &mut BTreeMap<String, V>,
+    what: &str,
+    name: String,
+    value: V,
+) -> Result<(), String> {
+    match map.get(&name) {
+        Some(existing) if *existing != value => {
+            Err(format!("two references would become one {what} `{name}`: {existing:?} and {value:?}"))
         }
         _ => {
-            w.inputs.insert(name, source);
+            map.insert(name, value);
             Ok(())
         }
     }
 }
 
+fn add_input(w: &mut Wiring, name: String, source: Source) -> Result<(), String> {
+    insert_once(&mut w.inputs, "parameter", name, source)
+}
+
 fn add_output(w: &mut Wiring, name: String, target: &str, attr: Option<&str>) -> Result<(), String> {
-    let value = (target.to_string(), attr.map(str::to_string));
-    match w.outputs.get(&name) {
-        Some(existing) if *existing != value => {
-            Err(format!("two references would become one output `{name}`: {existing:?} and {value:?}"))
-        }
-        _ => {
-            w.outputs.insert(name, value);
-            Ok(())
-        }
-    }
+    insert_once(&mut w.outputs, "output", name, (target.to_string(), attr.map(str::to_string)))
 }
 
 struct Splitter<'a> {

@@ -4,6 +4,7 @@
 
 mod scan;
 pub use scan::scan;
+pub(crate) use scan::{quoted_end, token_start};
 
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};

@@ -25,12 +25,12 @@ fn key(line: &str) -> &str {
 
 /// Whether byte `i` of `line` starts a token (a tag or a quoted scalar), not the middle of a
 /// plain scalar.
-fn token_start(line: &[u8], i: usize) -> bool {
+pub(crate) fn token_start(line: &[u8], i: usize) -> bool {
     i == 0 || matches!(line[i - 1], b' ' | b'[' | b'{' | b',')
 }
 
 /// The end (exclusive) of the quoted scalar starting at `i` (a `"` or `'`).
-fn quoted_end(line: &[u8], i: usize) -> usize {
+pub(crate) fn quoted_end(line: &[u8], i: usize) -> usize {
     let q = line[i];
     let mut j = i + 1;
     while j < line.len() {

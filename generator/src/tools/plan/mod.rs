@@ -178,16 +178,7 @@ pub fn plan(before: &Json, after: &Json) -> Plan {
     let ids: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
     for id in ids {
         match (b.get(id), a.get(id)) {
-            (None, Some(r)) => p.changes.push(Change {
-                logical_id: id.clone(),
-                resource_type: r["Type"].as_str().unwrap_or_default().into(),
-                kind: ChangeKind::Added,
-                update: None,
-                properties: Vec::new(),
-                consequence: None,
-                destructive: false,
-                dragged: Vec::new(),
-            }),
+            (None, Some(r)) => p.changes.push(bare(id, r, ChangeKind::Added)),
             (Some(r), None) => {
                 p.changes.push(removed(id, r, &a));
             }
@@ -235,21 +226,11 @@ pub fn plan_stage(before: &crate::split::Stage, after: &crate::split::Stage) -> 
             before: json_str(from),
             after: json_str(to),
         };
-        let ty = a.get(id).and_then(|r| r["Type"].as_str()).unwrap_or_default().to_string();
         let at = p.changes.iter().position(|c| c.logical_id == *id);
         let c = match at {
             Some(i) => &mut p.changes[i],
             None => {
-                p.changes.push(Change {
-                    logical_id: id.clone(),
-                    resource_type: ty.clone(),
-                    kind: ChangeKind::Modified,
-                    update: None,
-                    properties: Vec::new(),
-                    consequence: None,
-                    destructive: false,
-                    dragged: Vec::new(),
-                });
+                p.changes.push(bare(id, a.get(id).unwrap_or(&Json::Null), ChangeKind::Modified));
                 p.changes.last_mut().unwrap_or_else(|| unreachable!())
             }
         };
@@ -272,16 +253,7 @@ pub fn plan_stage(before: &crate::split::Stage, after: &crate::split::Stage) -> 
     }
     for (id, r) in &after.stacks {
         if !before.stacks.contains_key(id) {
-            p.changes.push(Change {
-                logical_id: id.clone(),
-                resource_type: r["Type"].as_str().unwrap_or_default().into(),
-                kind: ChangeKind::Added,
-                update: None,
-                properties: Vec::new(),
-                consequence: None,
-                destructive: false,
-                dragged: Vec::new(),
-            });
+            p.changes.push(bare(id, r, ChangeKind::Added));
         }
     }
     for (id, r) in &before.stacks {
@@ -289,14 +261,23 @@ pub fn plan_stage(before: &crate::split::Stage, after: &crate::split::Stage) -> 
             p.changes.push(removed(id, r, &a));
         }
     }
+    // A move is no replacement, so what `plan` dragged along stands.
     p.changes.sort_by(|x, y| x.logical_id.cmp(&y.logical_id));
-    let replaced: BTreeSet<String> =
-        p.changes.iter().filter(|c| c.update == Some(Replacement)).map(|c| c.logical_id.clone()).collect();
-    for c in p.changes.iter_mut().filter(|c| c.update == Some(Replacement)) {
-        c.dragged = drag::dragged(&c.logical_id, &a, &replaced);
-        c.destructive |= c.dragged.iter().any(|d| d.loss.is_some());
-    }
     p
+}
+
+/// A change of resource `r` with nothing said about it yet.
+fn bare(id: &str, r: &Json, kind: ChangeKind) -> Change {
+    Change {
+        logical_id: id.to_string(),
+        resource_type: r["Type"].as_str().unwrap_or_default().into(),
+        kind,
+        update: None,
+        properties: Vec::new(),
+        consequence: None,
+        destructive: false,
+        dragged: Vec::new(),
+    }
 }
 
 fn json_str(s: &str) -> Json {
