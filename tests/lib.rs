@@ -147,6 +147,12 @@ pub fn fixture_configs() -> Vec<(String, PathBuf)> {
     v
 }
 
+/// Builds the config file at `path` as `flowform generate -c <path>` does (its imports read
+/// beside it).
+pub fn build_config(path: &Path) -> Result<generator::Build, generator::Failure> {
+    generator::build_file(path, &std::fs::read_to_string(path).unwrap())
+}
+
 /// Compares `actual` with the committed snapshot at `path`; `FLOWFORM_BLESS=1` rewrites it.
 pub fn snapshot(path: &Path, actual: &str) -> Result<(), String> {
     if std::env::var_os("FLOWFORM_BLESS").is_some() {

@@ -68,6 +68,7 @@ codes! {
     Interpreted = "E036": "text CloudFormation would read as a dynamic reference or a substitution",
     TextTooLong = "E037": "a description or other text longer than the AWS field it lands in",
     Renamed = "E038": "a `renamed_from` that keeps no resource of its own: the entry's own name, a name still in the config, or one another entry keeps",
+    Import = "E039": "an import the exporting config does not back: its file, its system or stage, a topic it does not export, or not to this system",
     UnreadTopic = "W001": "a topic published to that no queue reads",
     UnconsumedQueue = "W002": "a queue no function consumes",
     Unused = "W003": "a dependency declared but used by no function",

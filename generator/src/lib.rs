@@ -7,9 +7,10 @@
 //! config's key table (keys, types, ranges, defaults) the parser reads; [`codes`] the
 //! diagnostic codes. Beside the pipeline, [`tools`]: `plan`, `graph`, `package`.
 //!
-//! I/O happens in two places only: [`emit`] (writes out/ atomically, or compares it) and
-//! [`tools::package`] (runs cargo, writes zips). [`build`] is a pure function of the config
-//! text.
+//! I/O happens in three places only: [`emit`] (writes out/ atomically, or compares it),
+//! [`tools::package`] (runs cargo, writes zips) and [`config::imports`] (reads the configs
+//! this one imports topics from). [`build`] is a pure function of the config text and those
+//! files.
 
 pub mod cfn;
 pub mod codes;
@@ -51,9 +52,15 @@ pub enum Failure {
     Internal(String),
 }
 
-/// Config text -> generated files. Nothing is written; the caller decides.
+/// Config text -> generated files. Nothing is written; the caller decides. Imports are read
+/// relative to the current directory ([`Options::base`] says otherwise).
 pub fn build(text: &str) -> Result<Build, Failure> {
     build_opts(text, Options::default())
+}
+
+/// [`build`] of the config file at `path`: its imports are read relative to its directory.
+pub fn build_file(path: &std::path::Path, text: &str) -> Result<Build, Failure> {
+    build_opts(text, Options { base: path.parent(), ..Options::default() })
 }
 
 /// [`build`] with explicit options.
@@ -71,7 +78,7 @@ pub fn build_opts(text: &str, options: Options) -> Result<Build, Failure> {
 
 /// Knobs of a build. The default is what `flowform generate` uses.
 #[derive(Clone, Copy, Debug)]
-pub struct Options {
+pub struct Options<'a> {
     /// Check the stack quotas ([`quotas`]: 500 resources, 200 outputs, ...). Benchmarks turn
     /// it off to measure how generation scales past what one stack can deploy.
     pub quotas: bool,
@@ -79,11 +86,14 @@ pub struct Options {
     /// same verdict as the line scan ([`verify::scan`]) every build runs. On in debug builds
     /// (every test) and in `flowform check`; a release `generate` trusts the scan.
     pub full_verify: bool,
+    /// The directory `imports` paths are relative to: the config file's (`None`: the current
+    /// directory).
+    pub base: Option<&'a std::path::Path>,
 }
 
-impl Default for Options {
+impl Default for Options<'_> {
     fn default() -> Self {
-        Options { quotas: true, full_verify: cfg!(debug_assertions) }
+        Options { quotas: true, full_verify: cfg!(debug_assertions), base: None }
     }
 }
 
@@ -206,7 +216,8 @@ fn front(text: &str, options: Options) -> Result<Front, Failure> {
     let parsed_ok = !diags.iter().any(Diagnostic::is_error) || raw.system.is_some();
     let mut systems = Vec::new();
     if parsed_ok {
-        let (s, more) = timing::time("validate", || validate::validate(&raw));
+        let exporters = timing::time("imports", || config::imports::load(&raw, options.base));
+        let (s, more) = timing::time("validate", || validate::validate(&raw, &exporters));
         diags.extend(more);
         systems = s;
     }

@@ -101,6 +101,16 @@ impl Naming<'_> {
     pub fn config_set(&self, email: &str) -> String {
         self.of(email)
     }
+    /// The name of a CloudFormation export of this stage's stack: `donut-shop-dev-PurchasesTopicArn`
+    /// for output `PurchasesTopicArn` (unique in the account and region, as the prefix is).
+    pub fn export(&self, output: &str) -> String {
+        format!("{}-{output}", self.prefix())
+    }
+    /// The IAM path of the roles of functions that publish to another system's topic: that
+    /// system's topic policy admits the roles under it (`/flowform/<system>/<stage>/`).
+    pub fn role_path(&self) -> String {
+        format!("/flowform/{}/{}/", self.system, self.stage)
+    }
 }
 
 impl System {
@@ -195,11 +205,39 @@ pub struct Topic {
     pub fifo: bool,
     pub content_based_dedup: bool,
     pub description: String,
+    /// Another system's topic (`import`): no resource in this stack.
+    pub imported: Option<Imported>,
+    /// The systems that may use this topic (`export`).
+    pub export: Export,
+}
+
+/// Where an imported topic lives: the exporting system (same stage, account and region) and
+/// the topic's identity there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    pub system: String,
+    pub identity: String,
+}
+
+/// A topic's `export`: systems whose queues may subscribe, and whose functions may publish.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Export {
+    pub subscribe: Vec<String>,
+    pub publish: Vec<String>,
+}
+
+impl Export {
+    pub fn any(&self) -> bool {
+        !self.subscribe.is_empty() || !self.publish.is_empty()
+    }
 }
 
 impl Topic {
     pub fn physical_name(&self, sys: &System) -> String {
-        sys.naming().fifo(&self.identity, self.fifo)
+        match &self.imported {
+            Some(i) => Naming { system: &i.system, stage: &sys.stage }.fifo(&i.identity, self.fifo),
+            None => sys.naming().fifo(&self.identity, self.fifo),
+        }
     }
 }
 

@@ -359,6 +359,9 @@ impl Resolved {
                         2 + self.reference(a.first().and_then(Json::as_str).unwrap_or(""))
                     }
                     ("Fn::Sub", Json::String(s)) => 2 + self.sub(s),
+                    // Another stack's ARN: its export name is longer than the physical name
+                    // the ARN ends in (`<system>-<stage>-<Name>TopicArn`).
+                    ("Fn::ImportValue", Json::String(name)) => 2 + ARN_PREFIX + name.len(),
                     ("Fn::Join", Json::Array(a)) if a.len() == 2 => {
                         let delim = a[0].as_str().map_or(0, str::len);
                         let parts = a[1].as_array().map_or(&[][..], Vec::as_slice);
@@ -417,6 +420,7 @@ mod tests {
         assert_eq!(r.len(&json!({"Fn::GetAtt": ["ShopQueue", "Arn"]})), 2 + ARN_PREFIX + 20);
         // Anything else: a parameter or a generated name.
         assert_eq!(r.len(&json!({"Ref": "FactoryUrl"})), 2 + OTHER_VALUE);
+        assert_eq!(r.len(&json!({"Fn::ImportValue": "p-dev-PaidTopicArn"})), 2 + ARN_PREFIX + 18);
         // Sub: literal text plus each placeholder; `${!x}` stays as `${x}`.
         assert_eq!(
             r.len(&json!({"Fn::Sub": "a:${AWS::Region}:${ShopQueue.Arn}/${!x}"})),

@@ -116,6 +116,11 @@ fn short_form(key: &str, val: &tera::Value) -> Option<String> {
             [a, b] => Some(format!("!GetAtt {}.{}", a.as_str()?, b.as_str()?)),
             _ => None,
         },
+        "Fn::ImportValue" => val.as_str().map(|name| {
+            let mut out = "!ImportValue ".to_string();
+            scalar(&mut out, name);
+            out
+        }),
         "Fn::Sub" => val.as_str().map(|s| {
             let mut out = "!Sub ".to_string();
             quoted(&mut out, s);
@@ -171,6 +176,7 @@ mod tests {
         assert_eq!(yaml_flow(&json!({"Ref": "A"})), "!Ref A");
         assert_eq!(yaml_flow(&json!({"Fn::GetAtt": ["A", "Arn"]})), "!GetAtt A.Arn");
         assert_eq!(yaml_flow(&json!({"Fn::Sub": "x-${A}"})), "!Sub \"x-${A}\"");
+        assert_eq!(yaml_flow(&json!({"Fn::ImportValue": "p-dev-ATopicArn"})), "!ImportValue p-dev-ATopicArn");
         assert_eq!(yaml_flow(&json!([{"Ref": "A"}, "b"])), "[!Ref A, b]");
     }
 

@@ -14,6 +14,8 @@ use std::collections::{BTreeMap, HashMap};
 
 pub struct Locals {
     refs: BTreeMap<LogicalId, String>,
+    /// Export name -> value: the stand-ins of imported topics.
+    imports: BTreeMap<String, String>,
     atts: BTreeMap<(LogicalId, &'static str), String>,
     region: String,
 }
@@ -22,8 +24,13 @@ impl Locals {
     pub fn new(sys: &System, p: &Provisioned, endpoint_urls: &BTreeMap<String, String>, region: &str) -> Locals {
         let mut refs = BTreeMap::new();
         let mut atts = BTreeMap::new();
+        let mut imports = BTreeMap::new();
         for t in &sys.topics {
             let arn = p.topics.get(&t.name).cloned().unwrap_or_default();
+            if let Some(export) = generator::cfn::imported_topic_export(sys, t) {
+                imports.insert(export, arn);
+                continue;
+            }
             atts.insert((LogicalId::topic(&t.identity), "TopicArn"), arn.clone());
             refs.insert(LogicalId::topic(&t.identity), arn);
         }
@@ -60,7 +67,7 @@ impl Locals {
         for e in &sys.emails {
             refs.insert(LogicalId::email_config_set(&e.name), e.configuration_set.replace("{stage}", &sys.stage));
         }
-        Locals { refs, atts, region: region.to_string() }
+        Locals { refs, imports, atts, region: region.to_string() }
     }
 
     /// One value (an env var's): a list is joined with commas; what is not local is empty.
@@ -86,6 +93,7 @@ impl Locals {
                 vec![parts.iter().map(|p| self.value(p)).collect::<Vec<_>>().join(delimiter)]
             }
             Expr::List(items) => items.iter().flat_map(|i| self.values(i)).collect(),
+            Expr::Import(name) => vec![self.imports.get(name).cloned().unwrap_or_default()],
         }
     }
 

@@ -91,21 +91,28 @@ pub async fn up(sys: &System, aws: &aws_config::SdkConfig) -> Result<Provisioned
     let sqs = aws_sdk_sqs::Client::new(aws);
     let mut p = Provisioned::default();
     for topic in &sys.topics {
-        let id = LogicalId::topic(&topic.identity);
-        let Some(t) = view.topics.iter().find(|v| v.id == id) else {
-            return Err(format!("the stack has no topic {id}"));
+        // Another system's topic (`import`) gets a stand-in under that system's name: its
+        // deliveries to this stage's queues and this stage's publishes to it run locally.
+        let (name, fifo, dedup) = if topic.imported.is_some() {
+            (topic.physical_name(sys), topic.fifo, false)
+        } else {
+            let id = LogicalId::topic(&topic.identity);
+            let Some(t) = view.topics.iter().find(|v| v.id == id) else {
+                return Err(format!("the stack has no topic {id}"));
+            };
+            (t.name.clone(), t.fifo, t.content_based_dedup)
         };
-        let mut req = sns.create_topic().name(&t.name);
-        if t.fifo {
+        let mut req = sns.create_topic().name(&name);
+        if fifo {
             req = req.attributes("FifoTopic", "true");
         }
-        if t.content_based_dedup {
+        if dedup {
             req = req.attributes("ContentBasedDeduplication", "true");
         }
         let arn = req
             .send()
             .await
-            .map_err(|e| format!("create topic {}: {}", t.name, aws_sdk_sns::error::DisplayErrorContext(e)))?
+            .map_err(|e| format!("create topic {name}: {}", aws_sdk_sns::error::DisplayErrorContext(e)))?
             .topic_arn
             .unwrap_or_default();
         p.topics.insert(topic.name.clone(), arn);

@@ -4,6 +4,7 @@
 use super::expr::{arn, one_or_many, r, sub, Expr, LogicalId};
 use super::functions::EnvVar;
 use super::policy::{allow, Statement};
+use super::topics::{imported_key_arn, topic_arn};
 use crate::ids::pascal;
 use crate::model::*;
 use serde_json::json;
@@ -36,16 +37,21 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
         st.push(allow(
             "PublishToTopics",
             &["sns:Publish"],
-            one_or_many(f.publishes.iter().map(|t| r(&LogicalId::topic(sys.topic_identity(t)))).collect()),
+            one_or_many(f.publishes.iter().map(|t| topic_arn(sys, t)).collect()),
         ));
-        if !kms_actions.contains(&"kms:GenerateDataKey") {
-            kms_actions.push("kms:GenerateDataKey");
+        // The stack key through SNS for its own topics; another system's topics are encrypted
+        // with that system's key (`imported_keys`).
+        if f.publishes.iter().any(|t| sys.topic(t).is_some_and(|t| t.imported.is_none())) {
+            if !kms_actions.contains(&"kms:GenerateDataKey") {
+                kms_actions.push("kms:GenerateDataKey");
+            }
+            via.insert("sns");
         }
-        via.insert("sns");
         for t in &f.publishes {
             // The env var has the config's name (the code's); the resource, the name it keeps.
-            env.push(EnvVar { name: contracts::topic_arn(t), value: r(&LogicalId::topic(sys.topic_identity(t))) });
+            env.push(EnvVar { name: contracts::topic_arn(t), value: topic_arn(sys, t) });
         }
+        imported_keys(sys, f, &mut st);
     }
     for e in &f.emails {
         email(sys, e, &mut st, &mut env);
@@ -84,6 +90,20 @@ pub(super) fn access(sys: &System, f: &Function, log_group_id: &LogicalId) -> (V
     st.push(kms);
 
     (st, env)
+}
+
+/// Publishing to another system's topic encrypts with that system's stack key: a data key
+/// through SNS only, on the keys of the systems whose topics the function publishes to.
+fn imported_keys(sys: &System, f: &Function, st: &mut Vec<Statement>) {
+    let systems: std::collections::BTreeSet<&str> =
+        (f.publishes.iter()).filter_map(|t| Some(sys.topic(t)?.imported.as_ref()?.system.as_str())).collect();
+    if systems.is_empty() {
+        return;
+    }
+    let keys = one_or_many(systems.iter().map(|s| imported_key_arn(sys, s)).collect());
+    let mut kms = allow("UseKeysOfImportedTopics", &["kms:Decrypt", "kms:GenerateDataKey"], keys);
+    kms.condition = Some(json!({ "StringEquals": { "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com") } }));
+    st.push(kms);
 }
 
 /// Sending as one SES identity: the identity and configuration set, From limited to its senders.

@@ -37,6 +37,10 @@ impl LogicalId {
     pub fn key_alias() -> Self {
         LogicalId("EncryptionKeyAlias".into())
     }
+    /// The output (and export) of the key's ARN, for systems that publish to exported topics.
+    pub fn key_arn_output() -> Self {
+        LogicalId("EncryptionKeyArn".into())
+    }
     pub fn alarm_topic() -> Self {
         LogicalId("AlarmTopic".into())
     }
@@ -184,6 +188,8 @@ pub enum Expr {
     /// `Fn::Join` of the parts with the delimiter (only [`Expr::text`] writes it).
     Join(String, Vec<Expr>),
     List(Vec<Expr>),
+    /// `Fn::ImportValue` of another stack's export (an imported topic's ARN, its key's).
+    Import(String),
 }
 
 impl Expr {
@@ -251,6 +257,7 @@ impl Expr {
                         Some(Expr::GetAtt(LogicalId(id.into()), att.into()))
                     }
                     ("Fn::Sub", Json::String(s)) => Some(Expr::Sub(s.clone())),
+                    ("Fn::ImportValue", Json::String(s)) => Some(Expr::Import(s.clone())),
                     ("Fn::Join", Json::Array(p)) if p.len() == 2 => {
                         let Json::Array(parts) = &p[1] else { return None };
                         let parts = parts.iter().map(Expr::parse).collect::<Option<Vec<_>>>()?;
@@ -271,7 +278,7 @@ impl Expr {
             Expr::Ref(id) | Expr::GetAtt(id, _) => Some(id.0.clone()),
             Expr::Sub(s) => placeholders(s).into_iter().next(),
             Expr::Join(_, parts) => parts.iter().find_map(Expr::target),
-            Expr::Lit(_) | Expr::List(_) => None,
+            Expr::Lit(_) | Expr::List(_) | Expr::Import(_) => None,
         }
     }
 }
@@ -328,6 +335,11 @@ impl Serialize for Expr {
                 m.serialize_entry("Fn::Sub", text)?;
                 m.end()
             }
+            Expr::Import(name) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("Fn::ImportValue", name)?;
+                m.end()
+            }
             Expr::Join(delimiter, parts) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("Fn::Join", &(delimiter, parts))?;
@@ -350,6 +362,7 @@ mod tests {
             (Expr::arn(&q), json!({"Fn::GetAtt": ["StockRequestQueue", "Arn"]})),
             (Expr::sub("arn:${AWS::Partition}:x"), json!({"Fn::Sub": "arn:${AWS::Partition}:x"})),
             (Expr::lit("*"), json!("*")),
+            (Expr::Import("p-dev-ATopicArn".into()), json!({"Fn::ImportValue": "p-dev-ATopicArn"})),
             (Expr::text("a ${AWS::Region}$"), json!({"Fn::Join": ["$", ["a ", "{AWS::Region}", ""]]})),
             (Expr::one_or_many(vec![Expr::r(&q), Expr::lit(1)]), json!([{"Ref": "StockRequestQueue"}, 1])),
         ];

@@ -23,6 +23,9 @@ pub struct FunctionView {
     pub id: LogicalId,
     pub role_id: LogicalId,
     pub role_description: String,
+    /// `/flowform/<system>/<stage>/` when the function publishes to another system's topic,
+    /// whose policy admits this stage's roles under that path.
+    pub role_path: Option<String>,
     pub log_group_id: LogicalId,
     pub name: String,
     /// The config's text as written ([`Expr::text`]).
@@ -98,6 +101,11 @@ pub(super) fn function(sys: &System, f: &Function) -> FunctionView {
     FunctionView {
         role_id: LogicalId::role(&f.identity),
         role_description: format!("Execution role of {}", f.physical_name(sys)),
+        role_path: f
+            .publishes
+            .iter()
+            .any(|t| sys.topic(t).is_some_and(|t| t.imported.is_some()))
+            .then(|| sys.naming().role_path()),
         log_group_id: log_group_id.clone(),
         name: f.physical_name(sys),
         description: if f.description.is_empty() {

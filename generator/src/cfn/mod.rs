@@ -31,7 +31,7 @@ pub use policy::{Meta, Pair, Skip, Statement};
 pub use queues::{AlarmView, QueueView, SubscriptionView};
 pub use schedule::{retry_words, schedule_rule_arn, ScheduleView};
 pub use secrets::SecretView;
-pub use topics::{EmailSubscriptionView, TopicView};
+pub use topics::{imported_topic_export, EmailSubscriptionView, TopicView};
 
 use crate::model::*;
 use serde::Serialize;

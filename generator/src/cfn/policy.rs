@@ -83,12 +83,14 @@ pub(super) fn allow(sid: &str, actions: &[&str], resources: Expr) -> Statement {
 /// Who the wiring lets reach a queue or topic: requests that a service makes for one of
 /// `sources` (`aws:SourceArn`: a topic delivering, a rule sending), or for an ARN matching
 /// `source_like`, and requests signed by one of `principals` (`aws:PrincipalArn`: function
-/// roles, the stage's operators).
+/// roles, the stage's operators) or by a principal matching `principals_like` (the roles of
+/// another system's publishing functions, by their IAM path).
 #[derive(Default, Clone)]
 pub(super) struct Wired {
     pub sources: Vec<Expr>,
     pub source_like: Option<Expr>,
     pub principals: Vec<Expr>,
+    pub principals_like: Vec<Expr>,
 }
 
 /// Denies `actions` on `resource` to every request [`Wired`] does not name. The conditions
@@ -102,15 +104,27 @@ pub(super) fn deny_unwired(sid: &str, actions: &[&str], resource: Expr, wired: W
     if !wired.sources.is_empty() {
         not_equals.insert("aws:SourceArn".into(), json!(Expr::one_or_many(wired.sources)));
     }
-    if !wired.principals.is_empty() {
-        not_equals.insert("aws:PrincipalArn".into(), json!(Expr::one_or_many(wired.principals)));
+    let mut not_like = serde_json::Map::new();
+    if let Some(like) = wired.source_like {
+        not_like.insert("aws:SourceArn".into(), json!(like));
+    }
+    if wired.principals_like.is_empty() {
+        if !wired.principals.is_empty() {
+            not_equals.insert("aws:PrincipalArn".into(), json!(Expr::one_or_many(wired.principals)));
+        }
+    } else {
+        // One key, one operator: exact ARNs hold no wildcard, so `ArnNotLike` matches them
+        // exactly and the patterns as patterns.
+        let mut all = wired.principals;
+        all.extend(wired.principals_like);
+        not_like.insert("aws:PrincipalArn".into(), json!(Expr::one_or_many(all)));
     }
     let mut condition = serde_json::Map::new();
     if !not_equals.is_empty() {
         condition.insert("ArnNotEquals".into(), Json::Object(not_equals));
     }
-    if let Some(like) = wired.source_like {
-        condition.insert("ArnNotLike".into(), json!({ "aws:SourceArn": like }));
+    if !not_like.is_empty() {
+        condition.insert("ArnNotLike".into(), Json::Object(not_like));
     }
     Statement {
         sid: sid.into(),

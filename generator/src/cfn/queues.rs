@@ -2,6 +2,7 @@
 use super::expr::one_or_many;
 use super::expr::{arn, r, sub, Expr, LogicalId};
 use super::policy::{deny_insecure_transport, deny_unwired, operators, Meta, Statement, Wired};
+use super::topics::topic_arn;
 use crate::model::*;
 use serde::Serialize;
 use serde_json::{json, Value as Json};
@@ -72,8 +73,7 @@ fn queue(sys: &System, q: &Queue) -> QueueView {
     let id = LogicalId::queue(&q.identity);
     let meta = queue_meta(sys, q);
     let mut statements = Vec::new();
-    let topics: Vec<Expr> =
-        q.subscriptions.iter().map(|s| r(&LogicalId::topic(sys.topic_identity(&s.topic)))).collect();
+    let topics: Vec<Expr> = q.subscriptions.iter().map(|s| topic_arn(sys, &s.topic)).collect();
     if !topics.is_empty() {
         statements.push(Statement {
             sid: "SubscribedTopicsSend".into(),
@@ -218,7 +218,7 @@ fn subscription(sys: &System, q: &Queue, s: &Subscription) -> SubscriptionView {
     }
     SubscriptionView {
         id: LogicalId::subscription(sys.topic_identity(&s.topic), &q.identity),
-        topic: r(&LogicalId::topic(sys.topic_identity(&s.topic))),
+        topic: topic_arn(sys, &s.topic),
         queue: arn(&id),
         raw: s.raw,
         filter: s.filter.as_ref().map(Expr::text_json),

@@ -60,10 +60,39 @@ pub(super) fn alarm_topic(sys: &System, has_dlq: bool) -> Option<TopicView> {
     })
 }
 
+/// The ARN of topic `name` (its config name): `!Ref` of this stack's topic, or the export of
+/// the system an imported topic belongs to.
+pub(super) fn topic_arn(sys: &System, name: &str) -> Expr {
+    match sys.topic(name).and_then(|t| imported_topic_export(sys, t)) {
+        Some(export) => Expr::Import(export),
+        None => r(&LogicalId::topic(sys.topic_identity(name))),
+    }
+}
+
+/// The export an imported topic's ARN is read from: `<system>-<stage>-<Identity>TopicArn` of
+/// the exporting system (`None` for this stack's own topics).
+pub fn imported_topic_export(sys: &System, t: &Topic) -> Option<String> {
+    let i = t.imported.as_ref()?;
+    Some(Naming { system: &i.system, stage: &sys.stage }.export(LogicalId::topic_arn_output(&i.identity).as_str()))
+}
+
+/// The ARN of the stack key of `system` (an exporter of topics this stage publishes to).
+pub(super) fn imported_key_arn(sys: &System, system: &str) -> Expr {
+    Expr::Import(Naming { system, stage: &sys.stage }.export(LogicalId::key_arn_output().as_str()))
+}
+
+/// The roles of `system`'s functions that publish to imported topics, which its own topics'
+/// policies cannot name one by one: `arn:...:role/flowform/<system>/<stage>/*`.
+fn publishing_roles(sys: &System, system: &str) -> Expr {
+    let path = Naming { system, stage: &sys.stage }.role_path();
+    sub(&format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{path}*"))
+}
+
 pub(super) fn topics(sys: &System) -> Vec<TopicView> {
     let topics: Vec<TopicView> = sys
         .topics
         .iter()
+        .filter(|t| t.imported.is_none())
         .map(|t| {
             let id = LogicalId::topic(&t.identity);
             // The roles of the functions that publish to it, then the operators.
@@ -74,7 +103,8 @@ pub(super) fn topics(sys: &System) -> Vec<TopicView> {
                 .map(|f| Expr::arn(&LogicalId::role(&f.identity)))
                 .collect();
             principals.extend(operators(sys));
-            let wired = Wired { principals, ..Wired::default() };
+            let principals_like = t.export.publish.iter().map(|s| publishing_roles(sys, s)).collect();
+            let wired = Wired { principals, principals_like, ..Wired::default() };
             TopicView {
                 policy_id: LogicalId::topic_policy(&t.identity),
                 name: t.physical_name(sys),
@@ -109,6 +139,12 @@ mod tests {
                 r#"{"ArnNotEquals":{"aws:PrincipalArn":[{"Fn::GetAtt":["ARole","Arn"]},"arn:aws:iam::123456789012:role/oncall"]}}"#,
             ),
             ("", "topics:\n  t: {}\n", "null"),
+            // Another system's publishers, by the IAM path of their roles: one key, `ArnNotLike`.
+            (
+                "",
+                "topics:\n  t: { export: { publish: [b, a] } }\nfunctions:\n  a: { trigger: { schedule: rate(1 day) }, publishes: [t] }\n",
+                r#"{"ArnNotLike":{"aws:PrincipalArn":[{"Fn::GetAtt":["ARole","Arn"]},{"Fn::Sub":"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/flowform/a/dev/*"},{"Fn::Sub":"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/flowform/b/dev/*"}]}}"#,
+            ),
         ];
         for (stage, extra, want) in rows {
             let view = lowered(stage, extra);

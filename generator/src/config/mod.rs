@@ -4,6 +4,7 @@
 //! It checks shapes only (types, unknown keys, ranges of single values) and collects every
 //! problem; cross-references and AWS rules live in `validate`.
 
+pub mod imports;
 mod limits;
 mod reader;
 mod sections;
@@ -53,6 +54,8 @@ pub struct RawConfig {
     pub secrets: Vec<(Name, RawSecret)>,
     /// JWT issuers that HTTP routes with `auth: jwt` trust.
     pub authorizers: Vec<(Name, RawAuthorizer)>,
+    /// Other systems whose exported topics this config uses: system name -> its config file.
+    pub imports: Vec<(Name, RawImport)>,
     /// Span of the whole document's first line, for file-level problems.
     pub top: Span,
     /// Keys (`version`, `system`, `stages`, `nested_stacks`) whose value the parser refused
@@ -127,6 +130,24 @@ pub struct RawTopic {
     pub description: Option<Sp<String>>,
     /// The name whose resources this topic keeps.
     pub renamed_from: Option<Name>,
+    /// Who else may use it.
+    pub export: Option<Sp<RawExport>>,
+    /// The system (a key of `imports`) whose topic of this name this is.
+    pub import: Option<Name>,
+}
+
+/// A topic's `export`: the systems that may subscribe to it and publish to it.
+#[derive(Clone, Debug, Default)]
+pub struct RawExport {
+    pub subscribe: Vec<Name>,
+    pub publish: Vec<Name>,
+}
+
+/// An entry of `imports`.
+#[derive(Clone, Debug, Default)]
+pub struct RawImport {
+    /// The exporting config's path, relative to this config's directory.
+    pub config: Option<Sp<String>>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -51,6 +51,7 @@ impl Parser {
         cfg.endpoints = self.each(f.get("endpoints"), "`endpoints`", Self::endpoint);
         cfg.secrets = self.each(f.get("secrets"), "`secrets`", Self::secret);
         cfg.authorizers = self.each(f.get("authorizers"), "`authorizers`", Self::authorizer);
+        cfg.imports = self.each(f.get("imports"), "`imports`", Self::import);
         cfg
     }
 
@@ -113,7 +114,23 @@ impl Parser {
             content_based_dedup: self.boolean(tf.get("content_based_dedup"), "`content_based_dedup`"),
             description: self.string(tf.get("description"), "`description`"),
             renamed_from: self.string(tf.get("renamed_from"), "`renamed_from`"),
+            export: tf.get("export").and_then(|e| {
+                let ef = self.fields(e, &format!("`export` of topic `{}`", name.value), "export")?;
+                let export = RawExport {
+                    subscribe: self.strings(ef.get("subscribe"), "`export.subscribe`"),
+                    publish: self.strings(ef.get("publish"), "`export.publish`"),
+                };
+                Some(Sp::new(export, node_span(e)))
+            }),
+            import: self.string(tf.get("import"), "`import`"),
         }
+    }
+
+    fn import(&mut self, n: &Node, name: &Name) -> RawImport {
+        let Some(f) = self.fields(n, &format!("import `{}`", name.value), "import") else {
+            return RawImport::default();
+        };
+        RawImport { config: self.string(f.get("config"), "`config`") }
     }
 
     fn email(&mut self, n: &Node, name: &Name) -> RawEmail {

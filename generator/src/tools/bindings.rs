@@ -270,7 +270,7 @@ mod tests {
             }
         }
         for c in configs {
-            let b = crate::build(&std::fs::read_to_string(&c).unwrap()).unwrap();
+            let b = crate::build_file(&c, &std::fs::read_to_string(&c).unwrap()).unwrap();
             for sys in &b.systems {
                 let view = crate::cfn::lower(sys);
                 for (f, fv) in sys.functions.iter().zip(&view.functions) {

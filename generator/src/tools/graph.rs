@@ -262,7 +262,16 @@ fn build(sys: &System) -> (Vec<Node>, Vec<Edge>) {
     for t in &sys.topics {
         nodes.push(Node {
             id: id("topic", &t.name),
-            label: format!("{}{}", t.name, if t.fifo { " (FIFO)" } else { "" }),
+            label: format!(
+                "{}{}{}",
+                t.name,
+                if t.fifo { " (FIFO)" } else { "" },
+                match (&t.imported, t.export.any()) {
+                    (Some(i), _) => format!(" · of {}", i.system),
+                    (None, true) => " · exported".to_string(),
+                    (None, false) => String::new(),
+                }
+            ),
             shape: Shape::Topic,
         });
     }

@@ -9,6 +9,7 @@ mod auth;
 mod email;
 mod filters;
 mod functions;
+mod imports;
 mod names;
 mod physical;
 mod queues;
@@ -21,6 +22,7 @@ mod text;
 mod topics;
 mod triggers;
 
+use crate::config::imports::Exporters;
 use crate::config::RawConfig;
 use crate::diag::Diagnostic;
 use crate::model::System;
@@ -36,11 +38,12 @@ pub const HTTP_MAX_TIMEOUT: u64 = 30;
 pub use crate::schema::LOG_RETENTION_DAYS;
 const DAY: u64 = 86_400;
 
-/// Validates the whole config; returns one system per stage (sorted by stage name) when
-/// there are no errors. Warnings are returned either way.
-pub fn validate(raw: &RawConfig) -> (Vec<System>, Vec<Diagnostic>) {
+/// Validates the whole config against the configs it imports from (read by
+/// [`crate::config::imports::load`]); returns one system per stage (sorted by stage name)
+/// when there are no errors. Warnings are returned either way.
+pub fn validate(raw: &RawConfig, exporters: &Exporters) -> (Vec<System>, Vec<Diagnostic>) {
     let mut v = Validator { diags: Vec::new(), refused: Default::default() };
-    let systems = v.run(raw);
+    let systems = v.run(raw, exporters);
     let has_errors = v.diags.iter().any(Diagnostic::is_error);
     (if has_errors { Vec::new() } else { systems }, v.diags)
 }
@@ -58,12 +61,13 @@ impl Validator {
         self.diags.push(d);
     }
 
-    fn run(&mut self, raw: &RawConfig) -> Vec<System> {
+    fn run(&mut self, raw: &RawConfig, exporters: &Exporters) -> Vec<System> {
         let settings = self.settings(raw);
         self.texts(raw);
         let declared = self.declared(raw);
+        let imports = self.imports(raw, exporters, &settings.system);
         let resources = stages::Resources {
-            topics: self.topics(raw, &declared),
+            topics: self.topics(raw, &declared, &imports, &settings.system),
             emails: self.emails(raw, &declared.emails, &settings.system),
             databases: self.databases(raw, &declared),
             endpoints: self.endpoints(raw, &declared),
@@ -73,6 +77,7 @@ impl Validator {
         let wiring = self.functions(raw, &declared, &settings);
         let subscribed = self.queues(raw, &declared, &resources.topics, &wiring);
         self.unread_topics(raw, &declared, &wiring, &subscribed);
+        self.import_uses(raw, &resources.topics, &imports, &settings.system);
         self.unused(raw, &wiring);
         self.name_lengths(raw, &declared, &settings.system);
         self.physical_names(raw, &declared, &wiring, &resources.emails, &settings.system);

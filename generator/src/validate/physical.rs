@@ -21,7 +21,8 @@ impl Validator {
                 self.length(qn.span, "queue name", &name, 80);
             }
         }
-        for (n, t) in raw.topics.iter().filter(|(n, _)| declared.topics.contains(&n.value)) {
+        // An imported topic is named by its exporter, which checks it.
+        for (n, t) in raw.topics.iter().filter(|(n, t)| declared.topics.contains(&n.value) && t.import.is_none()) {
             let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
             for stage in stages {
                 let name = Naming { system, stage }.fifo(declared.identity(Kind::Topic, &n.value), fifo);
@@ -123,7 +124,7 @@ fn claims(raw: &RawConfig, declared: &Declared, wiring: &Wiring, emails: &[Email
             claim(ALARMS, naming.dlq_alarm(id), what, Some(qn.span));
         }
     }
-    for (n, t) in raw.topics.iter().filter(|(n, _)| declared.topics.contains(&n.value)) {
+    for (n, t) in raw.topics.iter().filter(|(n, t)| declared.topics.contains(&n.value) && t.import.is_none()) {
         let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
         let id = declared.identity(Kind::Topic, &n.value);
         claim(SNS, naming.fifo(id, fifo), format!("topic `{}`", n.value), Some(n.span));

@@ -14,6 +14,14 @@ pub(super) struct Settings {
     pub log_retention: u64,
 }
 
+/// The system name's rule: lowercase letters, digits and `-`, starting with a letter, at
+/// most [`crate::schema::MAX_SYSTEM_NAME`].
+pub(super) fn system_name_ok(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name.len() <= crate::schema::MAX_SYSTEM_NAME
+}
+
 impl Validator {
     pub(super) fn settings(&mut self, raw: &RawConfig) -> Settings {
         match &raw.version {
@@ -29,10 +37,7 @@ impl Validator {
         }
         let system = match &raw.system {
             Some(s) => {
-                let ok = s.value.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                    && s.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                    && s.value.len() <= crate::schema::MAX_SYSTEM_NAME;
-                if !ok {
+                if !system_name_ok(&s.value) {
                     self.err(
                         Diagnostic::error(Code::BadName, s.span, format!("invalid system name `{}`", s.value))
                             .with_help(format!(

@@ -1,6 +1,7 @@
 //! Topics: FIFO settings, and a warning for a topic published to that nobody reads.
 
 use super::functions::Wiring;
+use super::imports::Imports;
 use super::names::{Declared, Kind};
 use super::Validator;
 use crate::codes::Code;
@@ -10,13 +11,15 @@ use crate::model::Topic;
 use std::collections::BTreeSet;
 
 impl Validator {
-    pub(super) fn topics(&mut self, raw: &RawConfig, declared: &Declared) -> Vec<Topic> {
+    pub(super) fn topics(&mut self, raw: &RawConfig, declared: &Declared, imports: &Imports, own: &str) -> Vec<Topic> {
         raw.topics
             .iter()
             .filter(|(n, _)| declared.topics.contains(&n.value))
             .map(|(n, t)| {
-                let fifo = t.fifo.as_ref().is_some_and(|f| f.value);
-                if let Some(cbd) = &t.content_based_dedup {
+                let export = self.export(n, t, own);
+                let imported = self.imported_topic(raw, n, t, imports);
+                let fifo = imported.as_ref().map_or(t.fifo.as_ref().is_some_and(|f| f.value), |(_, fifo)| *fifo);
+                if let Some(cbd) = t.content_based_dedup.as_ref().filter(|_| t.import.is_none()) {
                     if cbd.value && !fifo {
                         self.err(
                             Diagnostic::error(
@@ -34,12 +37,15 @@ impl Validator {
                     fifo,
                     content_based_dedup: t.content_based_dedup.as_ref().is_some_and(|c| c.value),
                     description: t.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
+                    imported: imported.map(|(i, _)| i),
+                    export,
                 }
             })
             .collect()
     }
 
-    /// W001: a topic that functions publish to but no queue subscribes to drops everything.
+    /// W001: a topic that functions publish to but no queue subscribes to drops everything
+    /// (unless other systems' queues may: an exported or imported topic).
     pub(super) fn unread_topics(
         &mut self,
         raw: &RawConfig,
@@ -47,8 +53,9 @@ impl Validator {
         wiring: &Wiring,
         subscribed: &BTreeSet<String>,
     ) {
-        for (n, _) in &raw.topics {
-            if !declared.topics.contains(&n.value) {
+        for (n, t) in &raw.topics {
+            let elsewhere = t.import.is_some() || t.export.as_ref().is_some_and(|e| !e.value.subscribe.is_empty());
+            if !declared.topics.contains(&n.value) || elsewhere {
                 continue;
             }
             if !subscribed.contains(&n.value) && wiring.functions.iter().any(|(f, _)| f.publishes.contains(&n.value)) {

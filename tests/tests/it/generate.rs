@@ -6,7 +6,7 @@
 
 use generator::{build, diag, emit, Failure};
 use std::path::Path;
-use tests::{fixture_configs, root, snapshot};
+use tests::{build_config, fixture_configs, root, snapshot};
 
 #[test]
 fn committed_out_is_fresh() {
@@ -19,9 +19,8 @@ fn committed_out_is_fresh() {
 #[test]
 fn generation_is_deterministic() {
     for (name, path) in fixture_configs() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let a = build(&text).unwrap_or_else(|e| panic!("{name}: {e:?}")).files;
-        let b = build(&text).unwrap().files;
+        let a = build_config(&path).unwrap_or_else(|e| panic!("{name}: {e:?}")).files;
+        let b = build_config(&path).unwrap().files;
         assert_eq!(a, b, "{name}: two builds differ");
     }
 }
@@ -37,8 +36,7 @@ fn reordering_the_config_changes_nothing() {
 fn fixtures_match_their_snapshots() {
     let mut failures = Vec::new();
     for (name, path) in fixture_configs().into_iter().filter(|(n, _)| n != "donut-shop") {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let b = build(&text).unwrap_or_else(|e| panic!("fixture {name} must build: {e:?}"));
+        let b = build_config(&path).unwrap_or_else(|e| panic!("fixture {name} must build: {e:?}"));
         assert!(b.warnings.is_empty(), "fixture {name} has warnings: {:?}", b.warnings);
         for (file, content) in &b.files {
             if let Err(e) = snapshot(&root().join("tests/fixtures").join(&name).join(file), content) {
@@ -231,6 +229,9 @@ fn nested_stacks_join_back_into_the_whole_template_and_stay_put() {
         }
     }
     let whole_opts = generator::Options { quotas: false, ..Default::default() };
+    let fixtures = root().join("tests/fixtures");
+    let whole_opts = generator::Options { base: Some(&fixtures), ..whole_opts };
+    let nested_opts = generator::Options { base: Some(&fixtures), ..Default::default() };
     let mut configs: Vec<(String, String)> = tests::fixture_configs()
         .into_iter()
         .map(|(name, path)| (name, std::fs::read_to_string(path).unwrap()))
@@ -247,7 +248,8 @@ fn nested_stacks_join_back_into_the_whole_template_and_stay_put() {
             None => (text.clone(), text.replacen("version: 1\n", "version: 1\nnested_stacks: 4\n", 1)),
         };
         let whole = generator::build_opts(&whole_text, whole_opts).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let nested = build(&nested_text).unwrap_or_else(|e| panic!("{name} with nested stacks: {e:?}"));
+        let nested = generator::build_opts(&nested_text, nested_opts)
+            .unwrap_or_else(|e| panic!("{name} with nested stacks: {e:?}"));
         for sys in &whole.systems {
             let stage = &sys.stage;
             let mut want = tests::template_json(&whole.files[&format!("{stage}/template.yaml")]);

@@ -202,7 +202,7 @@ fn changing_a_schedule_updates_the_rule_in_place_and_says_so() {
 fn every_emitted_property_has_an_update_behaviour() {
     let mut missing = Vec::new();
     for (name, path) in fixture_configs() {
-        let b = generator::build(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let b = tests::build_config(&path).unwrap();
         for (file, content) in b.files.iter().filter(|(f, _)| f.ends_with(".yaml")) {
             let t = template_json(content);
             for (id, r) in t["Resources"].as_object().unwrap() {

@@ -11,8 +11,7 @@ use tests::{as_list, fixture_configs, resources_of, template_json};
 fn systems() -> Vec<(String, System, Json)> {
     let mut v = Vec::new();
     for (name, path) in fixture_configs() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let b = generator::build(&text).unwrap();
+        let b = tests::build_config(&path).unwrap();
         for sys in b.systems {
             // A stage split into nested stacks is checked as the one template it was split from.
             let t = generator::split::stage_template(&b.files, &sys.stage).expect("a template").unwrap();
@@ -147,6 +146,15 @@ fn each_schedule_rule_can_invoke_and_dead_letter() {
     assert!(rules_seen > 0, "no scheduled function in the configs under test");
 }
 
+/// A topic's ARN as a template names it: this stack's topic, or an imported topic's export
+/// (`<exporter>-<stage>-<Identity>TopicArn`).
+fn topic_arn(sys: &System, t: &str) -> Json {
+    match sys.topic(t).and_then(|t| t.imported.as_ref()) {
+        Some(i) => json!({ "Fn::ImportValue": format!("{}-{}-{}TopicArn", i.system, sys.stage, pascal(&i.identity)) }),
+        None => json!({ "Ref": format!("{}Topic", pascal(t)) }),
+    }
+}
+
 /// What a function may touch, spelled out from the model independently of the generator.
 fn allowed_resources(sys: &System, f: &generator::model::Function) -> BTreeSet<String> {
     let p = pascal(&f.name);
@@ -161,7 +169,11 @@ fn allowed_resources(sys: &System, f: &generator::model::Function) -> BTreeSet<S
         v.push(json!({ "Fn::GetAtt": [format!("{p}DeadLetterQueue"), "Arn"] }));
     }
     for t in &f.publishes {
-        v.push(json!({ "Ref": format!("{}Topic", pascal(t)) }));
+        v.push(topic_arn(sys, t));
+        // Another system's topic is encrypted with that system's key, named by its export.
+        if let Some(i) = sys.topic(t).and_then(|t| t.imported.as_ref()) {
+            v.push(json!({ "Fn::ImportValue": format!("{}-{}-EncryptionKeyArn", i.system, sys.stage) }));
+        }
     }
     for s in &f.secrets {
         let secret = sys.secrets.iter().find(|x| &x.name == s).unwrap();
@@ -560,7 +572,7 @@ fn resource_policies_let_in_only_the_wired_senders() {
             v.push(stranger.clone());
             v
         };
-        let topic_ref = |t: &str| json!({ "Ref": format!("{}Topic", pascal(t)) });
+        let topic_ref = |t: &str| topic_arn(&sys, t);
 
         for q in &sys.queues {
             let st = statements("AWS::SQS::QueuePolicy", "Queues", &format!("{}Queue", pascal(&q.name)));
@@ -605,15 +617,30 @@ fn resource_policies_let_in_only_the_wired_senders() {
             denied.push(other_rule);
             check(&id, &st, "sqs:SendMessage", &[events, own], &denied);
         }
-        for topic in &sys.topics {
+        // An imported topic's policy is its exporter's (checked with the exporter's config).
+        for topic in sys.topics.iter().filter(|t| t.imported.is_none()) {
             let st = statements("AWS::SNS::TopicPolicy", "Topics", &format!("{}Topic", pascal(&topic.name)));
-            let publishers: Vec<Request> = sys
+            let mut publishers: Vec<Request> = sys
                 .functions
                 .iter()
                 .filter(|f| f.publishes.contains(&topic.name))
                 .map(|f| Request::role(&format!("publisher {}", f.name), role(&f.name)))
                 .collect();
-            let denied = roles_except(&|f| f.publishes.contains(&topic.name));
+            let mut denied = roles_except(&|f| f.publishes.contains(&topic.name));
+            // Systems the topic is exported to for publishing: their roles under
+            // /flowform/<system>/<stage>/, and no role of theirs elsewhere or of another stage.
+            let path_role = |system: &str, stage: &str| json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/flowform/{system}/{stage}/{system}-{stage}-ShipRole-1A2B3C") });
+            for system in &topic.export.publish {
+                publishers.push(Request::role(&format!("a role of {system}"), path_role(system, &sys.stage)));
+                denied.push(Request::role(&format!("a role of {system}, other stage"), path_role(system, "other")));
+                let plain = format!(
+                    "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{system}-{}-ShipRole-1A2B3C",
+                    sys.stage
+                );
+                denied
+                    .push(Request::role(&format!("a role of {system} outside the path"), json!({ "Fn::Sub": plain })));
+            }
+            denied.push(Request::role("a role of a system not exported to", path_role("elsewhere", &sys.stage)));
             check(&format!("topic {}", topic.name), &st, "sns:Publish", &publishers, &denied);
         }
         if res.get("AlarmTopic").is_some() {
@@ -651,7 +678,8 @@ fn the_stack_key_is_used_only_through_wired_services() {
                 .collect();
             assert_eq!(statements.len(), 1, "{name}: {} has one statement on the stack key", f.name);
             let mut expected = BTreeSet::from(["lambda"]);
-            if !f.publishes.is_empty() {
+            // Another system's topic is encrypted with that system's key, not this one.
+            if f.publishes.iter().any(|t| sys.topic(t).is_some_and(|t| t.imported.is_none())) {
                 expected.insert("sns");
             }
             if matches!(f.trigger, Trigger::Queue { .. } | Trigger::Schedule { .. }) {

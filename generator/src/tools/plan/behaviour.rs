@@ -82,7 +82,15 @@ pub const UPDATE_BEHAVIOUR: &[(&str, &[(&str, Update)])] = &[
             ("AlarmActions", InPlace),
         ],
     ),
-    ("AWS::IAM::Role", &[("Description", InPlace), ("AssumeRolePolicyDocument", InPlace), ("Policies", InPlace)]),
+    (
+        "AWS::IAM::Role",
+        &[
+            ("Description", InPlace),
+            ("AssumeRolePolicyDocument", InPlace),
+            ("Policies", InPlace),
+            ("Path", Replacement),
+        ],
+    ),
     ("AWS::Logs::LogGroup", &[("LogGroupName", Replacement), ("RetentionInDays", InPlace), ("KmsKeyId", InPlace)]),
     (
         "AWS::Lambda::Function",
