@@ -17,6 +17,12 @@ Also: moto creates nested stacks (`AWS::CloudFormation::Stack`) but answers
 `Fn::GetAtt [Child, Outputs.X]` with HTTP 500 (its Stack model has no get_cfn_attribute).
 `patch_nested_stack_outputs` adds it, reading the child's output map, so a root template can
 wire a nested stack's outputs into its own resources as CloudFormation does.
+
+And: moto registers a stack's exports (`Outputs.X.Export.Name`) and resolves `Fn::ImportValue`
+only for stacks made by CreateStack; `aws cloudformation deploy` makes them with change sets,
+whose stacks see no exports and publish none. `patch_change_set_exports` gives a change set's
+stack the region's exports and registers its own once the change set has run (names unique in
+the region, as CloudFormation requires), so one config's stack can import another's topics.
 """
 
 import argparse
@@ -72,6 +78,36 @@ def patch_nested_stack_outputs() -> None:
     Stack.get_cfn_attribute = get_cfn_attribute
 
 
+def patch_change_set_exports() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+
+    create, execute = CloudFormationBackend.create_change_set, CloudFormationBackend.execute_change_set
+
+    def create_change_set(self, stack_name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = create(self, stack_name, *args, **kwargs)
+        for stack in self.stacks.values():
+            if stack.name == stack_name:
+                stack.cross_stack_resources = self.exports
+                stack.resource_map.cross_stack_resources = self.exports
+        return result
+
+    def execute_change_set(self, change_set_name, stack_name=None):  # type: ignore[no-untyped-def]
+        execute(self, change_set_name, stack_name)
+        for stack in self.stacks.values():
+            if not stack.status.endswith("_COMPLETE"):
+                continue
+            stack._parse_template()
+            stack.output_map = stack._create_output_map()
+            for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+                del self.exports[name]
+            self._validate_export_uniqueness(stack)
+            for export in stack.exports:
+                self.exports[export.name] = export
+
+    CloudFormationBackend.create_change_set = create_change_set
+    CloudFormationBackend.execute_change_set = execute_change_set
+
+
 def wait_accepting(port: int, timeout: float = 10.0) -> None:
     with socket.create_connection(("127.0.0.1", port), timeout=timeout):
         pass
@@ -92,6 +128,7 @@ def main() -> None:
 
     patch_docker_client()
     patch_nested_stack_outputs()
+    patch_change_set_exports()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     port = server.get_host_and_port()[1]

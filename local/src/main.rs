@@ -179,7 +179,7 @@ fn plaintext_db(s: &str) -> Result<(String, String), String> {
 
 fn system(c: &Common) -> Result<generator::model::System, String> {
     let text = std::fs::read_to_string(&c.config).map_err(|e| format!("cannot read {}: {e}", c.config.display()))?;
-    let b = generator::build(&text).map_err(|f| match f {
+    let b = generator::build_file(&c.config, &text).map_err(|f| match f {
         generator::Failure::Invalid(d) => generator::diag::render(&c.config.display().to_string(), &text, &d),
         generator::Failure::Internal(m) => m,
     })?;

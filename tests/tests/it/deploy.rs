@@ -349,3 +349,137 @@ fn a_thousand_functions_in_nested_stacks_deploy_with_the_plain_aws_cli() {
     assert!(esm.contains(":synth-dev-q0\""), "f0 reads q0: {esm}");
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// References across configs, deployed as a user deploys them: `aws cloudformation package` +
+/// `deploy` of tests/fixtures/payments.yaml (exports `paid` to shipping's queues and
+/// `refund_requests` to its functions) and tests/fixtures/shipping.yaml (imports both).
+/// The importer deployed first fails on the missing export; after the exporter, its stack
+/// reads the exporter's topic ARNs and key through CloudFormation exports, and the role of
+/// its publisher sits under the IAM path the exporter's topic policy admits (the pattern of
+/// the exporter's template, matched against the role moto created).
+/// moto needs scripts/moto_server.py's patch to register exports and resolve
+/// `Fn::ImportValue` for stacks made by change sets (what `deploy` uses). Not proved here:
+/// delivery from the exporter's topic to the importer's queue (moto's CloudFormation creates
+/// no SNS subscription, of one stack or across two; the subscription's `!ImportValue` and
+/// the queue policy admitting that topic are held by `wiring.rs` on the fixtures), and that
+/// CloudFormation refuses to delete an export in use (moto does not enforce it).
+#[test]
+fn an_importing_stack_reads_the_exporters_topics_through_cloudformation_exports() {
+    let alone = tests::alone_blocking();
+    let aws = tests::deploy_path::Aws::new();
+    let work = std::env::temp_dir().join(format!("flowform-imports-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    let fixtures = tests::root().join("tests/fixtures");
+    let built: Vec<(String, generator::Build)> = ["payments", "shipping"]
+        .iter()
+        .map(|s| (s.to_string(), tests::build_config(&fixtures.join(format!("{s}.yaml"))).unwrap()))
+        .collect();
+    for (system, b) in &built {
+        let dir = work.join(system);
+        std::fs::create_dir_all(dir.join("out/dev")).unwrap();
+        std::fs::write(dir.join("out/dev/template.yaml"), &b.files["dev/template.yaml"]).unwrap();
+        // An empty zip per handler: moto stores the code and never runs it in this test.
+        std::fs::create_dir_all(dir.join("dist/lambda")).unwrap();
+        for f in &b.systems[0].functions {
+            std::fs::write(
+                dir.join(format!("dist/lambda/{}.zip", f.handler)),
+                b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+            )
+            .unwrap();
+        }
+    }
+    let bucket = format!("flowform-imports-{}", std::process::id());
+    let deploy = |system: &str| -> (i32, String) {
+        let dir = work.join(system);
+        let packaged = dir.join("packaged.yaml");
+        let template = dir.join("out/dev/template.yaml");
+        aws.ok(&[
+            "cloudformation",
+            "package",
+            "--template-file",
+            template.to_str().unwrap(),
+            "--s3-bucket",
+            &bucket,
+            "--output-template-file",
+            packaged.to_str().unwrap(),
+        ]);
+        let stack = format!("{system}-dev");
+        let (code, out, err) = tests::run(&mut aws.cmd(&[
+            "cloudformation",
+            "deploy",
+            "--template-file",
+            packaged.to_str().unwrap(),
+            "--stack-name",
+            &stack,
+            "--capabilities",
+            "CAPABILITY_IAM",
+            "--parameter-overrides",
+            "AlarmEmail=ops@example.com",
+        ]));
+        (code, format!("{out}\n{err}"))
+    };
+
+    // The importer alone: its first ImportValue names an export nobody made.
+    tests::services::reset_moto(&alone);
+    aws.ok(&["s3", "mb", &format!("s3://{bucket}")]);
+    let (code, out) = deploy("shipping");
+    assert_ne!(code, 0, "shipping deployed without payments: {out}");
+    assert!(out.contains("No export named payments-dev-"), "{out}");
+
+    // moto keeps what a failed change set created (CloudFormation would roll it back): start
+    // again, the exporter first.
+    tests::services::reset_moto(&alone);
+    aws.ok(&["s3", "mb", &format!("s3://{bucket}")]);
+    for system in ["payments", "shipping"] {
+        let (code, out) = deploy(system);
+        assert_eq!(code, 0, "deploy {system}: {out}");
+    }
+    let (payments, shipping) = (&built[0].1.systems[0], &built[1].1.systems[0]);
+
+    // The exports: each exported topic's ARN and the key, under `<system>-<stage>-<Output>`.
+    let exports = aws.json(&["cloudformation", "list-exports"]);
+    let exports: std::collections::BTreeMap<String, String> = exports["Exports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["Name"].as_str().unwrap().to_string(), e["Value"].as_str().unwrap().to_string()))
+        .collect();
+    let names: Vec<&str> = exports.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        ["payments-dev-EncryptionKeyArn", "payments-dev-PaidTopicArn", "payments-dev-RefundRequestsTopicArn"]
+    );
+    let topic_arn = |name: &str| {
+        format!("arn:aws:sns:ap-northeast-2:123456789012:{}", payments.topic(name).unwrap().physical_name(payments))
+    };
+    assert_eq!(exports["payments-dev-PaidTopicArn"], topic_arn("paid"));
+    assert_eq!(exports["payments-dev-RefundRequestsTopicArn"], topic_arn("refund_requests"));
+    assert!(exports["payments-dev-EncryptionKeyArn"].starts_with("arn:aws:kms:ap-northeast-2:123456789012:key/"));
+
+    // The importer's publisher: the exporter's topic ARN in its env, its role under the path
+    // the exporter's policy admits.
+    let ship = aws.json(&["lambda", "get-function-configuration", "--function-name", "shipping-dev-ship"]);
+    let env = &ship["Environment"]["Variables"];
+    assert_eq!(env[contracts::topic_arn("refund_requests")], topic_arn("refund_requests"), "{env}");
+    assert_eq!(
+        env[contracts::topic_arn("shipped")].as_str().unwrap(),
+        format!(
+            "arn:aws:sns:ap-northeast-2:123456789012:{}",
+            shipping.topic("shipped").unwrap().physical_name(shipping)
+        )
+    );
+    let role = ship["Role"].as_str().unwrap();
+    let payments_template = tests::template_json(&built[0].1.files["dev/template.yaml"]);
+    let policy = &payments_template["Resources"]["RefundRequestsTopicPolicy"]["Properties"]["PolicyDocument"];
+    let deny = policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "DenyPublishersNotWired").unwrap();
+    let patterns = tests::as_list(&deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]);
+    let admitted = patterns.iter().filter_map(|p| p["Fn::Sub"].as_str()).any(|p| {
+        let p = p.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", "123456789012");
+        p.strip_suffix('*').is_some_and(|prefix| role.starts_with(prefix) && !role[prefix.len()..].contains('/'))
+    });
+    assert!(admitted, "the exporter's policy ({patterns:?}) admits the importer's publisher {role}");
+    // A function that publishes to no imported topic keeps a role without the path.
+    let track = aws.json(&["lambda", "get-function-configuration", "--function-name", "shipping-dev-track"]);
+    assert!(!track["Role"].as_str().unwrap().contains("/flowform/"), "{track}");
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -131,3 +131,52 @@ async fn a_call_the_role_does_not_grant_fails_here_as_on_aws() {
 
     shop.stop().await;
 }
+
+/// Another system's topic under `flowform-local`: `up` makes a stand-in of the exporter's name
+/// (tests/fixtures/shipping.yaml imports payments' `paid` and `refund_requests`), subscribes
+/// the importer's queue to it with its filter, and the gate resolves the role statements'
+/// `!ImportValue` to the stand-in: the publisher of the imported topic may publish to it, the
+/// other function may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_imported_topic_runs_locally_as_a_stand_in_of_the_exporters_name() {
+    let alone = tests::alone().await;
+    reset_moto(&alone);
+    let b = tests::build_config(&tests::root().join("tests/fixtures/shipping.yaml")).unwrap();
+    let sys = b.systems.into_iter().find(|s| s.stage == "dev").unwrap();
+    let aws = aws_alone(&alone).await;
+    let p = local::provision::up(&sys, &aws).await.unwrap();
+    let paid = &p.topics["paid"];
+    assert_eq!(paid, "arn:aws:sns:ap-northeast-2:123456789012:payments-dev-paid");
+    let (sns, sqs) = (aws_sdk_sns::Client::new(&aws), aws_sdk_sqs::Client::new(&aws));
+    for currency in ["EUR", "JPY"] {
+        let attr = aws_sdk_sns::types::MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(currency)
+            .build()
+            .unwrap();
+        sns.publish()
+            .topic_arn(paid)
+            .message(format!("paid in {currency}"))
+            .message_attributes("currency", attr)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (url, _) = &p.queues["to_ship"];
+    let got = sqs.receive_message().queue_url(url).max_number_of_messages(10).send().await.unwrap();
+    let bodies: Vec<String> = got.messages().iter().filter_map(|m| m.body().map(str::to_string)).collect();
+    assert_eq!(bodies.len(), 1, "the filter lets EUR through, not JPY: {bodies:?}");
+    assert!(bodies[0].contains("paid in EUR"), "{bodies:?}");
+
+    let view = generator::cfn::lower(&sys);
+    let locals = local::locals::Locals::new(&sys, &p, &Default::default(), "ap-northeast-2");
+    let roles = local::locals::roles(&sys, &view, &locals);
+    let publish = local::iam::Call {
+        action: "sns:Publish".into(),
+        resources: vec![vec![p.topics["refund_requests"].clone()]],
+        context: [("aws:SecureTransport".to_string(), "true".to_string())].into(),
+    };
+    let rules = |f: &str| &roles[&local::iam::access_key(f)].rules;
+    assert_eq!(local::iam::decide(rules("ship"), &publish), Ok(()));
+    assert!(local::iam::decide(rules("track"), &publish).is_err());
+}
