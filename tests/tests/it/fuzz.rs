@@ -9,7 +9,7 @@
 //! docs/BENCHMARKS.md records a run of 200,000.
 
 use generator::schema::{object, T};
-use generator::{build, Failure};
+use generator::Failure;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use tests::Rng;
@@ -108,20 +108,31 @@ const STRINGS: &[&str] = &[
     "é",
 ];
 
-struct Gen(Rng);
+/// The generator: its random source, and whether the config being drawn is *tame* (every
+/// value of its key's type and in range, so what can refuse it is how the parts fit
+/// together; about a third of the configs, else few would ever build).
+struct Gen(Rng, bool);
 
 impl Gen {
     fn name(&mut self) -> String {
-        self.0.pick(NAMES).to_string()
+        // A tame config draws from the names that follow the naming rules (the first five).
+        let names = if self.1 { &NAMES[..5] } else { NAMES };
+        self.0.pick(names).to_string()
     }
 
     /// A YAML value (flow style) for a key of type `ty`, at nesting `depth`.
     fn value(&mut self, ty: T, depth: usize) -> String {
-        if self.0.chance(4) || depth > 6 {
+        if (!self.1 && self.0.chance(4)) || depth > 6 {
             return self.wrong();
         }
         match ty {
             T::Str => self.string(),
+            // Log retention takes CloudWatch's values only.
+            T::Int(1, 3653) if self.1 => {
+                let days = generator::schema::LOG_RETENTION_DAYS;
+                days[self.0.below(days.len())].to_string()
+            }
+            T::Int(min, max) if self.1 => (min + self.0.next_u64() % (max - min + 1).max(1)).to_string(),
             T::Int(min, max) => match self.0.below(6) {
                 0 => min.to_string(),
                 1 => max.to_string(),
@@ -130,10 +141,11 @@ impl Gen {
                 4 => format!("\"{}\"", min),
                 _ => (min + self.0.next_u64() % (max - min + 1).max(1)).to_string(),
             },
+            T::Bool if self.1 => self.0.pick(&["true", "false"]).to_string(),
             T::Bool => self.0.pick(&["true", "false", "yes", "1"]).to_string(),
             T::StrList => self.list(|g| g.name()),
             T::Enum(values) => {
-                if self.0.chance(80) {
+                if self.1 || self.0.chance(80) {
                     self.0.pick(values).to_string()
                 } else {
                     "other".into()
@@ -141,9 +153,14 @@ impl Gen {
             }
             T::Obj(o) => self.object(o, depth + 1),
             T::Named(o) => {
+                // Distinct names: a key written twice is E006 before anything else is read
+                // (the corpus and the mutations cover it), and would refuse most configs.
                 let n = self.0.below(4);
+                let mut names: Vec<String> = (0..n).map(|_| self.name()).collect();
+                names.sort();
+                names.dedup();
                 let entries: Vec<String> =
-                    (0..n).map(|_| format!("{}: {}", self.name(), self.object(o, depth + 1))).collect();
+                    names.into_iter().map(|name| format!("{name}: {}", self.object(o, depth + 1))).collect();
                 format!("{{ {} }}", entries.join(", "))
             }
             T::SubList => self.list(|g| {
@@ -157,8 +174,10 @@ impl Gen {
             T::Env => {
                 let keys = ["A", "FLAG", "AWS_X", "TOKEN", "ok_lower", "X1"];
                 let n = self.0.below(3);
-                let entries: Vec<String> =
-                    (0..n).map(|_| format!("{}: {}", self.0.pick(&keys), self.string())).collect();
+                let mut names: Vec<&str> = (0..n).map(|_| self.0.pick(&keys)).collect();
+                names.sort();
+                names.dedup();
+                let entries: Vec<String> = names.into_iter().map(|k| format!("{k}: {}", self.string())).collect();
                 format!("{{ {} }}", entries.join(", "))
             }
             T::Filter => self.filter(),
@@ -209,21 +228,30 @@ impl Gen {
     fn object(&mut self, o: &str, depth: usize) -> String {
         let mut entries = Vec::new();
         for k in object(o) {
-            // A function's `stack` needs `nested_stacks` (E004 without): rarer, so enough
-            // configs still build.
-            let chance = if k.name == "stack" { 3 } else { 45 };
+            // A function's `stack` needs `nested_stacks` (E004 without), a topic's `import` an
+            // `imports` entry whose file reads: rarer, so enough configs still build. An
+            // `export` names systems, which random text rarely is.
+            let chance = match k.name {
+                "stack" | "import" => 3,
+                "export" => 15,
+                _ => 45,
+            };
             if self.0.chance(chance) {
                 entries.push(format!("{}: {}", k.name, self.value(k.ty, depth)));
             }
         }
         if self.0.chance(5) {
-            entries.push(format!("{}: 1", self.0.pick(&["unknown", "batch_size", "filter", "timeout", "fifo"])));
+            let key = self.0.pick(&["unknown", "batch_size", "filter", "timeout", "fifo"]);
+            if !entries.iter().any(|e| e.starts_with(&format!("{key}:"))) {
+                entries.push(format!("{key}: 1"));
+            }
         }
         format!("{{ {} }}", entries.join(", "))
     }
 
     /// A whole config: usually with the required keys, in block style at the top.
     fn config(&mut self) -> String {
+        self.1 = self.0.chance(30);
         let mut out = String::new();
         if self.0.chance(95) {
             out.push_str("version: 1\n");
@@ -238,7 +266,12 @@ impl Gen {
             // Authorizers are refused more often than not (an https issuer, an audience) and
             // only `auth: jwt` routes use them: rarer, so enough configs still build.
             // `nested_stacks` is out of range in half its draws (0, 201, a string): rarer too.
-            let chance = if matches!(k.name, "authorizers" | "nested_stacks") { 25 } else { 60 };
+            // `imports` names files that do not exist (E039) but in rare draws.
+            let chance = match k.name {
+                "authorizers" | "nested_stacks" => 25,
+                "imports" => 5,
+                _ => 60,
+            };
             if !matches!(k.name, "version" | "system" | "stages") && self.0.chance(chance) {
                 out.push_str(&format!("{}: {}\n", k.name, self.value(k.ty, 0)));
             }
@@ -290,7 +323,8 @@ fn any_input_ends_in_a_template_or_diagnostics_within_bounded_memory() {
     }
     seeds.push(std::fs::read_to_string(tests::root().join("flowform.yaml")).unwrap());
     seeds.sort();
-    let mut g = Gen(Rng(0x9e37_79b9_7f4a_7c15));
+    let fixtures = tests::root().join("tests/fixtures");
+    let mut g = Gen(Rng(0x9e37_79b9_7f4a_7c15), false);
     let mut failures = Vec::new();
     let (mut built, mut refused, mut peak_max) = (0u64, 0u64, 0isize);
     for case in 0..cases {
@@ -305,7 +339,9 @@ fn any_input_ends_in_a_template_or_diagnostics_within_bounded_memory() {
                 g.mutate(seed)
             }
         };
-        let (result, peak) = peak_of(|| std::panic::catch_unwind(|| build(&text)));
+        // Imports are read beside the fixtures, so a mutated `shipping.yaml` can still build.
+        let options = generator::Options { base: Some(&fixtures), ..Default::default() };
+        let (result, peak) = peak_of(|| std::panic::catch_unwind(|| generator::build_opts(&text, options)));
         peak_max = peak_max.max(peak);
         let problem = match result {
             Err(panic) => Some(format!(

@@ -14,6 +14,16 @@ pub(super) fn noun(r: &Json) -> String {
             x.rsplit([':', '/']).next().unwrap_or(&x).trim_start_matches("${").trim_end_matches('}').to_string()
         }
         Some(Expr::Lit(Json::String(x))) => x,
+        // Another system's export: `<system>-<stage>-<Output>`.
+        Some(Expr::Import(export)) => {
+            let (stack, output) = export.rsplit_once('-').unwrap_or(("", &export));
+            let system = stack.rsplit_once('-').map_or(stack, |(s, _)| s);
+            return match output.strip_suffix("TopicArn") {
+                Some(topic) => format!("topic {} of {system}", snake(topic)),
+                None if output == "EncryptionKeyArn" => format!("the stack key of {system}"),
+                None => export,
+            };
+        }
         _ => "?".to_string(),
     };
     for (suffix, kind) in [
@@ -232,4 +242,20 @@ pub(super) fn weakened(b: &BTreeMap<String, Json>, a: &BTreeMap<String, Json>) -
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::noun;
+    use serde_json::json;
+
+    #[test]
+    fn nouns_name_what_a_statement_reaches() {
+        assert_eq!(noun(&json!({"Fn::GetAtt": ["StockRequestQueue", "Arn"]})), "queue stock_request");
+        assert_eq!(
+            noun(&json!({"Fn::ImportValue": "pay-ments-dev-RefundRequestsTopicArn"})),
+            "topic refund_requests of pay-ments"
+        );
+        assert_eq!(noun(&json!({"Fn::ImportValue": "payments-dev-EncryptionKeyArn"})), "the stack key of payments");
+    }
 }
