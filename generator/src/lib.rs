@@ -58,9 +58,17 @@ pub fn build(text: &str) -> Result<Build, Failure> {
     build_opts(text, Options::default())
 }
 
-/// [`build`] of the config file at `path`: its imports are read relative to its directory.
+/// [`build`] of the config file at `path`: its imports are read relative to its directory,
+/// and the generated files cite its name.
 pub fn build_file(path: &std::path::Path, text: &str) -> Result<Build, Failure> {
-    build_opts(text, Options { base: path.parent(), ..Options::default() })
+    build_opts(text, Options::of_file(path))
+}
+
+impl<'a> Options<'a> {
+    /// The default options for the config file at `path`.
+    pub fn of_file(path: &'a std::path::Path) -> Self {
+        Options { base: path.parent(), source: path.file_name().and_then(|n| n.to_str()), ..Options::default() }
+    }
 }
 
 /// [`build`] with explicit options.
@@ -89,11 +97,14 @@ pub struct Options<'a> {
     /// The directory `imports` paths are relative to: the config file's (`None`: the current
     /// directory).
     pub base: Option<&'a std::path::Path>,
+    /// The config file's name, cited in the generated files' headers (`None`:
+    /// [`model::CONFIG_FILE`]).
+    pub source: Option<&'a str>,
 }
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { quotas: true, full_verify: cfg!(debug_assertions), base: None }
+        Options { quotas: true, full_verify: cfg!(debug_assertions), base: None, source: None }
     }
 }
 
@@ -220,6 +231,9 @@ fn front(text: &str, options: Options) -> Result<Front, Failure> {
         let (s, more) = timing::time("validate", || validate::validate(&raw, &exporters));
         diags.extend(more);
         systems = s;
+        if let Some(source) = options.source {
+            systems.iter_mut().for_each(|sys| sys.source = source.to_string());
+        }
     }
     let mut views = Vec::new();
     if !diags.iter().any(Diagnostic::is_error) {

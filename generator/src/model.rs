@@ -31,6 +31,24 @@ pub struct System {
     /// Principal ARNs (roles, users, an account root) that may send to the queues and
     /// publish to the topics besides the wiring; sorted, once each.
     pub operators: Vec<String>,
+    /// The config file's name, as the generated files cite it (`flowform.yaml`).
+    pub source: String,
+}
+
+/// The config file flowform reads when none is named, and the generated files cite when
+/// the build was given no file name.
+pub const CONFIG_FILE: &str = "flowform.yaml";
+
+impl System {
+    /// The command that regenerates the stage's files: `flowform generate`, with `-c <file>`
+    /// for a config not named [`CONFIG_FILE`].
+    pub fn regenerate(&self) -> String {
+        if self.source == CONFIG_FILE {
+            "flowform generate".into()
+        } else {
+            format!("flowform generate -c {}", self.source)
+        }
+    }
 }
 
 /// The physical-name rules, in one place: every name flowform gives a resource comes from a

@@ -42,6 +42,9 @@ impl Renderer {
             write_flow(&mut out, v);
             out
         });
+        tera.register_filter("comment", |v: &tera::Value, _: Kwargs, _: &State| -> String {
+            comment(v.as_str().unwrap_or_default())
+        });
         tera.add_raw_templates(TEMPLATES.iter().copied()).map_err(|e| RenderError(format!("{e:?}")))?;
         Ok(Renderer { tera })
     }
@@ -56,6 +59,11 @@ impl Renderer {
         crate::timing::time("render: Tera", || self.tera.render("stack.yaml.tera", &ctx))
             .map_err(|e| RenderError(format!("{e:?}")))
     }
+}
+
+/// Text for a `#` comment line: control characters (a newline would end the comment) as `?`.
+pub fn comment(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 /// Prints a value as YAML in flow style. Strings that YAML would read back as the same string

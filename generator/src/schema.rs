@@ -318,6 +318,12 @@ fn ty(t: T) -> Json {
         T::StrList => json!({ "type": "array", "items": { "type": "string" } }),
         T::Enum(v) => json!({ "enum": v }),
         T::Obj(o) => json!({ "$ref": format!("#/$defs/{o}") }),
+        // Imports are named by the exporting system's `system`.
+        T::Named("import") => json!({
+            "type": ["object", "null"],
+            "propertyNames": { "pattern": SYSTEM_PATTERN, "maxLength": MAX_SYSTEM_NAME },
+            "additionalProperties": { "$ref": "#/$defs/import" }
+        }),
         T::Named(o) => {
             json!({ "type": ["object", "null"], "propertyNames": { "pattern": NAME_PATTERN }, "additionalProperties": { "$ref": format!("#/$defs/{o}") } })
         }

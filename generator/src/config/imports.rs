@@ -32,7 +32,10 @@ pub fn load(raw: &RawConfig, base: Option<&Path>) -> Exporters {
 }
 
 fn read(base: Option<&Path>, file: &str) -> Result<Exporter, String> {
-    let path = base.unwrap_or(Path::new(".")).join(file);
+    if file.trim().is_empty() {
+        return Err("`config` is empty: give the path of the exporting system's config file".into());
+    }
+    let path = base.unwrap_or(Path::new("")).join(file);
     if path.is_dir() {
         return Err(format!("`{file}` is a directory; name the exporting system's config file"));
     }
@@ -48,7 +51,7 @@ fn read(base: Option<&Path>, file: &str) -> Result<Exporter, String> {
     let errors = diags.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
         let s = if errors == 1 { "" } else { "s" };
-        return Err(format!("`{file}` has {errors} error{s} (`flowform validate -c {file}` shows them)"));
+        return Err(format!("`{file}` has {errors} error{s} (`flowform validate -c {}` shows them)", path.display()));
     }
     Ok(Exporter { file: file.to_string(), raw })
 }

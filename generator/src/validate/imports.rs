@@ -149,6 +149,19 @@ impl Validator {
             return None; // else the import itself was refused, and said why
         };
         let Some(topic) = exported(exporter, &name.value) else {
+            let renamed = (exporter.raw.topics.iter())
+                .find(|(_, t)| t.renamed_from.as_ref().is_some_and(|r| r.value == name.value))
+                .map(|(n, _)| n.value.as_str());
+            if let Some(now) = renamed {
+                self.err(
+                    Diagnostic::error(Code::Import, name.span, format!("`{}` renamed topic `{}` to `{now}`", from.value, name.value))
+                        .with_help(format!(
+                            "name it `{now}` here too (it keeps its resources there, `renamed_from: {}`, and this stack's subscriptions to it, which are named after that)",
+                            name.value
+                        )),
+                );
+                return None;
+            }
             let shared: Vec<&str> = (exporter.raw.topics.iter())
                 .filter(|(_, t)| t.export.is_some())
                 .map(|(n, _)| n.value.as_str())
@@ -214,7 +227,10 @@ impl Validator {
                             .with_help("the system's own queues and functions use the topic without an export"),
                     );
                 } else if !seen.insert(n.value.clone()) {
-                    self.err(Diagnostic::error(Code::Duplicate, n.span, format!("`{}` is listed twice", n.value)));
+                    self.err(
+                        Diagnostic::error(Code::Duplicate, n.span, format!("`{}` is listed twice", n.value))
+                            .with_help("list each system once"),
+                    );
                 } else {
                     out.push(n.value.clone());
                 }
@@ -404,6 +420,30 @@ mod tests {
                 Err(crate::Failure::Internal(m)) => panic!("{m}"),
             };
             assert_eq!(got, *want, "export: {export}");
+        }
+    }
+
+    /// The exporter renames `paid` to `settled`, keeping its resources: the importer names the
+    /// new name (the old one is refused with the new one in the message), and its
+    /// subscription keeps its logical ID, so nothing of the importer is replaced.
+    #[test]
+    fn an_exporters_rename_replaces_nothing_of_the_importer() {
+        let renamed = EXPORTER.replace("  paid: {", "  settled: { renamed_from: paid,");
+        let before = build(EXPORTER, &format!("topics:\n  paid: {{ import: pay }}\n{SUBSCRIBES}")).unwrap();
+        let after = build(
+            &renamed,
+            &format!("topics:\n  settled: {{ import: pay }}\n{}", SUBSCRIBES.replace("paid", "settled")),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let (b, a) = (&before.files["dev/template.yaml"], &after.files["dev/template.yaml"]);
+        assert!(b.contains("  PaidToQSubscription:") && a.contains("  PaidToQSubscription:"), "{a}");
+        assert!(a.contains("TopicArn: !ImportValue pay-dev-PaidTopicArn"), "{a}");
+        match build(&renamed, &format!("topics:\n  paid: {{ import: pay }}\n{SUBSCRIBES}")) {
+            Err(crate::Failure::Invalid(d)) => {
+                assert_eq!(d[0].code, Import);
+                assert!(d[0].message.contains("renamed topic `paid` to `settled`"), "{:?}", d[0]);
+            }
+            other => panic!("the old name must be refused: {other:?}"),
         }
     }
 

@@ -69,10 +69,19 @@ impl Validator {
             subscribed.insert(s.topic.value.clone());
             let t_fifo = topics.iter().any(|t| t.name == s.topic.value && t.fifo);
             if q_fifo && !t_fifo {
+                let owner = topics.iter().find(|t| t.name == s.topic.value).and_then(|t| t.imported.as_ref());
+                let help = match owner {
+                    Some(i) => format!("SNS standard topics deliver only to standard queues: make the queue standard (the topic is `{}`'s to make FIFO)", i.system),
+                    None => "SNS standard topics deliver only to standard queues: make the topic FIFO or the queue standard".into(),
+                };
                 self.err(
-                Diagnostic::error(Code::FifoMismatch, s.topic.span, format!("FIFO queue `{}` cannot subscribe to standard topic `{}`", qn.value, s.topic.value))
-                    .with_help("SNS standard topics deliver only to standard queues: make the topic FIFO or the queue standard"),
-            );
+                    Diagnostic::error(
+                        Code::FifoMismatch,
+                        s.topic.span,
+                        format!("FIFO queue `{}` cannot subscribe to standard topic `{}`", qn.value, s.topic.value),
+                    )
+                    .with_help(help),
+                );
             }
             if let Some(scope) = &s.filter_scope {
                 if scope.value != "attributes" && scope.value != "body" {

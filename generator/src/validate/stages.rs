@@ -193,6 +193,7 @@ impl Validator {
             authorizers,
             log_retention_days,
             operators: Vec::new(),
+            source: crate::model::CONFIG_FILE.into(),
         }
     }
 

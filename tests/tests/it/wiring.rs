@@ -441,14 +441,33 @@ struct Request {
     service: Option<&'static str>,
     source_arn: Option<Json>,
     principal_arn: Option<Json>,
+    /// `sns:Endpoint` of a subscribe request.
+    endpoint: Option<Json>,
 }
 
 impl Request {
     fn role(who: &str, arn: Json) -> Self {
-        Request { who: who.into(), service: None, source_arn: None, principal_arn: Some(arn) }
+        Request { who: who.into(), service: None, source_arn: None, principal_arn: Some(arn), endpoint: None }
     }
     fn service(who: &str, service: &'static str, source: Json) -> Self {
-        Request { who: who.into(), service: Some(service), source_arn: Some(source), principal_arn: None }
+        Request {
+            who: who.into(),
+            service: Some(service),
+            source_arn: Some(source),
+            principal_arn: None,
+            endpoint: None,
+        }
+    }
+    /// A deployer (a role of the account, no operator) subscribing `endpoint`.
+    fn subscribing(who: &str, endpoint: Json) -> Self {
+        let deployer = json!("arn:aws:iam::123456789012:role/deployer");
+        Request {
+            who: who.into(),
+            service: None,
+            source_arn: None,
+            principal_arn: Some(deployer),
+            endpoint: Some(endpoint),
+        }
     }
 }
 
@@ -487,16 +506,18 @@ fn conditions_hold(condition: &Json, req: &Request) -> bool {
                 "aws:SourceArn" => req.source_arn.clone(),
                 "aws:PrincipalArn" => req.principal_arn.clone(),
                 "aws:SecureTransport" => Some(json!("true")),
+                "sns:Endpoint" => req.endpoint.clone(),
                 other => panic!("a condition key the evaluator does not know: {other}"),
             };
             let wanted = as_list(wanted);
             match (op.as_str(), got) {
-                ("ArnNotEquals" | "ArnNotLike", None) => true,
+                ("ArnNotEquals" | "ArnNotLike" | "StringNotLike", None) => true,
                 (_, None) => false,
                 ("ArnEquals" | "Bool", Some(g)) => wanted.contains(&g),
                 ("ArnNotEquals", Some(g)) => !wanted.contains(&g),
                 ("ArnLike", Some(g)) => wanted.iter().any(|w| like(w, &g)),
                 ("ArnNotLike", Some(g)) => !wanted.iter().any(|w| like(w, &g)),
+                ("StringNotLike", Some(g)) => !wanted.iter().any(|w| like(w, &g)),
                 (other, _) => panic!("a condition operator the evaluator does not know: {other}"),
             }
         })
@@ -626,22 +647,56 @@ fn resource_policies_let_in_only_the_wired_senders() {
                 .filter(|f| f.publishes.contains(&topic.name))
                 .map(|f| Request::role(&format!("publisher {}", f.name), role(&f.name)))
                 .collect();
-            let mut denied = roles_except(&|f| f.publishes.contains(&topic.name));
+            let mut refused_publishers = roles_except(&|f| f.publishes.contains(&topic.name));
             // Systems the topic is exported to for publishing: their roles under
             // /flowform/<system>/<stage>/, and no role of theirs elsewhere or of another stage.
             let path_role = |system: &str, stage: &str| json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/flowform/{system}/{stage}/{system}-{stage}-ShipRole-1A2B3C") });
             for system in &topic.export.publish {
                 publishers.push(Request::role(&format!("a role of {system}"), path_role(system, &sys.stage)));
-                denied.push(Request::role(&format!("a role of {system}, other stage"), path_role(system, "other")));
+                refused_publishers
+                    .push(Request::role(&format!("a role of {system}, other stage"), path_role(system, "other")));
                 let plain = format!(
                     "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{system}-{}-ShipRole-1A2B3C",
                     sys.stage
                 );
-                denied
+                refused_publishers
                     .push(Request::role(&format!("a role of {system} outside the path"), json!({ "Fn::Sub": plain })));
             }
-            denied.push(Request::role("a role of a system not exported to", path_role("elsewhere", &sys.stage)));
-            check(&format!("topic {}", topic.name), &st, "sns:Publish", &publishers, &denied);
+            refused_publishers
+                .push(Request::role("a role of a system not exported to", path_role("elsewhere", &sys.stage)));
+            check(&format!("topic {}", topic.name), &st, "sns:Publish", &publishers, &refused_publishers);
+            // Subscribing: this stage's queues and those of the systems it is exported to for
+            // subscribing; no other system's queue, stage or kind of endpoint.
+            let queue = |system: &str, stage: &str, name: &str| json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{system}-{stage}-{name}") });
+            let mut subscribers = vec![Request::subscribing("a queue of the stage", queue(&sys.name, &sys.stage, "q"))];
+            let mut refused = vec![
+                Request::subscribing("a queue of another system", queue("elsewhere", &sys.stage, "q")),
+                Request::subscribing("a queue of another stage", queue(&sys.name, "other", "q")),
+                Request::subscribing("an e-mail address", json!("someone@example.com")),
+                Request::subscribing("an HTTPS endpoint", json!("https://example.com/hook")),
+            ];
+            for system in &topic.export.subscribe {
+                subscribers.push(Request::subscribing(&format!("a queue of {system}"), queue(system, &sys.stage, "q")));
+                refused.push(Request::subscribing(
+                    &format!("a queue of {system}, other stage"),
+                    queue(system, "other", "q"),
+                ));
+            }
+            for r in &subscribers {
+                assert!(!denied(&st, "sns:Subscribe", r), "{name}: topic {} must let {} subscribe", topic.name, r.who);
+            }
+            for r in &refused {
+                assert!(denied(&st, "sns:Subscribe", r), "{name}: topic {} must refuse {}", topic.name, r.who);
+            }
+            for o in &sys.operators {
+                let mut r = Request::subscribing("an operator", json!("someone@example.com"));
+                r.principal_arn = Some(json!(o));
+                assert!(
+                    !denied(&st, "sns:Subscribe", &r),
+                    "{name}: topic {} must let operator {o} subscribe",
+                    topic.name
+                );
+            }
         }
         if res.get("AlarmTopic").is_some() {
             let st = statements("AWS::SNS::TopicPolicy", "Topics", "AlarmTopic");
