@@ -79,8 +79,9 @@ enum Command {
         /// The system description.
         #[arg(long, short, default_value = "flowform.yaml")]
         config: PathBuf,
-        #[arg(long, default_value = "dev")]
-        stage: String,
+        /// The stage to compare [default: dev, or the config's only stage].
+        #[arg(long)]
+        stage: Option<String>,
         /// Compare with out/<stage>/template.yaml at this git revision (e.g. the merge base).
         #[arg(long, default_value = "HEAD")]
         base: String,
@@ -153,7 +154,7 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Plan { config, stage, base, before, out, format, fail_on_destructive } => {
-            plan(&config, &stage, &base, before, &out, &format, fail_on_destructive)
+            plan(&config, stage.as_deref(), &base, before, &out, &format, fail_on_destructive)
         }
         Command::New { what: _, config, dir, out, runtime, force } => new_handlers(&config, dir, &out, runtime, &force),
         Command::Schema => {
@@ -401,7 +402,7 @@ fn committed(base: &str, path: &str) -> Result<Option<String>, String> {
 
 fn plan(
     config: &PathBuf,
-    stage: &str,
+    stage: Option<&str>,
     base: &str,
     before: Option<PathBuf>,
     out: &std::path::Path,
@@ -411,6 +412,20 @@ fn plan(
     let (name, build) = match load_and_build(config) {
         Ok(x) => x,
         Err(code) => return code,
+    };
+    // Without --stage: `dev`, or the only stage; said on stderr, so a plan of the wrong stage
+    // is never taken for the right one.
+    let stages: Vec<&str> = build.systems.iter().map(|s| s.stage.as_str()).collect();
+    let stage = match stage {
+        Some(s) => s,
+        None => {
+            let chosen = if stages.len() == 1 { stages[0] } else { "dev" };
+            let others: Vec<&str> = stages.iter().copied().filter(|s| *s != chosen).collect();
+            if !others.is_empty() {
+                eprintln!("plan: stage `{chosen}` (--stage {} for another)", others.join(" | "));
+            }
+            chosen
+        }
     };
     let Some(after) = build.files.get(&format!("{stage}/template.yaml")) else {
         eprintln!("error: no stage `{stage}` in {name}");

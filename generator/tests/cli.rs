@@ -154,6 +154,10 @@ fn plan_reads_the_committed_stack_and_refuses_what_it_cannot_read() {
     let (code, _, err) = flowform(&sub, &["plan", "--stage", "prod", "--before", "out/dev/template.yaml"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("is the template of `s-dev`, compared here with `s-prod`"), "{err}");
+    // Without --stage: `dev`, and plan says which and what else there is.
+    let (code, _, err) = flowform(&sub, &["plan", "--before", "out/dev/template.yaml"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("plan: stage `dev` (--stage prod for another)"), "{err}");
     std::fs::write(sub.join("flowform.yaml"), GOOD).unwrap();
     // A stage the revision does not have yet: every resource is new, and plan says why.
     std::fs::write(sub.join("flowform.yaml"), GOOD.replace("stages: { dev: {} }", "stages: { dev: {}, prod: {} }"))
