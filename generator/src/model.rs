@@ -234,6 +234,8 @@ pub struct Topic {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Imported {
     pub system: String,
+    /// Its name in the exporting config.
+    pub topic: String,
     pub identity: String,
 }
 

@@ -136,7 +136,8 @@ pub const OBJECTS: &[(&str, &[K])] = &[
             k("description", T::Str, "For readers of the config."),
             k("renamed_from", T::Str, "The name this topic had before: it keeps that name's resources (logical ID, physical name, subscriptions) instead of being replaced. Keep it while the stack lives."),
             k("export", T::Obj("export"), "Let other systems use this topic (same account and region, same stage name): their queues subscribe, their functions publish. The ARN is a CloudFormation export `<system>-<stage>-<Topic>TopicArn`."),
-            k("import", T::Str, "This topic is the one of this name of another system (a key of `imports`), which exports it: no resource here, the ARN comes from that system's export. Only `description` besides."),
+            k("import", T::Str, "This topic is the one of this name of another system (a key of `imports`), which exports it: no resource here, the ARN comes from that system's export. Only `description` and `topic` besides."),
+            k("topic", T::Str, "With `import`: the topic's name in the exporting config, when this config calls it otherwise (two systems' topics of one name)."),
         ],
     ),
     (

@@ -134,6 +134,8 @@ pub struct RawTopic {
     pub export: Option<Sp<RawExport>>,
     /// The system (a key of `imports`) whose topic of this name this is.
     pub import: Option<Name>,
+    /// With `import`: the topic's name in the exporting config, when it differs.
+    pub topic: Option<Name>,
 }
 
 /// A topic's `export`: the systems that may subscribe to it and publish to it.

@@ -123,6 +123,7 @@ impl Parser {
                 Some(Sp::new(export, node_span(e)))
             }),
             import: self.string(tf.get("import"), "`import`"),
+            topic: self.string(tf.get("topic"), "`topic`"),
         }
     }
 

@@ -106,8 +106,8 @@ impl Validator {
         out
     }
 
-    /// An imported topic (`import: <system>`): the exporter's topic of this name, which it
-    /// exports. Its FIFO setting and identity are the exporter's; the keys that would make a
+    /// An imported topic (`import: <system>`): the exporter's topic of this name (or of the
+    /// name `topic` gives), which it exports. Its FIFO setting and identity are the exporter's; the keys that would make a
     /// resource here are refused.
     pub(super) fn imported_topic(
         &mut self,
@@ -116,11 +116,18 @@ impl Validator {
         t: &RawTopic,
         imports: &Imports,
     ) -> Option<(Imported, bool)> {
-        let from = t.import.as_ref()?;
+        let Some(from) = t.import.as_ref() else {
+            if let Some(there) = &t.topic {
+                self.err(
+                    Diagnostic::error(Code::Conflict, there.span, format!("topic `{}` is not imported, so it takes no `topic`", name.value))
+                        .with_help("`topic` names an imported topic as its exporter calls it; add `import: <system>`, or remove it"),
+                );
+            }
+            return None;
+        };
         let own_settings = [
             ("fifo", t.fifo.as_ref().map(|s| s.span)),
             ("content_based_dedup", t.content_based_dedup.as_ref().map(|s| s.span)),
-            ("renamed_from", t.renamed_from.as_ref().map(|s| s.span)),
             ("export", t.export.as_ref().map(|s| s.span)),
         ];
         for (key, span) in own_settings {
@@ -148,16 +155,18 @@ impl Validator {
             }
             return None; // else the import itself was refused, and said why
         };
-        let Some(topic) = exported(exporter, &name.value) else {
+        // Its name there: `topic`, else this entry's name.
+        let there = t.topic.as_ref().unwrap_or(name);
+        let Some(topic) = exported(exporter, &there.value) else {
             let renamed = (exporter.raw.topics.iter())
-                .find(|(_, t)| t.renamed_from.as_ref().is_some_and(|r| r.value == name.value))
+                .find(|(_, t)| t.renamed_from.as_ref().is_some_and(|r| r.value == there.value))
                 .map(|(n, _)| n.value.as_str());
             if let Some(now) = renamed {
                 self.err(
-                    Diagnostic::error(Code::Import, name.span, format!("`{}` renamed topic `{}` to `{now}`", from.value, name.value))
+                    Diagnostic::error(Code::Import, there.span, format!("`{}` renamed topic `{}` to `{now}`", from.value, there.value))
                         .with_help(format!(
-                            "name it `{now}` here too (it keeps its resources there, `renamed_from: {}`, and this stack's subscriptions to it, which are named after that)",
-                            name.value
+                            "add `topic: {now}` to this entry and keep its name: its subscriptions here are named after it, and `{}` kept the topic's resources (`renamed_from: {}`)",
+                            from.value, there.value
                         )),
                 );
                 return None;
@@ -166,7 +175,7 @@ impl Validator {
                 .filter(|(_, t)| t.export.is_some())
                 .map(|(n, _)| n.value.as_str())
                 .collect();
-            let help = did_you_mean(&name.value, shared.iter().copied()).unwrap_or_else(|| {
+            let help = did_you_mean(&there.value, shared.iter().copied()).unwrap_or_else(|| {
                 format!(
                     "`{}` exports {}; an imported topic is named as in its config",
                     from.value,
@@ -174,7 +183,7 @@ impl Validator {
                 )
             });
             self.err(
-                Diagnostic::error(Code::Import, name.span, format!("`{}` has no topic `{}`", from.value, name.value))
+                Diagnostic::error(Code::Import, there.span, format!("`{}` has no topic `{}`", from.value, there.value))
                     .with_help(help),
             );
             return None;
@@ -184,29 +193,32 @@ impl Validator {
                 Diagnostic::error(
                     Code::Import,
                     from.span,
-                    format!("topic `{}` of `{}` is not exported", name.value, from.value),
+                    format!("topic `{}` of `{}` is not exported", there.value, from.value),
                 )
                 .with_help(format!(
                     "the exporting system decides: add `export: {{ subscribe: [...], publish: [...] }}` to topic `{}` in `{}`",
-                    name.value, exporter.file
+                    there.value, exporter.file
                 )),
             );
             return None;
         }
         if let Some(again) =
-            exporter.raw.topics.iter().find(|(n, _)| n.value == name.value).and_then(|(_, t)| t.import.as_ref())
+            exporter.raw.topics.iter().find(|(n, _)| n.value == there.value).and_then(|(_, t)| t.import.as_ref())
         {
             self.err(
                 Diagnostic::error(
                     Code::Import,
                     from.span,
-                    format!("topic `{}` of `{}` is its import from `{}`", name.value, from.value, again.value),
+                    format!("topic `{}` of `{}` is its import from `{}`", there.value, from.value, again.value),
                 )
                 .with_help(format!("import it from `{}`", again.value)),
             );
             return None;
         }
-        Some((Imported { system: from.value.clone(), identity: topic.identity }, topic.fifo))
+        Some((
+            Imported { system: from.value.clone(), topic: there.value.clone(), identity: topic.identity },
+            topic.fifo,
+        ))
     }
 
     /// A topic's `export`: system names other than this one, once each, at least one.
@@ -254,7 +266,7 @@ impl Validator {
         let export_of = |topic: &str| -> Option<(&Exporter, &Topic, &crate::config::RawExport)> {
             let t = topics.iter().find(|t| t.name == topic)?;
             let exporter = imports.get(&t.imported.as_ref()?.system)?;
-            Some((*exporter, t, exported(exporter, topic)?.export?))
+            Some((*exporter, t, exported(exporter, &t.imported.as_ref()?.topic)?.export?))
         };
         let mut used = BTreeSet::new();
         let publishes = raw.functions.iter().flat_map(|(_, f)| f.publishes.iter().map(|p| (p, "publish")));
@@ -423,27 +435,46 @@ mod tests {
         }
     }
 
-    /// The exporter renames `paid` to `settled`, keeping its resources: the importer names the
-    /// new name (the old one is refused with the new one in the message), and its
-    /// subscription keeps its logical ID, so nothing of the importer is replaced.
+    /// The exporter renames `paid` to `settled`, keeping its resources: the importer's old
+    /// entry is refused with the new name in the message; with `topic: settled` it keeps its
+    /// name, so its subscription keeps its logical ID and nothing of the importer changes.
     #[test]
     fn an_exporters_rename_replaces_nothing_of_the_importer() {
         let renamed = EXPORTER.replace("  paid: {", "  settled: { renamed_from: paid,");
         let before = build(EXPORTER, &format!("topics:\n  paid: {{ import: pay }}\n{SUBSCRIBES}")).unwrap();
-        let after = build(
-            &renamed,
-            &format!("topics:\n  settled: {{ import: pay }}\n{}", SUBSCRIBES.replace("paid", "settled")),
-        )
-        .unwrap_or_else(|e| panic!("{e:?}"));
-        let (b, a) = (&before.files["dev/template.yaml"], &after.files["dev/template.yaml"]);
-        assert!(b.contains("  PaidToQSubscription:") && a.contains("  PaidToQSubscription:"), "{a}");
-        assert!(a.contains("TopicArn: !ImportValue pay-dev-PaidTopicArn"), "{a}");
+        let after = build(&renamed, &format!("topics:\n  paid: {{ import: pay, topic: settled }}\n{SUBSCRIBES}"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            before.files["dev/template.yaml"], after.files["dev/template.yaml"],
+            "nothing of the importer changes"
+        );
         match build(&renamed, &format!("topics:\n  paid: {{ import: pay }}\n{SUBSCRIBES}")) {
             Err(crate::Failure::Invalid(d)) => {
                 assert_eq!(d[0].code, Import);
                 assert!(d[0].message.contains("renamed topic `paid` to `settled`"), "{:?}", d[0]);
+                assert!(d[0].help.as_deref().unwrap_or_default().contains("`topic: settled`"), "{:?}", d[0]);
             }
             other => panic!("the old name must be refused: {other:?}"),
+        }
+    }
+
+    /// Two systems' topics of one name: `topic` names one as its exporter calls it, and the
+    /// entry's own name keeps the logical IDs here apart.
+    #[test]
+    fn topic_names_an_imported_topic_as_its_exporter_calls_it() {
+        let extra = "topics:\n  pay_paid: { import: pay, topic: paid }\nqueues:\n  q: { subscribe: [pay_paid] }\nfunctions:\n  f: { trigger: { queue: q } }\n";
+        let b = build(EXPORTER, extra).unwrap_or_else(|e| panic!("{e:?}"));
+        let t = &b.files["dev/template.yaml"];
+        assert!(
+            t.contains("TopicArn: !ImportValue pay-dev-PaidTopicArn") && t.contains("  PayPaidToQSubscription:"),
+            "{t}"
+        );
+        let rows: &[(&str, &[Code])] = &[
+            ("topics:\n  pay_paid: { import: pay, topic: payd }\nqueues:\n  q: { subscribe: [pay_paid] }\nfunctions:\n  f: { trigger: { queue: q } }\n", &[Import]),
+            ("topics:\n  pay_paid: { topic: paid }\n", &[Unused, Conflict]),
+        ];
+        for (extra, want) in rows {
+            assert_eq!(codes(EXPORTER, extra), *want, "for\n{extra}");
         }
     }
 

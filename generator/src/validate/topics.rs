@@ -33,12 +33,10 @@ impl Validator {
                 }
                 Topic {
                     name: n.value.clone(),
-                    // An imported topic's resources here (subscriptions) are named after its
-                    // identity at the exporter, so an exporter's rename moves nothing here.
-                    identity: imported.as_ref().map_or_else(
-                        || declared.identity(Kind::Topic, &n.value).to_string(),
-                        |(i, _)| i.identity.clone(),
-                    ),
+                    // An imported topic's resources here (subscriptions) are named after this
+                    // entry (its `renamed_from`, else its name), never after the exporter's
+                    // name: an exporter's rename is `topic: <new name>` and moves nothing here.
+                    identity: declared.identity(Kind::Topic, &n.value).to_string(),
                     fifo,
                     content_based_dedup: t.content_based_dedup.as_ref().is_some_and(|c| c.value),
                     description: t.description.as_ref().map(|d| d.value.clone()).unwrap_or_default(),

@@ -231,9 +231,9 @@ impl Gen {
             // A function's `stack` needs `nested_stacks` (E004 without), a topic's `import` an
             // `imports` entry whose file reads: rarer, so enough configs still build. An
             // `export` names systems, which random text rarely is.
-            let chance = match k.name {
-                "stack" | "import" => 3,
-                "export" => 15,
+            let chance = match (o, k.name) {
+                (_, "stack" | "import") | ("topic", "topic") => 3,
+                (_, "export") => 15,
                 _ => 45,
             };
             if self.0.chance(chance) {
