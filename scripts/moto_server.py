@@ -93,16 +93,19 @@ def patch_change_set_exports() -> None:
 
     def execute_change_set(self, change_set_name, stack_name=None):  # type: ignore[no-untyped-def]
         execute(self, change_set_name, stack_name)
-        for stack in self.stacks.values():
-            if not stack.status.endswith("_COMPLETE"):
-                continue
-            stack._parse_template()
-            stack.output_map = stack._create_output_map()
-            for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
-                del self.exports[name]
-            self._validate_export_uniqueness(stack)
-            for export in stack.exports:
-                self.exports[export.name] = export
+        # The change set's stack (by ARN, or by name as execute found it).
+        sets = self.change_sets
+        change_set = sets.get(change_set_name) or next(
+            cs for cs in sets.values() if cs.change_set_name == change_set_name
+        )
+        stack = self.stacks[change_set.stack_id]
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+        for name in [n for n, e in self.exports.items() if e.exporting_stack_id == stack.stack_id]:
+            del self.exports[name]
+        self._validate_export_uniqueness(stack)
+        for export in stack.exports:
+            self.exports[export.name] = export
 
     CloudFormationBackend.create_change_set = create_change_set
     CloudFormationBackend.execute_change_set = execute_change_set

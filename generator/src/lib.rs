@@ -64,13 +64,6 @@ pub fn build_file(path: &std::path::Path, text: &str) -> Result<Build, Failure> 
     build_opts(text, Options::of_file(path))
 }
 
-impl<'a> Options<'a> {
-    /// The default options for the config file at `path`.
-    pub fn of_file(path: &'a std::path::Path) -> Self {
-        Options { base: path.parent(), source: path.file_name().and_then(|n| n.to_str()), ..Options::default() }
-    }
-}
-
 /// [`build`] with explicit options.
 pub fn build_opts(text: &str, options: Options) -> Result<Build, Failure> {
     // The templates compile on a second thread while the config is read, checked and lowered.
@@ -105,6 +98,13 @@ pub struct Options<'a> {
 impl Default for Options<'_> {
     fn default() -> Self {
         Options { quotas: true, full_verify: cfg!(debug_assertions), base: None, source: None }
+    }
+}
+
+impl<'a> Options<'a> {
+    /// The default options for the config file at `path`.
+    pub fn of_file(path: &'a std::path::Path) -> Self {
+        Options { base: path.parent(), source: path.file_name().and_then(|n| n.to_str()), ..Options::default() }
     }
 }
 

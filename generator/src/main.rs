@@ -227,12 +227,9 @@ fn load_and_build(config: &PathBuf) -> Result<(String, generator::Build), u8> {
 
 fn load_and_build_with(config: &PathBuf, options: generator::Options) -> Result<(String, generator::Build), u8> {
     let (name, text) = load(config)?;
-    // Imports are read relative to the config's directory.
-    let options = generator::Options {
-        quotas: options.quotas,
-        full_verify: options.full_verify,
-        ..generator::Options::of_file(config)
-    };
+    // Imports are read relative to the config's directory; the headers cite its name.
+    let file = generator::Options::of_file(config);
+    let options = generator::Options { base: file.base, source: file.source, ..options };
     match generator::build_opts(&text, options) {
         Ok(b) => {
             report(&name, &text, &b.warnings);

@@ -84,13 +84,15 @@ pub(super) fn allow(sid: &str, actions: &[&str], resources: Expr) -> Statement {
 /// `sources` (`aws:SourceArn`: a topic delivering, a rule sending), or for an ARN matching
 /// `source_like`, and requests signed by one of `principals` (`aws:PrincipalArn`: function
 /// roles, the stage's operators) or by a principal matching `principals_like` (the roles of
-/// another system's publishing functions, by their IAM path).
+/// another system's publishing functions, by their IAM path), and subscriptions of an
+/// endpoint matching `endpoints_like` (`sns:Endpoint`: queues by name prefix).
 #[derive(Default, Clone)]
 pub(super) struct Wired {
     pub sources: Vec<Expr>,
     pub source_like: Option<Expr>,
     pub principals: Vec<Expr>,
     pub principals_like: Vec<Expr>,
+    pub endpoints_like: Vec<Expr>,
 }
 
 /// Denies `actions` on `resource` to every request [`Wired`] does not name. The conditions
@@ -125,6 +127,9 @@ pub(super) fn deny_unwired(sid: &str, actions: &[&str], resource: Expr, wired: W
     }
     if !not_like.is_empty() {
         condition.insert("ArnNotLike".into(), Json::Object(not_like));
+    }
+    if !wired.endpoints_like.is_empty() {
+        condition.insert("StringNotLike".into(), json!({ "sns:Endpoint": Expr::one_or_many(wired.endpoints_like) }));
     }
     Statement {
         sid: sid.into(),

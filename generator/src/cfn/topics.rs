@@ -88,31 +88,18 @@ fn publishing_roles(sys: &System, system: &str) -> Expr {
     sub(&format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role{path}*"))
 }
 
-/// Denies `sns:Subscribe` to every endpoint but the queues of this stage and of the systems
-/// the topic is exported to for subscribing (by name prefix, `<system>-<stage>-*`: a queue
-/// added to the config is admitted before its subscription is created, in the same deploy),
-/// unless an operator of the stage asks. So no other system's queue, and no e-mail, HTTP or
-/// Lambda endpoint, receives the topic's messages.
-fn deny_subscribers_not_wired(sys: &System, t: &Topic, resource: Expr) -> Statement {
+/// Who may subscribe to topic `t`: the queues of this stage and of the systems the topic is
+/// exported to for subscribing, by name prefix (`<system>-<stage>-*`: a queue added to the
+/// config is admitted before its subscription is created, in the same deploy), and the
+/// stage's operators. So no other system's queue, and no e-mail, HTTP or Lambda endpoint,
+/// receives the topic's messages.
+fn subscribers(sys: &System, t: &Topic) -> Wired {
     let queues = |system: &str| {
         let prefix = Naming { system, stage: &sys.stage }.wildcard();
         sub(&format!("arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{prefix}"))
     };
-    let endpoints: Vec<Expr> =
-        std::iter::once(sys.name.as_str()).chain(t.export.subscribe.iter().map(String::as_str)).map(queues).collect();
-    let mut condition = json!({ "StringNotLike": { "sns:Endpoint": Expr::one_or_many(endpoints) } });
-    let ops = operators(sys);
-    if !ops.is_empty() {
-        condition["ArnNotEquals"] = json!({ "aws:PrincipalArn": Expr::one_or_many(ops) });
-    }
-    Statement {
-        sid: "DenySubscribersNotWired".into(),
-        effect: "Deny",
-        principal: Some(json!("*")),
-        actions: vec!["sns:Subscribe".into()],
-        resources: resource,
-        condition: Some(condition),
-    }
+    let systems = std::iter::once(sys.name.as_str()).chain(t.export.subscribe.iter().map(String::as_str));
+    Wired { endpoints_like: systems.map(queues).collect(), principals: operators(sys), ..Wired::default() }
 }
 
 pub(super) fn topics(sys: &System) -> Vec<TopicView> {
@@ -139,7 +126,7 @@ pub(super) fn topics(sys: &System) -> Vec<TopicView> {
                 content_based_dedup: t.content_based_dedup,
                 statements: vec![
                     deny_unwired("DenyPublishersNotWired", &["sns:Publish"], r(&id), wired),
-                    deny_subscribers_not_wired(sys, t, r(&id)),
+                    deny_unwired("DenySubscribersNotWired", &["sns:Subscribe"], r(&id), subscribers(sys, t)),
                     deny_insecure_transport(&["sns:Publish"], r(&id)),
                 ],
                 subscription: None,

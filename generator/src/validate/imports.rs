@@ -7,7 +7,6 @@
 //! name), the topic, and whether its `export` names this system for what this config does
 //! with it (subscribe a queue, publish from a function).
 
-use super::names::rule_ok;
 use super::settings::system_name_ok;
 use super::Validator;
 use crate::codes::Code;
@@ -96,7 +95,7 @@ impl Validator {
                     )
                     .with_help(format!(
                         "an import reads the exporter's stage of the same name (its stages: {}); add the stage to `{}` or remove it here",
-                        theirs.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+                        list(&theirs.iter().copied().collect::<Vec<_>>()),
                         exporter.file
                     )),
                 );
@@ -228,7 +227,7 @@ impl Validator {
         for (names, out) in &mut lists {
             let mut seen = BTreeSet::new();
             for n in names.iter() {
-                if !system_name_ok(&n.value) || !rule_ok(&n.value) {
+                if !system_name_ok(&n.value) {
                     self.err(
                         Diagnostic::error(Code::BadName, n.span, format!("`{}` is not a system name", n.value))
                             .with_help("`export` names the systems that may use the topic, by their `system`"),
@@ -278,7 +277,7 @@ impl Validator {
             if allowed.iter().any(|s| s.value == own) {
                 continue;
             }
-            let system = &t.imported.as_ref().map_or("", |i| i.system.as_str());
+            let system = t.imported.as_ref().map_or("", |i| i.system.as_str());
             let who = if how == "publish" { "functions may publish to it" } else { "queues may subscribe to it" };
             let names: Vec<&str> = allowed.iter().map(|s| s.value.as_str()).collect();
             self.err(
